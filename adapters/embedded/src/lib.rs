@@ -1,0 +1,22 @@
+//! Embedded adapters: everything the bot needs on one machine, no cloud.
+//!
+//! - [`SqliteStore`] implements the store ports (`QueueStore` in
+//!   `queue_sqlite.rs`, `AllowlistStore` in `allowlist_sqlite.rs`) over one
+//!   SQLite file.
+//! - [`FileSecretStore`] implements `SecretStore` over a 0600 file.
+//! - [`InProcessBus`] implements `CommandBus` with in-memory queues that keep
+//!   SQS FIFO's semantics.
+//!
+//! The same contract suites from `timmybot-test-support` run over these and
+//! over the AWS adapters.
+#![warn(missing_docs)]
+
+mod allowlist_sqlite;
+pub mod bus_in_process;
+mod queue_sqlite;
+pub mod secrets_file;
+mod sqlite_store;
+
+pub use bus_in_process::InProcessBus;
+pub use secrets_file::{FileSecretStore, SecretsFileError};
+pub use sqlite_store::SqliteStore;

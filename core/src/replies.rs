@@ -1,0 +1,26 @@
+//! The Discord replies port: how the gateway service tells a member what
+//! happened to their command.
+
+use async_trait::async_trait;
+
+use crate::{ApplicationId, Secret};
+
+/// A reply could not be delivered.
+#[derive(Debug, thiserror::Error)]
+#[error("discord reply failed: {message}")]
+pub struct ReplyError {
+    /// What failed, without tokens.
+    pub message: String,
+    /// Discord does not know the interaction (yet): a command can finish
+    /// before Discord has registered the deferred response, so this one is
+    /// worth retrying for a moment.
+    pub unknown_interaction: bool,
+}
+
+/// Edits replies to interactions.
+#[async_trait]
+pub trait DiscordReplies: Send + Sync + 'static {
+    /// Replaces the content of the deferred reply (`@original`) of the
+    /// interaction identified by `token`.
+    async fn edit_original(&self, application: ApplicationId, token: &Secret, content: &str) -> Result<(), ReplyError>;
+}

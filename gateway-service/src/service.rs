@@ -1,0 +1,127 @@
+//! Wiring of the gateway service: shards, songbird, players, consumer.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use songbird::Songbird;
+use songbird::shards::TwilightMap;
+use timmybot_core::{ApplicationId, CommandBus, DiscordReplies, QueueStore, Secret};
+use timmybot_voice::{GuildPlayers, SourceResolver};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use twilight_gateway::{ConfigBuilder, Intents};
+
+use crate::gateway_interactions::GatewayInteractions;
+use crate::shard_runner::{self, ShardContext};
+use crate::{CommandProcessor, Health, TwilightReplies, VoiceStateCache, consumer};
+
+/// Where Discord is. Both unset in production; tests and the sandbox point
+/// them at the fake Discord.
+#[derive(Debug, Clone, Default)]
+pub struct DiscordEndpoints {
+    /// `host:port` of a plain-HTTP stand-in for `discord.com` (default: unset).
+    pub rest_proxy: Option<String>,
+    /// `ws://` URL of a stand-in gateway (default: unset, Discord's own).
+    pub gateway_url: Option<String>,
+}
+
+/// Settings of the gateway service.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// The bot token.
+    pub token: Secret,
+    /// The application the bot belongs to.
+    pub application_id: ApplicationId,
+    /// Where Discord is.
+    pub endpoints: DiscordEndpoints,
+    /// Folder local files may be played from (default: none, files disabled).
+    pub media_dir: Option<PathBuf>,
+    /// How long shutdown waits for in-flight commands (default 10 s).
+    pub shutdown_grace: Duration,
+}
+
+/// The ports the gateway service runs on.
+#[derive(Clone)]
+pub struct GatewayDeps {
+    /// Where commands come from.
+    pub bus: Arc<dyn CommandBus>,
+    /// Where queues live.
+    pub queues: Arc<dyn QueueStore>,
+    /// Handler for interactions arriving over the gateway; `None` when
+    /// Discord sends them to an HTTP endpoint instead.
+    pub gateway_interactions: Option<Arc<dyn GatewayInteractions>>,
+    /// Health counters, shared with the health endpoint.
+    pub health: Health,
+}
+
+/// Runs the gateway service until `shutdown` is cancelled.
+///
+/// Shutdown order matters: stop taking commands, let running ones finish
+/// (bounded by `shutdown_grace`), leave every voice channel while the shards
+/// can still say so to Discord, then close the shards. Queues are saved on
+/// every change, so nothing is left to persist.
+///
+/// # Errors
+/// Fails when Discord cannot be reached at start (bad token, no network).
+pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let http = Arc::new(crate::discord_http(&settings.token, &settings.endpoints));
+    let bot = http
+        .current_user()
+        .await
+        .context("could not reach Discord with the bot token (GET /users/@me)")?
+        .model()
+        .await
+        .context("Discord answered /users/@me with something unexpected")?;
+
+    let intents = Intents::GUILDS | Intents::GUILD_VOICE_STATES;
+    let mut config = ConfigBuilder::new(settings.token.expose().to_owned(), intents);
+    if let Some(url) = &settings.endpoints.gateway_url {
+        config = config.proxy_url(url.clone());
+    }
+    let shards: Vec<_> = twilight_gateway::create_recommended(&http, config.build(), |_, builder| builder.build())
+        .await
+        .context("could not ask Discord how many shards to run (GET /gateway/bot)")?
+        .collect();
+    deps.health.set_shards(shards.len() as u32);
+    info!(shards = shards.len(), user_id = %bot.id, "starting gateway shards");
+
+    let senders: HashMap<u32, _> = shards.iter().map(|s| (s.id().number(), s.sender())).collect();
+    let songbird = Arc::new(Songbird::twilight(Arc::new(TwilightMap::new(senders)), bot.id));
+
+    let voice_states = VoiceStateCache::new();
+    let resolver = SourceResolver::new(reqwest::Client::new(), settings.media_dir.clone());
+    let players = GuildPlayers::new(songbird.clone(), deps.queues.clone(), resolver);
+    let replies: Arc<dyn DiscordReplies> = Arc::new(TwilightReplies::new(http.clone()));
+    let processor = CommandProcessor::new(players.clone(), voice_states.clone(), replies);
+
+    let shards_stop = CancellationToken::new();
+    let mut shard_tasks = JoinSet::new();
+    let ctx = ShardContext {
+        songbird,
+        voice_states,
+        health: deps.health.clone(),
+        http,
+        interactions: deps.gateway_interactions.clone(),
+    };
+    for shard in shards {
+        shard_tasks.spawn(shard_runner::run(shard, ctx.clone(), shards_stop.clone()));
+    }
+
+    let consumer_stop = shutdown.child_token();
+    let consumer = tokio::spawn(consumer::run(deps.bus.clone(), processor, consumer_stop));
+    shutdown.cancelled().await;
+
+    info!("shutting down: no new commands");
+    if tokio::time::timeout(settings.shutdown_grace, consumer).await.is_err() {
+        warn!("commands still running after the grace period; leaving anyway");
+    }
+    players.leave_all().await;
+    shards_stop.cancel();
+    while shard_tasks.join_next().await.is_some() {}
+    info!("gateway service stopped");
+    Ok(())
+}

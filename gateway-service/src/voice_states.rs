@@ -1,0 +1,143 @@
+//! Who sits in which voice channel, per guild, from gateway events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use timmybot_core::{ChannelId, GuildId, UserId};
+use twilight_model::gateway::event::Event;
+use twilight_model::gateway::payload::incoming::GuildCreate;
+use twilight_model::voice::VoiceState;
+
+use crate::discord_ids;
+
+/// The voice channel of every member the gateway told us about.
+///
+/// Filled from GUILD_CREATE (the initial voice states) and kept current by
+/// VOICE_STATE_UPDATE; a guild is forgotten on GUILD_DELETE. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct VoiceStateCache {
+    guilds: Arc<RwLock<HashMap<GuildId, HashMap<UserId, ChannelId>>>>,
+    /// Woken whenever a guild's GUILD_CREATE arrives.
+    guild_arrived: Arc<tokio::sync::Notify>,
+}
+
+impl VoiceStateCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The voice channel `user` sits in, if any.
+    pub fn channel_of(&self, guild: GuildId, user: UserId) -> Option<ChannelId> {
+        self.guilds.read().expect("voice state lock poisoned").get(&guild)?.get(&user).copied()
+    }
+
+    /// Whether the gateway described `guild` (its GUILD_CREATE arrived).
+    pub fn knows_guild(&self, guild: GuildId) -> bool {
+        self.guilds.read().expect("voice state lock poisoned").contains_key(&guild)
+    }
+
+    /// Waits up to `timeout` for `guild`'s GUILD_CREATE; returns whether it
+    /// is known. After (re)connecting, READY comes before the guilds, and a
+    /// command may arrive in between: it must not be told "not in voice".
+    pub async fn wait_for_guild(&self, guild: GuildId, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.guild_arrived.notified();
+            if self.knows_guild(guild) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return self.knows_guild(guild);
+            }
+        }
+    }
+
+    /// Records that `user` is in `channel` (or in none).
+    pub fn set(&self, guild: GuildId, user: UserId, channel: Option<ChannelId>) {
+        let mut guilds = self.guilds.write().expect("voice state lock poisoned");
+        let members = guilds.entry(guild).or_default();
+        match channel {
+            Some(channel) => {
+                members.insert(user, channel);
+            }
+            None => {
+                members.remove(&user);
+            }
+        }
+    }
+
+    /// Applies a gateway event; other events are ignored.
+    pub fn apply(&self, event: &Event) {
+        match event {
+            Event::GuildCreate(create) => {
+                if let GuildCreate::Available(guild) = &**create {
+                    let id = discord_ids::guild(guild.id);
+                    let members = guild
+                        .voice_states
+                        .iter()
+                        .filter_map(|s| s.channel_id.map(|c| (discord_ids::user(s.user_id), discord_ids::channel(c))))
+                        .collect();
+                    self.guilds.write().expect("voice state lock poisoned").insert(id, members);
+                    self.guild_arrived.notify_waiters();
+                }
+            }
+            Event::GuildDelete(delete) => {
+                self.guilds.write().expect("voice state lock poisoned").remove(&discord_ids::guild(delete.id));
+            }
+            Event::VoiceStateUpdate(update) => self.apply_state(&update.0),
+            _ => {}
+        }
+    }
+
+    fn apply_state(&self, state: &VoiceState) {
+        let Some(guild) = state.guild_id else { return };
+        self.set(
+            discord_ids::guild(guild),
+            discord_ids::user(state.user_id),
+            state.channel_id.map(discord_ids::channel),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (GuildId, UserId, ChannelId) {
+        (GuildId::new(10).unwrap(), UserId::new(20).unwrap(), ChannelId::new(30).unwrap())
+    }
+
+    #[test]
+    fn voice_state_updates_move_and_remove_members() {
+        let cache = VoiceStateCache::new();
+        let (g, u, c) = ids();
+        let update = |channel: Option<u64>| {
+            let json = serde_json::json!({
+                "guild_id": "10", "user_id": "20", "channel_id": channel.map(|c| c.to_string()),
+                "deaf": false, "mute": false, "self_deaf": false, "self_mute": false,
+                "self_video": false, "session_id": "s", "suppress": false, "request_to_speak_timestamp": null
+            });
+            let state: VoiceState = serde_json::from_value(json).unwrap();
+            Event::VoiceStateUpdate(Box::new(twilight_model::gateway::payload::incoming::VoiceStateUpdate(state)))
+        };
+        cache.apply(&update(Some(30)));
+        assert_eq!(cache.channel_of(g, u), Some(c));
+        cache.apply(&update(None));
+        assert_eq!(cache.channel_of(g, u), None);
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_for_an_unknown_guild_times_out_and_a_known_one_returns_at_once() {
+        let cache = VoiceStateCache::new();
+        let guild = GuildId::new(10).unwrap();
+        assert!(!cache.wait_for_guild(guild, std::time::Duration::from_secs(5)).await);
+        cache.set(guild, UserId::new(1).unwrap(), ChannelId::new(2));
+        assert!(cache.wait_for_guild(guild, std::time::Duration::from_secs(5)).await);
+    }
+}

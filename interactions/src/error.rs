@@ -1,0 +1,181 @@
+//! Errors of the interactions handler, in the words of the request they stop.
+//!
+//! Three layers, each converted for the outside world in exactly one place:
+//! - [`KeyError`]: the configured public key is unusable (startup only).
+//! - [`RequestError`]: an HTTP request is refused before it becomes an
+//!   interaction; [`crate::HttpReply::from_error`] turns it into a status code
+//!   with a generic body.
+//! - [`CommandError`]: a trusted interaction cannot run; it becomes an
+//!   ephemeral message through [`CommandError::user_message`].
+//!
+//! No message here ever contains a header value, a body or a token.
+
+use timmybot_core::BusError;
+
+/// The Discord public key given at startup is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The value is not hexadecimal.
+    #[error("discord public key is not hex")]
+    NotHex,
+    /// The value decodes to the wrong number of bytes.
+    #[error("discord public key must be 32 bytes (64 hex characters), got {0} bytes")]
+    WrongLength(usize),
+    /// The bytes are not a usable Ed25519 public key.
+    #[error("discord public key is not a valid ed25519 public key")]
+    Invalid,
+}
+
+/// Why a request's signature was not accepted; every case is a 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A signature header is absent.
+    #[error("missing {0} header")]
+    MissingHeader(&'static str),
+    /// A signature header is present but not in the expected format.
+    #[error("malformed {0} header")]
+    MalformedHeader(&'static str),
+    /// The timestamp is too far from our clock (replay protection).
+    #[error("request timestamp is outside the allowed window")]
+    Stale,
+    /// The signature does not match the key, timestamp and body.
+    #[error("signature does not match")]
+    BadSignature,
+}
+
+/// Why an HTTP request was refused before it reached a command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The body is larger than we are willing to read.
+    #[error("request body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The request is not signed by Discord.
+    #[error("request not verified: {0}")]
+    Unverified(#[from] VerifyError),
+    /// The body is signed but is not an interaction we can read.
+    #[error("request body is not a valid interaction")]
+    Malformed(#[source] serde_json::Error),
+}
+
+impl RequestError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::TooLarge { .. } => 413,
+            Self::Unverified(_) => 401,
+            Self::Malformed(_) => 400,
+        }
+    }
+}
+
+/// Why a trusted interaction was answered with an error message instead of
+/// running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The interaction type is one this bot does not handle.
+    #[error("unsupported interaction type {0}")]
+    UnsupportedInteraction(u8),
+    /// An application command without its `data`.
+    #[error("application command without data")]
+    MissingData,
+    /// The interaction names an application other than ours.
+    #[error("interaction is for another application")]
+    WrongApplication,
+    /// No command of that name is defined.
+    #[error("unknown command {0:?}")]
+    UnknownCommand(String),
+    /// A voice command was used outside a guild (for example in a DM).
+    #[error("voice command outside a guild")]
+    NotInGuild,
+    /// The interaction carries no user id.
+    #[error("interaction without a user")]
+    UnknownUser,
+    /// A required option is absent.
+    #[error("missing option {0}")]
+    MissingOption(&'static str),
+    /// An option has the wrong type.
+    #[error("option {0} has the wrong type")]
+    InvalidOption(&'static str),
+    /// The query is empty once trimmed.
+    #[error("empty query")]
+    EmptyQuery,
+    /// The query is longer than allowed.
+    #[error("query longer than {max} characters")]
+    QueryTooLong {
+        /// The limit in characters.
+        max: usize,
+    },
+    /// The command bus refused the command.
+    #[error("command bus publish failed")]
+    BusUnavailable(#[source] BusError),
+}
+
+impl CommandError {
+    /// What to tell the member, in plain words.
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::UnsupportedInteraction(_) => "Sorry, I can't handle that kind of interaction.".into(),
+            Self::MissingData | Self::UnknownUser | Self::InvalidOption(_) => {
+                "Sorry, that command arrived incomplete. Please try again.".into()
+            }
+            Self::WrongApplication => "This command was meant for a different bot.".into(),
+            Self::UnknownCommand(name) => format!("I don't know the command /{name}. Try /help."),
+            Self::NotInGuild => "This command only works in a server, not in direct messages.".into(),
+            Self::MissingOption(name) => format!("That command needs a {name}. Try /help."),
+            Self::EmptyQuery => "Tell me what to play: a link or a file.".into(),
+            Self::QueryTooLong { max } => {
+                format!("That is too long: keep it to {max} characters or fewer.")
+            }
+            Self::BusUnavailable(_) => "The player is unavailable right now, try again in a moment.".into(),
+        }
+    }
+
+    /// Whether the fault is ours rather than the member's (worth a warning).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::BusUnavailable(_) | Self::WrongApplication)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use timmybot_core::BusErrorKind;
+
+    #[test]
+    fn request_errors_map_to_their_status_codes() {
+        assert_eq!(RequestError::TooLarge { limit: 1 }.status(), 413);
+        assert_eq!(RequestError::from(VerifyError::Stale).status(), 401);
+        let json = serde_json::from_slice::<serde_json::Value>(b"{").unwrap_err();
+        assert_eq!(RequestError::Malformed(json).status(), 400);
+    }
+
+    #[test]
+    fn bus_failure_tells_the_member_to_try_again() {
+        let err = CommandError::BusUnavailable(BusError::new(BusErrorKind::Unavailable));
+        assert!(err.user_message().contains("unavailable"));
+        assert!(err.user_message().contains("try again"));
+        assert!(err.is_internal());
+    }
+
+    #[test]
+    fn error_messages_are_lowercase_without_trailing_period() {
+        let messages = [
+            KeyError::NotHex.to_string(),
+            VerifyError::MissingHeader("x").to_string(),
+            RequestError::TooLarge { limit: 1 }.to_string(),
+            CommandError::EmptyQuery.to_string(),
+            CommandError::UnknownCommand("x".into()).to_string(),
+        ];
+        for m in messages {
+            assert!(m.starts_with(|c: char| c.is_lowercase()), "{m}");
+            assert!(!m.ends_with('.'), "{m}");
+        }
+    }
+}

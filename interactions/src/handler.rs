@@ -1,0 +1,214 @@
+//! The interactions handler: verifies, parses and dispatches interactions.
+//!
+//! Voice commands are not run here: they are validated, put on the command
+//! bus for the gateway service (which owns voice) and answered with a
+//! deferred reply that the gateway service edits once it has acted.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+
+use http::HeaderMap;
+use timmybot_core::{ApplicationId, BusMessage, Clock, CommandBus};
+use tracing::Instrument;
+use tracing::field::{Empty, display};
+
+use crate::commands::{self, HELP, PLAY, STOP};
+use crate::model::{Interaction, InteractionType, check_body_size};
+use crate::verify::{PublicKey, verify_request};
+use crate::{CommandError, HttpReply, InteractionResponse, RequestError};
+
+/// Handles Discord interactions, from HTTP or from the gateway.
+///
+/// Cheap to share: build it once at startup and pass `&handler` to each
+/// request.
+pub struct InteractionHandler {
+    bus: Arc<dyn CommandBus>,
+    clock: Arc<dyn Clock>,
+    key: PublicKey,
+    application_id: ApplicationId,
+}
+
+impl std::fmt::Debug for InteractionHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InteractionHandler")
+            .field("key", &self.key)
+            .field("application_id", &self.application_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InteractionHandler {
+    /// A handler that publishes voice commands on `bus`, checks signature
+    /// timestamps against `clock` and signatures against `key`, and accepts
+    /// commands only for `application_id`.
+    pub fn new(bus: Arc<dyn CommandBus>, clock: Arc<dyn Clock>, key: PublicKey, application_id: ApplicationId) -> Self {
+        Self { bus, clock, key, application_id }
+    }
+
+    /// Handles an interaction POSTed by Discord: size check, signature
+    /// check, parse, then [`Self::handle_interaction`].
+    ///
+    /// `body` must be the exact bytes received: the signature covers them.
+    /// Never fails; a refused request becomes a 413, 401 or 400 reply.
+    pub async fn handle_http(&self, headers: &HeaderMap, body: &[u8]) -> HttpReply {
+        match self.accept(headers, body) {
+            Ok(interaction) => HttpReply::ok(&self.handle_interaction(interaction).await),
+            Err(error) => {
+                log_refused(&error, body.len());
+                HttpReply::from_error(&error)
+            }
+        }
+    }
+
+    /// Turns a request into a trusted interaction, in the order that costs
+    /// an attacker's request the least: size, then signature, then parsing.
+    fn accept(&self, headers: &HeaderMap, body: &[u8]) -> Result<Interaction, RequestError> {
+        check_body_size(body)?;
+        verify_request(&self.key, headers, body, self.clock.now_unix())?;
+        Interaction::from_body(body)
+    }
+
+    /// Answers an interaction that is already trusted (verified over HTTP,
+    /// or received on the gateway's INTERACTION_CREATE).
+    pub async fn handle_interaction(&self, interaction: Interaction) -> InteractionResponse {
+        let span = tracing::info_span!(
+            "interaction",
+            interaction_id = %interaction.id,
+            guild_id = Empty,
+            route = route(&interaction),
+        );
+        if let Some(guild) = interaction.guild_id {
+            span.record("guild_id", display(guild));
+        }
+        async move {
+            match self.dispatch(&interaction).await {
+                Ok(response) => response,
+                Err(error) => {
+                    log_command_error(&error);
+                    InteractionResponse::ephemeral(error.user_message())
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn dispatch(&self, interaction: &Interaction) -> Result<InteractionResponse, CommandError> {
+        match interaction.kind {
+            InteractionType::Ping => Ok(InteractionResponse::Pong),
+            InteractionType::ApplicationCommand => self.run_command(interaction).await,
+            other => Err(CommandError::UnsupportedInteraction(other.into())),
+        }
+    }
+
+    async fn run_command(&self, interaction: &Interaction) -> Result<InteractionResponse, CommandError> {
+        if interaction.application_id != self.application_id {
+            return Err(CommandError::WrongApplication);
+        }
+        let data = interaction.data.as_ref().ok_or(CommandError::MissingData)?;
+        let name = data.name.as_deref().ok_or(CommandError::MissingData)?;
+        if name == HELP {
+            return Ok(InteractionResponse::ephemeral(commands::help_text()));
+        }
+        if name != PLAY && name != STOP {
+            return Err(CommandError::UnknownCommand(name.to_owned()));
+        }
+        // Where before what: a DM gets "servers only", not a query complaint.
+        let guild_id = interaction.guild_id.ok_or(CommandError::NotInGuild)?;
+        let user_id = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+        let command =
+            commands::voice_command(name, data)?.ok_or_else(|| CommandError::UnknownCommand(name.to_owned()))?;
+
+        let message = BusMessage {
+            guild_id,
+            channel_id: interaction.channel(),
+            user_id,
+            interaction_id: interaction.id,
+            application_id: self.application_id,
+            interaction_token: interaction.token.clone(),
+            command,
+        };
+        self.bus.publish(&message).await.map_err(CommandError::BusUnavailable)?;
+        tracing::info!(user_id = %user_id, "voice command published");
+        Ok(InteractionResponse::DeferredMessage)
+    }
+}
+
+/// The route label for logs: a fixed set, so log queries can group by it.
+fn route(interaction: &Interaction) -> &'static str {
+    match interaction.kind {
+        InteractionType::Ping => "ping",
+        InteractionType::ApplicationCommand => match interaction.data.as_ref().and_then(|d| d.name.as_deref()) {
+            Some(PLAY) => "/play",
+            Some(STOP) => "/stop",
+            Some(HELP) => "/help",
+            _ => "unknown_command",
+        },
+        InteractionType::MessageComponent => "component",
+        InteractionType::ApplicationCommandAutocomplete => "autocomplete",
+        InteractionType::ModalSubmit => "modal",
+        InteractionType::Other(_) => "unknown_type",
+    }
+}
+
+fn log_refused(error: &RequestError, body_len: usize) {
+    match error {
+        RequestError::TooLarge { limit } => {
+            tracing::warn!(body_len, limit, "interaction refused: body too large");
+        }
+        RequestError::Unverified(reason) => {
+            tracing::warn!(reason = %reason, "interaction refused: not verified");
+        }
+        // Position and category only: serde's message can quote the input.
+        RequestError::Malformed(json) => tracing::warn!(
+            category = ?json.classify(),
+            line = json.line(),
+            column = json.column(),
+            "interaction refused: malformed body"
+        ),
+    }
+}
+
+fn log_command_error(error: &CommandError) {
+    if error.is_internal() {
+        tracing::warn!(error = %error_chain(error), "command failed");
+    } else {
+        tracing::info!(reason = %error, "command refused");
+    }
+}
+
+/// `error: cause: cause`, each level's Display (never Debug, which may carry
+/// request details).
+fn error_chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use timmybot_core::{BusError, BusErrorKind};
+
+    #[test]
+    fn error_chain_joins_each_cause() {
+        let error = CommandError::BusUnavailable(BusError::with_source(
+            BusErrorKind::Unavailable,
+            std::io::Error::other("connection refused"),
+        ));
+        assert_eq!(error_chain(&error), "command bus publish failed: command bus unavailable: connection refused");
+    }
+
+    #[test]
+    fn routes_are_a_fixed_set_of_labels() {
+        let body = br#"{"type": 2, "id": "1", "application_id": "2", "token": "t", "data": {"name": "whatever"}}"#;
+        assert_eq!(route(&Interaction::from_body(body).unwrap()), "unknown_command");
+        let body = br#"{"type": 1, "id": "1", "application_id": "2", "token": "t"}"#;
+        assert_eq!(route(&Interaction::from_body(body).unwrap()), "ping");
+    }
+}

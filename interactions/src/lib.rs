@@ -1,0 +1,28 @@
+//! Discord interactions, as library code with no runtime attached.
+//!
+//! [`InteractionHandler`] verifies a request's Ed25519 signature
+//! ([`verify`]), reads the interaction ([`model`]), answers PING and `/help`
+//! itself, and puts `/play` and `/stop` on the command bus with a deferred
+//! reply. The Lambda (`lambdas/interactions`) and the single binary's local
+//! server are thin adapters over [`InteractionHandler::handle_http`]; the
+//! gateway service calls [`InteractionHandler::handle_interaction`] for
+//! interactions it receives on INTERACTION_CREATE.
+//!
+//! [`commands`] is the one place slash commands are defined, for both
+//! registration and parsing.
+#![warn(missing_docs)]
+
+pub mod commands;
+mod error;
+mod handler;
+mod http_reply;
+pub mod model;
+mod response;
+pub mod verify;
+
+pub use error::{CommandError, KeyError, RequestError, VerifyError};
+pub use handler::InteractionHandler;
+pub use http_reply::HttpReply;
+pub use model::{Interaction, MAX_BODY_BYTES};
+pub use response::{EPHEMERAL, InteractionResponse};
+pub use verify::PublicKey;

@@ -1,0 +1,182 @@
+//! One behaviour suite per port, run over every adapter.
+//!
+//! Each behaviour is a `pub async fn` named as a sentence that panics when the
+//! adapter misbehaves, so an adapter's tests can call them one by one. The
+//! `*_contract!` macros expand to one `#[tokio::test]` per behaviour, so every
+//! backend runs the same list and a failure names the behaviour; the
+//! `run_all_*` functions run a whole suite in one call.
+//!
+//! Behaviours pick random guild ids, interaction ids and secret names, so
+//! they may share one backend (one table, one secrets namespace) with each
+//! other and with tests running in parallel.
+
+pub mod allowlist_store;
+pub mod command_bus;
+pub mod queue_store;
+pub mod secret_store;
+
+pub use allowlist_store::run_all_allowlist_store;
+pub use command_bus::{RawPublisher, run_all_command_bus};
+pub use queue_store::run_all_queue_store;
+pub use secret_store::{SecretSeeder, run_all_secret_store};
+
+use timmybot_core::{GuildId, InteractionId, UserId};
+
+/// A random guild id no other test will pick.
+pub fn random_guild() -> GuildId {
+    // Keep it below 2^62 so it reads like a real snowflake everywhere.
+    GuildId::new((rand::random::<u64>() >> 2) | 1).expect("non-zero")
+}
+
+/// A random user id.
+pub fn random_user() -> UserId {
+    UserId::new((rand::random::<u64>() >> 2) | 1).expect("non-zero")
+}
+
+/// A random interaction id.
+pub fn random_interaction() -> InteractionId {
+    InteractionId::new((rand::random::<u64>() >> 2) | 1).expect("non-zero")
+}
+
+/// Expands to one `#[tokio::test]` per [`queue_store`] behaviour.
+///
+/// The argument is an expression evaluated inside each (async) test that
+/// yields a fresh `impl QueueStore`; it may use `.await`.
+///
+/// ```ignore
+/// mod sqlite {
+///     timmybot_test_support::queue_store_contract!(SqliteStore::in_memory().unwrap());
+/// }
+/// ```
+#[macro_export]
+macro_rules! queue_store_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(queue_store, QueueStore, $store;
+            load_missing_guild_is_none,
+            first_save_needs_version_zero_and_returns_one,
+            round_trip_preserves_queue,
+            save_increments_version,
+            save_rejects_stale_version,
+            save_rejects_version_ahead_of_stored,
+            save_after_delete_needs_version_zero,
+            delete_removes,
+            delete_missing_guild_is_ok,
+            guilds_are_isolated,
+            full_queue_round_trips,
+        );
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_saves_one_wins() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::QueueStore> = ::std::sync::Arc::new($store);
+            $crate::contract::queue_store::concurrent_saves_one_wins(store).await;
+        }
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`allowlist_store`] behaviour; the
+/// argument yields a fresh `impl AllowlistStore` (see
+/// [`queue_store_contract!`]).
+#[macro_export]
+macro_rules! allowlist_store_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(allowlist_store, AllowlistStore, $store;
+            get_missing_guild_is_none,
+            first_put_needs_version_zero_and_returns_one,
+            round_trip_preserves_record,
+            record_without_optional_fields_round_trips,
+            put_rejects_stale_version,
+            guilds_are_isolated,
+        );
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_puts_one_wins() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::AllowlistStore> = ::std::sync::Arc::new($store);
+            $crate::contract::allowlist_store::concurrent_puts_one_wins(store).await;
+        }
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`secret_store`] behaviour.
+///
+/// The argument yields `(impl SecretStore, impl SecretSeeder)` over the same
+/// backend: the seeder stores what the suite then reads through the store.
+#[macro_export]
+macro_rules! secret_store_contract {
+    ($pair:expr) => {
+        $crate::__secret_tests!($pair;
+            get_returns_the_stored_value,
+            get_missing_secret_is_not_found,
+            secret_values_keep_every_character,
+            each_name_has_its_own_value,
+            get_sees_a_rotated_value,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`command_bus`] behaviour, except
+/// [`command_bus::duplicate_after_ack_is_still_dropped`]: moto, the SQS
+/// emulator, forgets the deduplication id of a deleted message (real SQS
+/// keeps it for five minutes), so each adapter's tests call that one
+/// themselves, ignored with that reason where the backend is moto.
+///
+/// Written `command_bus_contract!(|visibility| expr)`: the expression yields
+/// a fresh, empty `impl CommandBus` whose unacknowledged messages come back
+/// after `visibility` (a `Duration`); it may use `.await`.
+#[macro_export]
+macro_rules! command_bus_contract {
+    (|$visibility:ident| $bus:expr) => {
+        $crate::__bus_tests!(|$visibility| $bus;
+            receive_on_empty_bus_returns_empty_in_time,
+            receive_with_zero_max_returns_nothing,
+            published_message_is_received_intact,
+            messages_of_a_guild_arrive_in_publish_order,
+            later_message_of_a_guild_waits_for_the_earlier_ack,
+            other_guilds_flow_while_one_is_busy,
+            receive_returns_at_most_max,
+            duplicate_interaction_is_delivered_once,
+            acked_message_is_not_received_again,
+            unacked_message_comes_back_after_visibility_timeout,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    ($suite:ident, $port:ident, $store:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $name() {
+                let store = $store;
+                $crate::contract::$suite::$name(&store as &dyn ::timmybot_core::$port).await;
+            }
+        )+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __secret_tests {
+    ($pair:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $name() {
+                let (store, seeder) = $pair;
+                $crate::contract::secret_store::$name(&store, &seeder).await;
+            }
+        )+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __bus_tests {
+    (|$visibility:ident| $bus:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $name() {
+                let $visibility = $crate::contract::command_bus::TEST_VISIBILITY_TIMEOUT;
+                let bus = $bus;
+                $crate::contract::command_bus::$name(&bus).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,477 @@
+//! A fake Discord on loopback: the REST API and the gateway WebSocket,
+//! speaking the real protocols so real twilight clients can be tested.
+//!
+//! - REST: `http://127.0.0.1:<port>/api/v10/...`, what
+//!   `twilight_http::Client::builder().proxy(fake.rest_addr(), true)` sends.
+//!   Every call is recorded (never the Authorization value).
+//! - Gateway: `ws://127.0.0.1:<port>`, reached with
+//!   `twilight_gateway::ConfigBuilder::proxy_url(fake.gateway_url())`.
+//!   HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME with replay,
+//!   and the bot's voice state updates (op 4) answered with
+//!   VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE pointing at the caller's
+//!   fake voice server.
+//!
+//! Intents are honoured like Discord does: no GUILD_CREATE without
+//! `GUILDS`, no voice states (in GUILD_CREATE or as VOICE_STATE_UPDATE)
+//! without `GUILD_VOICE_STATES`. VOICE_SERVER_UPDATE and INTERACTION_CREATE
+//! need no intent.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild};
+//!
+//! let fake = FakeDiscord::start(FakeDiscordConfig {
+//!     guilds: vec![FakeGuild {
+//!         id: 81_384_788_765_712_384,
+//!         voice_channels: vec![200],
+//!         text_channels: vec![100],
+//!         ..FakeGuild::default()
+//!     }],
+//!     voice_endpoint: "127.0.0.1:4433".into(),
+//!     ..FakeDiscordConfig::default()
+//! })
+//! .await?;
+//! // ... start the bot with fake.gateway_url() and fake.rest_addr() ...
+//! let play = fake.slash_command(81_384_788_765_712_384, 100, 7, "play", serde_json::json!([]));
+//! fake.send_interaction(81_384_788_765_712_384, play).await?;
+//! # Ok(()) }
+//! ```
+
+mod gateway;
+mod payloads;
+mod rest;
+mod state;
+
+use anyhow::Context as _;
+use serde_json::Value;
+use state::{INTENT_GUILD_VOICE_STATES, Outbound, Shared};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How long [`FakeDiscord::send_interaction`] waits for the owning shard.
+const SHARD_WAIT: Duration = Duration::from_secs(15);
+/// How long [`FakeDiscord::drop_connections`] waits for sockets to close.
+const DROP_WAIT: Duration = Duration::from_secs(5);
+
+/// What the fake Discord knows about the world.
+#[derive(Debug, Clone)]
+pub struct FakeDiscordConfig {
+    /// The application (client) id. Default `5_000_000_000_000_000_001`.
+    pub application_id: u64,
+    /// The bot's user id. Default `5_000_000_000_000_000_002`.
+    pub bot_user_id: u64,
+    /// Guilds the bot is in. Default none.
+    pub guilds: Vec<FakeGuild>,
+    /// `host:port` of the fake voice server, sent as the VOICE_SERVER_UPDATE
+    /// endpoint. Default empty.
+    pub voice_endpoint: String,
+    /// Total shard count; IDENTIFY must use exactly this. Default 1.
+    pub shards: u32,
+    /// Heartbeat interval announced in HELLO. Default 1 s, so a test sees
+    /// several heartbeats quickly (Discord uses about 41 s).
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for FakeDiscordConfig {
+    fn default() -> Self {
+        Self {
+            application_id: 5_000_000_000_000_000_001,
+            bot_user_id: 5_000_000_000_000_000_002,
+            guilds: Vec::new(),
+            voice_endpoint: String::new(),
+            shards: 1,
+            heartbeat_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A guild the bot is in.
+#[derive(Debug, Clone, Default)]
+pub struct FakeGuild {
+    /// Guild id; its shard is `(id >> 22) % shards`.
+    pub id: u64,
+    /// Guild name.
+    pub name: String,
+    /// `member_count` in GUILD_CREATE.
+    pub member_count: u64,
+    /// Voice channel ids (channel type 2).
+    pub voice_channels: Vec<u64>,
+    /// Text channel ids (channel type 0).
+    pub text_channels: Vec<u64>,
+    /// Who is in voice at start: `(user_id, channel_id)`.
+    pub voice_states: Vec<(u64, u64)>,
+}
+
+/// One REST request the fake received.
+#[derive(Debug, Clone)]
+pub struct RecordedCall {
+    /// HTTP method, e.g. `"PATCH"`.
+    pub method: String,
+    /// Full path, e.g. `/api/v10/webhooks/1/tok/messages/@original`.
+    pub path: String,
+    /// Query string without `?`, if any.
+    pub query: Option<String>,
+    /// The body, if it was JSON.
+    pub body: Option<Value>,
+    /// Status code the fake answered with.
+    pub status: u16,
+    /// Whether an Authorization header was sent (its value is never kept).
+    pub authorized: bool,
+    /// When the request arrived.
+    pub at: Instant,
+}
+
+/// A message the bot posted to a channel (guild channel or DM).
+#[derive(Debug, Clone)]
+pub struct SentMessage {
+    /// The new message's id.
+    pub id: u64,
+    /// Channel it was posted in.
+    pub channel_id: u64,
+    /// Guild of the channel; `None` for a DM.
+    pub guild_id: Option<u64>,
+    /// The DM recipient; `None` for a guild channel.
+    pub recipient_id: Option<u64>,
+    /// Message content (empty if only embeds were sent).
+    pub content: String,
+    /// The full request body.
+    pub body: Value,
+}
+
+/// One IDENTIFY the gateway accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedIdentify {
+    /// Shard id.
+    pub shard_id: u32,
+    /// Total shards.
+    pub shard_count: u32,
+    /// Gateway intents bit set.
+    pub intents: u64,
+}
+
+/// A running fake Discord; stops when dropped.
+#[derive(Debug)]
+pub struct FakeDiscord {
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl FakeDiscord {
+    /// Start the REST and gateway servers on loopback ports.
+    ///
+    /// # Errors
+    ///
+    /// Fails when `shards` is 0 or a port cannot be bound.
+    pub async fn start(config: FakeDiscordConfig) -> anyhow::Result<Self> {
+        anyhow::ensure!(config.shards > 0, "shards must be at least 1");
+        let rest = TcpListener::bind("127.0.0.1:0").await.context("bind fake discord rest")?;
+        let gateway = TcpListener::bind("127.0.0.1:0").await.context("bind fake discord gateway")?;
+        let shared = Arc::new(Shared::new(config, rest.local_addr()?, gateway.local_addr()?));
+        let router = rest::router(Arc::clone(&shared));
+        let rest_task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(rest, router).await {
+                tracing::error!(%error, "fake discord rest server stopped");
+            }
+        });
+        let gateway_task = tokio::spawn(gateway::accept_loop(Arc::clone(&shared), gateway));
+        tracing::info!(
+            rest = %shared.rest_addr,
+            gateway = %shared.gateway_addr,
+            "fake discord started"
+        );
+        Ok(Self { shared, tasks: vec![rest_task, gateway_task] })
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &FakeDiscordConfig {
+        &self.shared.config
+    }
+
+    /// `127.0.0.1:<port>`: the proxy host for twilight-http.
+    pub fn rest_addr(&self) -> String {
+        self.shared.rest_addr.to_string()
+    }
+
+    /// `http://127.0.0.1:<port>` (routes live under `/api/v10/`).
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.shared.rest_addr)
+    }
+
+    /// `ws://127.0.0.1:<port>` without a trailing slash: twilight appends
+    /// `/?v=10&encoding=json`.
+    pub fn gateway_url(&self) -> String {
+        self.shared.gateway_url()
+    }
+
+    /// The shard that owns `guild_id`.
+    pub fn shard_for_guild(&self, guild_id: u64) -> u32 {
+        self.shared.shard_for_guild(guild_id)
+    }
+
+    /// Wait until `shard_id` has an identified session with an open socket.
+    ///
+    /// # Errors
+    ///
+    /// Fails after `timeout`.
+    pub async fn wait_for_shard(&self, shard_id: u32, timeout: Duration) -> anyhow::Result<()> {
+        self.shared
+            .wait_until(timeout, |state| state.shard_connected(shard_id).then_some(()))
+            .await
+            .with_context(|| format!("shard {shard_id} did not connect within {timeout:?}"))
+    }
+
+    /// A slash command interaction (type 2) in Discord's JSON shape, with a
+    /// fresh id and token (read them from `["id"]` and `["token"]`).
+    ///
+    /// `options` is Discord's `data.options` array, e.g.
+    /// `[{"name": "query", "type": 3, "value": "song"}]`. The command id is
+    /// that of a registered command with this name, if any.
+    pub fn slash_command(&self, guild_id: u64, channel_id: u64, user_id: u64, name: &str, options: Value) -> Value {
+        let config = &self.shared.config;
+        let (interaction_id, command_id) = self.shared.update(|state| {
+            let registered = state
+                .guild_commands
+                .get(&guild_id)
+                .into_iter()
+                .flatten()
+                .chain(&state.global_commands)
+                .find(|command| command.get("name").and_then(Value::as_str) == Some(name))
+                .and_then(|command| command.get("id").and_then(gateway::snowflake));
+            let interaction_id = state.ids.next();
+            (interaction_id, registered.unwrap_or_else(|| state.ids.next()))
+        });
+        let token = format!("fake-interaction-token-{}", payloads::random_hex(16));
+        payloads::slash_command(
+            interaction_id,
+            &token,
+            config.application_id,
+            guild_id,
+            channel_id,
+            user_id,
+            command_id,
+            name,
+            &options,
+        )
+    }
+
+    /// Dispatch INTERACTION_CREATE with `interaction` to the shard that owns
+    /// `guild_id`, once that shard is connected. `guild_id` and
+    /// `application_id` are filled in when missing; the token is remembered
+    /// so the REST routes know the interaction.
+    ///
+    /// # Errors
+    ///
+    /// Fails when `interaction` is not a JSON object or no shard owning the
+    /// guild connects within 15 s.
+    pub async fn send_interaction(&self, guild_id: u64, mut interaction: Value) -> anyhow::Result<()> {
+        let config = &self.shared.config;
+        let object = interaction.as_object_mut().context("interaction must be a JSON object")?;
+        object.entry("guild_id").or_insert_with(|| Value::String(guild_id.to_string()));
+        object.entry("application_id").or_insert_with(|| Value::String(config.application_id.to_string()));
+        let shard = self.shard_for_guild(guild_id);
+        self.wait_for_shard(shard, SHARD_WAIT).await?;
+        let token = interaction.get("token").and_then(Value::as_str).map(str::to_owned);
+        let id = interaction.get("id").and_then(gateway::snowflake);
+        let channel_id =
+            interaction.get("channel_id").or_else(|| interaction.pointer("/channel/id")).and_then(gateway::snowflake);
+        self.shared.update(|state| {
+            if let Some(token) = token {
+                let record = state.interactions.entry(token).or_default();
+                record.id = id;
+                record.guild_id = Some(guild_id);
+                record.channel_id = channel_id;
+            }
+            state.dispatch_to_shard(shard, 0, "INTERACTION_CREATE", &interaction);
+        });
+        tracing::info!(guild_id, shard_id = shard, interaction_id = ?id, "interaction sent");
+        Ok(())
+    }
+
+    /// Move a (non-bot) member into `channel_id`, or out of voice with
+    /// `None`, and dispatch VOICE_STATE_UPDATE to the owning shard if it has
+    /// identified with `GUILD_VOICE_STATES` (queued for replay if it is
+    /// between sockets). Later GUILD_CREATEs reflect the move.
+    ///
+    /// # Errors
+    ///
+    /// Fails for an unknown guild, or a channel that is not one of its voice
+    /// channels.
+    pub async fn move_member(&self, guild_id: u64, user_id: u64, channel_id: Option<u64>) -> anyhow::Result<()> {
+        let guild = self
+            .shared
+            .config
+            .guilds
+            .iter()
+            .find(|guild| guild.id == guild_id)
+            .with_context(|| format!("unknown guild {guild_id}"))?;
+        if let Some(channel_id) = channel_id {
+            anyhow::ensure!(
+                guild.voice_channels.contains(&channel_id),
+                "{channel_id} is not a voice channel of guild {guild_id}"
+            );
+        }
+        let shard = self.shard_for_guild(guild_id);
+        let session = payloads::member_voice_session(user_id);
+        let voice_state = payloads::voice_state(guild_id, user_id, channel_id, &session, false);
+        self.shared.update(|state| {
+            let members = state.voice.entry(guild_id).or_default();
+            match channel_id {
+                Some(channel_id) => members.insert(user_id, channel_id),
+                None => members.remove(&user_id),
+            };
+            state.dispatch_to_shard(shard, INTENT_GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", &voice_state);
+        });
+        tracing::info!(guild_id, user_id, channel_id = ?channel_id, "member moved");
+        Ok(())
+    }
+
+    /// Every REST call so far, oldest first.
+    pub fn rest_calls(&self) -> Vec<RecordedCall> {
+        self.shared.read(|state| state.calls.clone())
+    }
+
+    /// The first recorded call (including earlier ones) matching `predicate`.
+    /// Calls are recorded after they were handled, so the state they changed
+    /// is visible once this returns.
+    ///
+    /// # Errors
+    ///
+    /// Fails after `timeout`.
+    pub async fn wait_for_call(
+        &self,
+        predicate: impl Fn(&RecordedCall) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<RecordedCall> {
+        self.shared
+            .wait_until(timeout, |state| state.calls.iter().find(|c| predicate(c)).cloned())
+            .await
+            .with_context(|| format!("no matching rest call within {timeout:?}"))
+    }
+
+    /// Current content of the interaction's original response (the deferred
+    /// reply once edited), or `None` if there is none.
+    pub fn original_message(&self, token: &str) -> Option<String> {
+        self.shared.read(|state| {
+            state
+                .interactions
+                .get(token)
+                .and_then(|record| record.original.as_ref())
+                .map(|message| message.content.clone())
+        })
+    }
+
+    /// The initial response body (`{"type": .., "data": ..}`) the bot gave.
+    pub fn interaction_response(&self, token: &str) -> Option<Value> {
+        self.shared.read(|state| state.interactions.get(token).and_then(|record| record.response.clone()))
+    }
+
+    /// Contents of the follow-up messages of an interaction, oldest first.
+    pub fn followup_messages(&self, token: &str) -> Vec<String> {
+        self.shared.read(|state| {
+            state
+                .interactions
+                .get(token)
+                .map_or_else(Vec::new, |record| record.followups.iter().map(|m| m.content.clone()).collect())
+        })
+    }
+
+    /// Take `response` as an interaction's initial response that reached
+    /// Discord outside this fake, i.e. the HTTP reply of an interactions
+    /// endpoint. It creates the original message like the callback route, so
+    /// later webhook edits of `token` work.
+    ///
+    /// Returns false when the interaction was already acknowledged.
+    pub fn accept_interaction_response(&self, token: &str, response: Value) -> bool {
+        let config = &self.shared.config;
+        self.shared.update(|state| state.respond_to_interaction(config, token, response))
+    }
+
+    /// The voice channel the bot's last op 4 put it in.
+    pub fn bot_voice_channel(&self, guild_id: u64) -> Option<u64> {
+        self.voice_channel(guild_id, self.shared.config.bot_user_id)
+    }
+
+    /// The voice channel `user_id` is in, as the fake believes.
+    pub fn voice_channel(&self, guild_id: u64, user_id: u64) -> Option<u64> {
+        self.shared.read(|state| state.voice.get(&guild_id).and_then(|members| members.get(&user_id).copied()))
+    }
+
+    /// Commands of the last bulk overwrite, with their ids: global ones for
+    /// `None`, else those of the guild.
+    pub fn registered_commands(&self, guild_id: Option<u64>) -> Vec<Value> {
+        self.shared.read(|state| match guild_id {
+            None => state.global_commands.clone(),
+            Some(guild_id) => state.guild_commands.get(&guild_id).cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Messages posted with `POST /channels/{id}/messages`, oldest first.
+    pub fn messages_sent(&self) -> Vec<SentMessage> {
+        self.shared.read(|state| state.messages.clone())
+    }
+
+    /// Number of IDENTIFYs accepted.
+    pub fn identify_count(&self) -> usize {
+        self.shared.read(|state| state.identifies.len())
+    }
+
+    /// Every IDENTIFY accepted: shard and intents.
+    pub fn identifies(&self) -> Vec<RecordedIdentify> {
+        self.shared.read(|state| state.identifies.clone())
+    }
+
+    /// Number of successful RESUMEs.
+    pub fn resume_count(&self) -> usize {
+        self.shared.read(|state| state.resume_count)
+    }
+
+    /// Number of heartbeats (op 1) received and acknowledged.
+    pub fn heartbeat_count(&self) -> usize {
+        self.shared.read(|state| state.heartbeat_count)
+    }
+
+    /// Request target (path and query) of every gateway socket opened, e.g.
+    /// `/?v=10&encoding=json`, or `/resume/?v=10..` for a resume.
+    pub fn gateway_connections(&self) -> Vec<String> {
+        self.shared.read(|state| state.gateway_connections.clone())
+    }
+
+    /// Close every gateway socket with close code 4000 (resumable), and wait
+    /// until each close frame is sent and the socket detached from its
+    /// session. Sessions stay; dispatches sent from then on are replayed on
+    /// RESUME. Returns how many sockets were closed.
+    ///
+    /// # Errors
+    ///
+    /// Fails if a socket is still attached after 5 s.
+    pub async fn drop_connections(&self) -> anyhow::Result<usize> {
+        let ids: Vec<u64> = self.shared.read(|state| {
+            for connection in state.connections.values() {
+                connection.send(Outbound::Close(4000, "fake discord dropped the connection"));
+            }
+            state.connections.keys().copied().collect()
+        });
+        tracing::info!(count = ids.len(), "dropping gateway connections");
+        self.shared
+            .wait_until(DROP_WAIT, |state| ids.iter().all(|id| !state.connections.contains_key(id)).then_some(()))
+            .await
+            .context("gateway connections did not close")?;
+        Ok(ids.len())
+    }
+
+    /// Stop both servers and end every gateway socket. Also done on drop.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,546 @@
+//! JSON shapes the fake sends, written the way Discord writes them.
+//!
+//! Built with `serde_json::json!` rather than twilight structs so the wire
+//! shape is visible in one place; the unit tests at the end parse every
+//! builder's output with twilight-model, which is what a real client does.
+
+use serde_json::{Value, json};
+use std::time::{SystemTime, UNIX_EPOCH};
+use twilight_model::util::Timestamp;
+
+/// Milliseconds between the Unix epoch and Discord's epoch (2015-01-01).
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// Synthetic owner of every fake guild; no test needs a real one.
+pub(crate) const GUILD_OWNER_ID: u64 = 1;
+
+/// Permissions of `@everyone` in a fake guild: what a music bot needs
+/// (view, send, embed, history, connect, speak, voice activity, commands).
+const EVERYONE_PERMISSIONS: u64 =
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 31);
+
+/// Hands out unique snowflakes whose timestamp part is the current time.
+#[derive(Debug, Default)]
+pub(crate) struct Snowflakes {
+    counter: u64,
+}
+
+impl Snowflakes {
+    /// The next id; never 0, which twilight refuses.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.counter = (self.counter + 1) & 0x3f_ffff;
+        let since_epoch = unix_millis().saturating_sub(DISCORD_EPOCH_MS);
+        (since_epoch << 22) | self.counter.max(1)
+    }
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The current time as Discord formats timestamps (ISO 8601, UTC).
+pub(crate) fn now_iso8601() -> String {
+    let secs = i64::try_from(unix_millis() / 1000).unwrap_or(0);
+    Timestamp::from_secs(secs)
+        .map_or_else(|_| "2025-01-01T00:00:00.000000+00:00".to_owned(), |ts| ts.iso_8601().to_string())
+}
+
+/// A random lowercase hex string of `bytes` random bytes.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut hex = String::with_capacity(bytes * 2);
+    for _ in 0..bytes {
+        hex.push_str(&format!("{:02x}", rand::random::<u8>()));
+    }
+    hex
+}
+
+/// A gateway payload that is not a dispatch (no sequence, no event name).
+pub(crate) fn gateway_frame(op: u8, d: &Value) -> String {
+    json!({ "op": op, "d": d, "s": null, "t": null }).to_string()
+}
+
+/// A dispatch (op 0) with its sequence number and event name.
+pub(crate) fn dispatch_frame(seq: u64, event: &str, d: &Value) -> String {
+    json!({ "op": 0, "d": d, "s": seq, "t": event }).to_string()
+}
+
+/// A user object; the bot gets `bot: true`, everyone else a made-up name.
+pub(crate) fn user(id: u64, bot: bool) -> Value {
+    let username = if bot { "timmybot".to_owned() } else { format!("user{id}") };
+    json!({
+        "id": id.to_string(),
+        "username": username,
+        "global_name": null,
+        "discriminator": "0",
+        "avatar": null,
+        "avatar_decoration_data": null,
+        "accent_color": null,
+        "banner": null,
+        "bot": bot,
+        "public_flags": 0,
+    })
+}
+
+/// The bot's own user as `/users/@me` and READY describe it.
+pub(crate) fn current_user(id: u64) -> Value {
+    let mut value = user(id, true);
+    value["mfa_enabled"] = json!(false);
+    value["verified"] = json!(true);
+    value["flags"] = json!(0);
+    value
+}
+
+/// A guild member (used inside voice states and GUILD_CREATE).
+pub(crate) fn member(user_id: u64, bot: bool) -> Value {
+    json!({
+        "user": user(user_id, bot),
+        "nick": null,
+        "avatar": null,
+        "roles": [],
+        "joined_at": "2024-01-01T00:00:00.000000+00:00",
+        "premium_since": null,
+        "deaf": false,
+        "mute": false,
+        "flags": 0,
+        "pending": false,
+        "communication_disabled_until": null,
+    })
+}
+
+/// A voice state; `channel_id: None` means the user left voice.
+pub(crate) fn voice_state(guild_id: u64, user_id: u64, channel_id: Option<u64>, session_id: &str, bot: bool) -> Value {
+    json!({
+        "guild_id": guild_id.to_string(),
+        "channel_id": channel_id.map(|id| id.to_string()),
+        "user_id": user_id.to_string(),
+        "member": member(user_id, bot),
+        "session_id": session_id,
+        "deaf": false,
+        "mute": false,
+        "self_deaf": false,
+        "self_mute": false,
+        "self_stream": false,
+        "self_video": false,
+        "suppress": false,
+        "request_to_speak_timestamp": null,
+    })
+}
+
+/// Session id the fake gives a member's (not the bot's) voice state.
+pub(crate) fn member_voice_session(user_id: u64) -> String {
+    format!("member-voice-{user_id}")
+}
+
+/// A guild channel: type 0 (text) or 2 (voice).
+fn guild_channel(guild_id: u64, id: u64, voice: bool, position: usize) -> Value {
+    let mut channel = json!({
+        "id": id.to_string(),
+        "guild_id": guild_id.to_string(),
+        "type": if voice { 2 } else { 0 },
+        "name": if voice { format!("voice-{id}") } else { format!("text-{id}") },
+        "position": position,
+        "permission_overwrites": [],
+        "parent_id": null,
+        "nsfw": false,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+    });
+    if voice {
+        channel["bitrate"] = json!(64_000);
+        channel["user_limit"] = json!(0);
+        channel["rtc_region"] = json!(null);
+    } else {
+        channel["topic"] = json!(null);
+        channel["last_message_id"] = json!(null);
+    }
+    channel
+}
+
+/// What GUILD_CREATE needs to describe one guild.
+pub(crate) struct GuildSnapshot<'a> {
+    pub(crate) id: u64,
+    pub(crate) name: &'a str,
+    pub(crate) member_count: u64,
+    pub(crate) voice_channels: &'a [u64],
+    pub(crate) text_channels: &'a [u64],
+    /// `(user_id, channel_id, session_id)` of everyone in voice.
+    pub(crate) voice_states: Vec<(u64, u64, String)>,
+    pub(crate) bot_user_id: u64,
+    /// False when the shard lacks the GUILD_VOICE_STATES intent.
+    pub(crate) include_voice_states: bool,
+}
+
+/// A full (available) guild, as the GUILD_CREATE dispatch carries it.
+pub(crate) fn guild_create(guild: &GuildSnapshot<'_>) -> Value {
+    let channels: Vec<Value> = guild
+        .text_channels
+        .iter()
+        .map(|&id| (id, false))
+        .chain(guild.voice_channels.iter().map(|&id| (id, true)))
+        .enumerate()
+        .map(|(position, (id, voice))| guild_channel(guild.id, id, voice, position))
+        .collect();
+    let voice_states: Vec<Value> = if guild.include_voice_states {
+        guild
+            .voice_states
+            .iter()
+            .map(|(user_id, channel_id, session)| {
+                voice_state(guild.id, *user_id, Some(*channel_id), session, *user_id == guild.bot_user_id)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Discord includes the bot and everyone in voice in `members`.
+    let mut member_ids = vec![guild.bot_user_id];
+    member_ids.extend(guild.voice_states.iter().map(|(user_id, _, _)| *user_id));
+    member_ids.dedup();
+    let members: Vec<Value> = member_ids.iter().map(|&id| member(id, id == guild.bot_user_id)).collect();
+    let everyone = json!({
+        "id": guild.id.to_string(),
+        "name": "@everyone",
+        "color": 0,
+        "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
+        "hoist": false,
+        "icon": null,
+        "unicode_emoji": null,
+        "position": 0,
+        "permissions": EVERYONE_PERMISSIONS.to_string(),
+        "managed": false,
+        "mentionable": false,
+        "flags": 0,
+    });
+    json!({
+        "id": guild.id.to_string(),
+        "name": guild.name,
+        "icon": null,
+        "splash": null,
+        "discovery_splash": null,
+        "banner": null,
+        "description": null,
+        "owner_id": GUILD_OWNER_ID.to_string(),
+        "afk_channel_id": null,
+        "afk_timeout": 300,
+        "application_id": null,
+        "widget_enabled": false,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "features": [],
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "premium_tier": 0,
+        "premium_progress_bar_enabled": false,
+        "preferred_locale": "en-US",
+        "public_updates_channel_id": null,
+        "rules_channel_id": null,
+        "safety_alerts_channel_id": null,
+        "system_channel_id": null,
+        "system_channel_flags": 0,
+        "vanity_url_code": null,
+        "roles": [everyone],
+        "emojis": [],
+        "stickers": [],
+        "joined_at": "2024-01-01T00:00:00.000000+00:00",
+        "large": false,
+        "unavailable": false,
+        "member_count": guild.member_count,
+        "members": members,
+        "channels": channels,
+        "threads": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "voice_states": voice_states,
+    })
+}
+
+/// The READY dispatch for a new session.
+pub(crate) fn ready(
+    application_id: u64,
+    bot_user_id: u64,
+    session_id: &str,
+    resume_gateway_url: &str,
+    shard: [u32; 2],
+    guild_ids: &[u64],
+) -> Value {
+    let guilds: Vec<Value> = guild_ids.iter().map(|id| json!({ "id": id.to_string(), "unavailable": true })).collect();
+    json!({
+        "v": 10,
+        "user": current_user(bot_user_id),
+        "guilds": guilds,
+        "session_id": session_id,
+        "session_type": "normal",
+        "resume_gateway_url": resume_gateway_url,
+        "shard": shard,
+        "application": { "id": application_id.to_string(), "flags": 0 },
+        "private_channels": [],
+        "presences": [],
+        "relationships": [],
+        "guild_join_requests": [],
+        "user_settings": {},
+        "geo_ordered_rtc_regions": ["fake"],
+    })
+}
+
+/// The VOICE_SERVER_UPDATE dispatch sent after the bot joins a channel.
+pub(crate) fn voice_server_update(guild_id: u64, token: &str, endpoint: &str) -> Value {
+    json!({
+        "guild_id": guild_id.to_string(),
+        "token": token,
+        "endpoint": endpoint,
+    })
+}
+
+/// A DM channel between the bot and `recipient_id`.
+pub(crate) fn dm_channel(channel_id: u64, recipient_id: u64) -> Value {
+    json!({
+        "id": channel_id.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "flags": 0,
+        "recipients": [user(recipient_id, false)],
+    })
+}
+
+/// Everything needed to render a stored message.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredMessage {
+    pub(crate) id: u64,
+    pub(crate) channel_id: u64,
+    pub(crate) guild_id: Option<u64>,
+    pub(crate) content: String,
+    pub(crate) embeds: Value,
+    pub(crate) components: Value,
+    pub(crate) flags: u64,
+    /// Set for interaction responses: the webhook is the application.
+    pub(crate) webhook_id: Option<u64>,
+    pub(crate) timestamp: String,
+    pub(crate) edited_timestamp: Option<String>,
+}
+
+impl StoredMessage {
+    /// Apply the fields of a create or edit body (content, embeds,
+    /// components, flags); absent fields keep their value, like Discord.
+    pub(crate) fn apply(&mut self, body: &Value) {
+        if let Some(content) = body.get("content") {
+            self.content = content.as_str().unwrap_or_default().to_owned();
+        }
+        if let Some(embeds) = body.get("embeds") {
+            self.embeds = if embeds.is_null() { json!([]) } else { embeds.clone() };
+        }
+        if let Some(components) = body.get("components") {
+            self.components = if components.is_null() { json!([]) } else { components.clone() };
+        }
+        if let Some(flags) = body.get("flags").and_then(Value::as_u64) {
+            self.flags = flags;
+        }
+    }
+
+    /// The message object twilight parses as `Message`.
+    pub(crate) fn to_json(&self, author_id: u64, application_id: u64) -> Value {
+        let mut message = json!({
+            "id": self.id.to_string(),
+            "channel_id": self.channel_id.to_string(),
+            "author": user(author_id, true),
+            "content": self.content,
+            "timestamp": self.timestamp,
+            "edited_timestamp": self.edited_timestamp,
+            "tts": false,
+            "mention_everyone": false,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": self.embeds,
+            "components": self.components,
+            "pinned": false,
+            "type": 0,
+            "flags": self.flags,
+        });
+        if let Some(guild_id) = self.guild_id {
+            message["guild_id"] = json!(guild_id.to_string());
+        }
+        if let Some(webhook_id) = self.webhook_id {
+            message["webhook_id"] = json!(webhook_id.to_string());
+            message["application_id"] = json!(application_id.to_string());
+        }
+        message
+    }
+}
+
+/// A slash command interaction as Discord delivers it in INTERACTION_CREATE.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn slash_command(
+    interaction_id: u64,
+    token: &str,
+    application_id: u64,
+    guild_id: u64,
+    channel_id: u64,
+    user_id: u64,
+    command_id: u64,
+    name: &str,
+    options: &Value,
+) -> Value {
+    json!({
+        "id": interaction_id.to_string(),
+        "application_id": application_id.to_string(),
+        "type": 2,
+        "token": token,
+        "version": 1,
+        "guild_id": guild_id.to_string(),
+        "channel_id": channel_id.to_string(),
+        "channel": { "id": channel_id.to_string(), "type": 0, "guild_id": guild_id.to_string() },
+        "member": member(user_id, false),
+        "app_permissions": EVERYONE_PERMISSIONS.to_string(),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": { "0": guild_id.to_string() },
+        "context": 0,
+        "data": {
+            "id": command_id.to_string(),
+            "name": name,
+            "type": 1,
+            "guild_id": guild_id.to_string(),
+            "options": options,
+        },
+    })
+}
+
+/// The application object of `GET /applications/@me`.
+pub(crate) fn application(application_id: u64, bot_user_id: u64) -> Value {
+    json!({
+        "id": application_id.to_string(),
+        "name": "timmybot",
+        "icon": null,
+        "description": "",
+        "bot_public": false,
+        "bot_require_code_grant": false,
+        "bot": user(bot_user_id, true),
+        "verify_key": "0".repeat(64),
+        "flags": 0,
+        "team": null,
+        "rpc_origins": [],
+        "tags": [],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twilight_model::{
+        application::{command::Command, interaction::Interaction},
+        channel::{Channel, Message},
+        gateway::{
+            event::{GatewayEvent, GatewayEventDeserializer},
+            payload::incoming::{Ready, VoiceServerUpdate},
+        },
+        guild::Guild,
+        oauth::Application,
+        user::CurrentUser,
+        voice::VoiceState,
+    };
+
+    fn snapshot() -> GuildSnapshot<'static> {
+        GuildSnapshot {
+            id: 81_384_788_765_712_384,
+            name: "test guild",
+            member_count: 3,
+            voice_channels: &[200],
+            text_channels: &[100],
+            voice_states: vec![(7, 200, member_voice_session(7))],
+            bot_user_id: 9,
+            include_voice_states: true,
+        }
+    }
+
+    #[test]
+    fn guild_create_parses_as_an_available_guild_with_voice_states() {
+        // GuildCreate is an untagged enum: a malformed guild silently
+        // becomes "unavailable", so parse `Guild` itself.
+        let guild: Guild = serde_json::from_value(guild_create(&snapshot())).unwrap();
+        assert_eq!(guild.member_count, Some(3));
+        assert_eq!(guild.channels.len(), 2);
+        assert_eq!(guild.voice_states.len(), 1);
+        assert_eq!(guild.voice_states[0].user_id.get(), 7);
+        assert_eq!(guild.voice_states[0].channel_id.unwrap().get(), 200);
+        assert!(guild.voice_states[0].member.is_some());
+    }
+
+    #[test]
+    fn ready_parses_with_unavailable_guilds() {
+        let value = ready(5, 9, "abc", "ws://127.0.0.1:1/resume", [0, 1], &[10, 11]);
+        let ready: Ready = serde_json::from_value(value).unwrap();
+        assert_eq!(ready.guilds.len(), 2);
+        assert!(ready.guilds[0].unavailable);
+        assert_eq!(ready.user.id.get(), 9);
+        assert_eq!(ready.resume_gateway_url, "ws://127.0.0.1:1/resume");
+    }
+
+    #[test]
+    fn dispatch_frame_parses_as_a_twilight_gateway_event() {
+        let frame = dispatch_frame(3, "VOICE_STATE_UPDATE", &voice_state(10, 9, Some(200), "s", true));
+        let deserializer = GatewayEventDeserializer::from_json(&frame).unwrap();
+        assert_eq!(deserializer.sequence(), Some(3));
+        let mut json = serde_json::Deserializer::from_str(&frame);
+        let event = serde::de::DeserializeSeed::deserialize(deserializer, &mut json).unwrap();
+        assert!(matches!(event, GatewayEvent::Dispatch(3, _)));
+    }
+
+    #[test]
+    fn small_payloads_parse_with_twilight_model() {
+        let _: CurrentUser = serde_json::from_value(current_user(9)).unwrap();
+        let _: VoiceState = serde_json::from_value(voice_state(10, 9, None, "session", true)).unwrap();
+        let _: VoiceServerUpdate = serde_json::from_value(voice_server_update(10, "tok", "127.0.0.1:1")).unwrap();
+        let _: Channel = serde_json::from_value(dm_channel(30, 7)).unwrap();
+        let _: Application = serde_json::from_value(application(5, 9)).unwrap();
+    }
+
+    #[test]
+    fn slash_command_parses_as_an_interaction() {
+        let value = slash_command(1, "tok", 5, 10, 100, 7, 42, "play", &json!([]));
+        let interaction: Interaction = serde_json::from_value(value).unwrap();
+        assert_eq!(interaction.token, "tok");
+        assert_eq!(interaction.guild_id.unwrap().get(), 10);
+    }
+
+    #[test]
+    fn stored_message_parses_and_applies_edits() {
+        let mut message = StoredMessage {
+            id: 1,
+            channel_id: 100,
+            guild_id: Some(10),
+            content: String::new(),
+            embeds: json!([]),
+            components: json!([]),
+            flags: 128,
+            webhook_id: Some(5),
+            timestamp: now_iso8601(),
+            edited_timestamp: None,
+        };
+        message.apply(&json!({ "content": "hello", "flags": 0 }));
+        let parsed: Message = serde_json::from_value(message.to_json(9, 5)).unwrap();
+        assert_eq!(parsed.content, "hello");
+        assert_eq!(parsed.webhook_id.unwrap().get(), 5);
+    }
+
+    #[test]
+    fn command_with_ids_parses_as_a_command() {
+        let command = json!({
+            "id": "1", "application_id": "5", "version": "1", "type": 1,
+            "name": "play", "description": "play a song",
+            "default_member_permissions": null,
+        });
+        let _: Command = serde_json::from_value(command).unwrap();
+    }
+
+    #[test]
+    fn snowflakes_are_unique_and_non_zero() {
+        let mut ids = Snowflakes::default();
+        let (a, b) = (ids.next(), ids.next());
+        assert_ne!(a, b);
+        assert_ne!(a, 0);
+    }
+}

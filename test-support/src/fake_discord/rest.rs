@@ -1,0 +1,572 @@
+//! The REST API under `/api/v10/`, as twilight-http sends it through a
+//! proxy (`http://{proxy}/api/v10/{route}`).
+//!
+//! Every request passes through [`record_call`], which records it after the
+//! handler ran: when a test sees a call, the state change it caused is
+//! already visible.
+
+use super::gateway::snowflake;
+use super::payloads::{self, StoredMessage};
+use super::state::{Shared, State};
+use super::{RecordedCall, SentMessage};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Path, Query, Request, State as AxumState};
+use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Largest request body the fake reads (Discord's own upload limit order).
+const BODY_LIMIT: usize = 25 * 1024 * 1024;
+
+type SharedState = AxumState<Arc<Shared>>;
+
+/// The router of the fake REST API.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v10/gateway", get(gateway_get))
+        .route("/api/v10/gateway/bot", get(gateway_bot_get))
+        .route("/api/v10/users/@me", get(current_user_get))
+        .route("/api/v10/users/@me/channels", post(dm_channel_create))
+        .route("/api/v10/applications/@me", get(application_get))
+        .route("/api/v10/applications/{application_id}/commands", put(global_commands_set).get(global_commands_get))
+        .route(
+            "/api/v10/applications/{application_id}/guilds/{guild_id}/commands",
+            put(guild_commands_set).get(guild_commands_get),
+        )
+        .route("/api/v10/interactions/{interaction_id}/{token}/callback", post(interaction_callback_create))
+        .route("/api/v10/webhooks/{application_id}/{token}", post(followup_create))
+        .route(
+            "/api/v10/webhooks/{application_id}/{token}/messages/{message_id}",
+            get(webhook_message_get).patch(webhook_message_update).delete(webhook_message_delete),
+        )
+        .route("/api/v10/channels/{channel_id}/messages", post(channel_message_create))
+        .fallback(route_missing)
+        .layer(middleware::from_fn_with_state(Arc::clone(&shared), record_call))
+        .with_state(shared)
+}
+
+/// An error in Discord's JSON shape (`{"message", "code"}`), which
+/// twilight-http parses into `ErrorType::Response`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: u64,
+    message: &'static str,
+}
+
+impl ApiError {
+    const fn new(status: StatusCode, code: u64, message: &'static str) -> Self {
+        Self { status, code, message }
+    }
+
+    fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
+    }
+
+    fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, 0, "404: Not Found")
+    }
+
+    fn unknown_channel() -> Self {
+        Self::new(StatusCode::NOT_FOUND, 10003, "Unknown Channel")
+    }
+
+    fn unknown_message() -> Self {
+        Self::new(StatusCode::NOT_FOUND, 10008, "Unknown Message")
+    }
+
+    fn unknown_webhook() -> Self {
+        Self::new(StatusCode::NOT_FOUND, 10015, "Unknown Webhook")
+    }
+
+    fn unknown_interaction() -> Self {
+        Self::new(StatusCode::NOT_FOUND, 10062, "Unknown interaction")
+    }
+
+    fn missing_access() -> Self {
+        Self::new(StatusCode::FORBIDDEN, 50001, "Missing Access")
+    }
+
+    fn empty_message() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 50006, "Cannot send an empty message")
+    }
+
+    fn invalid_form_body() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body")
+    }
+
+    fn invalid_json() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 50109, "The request body contains invalid JSON.")
+    }
+
+    fn already_acknowledged() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 40060, "Interaction has already been acknowledged.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "message": self.message, "code": self.code });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn json_response(value: Value) -> ApiResult {
+    Ok(axum::Json(value).into_response())
+}
+
+fn no_content() -> ApiResult {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Record the call (never the Authorization value) after the handler ran.
+async fn record_call(AxumState(shared): SharedState, request: Request, next: Next) -> Response {
+    let at = Instant::now();
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return ApiError::invalid_form_body().into_response();
+    };
+    let route = parts.extensions.get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let method = parts.method.to_string();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().map(str::to_owned);
+    let body_json = serde_json::from_slice::<Value>(&bytes).ok();
+    let authorized = parts.headers.contains_key(AUTHORIZATION);
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let status = response.status().as_u16();
+    tracing::debug!(route = %route, %method, status, "rest call");
+    shared.update(|state| {
+        state.calls.push(RecordedCall { method, path, query, body: body_json, status, authorized, at });
+    });
+    response
+}
+
+/// Bot-authenticated routes need `Authorization: Bot <token>`.
+fn require_bot(headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bot "))
+        .map(str::trim)
+        .unwrap_or_default();
+    if token.is_empty() { Err(ApiError::unauthorized()) } else { Ok(()) }
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| ApiError::invalid_json())
+}
+
+fn parse_object(body: &Bytes) -> Result<Value, ApiError> {
+    let value = parse_json(body)?;
+    if value.is_object() { Ok(value) } else { Err(ApiError::invalid_form_body()) }
+}
+
+fn parse_id(text: &str) -> Option<u64> {
+    text.parse().ok().filter(|id| *id != 0)
+}
+
+/// Webhook routes: the id must be our application's.
+fn check_application(shared: &Shared, application_id: &str) -> Result<(), ApiError> {
+    if parse_id(application_id) == Some(shared.config.application_id) {
+        Ok(())
+    } else {
+        Err(ApiError::unknown_webhook())
+    }
+}
+
+/// A message body must carry content, embeds or components.
+fn check_not_empty(body: &Value) -> Result<(), ApiError> {
+    let has = |key: &str| match body.get(key) {
+        Some(Value::String(text)) => !text.is_empty(),
+        Some(Value::Array(items)) => !items.is_empty(),
+        _ => false,
+    };
+    if has("content") || has("embeds") || has("components") || has("attachments") {
+        Ok(())
+    } else {
+        Err(ApiError::empty_message())
+    }
+}
+
+async fn route_missing() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn gateway_get(AxumState(shared): SharedState) -> ApiResult {
+    json_response(json!({ "url": shared.gateway_url() }))
+}
+
+async fn gateway_bot_get(AxumState(shared): SharedState, headers: HeaderMap) -> ApiResult {
+    require_bot(&headers)?;
+    json_response(json!({
+        "url": shared.gateway_url(),
+        "shards": shared.config.shards,
+        "session_start_limit": {
+            "total": 1000,
+            "remaining": 1000,
+            "reset_after": 14_400_000,
+            "max_concurrency": 1,
+        },
+    }))
+}
+
+async fn current_user_get(AxumState(shared): SharedState, headers: HeaderMap) -> ApiResult {
+    require_bot(&headers)?;
+    json_response(payloads::current_user(shared.config.bot_user_id))
+}
+
+async fn application_get(AxumState(shared): SharedState, headers: HeaderMap) -> ApiResult {
+    require_bot(&headers)?;
+    json_response(payloads::application(shared.config.application_id, shared.config.bot_user_id))
+}
+
+/// Give each command of a bulk overwrite its ids, keeping the id of a
+/// command that already existed under the same name and type (as Discord
+/// does, so permissions set on it survive).
+fn assign_command_ids(
+    state: &mut State,
+    application_id: u64,
+    guild_id: Option<u64>,
+    previous: &[Value],
+    commands: Vec<Value>,
+) -> Result<Vec<Value>, ApiError> {
+    let kind_of = |command: &Value| command.get("type").and_then(Value::as_u64).unwrap_or(1);
+    commands
+        .into_iter()
+        .map(|mut command| {
+            let Some(name) = command.get("name").and_then(Value::as_str).map(str::to_owned) else {
+                return Err(ApiError::invalid_form_body());
+            };
+            let kind = kind_of(&command);
+            let id = previous
+                .iter()
+                .find(|old| old.get("name").and_then(Value::as_str) == Some(&name) && kind_of(old) == kind)
+                .and_then(|old| old.get("id").cloned())
+                .unwrap_or_else(|| json!(state.ids.next().to_string()));
+            let object = command.as_object_mut().ok_or_else(ApiError::invalid_form_body)?;
+            object.insert("id".into(), id);
+            object.insert("application_id".into(), json!(application_id.to_string()));
+            object.insert("version".into(), json!(state.ids.next().to_string()));
+            object.insert("type".into(), json!(kind));
+            object.entry("description").or_insert_with(|| json!(""));
+            object.entry("default_member_permissions").or_insert(Value::Null);
+            object.entry("nsfw").or_insert(json!(false));
+            if let Some(guild_id) = guild_id {
+                object.insert("guild_id".into(), json!(guild_id.to_string()));
+            }
+            Ok(command)
+        })
+        .collect()
+}
+
+fn parse_command_list(body: &Bytes) -> Result<Vec<Value>, ApiError> {
+    match parse_json(body)? {
+        Value::Array(commands) => Ok(commands),
+        _ => Err(ApiError::invalid_form_body()),
+    }
+}
+
+async fn global_commands_set(
+    AxumState(shared): SharedState,
+    Path(application_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    require_bot(&headers)?;
+    let application_id = parse_id(&application_id)
+        .filter(|id| *id == shared.config.application_id)
+        .ok_or_else(ApiError::missing_access)?;
+    let commands = parse_command_list(&body)?;
+    let stored = shared.update(|state| {
+        let previous = std::mem::take(&mut state.global_commands);
+        match assign_command_ids(state, application_id, None, &previous, commands) {
+            Ok(stored) => {
+                state.global_commands.clone_from(&stored);
+                Ok(stored)
+            }
+            Err(error) => {
+                state.global_commands = previous;
+                Err(error)
+            }
+        }
+    })?;
+    tracing::info!(count = stored.len(), "global commands set");
+    json_response(Value::Array(stored))
+}
+
+async fn global_commands_get(
+    AxumState(shared): SharedState,
+    Path(application_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    require_bot(&headers)?;
+    if parse_id(&application_id) != Some(shared.config.application_id) {
+        return Err(ApiError::missing_access());
+    }
+    json_response(Value::Array(shared.read(|state| state.global_commands.clone())))
+}
+
+/// The guild of a guild-commands route, if it is ours and the app is in it.
+fn command_guild(shared: &Shared, application_id: &str, guild_id: &str) -> Result<(u64, u64), ApiError> {
+    let application_id = parse_id(application_id)
+        .filter(|id| *id == shared.config.application_id)
+        .ok_or_else(ApiError::missing_access)?;
+    let guild_id = parse_id(guild_id)
+        .filter(|id| shared.config.guilds.iter().any(|guild| guild.id == *id))
+        .ok_or_else(ApiError::missing_access)?;
+    Ok((application_id, guild_id))
+}
+
+async fn guild_commands_set(
+    AxumState(shared): SharedState,
+    Path((application_id, guild_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    require_bot(&headers)?;
+    let (application_id, guild_id) = command_guild(&shared, &application_id, &guild_id)?;
+    let commands = parse_command_list(&body)?;
+    let stored = shared.update(|state| {
+        let previous = state.guild_commands.get(&guild_id).cloned().unwrap_or_default();
+        let stored = assign_command_ids(state, application_id, Some(guild_id), &previous, commands)?;
+        state.guild_commands.insert(guild_id, stored.clone());
+        Ok::<_, ApiError>(stored)
+    })?;
+    tracing::info!(guild_id, count = stored.len(), "guild commands set");
+    json_response(Value::Array(stored))
+}
+
+async fn guild_commands_get(
+    AxumState(shared): SharedState,
+    Path((application_id, guild_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    require_bot(&headers)?;
+    let (_, guild_id) = command_guild(&shared, &application_id, &guild_id)?;
+    let commands = shared.read(|state| state.guild_commands.get(&guild_id).cloned());
+    json_response(Value::Array(commands.unwrap_or_default()))
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackQuery {
+    #[serde(default)]
+    with_response: bool,
+}
+
+async fn interaction_callback_create(
+    AxumState(shared): SharedState,
+    Path((interaction_id, token)): Path<(String, String)>,
+    Query(query): Query<CallbackQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let response = parse_object(&body)?;
+    let kind = response.get("type").and_then(Value::as_u64).ok_or_else(ApiError::invalid_form_body)?;
+    let interaction_id = parse_id(&interaction_id).ok_or_else(ApiError::unknown_interaction)?;
+    let config = &shared.config;
+    let original = shared.update(|state| {
+        // Tokens the fake delivered itself must come back with their id.
+        if let Some(record) = state.interactions.get(&token)
+            && record.id.is_some_and(|id| id != interaction_id)
+        {
+            return Err(ApiError::unknown_interaction());
+        }
+        if !state.respond_to_interaction(config, &token, response) {
+            return Err(ApiError::already_acknowledged());
+        }
+        let record = state.interactions.get_mut(&token);
+        if let Some(record) = record {
+            record.id.get_or_insert(interaction_id);
+            return Ok(record.original.clone());
+        }
+        Ok(None)
+    })?;
+    tracing::info!(interaction_id, kind, "interaction answered");
+    if !query.with_response {
+        return no_content();
+    }
+    // Discord's interaction callback response object.
+    let message = original.map(|message| message.to_json(config.bot_user_id, config.application_id));
+    json_response(json!({
+        "interaction": {
+            "id": interaction_id.to_string(),
+            "type": 2,
+            "response_message_id": message.as_ref().and_then(|m| m.get("id").cloned()),
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": message
+                .as_ref()
+                .and_then(|m| m.get("flags").and_then(Value::as_u64))
+                .is_some_and(|flags| flags & 64 != 0),
+        },
+        "resource": { "type": kind, "message": message },
+    }))
+}
+
+async fn followup_create(
+    AxumState(shared): SharedState,
+    Path((application_id, token)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    check_application(&shared, &application_id)?;
+    let body = parse_object(&body)?;
+    check_not_empty(&body)?;
+    let config = &shared.config;
+    let message = shared.update(|state| {
+        let id = state.ids.next();
+        // A follow-up needs an acknowledged interaction.
+        let record = state
+            .interactions
+            .get_mut(&token)
+            .filter(|record| record.response.is_some())
+            .ok_or_else(ApiError::unknown_webhook)?;
+        let mut message = StoredMessage {
+            id,
+            channel_id: record
+                .original
+                .as_ref()
+                .map(|original| original.channel_id)
+                .or(record.channel_id)
+                .unwrap_or(id),
+            guild_id: record.guild_id,
+            content: String::new(),
+            embeds: json!([]),
+            components: json!([]),
+            flags: 0,
+            webhook_id: Some(config.application_id),
+            timestamp: payloads::now_iso8601(),
+            edited_timestamp: None,
+        };
+        message.apply(&body);
+        record.followups.push(message.clone());
+        Ok::<_, ApiError>(message)
+    })?;
+    json_response(message.to_json(config.bot_user_id, config.application_id))
+}
+
+/// Find a webhook message of an interaction: `@original` or a follow-up id.
+fn webhook_message<'a>(state: &'a mut State, token: &str, message_id: &str) -> Result<&'a mut StoredMessage, ApiError> {
+    let record = state.interactions.get_mut(token).ok_or_else(ApiError::unknown_webhook)?;
+    let message = if message_id == "@original" {
+        record.original.as_mut()
+    } else {
+        let id = parse_id(message_id).ok_or_else(ApiError::unknown_message)?;
+        record.followups.iter_mut().find(|message| message.id == id)
+    };
+    message.ok_or_else(ApiError::unknown_message)
+}
+
+async fn webhook_message_get(
+    AxumState(shared): SharedState,
+    Path((application_id, token, message_id)): Path<(String, String, String)>,
+) -> ApiResult {
+    check_application(&shared, &application_id)?;
+    let config = &shared.config;
+    let message = shared.update(|state| {
+        webhook_message(state, &token, &message_id)
+            .map(|message| message.to_json(config.bot_user_id, config.application_id))
+    })?;
+    json_response(message)
+}
+
+async fn webhook_message_update(
+    AxumState(shared): SharedState,
+    Path((application_id, token, message_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    check_application(&shared, &application_id)?;
+    let body = parse_object(&body)?;
+    let config = &shared.config;
+    let message = shared.update(|state| {
+        let message = webhook_message(state, &token, &message_id)?;
+        message.apply(&body);
+        // The first edit of a deferred reply ends its "thinking" state.
+        message.flags &= !128;
+        message.edited_timestamp = Some(payloads::now_iso8601());
+        Ok::<_, ApiError>(message.to_json(config.bot_user_id, config.application_id))
+    })?;
+    json_response(message)
+}
+
+async fn webhook_message_delete(
+    AxumState(shared): SharedState,
+    Path((application_id, token, message_id)): Path<(String, String, String)>,
+) -> ApiResult {
+    check_application(&shared, &application_id)?;
+    shared.update(|state| {
+        let id = webhook_message(state, &token, &message_id)?.id;
+        if let Some(record) = state.interactions.get_mut(&token) {
+            if record.original.as_ref().is_some_and(|message| message.id == id) {
+                record.original = None;
+            }
+            record.followups.retain(|message| message.id != id);
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    no_content()
+}
+
+async fn dm_channel_create(AxumState(shared): SharedState, headers: HeaderMap, body: Bytes) -> ApiResult {
+    require_bot(&headers)?;
+    let body = parse_object(&body)?;
+    let recipient_id = body.get("recipient_id").and_then(snowflake).ok_or_else(ApiError::invalid_form_body)?;
+    let channel_id = shared.update(|state| {
+        let fresh = state.ids.next();
+        *state.dm_channels.entry(recipient_id).or_insert(fresh)
+    });
+    json_response(payloads::dm_channel(channel_id, recipient_id))
+}
+
+async fn channel_message_create(
+    AxumState(shared): SharedState,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    require_bot(&headers)?;
+    let channel_id = parse_id(&channel_id).ok_or_else(ApiError::unknown_channel)?;
+    let body = parse_object(&body)?;
+    check_not_empty(&body)?;
+    let config = &shared.config;
+    let guild_id = config
+        .guilds
+        .iter()
+        .find(|guild| guild.text_channels.contains(&channel_id) || guild.voice_channels.contains(&channel_id))
+        .map(|guild| guild.id);
+    let message = shared.update(|state| {
+        let recipient_id = state.dm_channels.iter().find(|(_, channel)| **channel == channel_id).map(|(user, _)| *user);
+        if guild_id.is_none() && recipient_id.is_none() {
+            return Err(ApiError::unknown_channel());
+        }
+        let mut message = StoredMessage {
+            id: state.ids.next(),
+            channel_id,
+            guild_id,
+            content: String::new(),
+            embeds: json!([]),
+            components: json!([]),
+            flags: 0,
+            webhook_id: None,
+            timestamp: payloads::now_iso8601(),
+            edited_timestamp: None,
+        };
+        message.apply(&body);
+        state.messages.push(SentMessage {
+            id: message.id,
+            channel_id,
+            guild_id,
+            recipient_id,
+            content: message.content.clone(),
+            body: body.clone(),
+        });
+        Ok(message)
+    })?;
+    tracing::info!(channel_id, "message created");
+    json_response(message.to_json(config.bot_user_id, config.application_id))
+}

@@ -1,0 +1,318 @@
+//! Everything the fake remembers, behind one lock shared by REST and gateway.
+//!
+//! The lock is a std `Mutex` that is never held across an `.await`: every
+//! protocol step is a short synchronous update, so REST handlers, gateway
+//! connections and test controls see one consistent order of events.
+
+use super::payloads::{self, Snowflakes, StoredMessage};
+use super::{FakeDiscordConfig, RecordedCall, RecordedIdentify, SentMessage};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Dispatches kept per session for RESUME; older ones make a resume fail
+/// with op 9, like a session Discord has forgotten.
+const RESUME_LOG_LIMIT: usize = 1000;
+
+/// Intent bit for GUILD_CREATE and other guild events.
+pub(crate) const INTENT_GUILDS: u64 = 1;
+/// Intent bit for VOICE_STATE_UPDATE and `voice_states` in GUILD_CREATE.
+pub(crate) const INTENT_GUILD_VOICE_STATES: u64 = 1 << 7;
+
+/// State plus the addresses and config, shared by every task of the fake.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: FakeDiscordConfig,
+    pub(crate) rest_addr: SocketAddr,
+    pub(crate) gateway_addr: SocketAddr,
+    state: Mutex<State>,
+    /// Bumped after every change so waiters re-check their condition.
+    changes: watch::Sender<u64>,
+    /// Set to true once by `shutdown`; connection tasks end when they see it.
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: FakeDiscordConfig, rest_addr: SocketAddr, gateway_addr: SocketAddr) -> Self {
+        let state = State::new(&config);
+        Self {
+            config,
+            rest_addr,
+            gateway_addr,
+            state: Mutex::new(state),
+            changes: watch::Sender::new(0),
+            shutdown: watch::Sender::new(false),
+        }
+    }
+
+    /// The gateway URL without a trailing slash (twilight appends `/?v=10..`).
+    pub(crate) fn gateway_url(&self) -> String {
+        format!("ws://{}", self.gateway_addr)
+    }
+
+    /// Where READY tells clients to resume; a distinct path so a test can see
+    /// that a client honoured `resume_gateway_url`.
+    pub(crate) fn resume_url(&self) -> String {
+        format!("ws://{}/resume", self.gateway_addr)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not turn every later call into a panic.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Change the state, then wake everyone waiting for a change.
+    pub(crate) fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> R {
+        let result = change(&mut self.lock());
+        self.changes.send_modify(|version| *version = version.wrapping_add(1));
+        result
+    }
+
+    /// Read the state without waking anyone.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&State) -> R) -> R {
+        read(&self.lock())
+    }
+
+    /// Wait until `check` returns `Some`, re-checking after every change.
+    pub(crate) async fn wait_until<R>(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut(&State) -> Option<R>,
+    ) -> Option<R> {
+        // Subscribe before the first check so no change can slip between.
+        let mut changes = self.changes.subscribe();
+        let wait = async {
+            loop {
+                if let Some(found) = self.read(&mut check) {
+                    return Some(found);
+                }
+                if changes.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok().flatten()
+    }
+
+    /// The shard that owns `guild_id`: `(guild_id >> 22) % shards`.
+    pub(crate) fn shard_for_guild(&self, guild_id: u64) -> u32 {
+        shard_for_guild(guild_id, self.config.shards)
+    }
+}
+
+/// The shard that owns `guild_id` among `shards` shards.
+pub(crate) fn shard_for_guild(guild_id: u64, shards: u32) -> u32 {
+    let shard = (guild_id >> 22) % u64::from(shards.max(1));
+    u32::try_from(shard).unwrap_or(0)
+}
+
+/// What a connection task writes to its socket.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A text frame (already serialised JSON).
+    Text(String),
+    /// A close frame with a gateway close code; the task ends after it.
+    Close(u16, &'static str),
+}
+
+/// One open gateway WebSocket.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) tx: mpsc::UnboundedSender<Outbound>,
+    /// The session this socket identified or resumed, if any.
+    pub(crate) session: Option<String>,
+}
+
+impl Connection {
+    /// Queue a frame; a closed socket has nobody left to tell.
+    pub(crate) fn send(&self, outbound: Outbound) {
+        _ = self.tx.send(outbound);
+    }
+}
+
+/// A gateway session: survives its socket so it can be resumed.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) shard: [u32; 2],
+    pub(crate) intents: u64,
+    /// Sequence number of the last dispatch.
+    pub(crate) seq: u64,
+    /// Recent dispatches `(seq, frame)` to replay on RESUME.
+    pub(crate) log: VecDeque<(u64, String)>,
+    /// The socket currently attached, if any.
+    pub(crate) connection: Option<u64>,
+}
+
+/// One interaction token's responses and messages.
+#[derive(Debug, Default)]
+pub(crate) struct InteractionRecord {
+    pub(crate) id: Option<u64>,
+    pub(crate) guild_id: Option<u64>,
+    pub(crate) channel_id: Option<u64>,
+    /// The initial response body (callback type and data).
+    pub(crate) response: Option<Value>,
+    pub(crate) original: Option<StoredMessage>,
+    pub(crate) followups: Vec<StoredMessage>,
+}
+
+/// Everything recorded or simulated by the fake.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) calls: Vec<RecordedCall>,
+    pub(crate) connections: HashMap<u64, Connection>,
+    next_connection: u64,
+    pub(crate) sessions: HashMap<String, Session>,
+    /// The newest session of each shard: where its dispatches go.
+    pub(crate) shard_sessions: HashMap<u32, String>,
+    /// guild → user → voice channel, the bot included.
+    pub(crate) voice: HashMap<u64, BTreeMap<u64, u64>>,
+    pub(crate) interactions: HashMap<String, InteractionRecord>,
+    pub(crate) global_commands: Vec<Value>,
+    pub(crate) guild_commands: HashMap<u64, Vec<Value>>,
+    /// recipient user → DM channel.
+    pub(crate) dm_channels: HashMap<u64, u64>,
+    pub(crate) messages: Vec<SentMessage>,
+    pub(crate) identifies: Vec<RecordedIdentify>,
+    pub(crate) resume_count: usize,
+    pub(crate) heartbeat_count: usize,
+    pub(crate) gateway_connections: Vec<String>,
+    pub(crate) ids: Snowflakes,
+}
+
+impl State {
+    fn new(config: &FakeDiscordConfig) -> Self {
+        let voice =
+            config.guilds.iter().map(|guild| (guild.id, guild.voice_states.iter().copied().collect())).collect();
+        Self {
+            calls: Vec::new(),
+            connections: HashMap::new(),
+            next_connection: 1,
+            sessions: HashMap::new(),
+            shard_sessions: HashMap::new(),
+            voice,
+            interactions: HashMap::new(),
+            global_commands: Vec::new(),
+            guild_commands: HashMap::new(),
+            dm_channels: HashMap::new(),
+            messages: Vec::new(),
+            identifies: Vec::new(),
+            resume_count: 0,
+            heartbeat_count: 0,
+            gateway_connections: Vec::new(),
+            ids: Snowflakes::default(),
+        }
+    }
+
+    /// Register a new socket and return its id.
+    pub(crate) fn open_connection(&mut self, target: String, tx: mpsc::UnboundedSender<Outbound>) -> u64 {
+        let id = self.next_connection;
+        self.next_connection += 1;
+        self.gateway_connections.push(target);
+        self.connections.insert(id, Connection { tx, session: None });
+        id
+    }
+
+    /// Forget a socket (again is a no-op); its session stays resumable.
+    pub(crate) fn close_connection(&mut self, id: u64) {
+        if let Some(session) = self
+            .connections
+            .remove(&id)
+            .and_then(|connection| connection.session)
+            .and_then(|session_id| self.sessions.get_mut(&session_id))
+            && session.connection == Some(id)
+        {
+            session.connection = None;
+        }
+    }
+
+    /// Whether `shard` has an identified session with a socket attached.
+    pub(crate) fn shard_connected(&self, shard: u32) -> bool {
+        self.shard_session(shard).is_some_and(|session| session.connection.is_some())
+    }
+
+    /// The newest session of `shard`.
+    pub(crate) fn shard_session(&self, shard: u32) -> Option<&Session> {
+        self.shard_sessions.get(&shard).and_then(|id| self.sessions.get(id))
+    }
+
+    /// Send a dispatch on a session: next sequence number, kept for RESUME,
+    /// written to the socket if one is attached (else delivered on resume).
+    pub(crate) fn dispatch(&mut self, session_id: &str, event: &str, data: &Value) {
+        let Some(session) = self.sessions.get_mut(session_id) else {
+            return;
+        };
+        session.seq += 1;
+        let frame = payloads::dispatch_frame(session.seq, event, data);
+        if let Some(connection) = session.connection.and_then(|id| self.connections.get(&id)) {
+            connection.send(Outbound::Text(frame.clone()));
+        }
+        session.log.push_back((session.seq, frame));
+        if session.log.len() > RESUME_LOG_LIMIT {
+            session.log.pop_front();
+        }
+    }
+
+    /// Dispatch to the newest session of `shard` if its intents allow it;
+    /// returns false when the shard never identified.
+    pub(crate) fn dispatch_to_shard(&mut self, shard: u32, required_intents: u64, event: &str, data: &Value) -> bool {
+        let Some(session_id) = self.shard_sessions.get(&shard).cloned() else {
+            return false;
+        };
+        let allowed = self
+            .sessions
+            .get(&session_id)
+            .is_some_and(|session| session.intents & required_intents == required_intents);
+        if allowed {
+            self.dispatch(&session_id, event, data);
+        } else {
+            tracing::debug!(shard_id = shard, event, "dispatch skipped: shard lacks the intent");
+        }
+        true
+    }
+
+    /// Store an interaction's initial response and create the "original"
+    /// message that callback types 4 and 5 produce.
+    ///
+    /// Returns false when the interaction was already acknowledged.
+    pub(crate) fn respond_to_interaction(&mut self, config: &FakeDiscordConfig, token: &str, response: Value) -> bool {
+        let message_id = self.ids.next();
+        let record = self.interactions.entry(token.to_owned()).or_default();
+        if record.response.is_some() {
+            return false;
+        }
+        let kind = response.get("type").and_then(Value::as_u64).unwrap_or(0);
+        let data = response.get("data").cloned().unwrap_or(Value::Null);
+        // 4 = message with source, 5 = deferred message (shows "thinking").
+        if kind == 4 || kind == 5 {
+            let fallback_channel = config
+                .guilds
+                .iter()
+                .find(|guild| Some(guild.id) == record.guild_id)
+                .and_then(|guild| guild.text_channels.first().copied())
+                .unwrap_or(message_id);
+            let mut message = StoredMessage {
+                id: message_id,
+                channel_id: record.channel_id.unwrap_or(fallback_channel),
+                guild_id: record.guild_id,
+                content: String::new(),
+                embeds: Value::Array(Vec::new()),
+                components: Value::Array(Vec::new()),
+                flags: 0,
+                webhook_id: Some(config.application_id),
+                timestamp: payloads::now_iso8601(),
+                edited_timestamp: None,
+            };
+            message.apply(&data);
+            if kind == 5 {
+                // LOADING until the first edit.
+                message.flags |= 128;
+            }
+            record.original = Some(message);
+        }
+        record.response = Some(response);
+        true
+    }
+}

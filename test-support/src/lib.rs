@@ -1,0 +1,18 @@
+//! Test doubles that speak the real wire protocols, and shared test suites.
+//!
+//! - [`fake_discord`]: Discord's REST API and gateway WebSocket on loopback.
+//! - [`fake_voice`]: Discord's voice WebSocket (TLS) and UDP/RTP server that
+//!   decrypts and decodes what it receives, so a test can ask what it heard.
+//! - [`test_ca`]: a throwaway certificate authority for the voice TLS.
+//! - [`audio`]: tone generation and frequency analysis.
+//! - [`signer`]: signs interactions like Discord does (Ed25519).
+//! - [`contract`]: one behaviour suite per port, run over every adapter.
+//! - [`emulators`]: connects tests to the local AWS emulators.
+
+pub mod audio;
+pub mod contract;
+pub mod emulators;
+pub mod fake_discord;
+pub mod fake_voice;
+pub mod signer;
+pub mod test_ca;

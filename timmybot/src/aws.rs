@@ -1,0 +1,27 @@
+//! Builds the AWS adapters from the default credential chain (environment,
+//! ECS task role, …). Endpoints can be overridden the standard way
+//! (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`), which is how the
+//! tests point the real SDK at the local emulators.
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use timmybot_aws::{DynamoStore, DynamoTables, SqsBus};
+use timmybot_core::{CommandBus, QueueStore};
+
+async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The queue store on the named DynamoDB tables.
+pub(crate) async fn dynamo_queue_store(guilds_table: &str, queues_table: &str) -> Arc<dyn QueueStore> {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let tables = DynamoTables { guilds: guilds_table.to_owned(), guild_queues: queues_table.to_owned() };
+    Arc::new(DynamoStore::new(client, tables))
+}
+
+/// The command bus on an SQS FIFO queue.
+pub(crate) async fn sqs_bus(queue_url: &str) -> Arc<dyn CommandBus> {
+    let client = aws_sdk_sqs::Client::new(&sdk_config().await);
+    Arc::new(SqsBus::new(client, queue_url))
+}

@@ -1,0 +1,265 @@
+//! The binary's configuration, read once from the environment.
+//!
+//! This is the only file that reads environment variables. Every field's doc
+//! names its variable and default; [`Config::from_lookup`] takes a lookup
+//! function so tests never touch the process environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use timmybot_core::{ApplicationId, Secret};
+use timmybot_gateway::DiscordEndpoints;
+
+/// A configuration value is missing or invalid; names the variable, never its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config: {} {}", self.var, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Which store adapter holds guild data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// SQLite file under the data folder (the embedded default).
+    Sqlite,
+    /// DynamoDB tables.
+    DynamoDb {
+        /// Table holding guild records (allowlist, settings).
+        guilds_table: String,
+        /// Table holding guild queues.
+        queues_table: String,
+    },
+}
+
+/// Which command bus adapter carries commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusBackend {
+    /// A channel inside this process (the embedded default).
+    InProcess,
+    /// An SQS FIFO queue.
+    Sqs {
+        /// The queue URL.
+        queue_url: String,
+    },
+}
+
+/// What talking to Discord's REST API needs (`register-commands`).
+#[derive(Debug, Clone)]
+pub struct DiscordAccess {
+    /// `DISCORD_TOKEN` (required).
+    pub token: Secret,
+    /// `DISCORD_APPLICATION_ID` (required).
+    pub application_id: ApplicationId,
+    /// `TIMMYBOT_DISCORD_REST_PROXY` / `TIMMYBOT_DISCORD_GATEWAY_URL` (default: unset).
+    pub endpoints: DiscordEndpoints,
+}
+
+impl DiscordAccess {
+    /// Reads the Discord credentials from the process environment.
+    ///
+    /// # Errors
+    /// The first missing or invalid variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the Discord credentials through `lookup`.
+    ///
+    /// # Errors
+    /// The first missing or invalid variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let token = Secret::new(
+            get("DISCORD_TOKEN").ok_or(ConfigError { var: "DISCORD_TOKEN", problem: "is missing".into() })?,
+        );
+        let application_id = get("DISCORD_APPLICATION_ID")
+            .ok_or(ConfigError { var: "DISCORD_APPLICATION_ID", problem: "is missing".into() })?
+            .parse()
+            .map_err(|_| ConfigError {
+                var: "DISCORD_APPLICATION_ID",
+                problem: "is not a Discord id (digits only)".into(),
+            })?;
+        let endpoints = DiscordEndpoints {
+            rest_proxy: get("TIMMYBOT_DISCORD_REST_PROXY"),
+            gateway_url: get("TIMMYBOT_DISCORD_GATEWAY_URL"),
+        };
+        Ok(Self { token, application_id, endpoints })
+    }
+}
+
+/// Everything `timmybot serve` needs.
+#[derive(Clone)]
+pub struct Config {
+    /// `DISCORD_TOKEN` (required): the bot token.
+    pub discord_token: Secret,
+    /// `DISCORD_APPLICATION_ID` (required): the application id.
+    pub application_id: ApplicationId,
+    /// `DISCORD_PUBLIC_KEY` (required): hex Ed25519 key that signs interactions.
+    pub public_key: String,
+    /// `TIMMYBOT_INTERACTIONS_ENDPOINT` (default: unset). The public URL
+    /// Discord posts interactions to. Unset: interactions are taken from the
+    /// gateway (INTERACTION_CREATE) instead, which needs no public URL.
+    pub interactions_endpoint: Option<String>,
+    /// `TIMMYBOT_LISTEN` (default `127.0.0.1:8080`): address of the HTTP
+    /// server (`POST /interactions`, `GET /health`).
+    pub listen: SocketAddr,
+    /// `TIMMYBOT_DATA_DIR` (default `./data`): where the SQLite file lives.
+    pub data_dir: PathBuf,
+    /// `TIMMYBOT_MEDIA_DIR` (default: unset, local files disabled): folder
+    /// `/play` may read files from.
+    pub media_dir: Option<PathBuf>,
+    /// `TIMMYBOT_STORE` = `sqlite` (default) | `dynamodb`, with
+    /// `TIMMYBOT_TABLE_GUILDS` (default `timmybot-guilds`) and
+    /// `TIMMYBOT_TABLE_GUILD_QUEUES` (default `timmybot-guild-queues`).
+    pub store: StoreBackend,
+    /// `TIMMYBOT_BUS` = `in-process` (default) | `sqs`, with
+    /// `TIMMYBOT_COMMAND_QUEUE_URL` (required for `sqs`).
+    pub bus: BusBackend,
+    /// `TIMMYBOT_DISCORD_REST_PROXY` and `TIMMYBOT_DISCORD_GATEWAY_URL`
+    /// (default: unset, the real Discord): stand-ins used by the sandbox.
+    pub endpoints: DiscordEndpoints,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("discord_token", &self.discord_token)
+            .field("application_id", &self.application_id)
+            .field("public_key", &self.public_key)
+            .field("interactions_endpoint", &self.interactions_endpoint)
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("media_dir", &self.media_dir)
+            .field("store", &self.store)
+            .field("bus", &self.bus)
+            .field("endpoints", &self.endpoints)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// # Errors
+    /// The first missing or invalid variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (name → value).
+    ///
+    /// # Errors
+    /// The first missing or invalid variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let DiscordAccess { token: discord_token, application_id, endpoints } = DiscordAccess::from_lookup(&lookup)?;
+        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let required = |var: &'static str| get(var).ok_or(ConfigError { var, problem: "is missing".into() });
+        let invalid = |var: &'static str, problem: &str| ConfigError { var, problem: problem.to_owned() };
+
+        let public_key = required("DISCORD_PUBLIC_KEY")?;
+        if public_key.len() != 64 || !public_key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid("DISCORD_PUBLIC_KEY", "is not 64 hex characters"));
+        }
+        let listen = match get("TIMMYBOT_LISTEN") {
+            Some(v) => v.parse().map_err(|_| invalid("TIMMYBOT_LISTEN", "is not an address like 127.0.0.1:8080"))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let store = match get("TIMMYBOT_STORE").as_deref() {
+            None | Some("sqlite") => StoreBackend::Sqlite,
+            Some("dynamodb") => StoreBackend::DynamoDb {
+                guilds_table: get("TIMMYBOT_TABLE_GUILDS").unwrap_or_else(|| "timmybot-guilds".into()),
+                queues_table: get("TIMMYBOT_TABLE_GUILD_QUEUES").unwrap_or_else(|| "timmybot-guild-queues".into()),
+            },
+            Some(_) => return Err(invalid("TIMMYBOT_STORE", "must be sqlite or dynamodb")),
+        };
+        let bus = match get("TIMMYBOT_BUS").as_deref() {
+            None | Some("in-process") => BusBackend::InProcess,
+            Some("sqs") => BusBackend::Sqs { queue_url: required("TIMMYBOT_COMMAND_QUEUE_URL")? },
+            Some(_) => return Err(invalid("TIMMYBOT_BUS", "must be in-process or sqs")),
+        };
+        Ok(Self {
+            discord_token,
+            application_id,
+            public_key,
+            interactions_endpoint: get("TIMMYBOT_INTERACTIONS_ENDPOINT"),
+            listen,
+            data_dir: get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            media_dir: get("TIMMYBOT_MEDIA_DIR").map(PathBuf::from),
+            store,
+            bus,
+            endpoints,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const KEY: &str = "a3f1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn minimal() -> Vec<(&'static str, &'static str)> {
+        vec![("DISCORD_TOKEN", "tok-SECRET-123"), ("DISCORD_APPLICATION_ID", "42"), ("DISCORD_PUBLIC_KEY", KEY)]
+    }
+
+    #[test]
+    fn minimal_config_uses_embedded_defaults() {
+        let config = Config::from_lookup(env(&minimal())).unwrap();
+        assert_eq!(config.store, StoreBackend::Sqlite);
+        assert_eq!(config.bus, BusBackend::InProcess);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("data"));
+        assert!(config.interactions_endpoint.is_none());
+        assert!(config.media_dir.is_none());
+    }
+
+    #[test]
+    fn each_missing_required_value_is_named() {
+        for missing in ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID", "DISCORD_PUBLIC_KEY"] {
+            let pairs: Vec<_> = minimal().into_iter().filter(|(k, _)| *k != missing).collect();
+            let err = Config::from_lookup(env(&pairs)).unwrap_err();
+            assert_eq!(err.to_string(), format!("config: {missing} is missing"));
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_named_without_echoing_them() {
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_BUS", "sqs"));
+        let err = Config::from_lookup(env(&pairs)).unwrap_err();
+        assert_eq!(err.var, "TIMMYBOT_COMMAND_QUEUE_URL");
+        let mut pairs = minimal();
+        pairs[1] = ("DISCORD_APPLICATION_ID", "not-an-id");
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "DISCORD_APPLICATION_ID");
+        let mut pairs = minimal();
+        pairs[2] = ("DISCORD_PUBLIC_KEY", "zz");
+        let err = Config::from_lookup(env(&pairs)).unwrap_err();
+        assert!(!err.to_string().contains("zz"));
+    }
+
+    #[test]
+    fn config_debug_redacts_the_token() {
+        let config = Config::from_lookup(env(&minimal())).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("tok-SECRET-123"), "{debug}");
+        assert!(debug.contains("<redacted>"));
+    }
+}

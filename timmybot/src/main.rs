@@ -1,0 +1,152 @@
+//! `timmybot`: run the platform on one machine, try it in a sandbox, or
+//! register its slash commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use timmybot::config::Config;
+use timmybot::platform::Platform;
+use timmybot::sandbox::{Sandbox, SandboxOptions};
+
+#[derive(Parser)]
+#[command(name = "timmybot", version, about = "A self-hostable Discord music bot")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: gateway, voice, HTTP interactions, embedded store.
+    Serve,
+    /// Run the platform against a built-in fake Discord and send it commands.
+    Sandbox {
+        /// Seconds to listen to the voice channel after the last command.
+        #[arg(long, default_value_t = 5)]
+        listen: u64,
+        /// Slash commands to send, e.g. "/play ./tone.wav".
+        commands: Vec<String>,
+    },
+    /// Overwrite the bot's slash commands on Discord.
+    RegisterCommands {
+        /// Register in this guild only (shows at once) instead of globally.
+        #[arg(long)]
+        guild: Option<String>,
+    },
+    /// Write a sine tone WAV file (48 kHz stereo), handy for the sandbox.
+    Tone {
+        /// Frequency in Hz.
+        #[arg(long, default_value_t = 440.0)]
+        hz: f64,
+        /// Length in seconds.
+        #[arg(long, default_value_t = 5.0)]
+        secs: f64,
+        /// Where to write it.
+        path: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    timmybot::install_crypto_provider();
+    // The sandbox's fake voice server uses a throwaway CA; trusting it means
+    // setting SSL_CERT_FILE, which must happen before any thread exists.
+    let sandbox_ca = matches!(cli.command, Command::Sandbox { .. }).then(timmybot::sandbox::trust_sandbox_ca);
+    let default_level = if sandbox_ca.is_some() { "warn" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("timmybot: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve().await,
+            Command::Sandbox { listen, commands } => {
+                let ca = sandbox_ca.expect("set above for the sandbox")?;
+                sandbox(ca, listen, commands).await
+            }
+            Command::RegisterCommands { guild } => register(guild).await,
+            Command::Tone { hz, secs, path } => {
+                timmybot_test_support::audio::write_tone_wav(&path, hz, secs)?;
+                println!("wrote {} ({hz} Hz, {secs} s)", path.display());
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("timmybot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let platform = Platform::start(config).await?;
+    println!("timmybot serving on http://{} (POST /interactions, GET /health)", platform.addr());
+    platform.run_until(shutdown_signal()).await
+}
+
+async fn sandbox(ca: timmybot_test_support::test_ca::TestCa, listen: u64, commands: Vec<String>) -> anyhow::Result<()> {
+    let media_dir = std::env::current_dir()?;
+    let data = tempfile::tempdir()?;
+    let sandbox = Sandbox::start(&ca, SandboxOptions::embedded(data.path().to_path_buf(), Some(media_dir))).await?;
+    for line in &commands {
+        let sent = sandbox.send(line).await?;
+        println!("sent {line} -> HTTP {} {}", sent.status, sent.immediate_reply());
+        // Let a deferred command take effect before the next one arrives.
+        sandbox.wait_for_reply(&sent, Duration::from_secs(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(listen)).await;
+    for line in sandbox.transcript() {
+        println!("{line}");
+    }
+    println!("{}", sandbox.heard_line());
+    sandbox.shutdown().await
+}
+
+async fn register(guild: Option<String>) -> anyhow::Result<()> {
+    let access = timmybot::config::DiscordAccess::from_env()?;
+    let guild = guild.map(|g| g.parse().map_err(|_| anyhow::anyhow!("--guild is not a Discord id"))).transpose()?;
+    let names =
+        timmybot::register_commands::register_commands(&access.token, access.application_id, guild, &access.endpoints)
+            .await?;
+    let scope = guild.map_or_else(|| "globally".to_owned(), |g| format!("in guild {g}"));
+    println!("registered {} {scope}: {}", names.len(), names.join(", "));
+    Ok(())
+}
+
+/// Resolves on SIGTERM (ECS, systemd) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

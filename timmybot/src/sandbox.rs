@@ -1,0 +1,340 @@
+//! `timmybot sandbox`: the real platform against the built-in fake Discord.
+//!
+//! Someone with no Discord application can watch the whole path work: each
+//! command goes in as a signed HTTP interaction from a member sitting in a
+//! voice channel, the platform answers, joins the fake voice server over TLS
+//! and UDP, and the fake reports what it heard. The end-to-end tests drive
+//! the same [`Sandbox`].
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use timmybot_core::Secret;
+use timmybot_gateway::DiscordEndpoints;
+use timmybot_interactions::commands::COMMANDS;
+use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild};
+use timmybot_test_support::fake_voice::{FakeVoiceServer, Heard};
+use timmybot_test_support::signer::InteractionSigner;
+use timmybot_test_support::test_ca::TestCa;
+
+use crate::config::{BusBackend, Config, StoreBackend};
+use crate::platform::Platform;
+
+/// The sandbox guild.
+pub const GUILD_ID: u64 = 800_000_000_000_000_001;
+/// Its voice channel, where the member sits.
+pub const VOICE_CHANNEL_ID: u64 = 800_000_000_000_000_002;
+/// Its text channel, where commands are run.
+pub const TEXT_CHANNEL_ID: u64 = 800_000_000_000_000_003;
+/// The member who runs every command.
+pub const MEMBER_ID: u64 = 800_000_000_000_000_004;
+/// The bot token the platform is given; the fake accepts any.
+pub const SANDBOX_TOKEN: &str = "sandbox-bot-token";
+
+/// Creates a throwaway CA for the fake voice server's TLS and makes this
+/// process trust it (songbird reads `SSL_CERT_FILE` through rustls-native-certs).
+///
+/// Call before any thread is started: it sets an environment variable.
+///
+/// # Errors
+/// The CA cannot be generated or written to the temp folder.
+pub fn trust_sandbox_ca() -> anyhow::Result<TestCa> {
+    crate::install_crypto_provider();
+    let ca = TestCa::new()?;
+    let path = std::env::temp_dir().join(format!("timmybot-sandbox-ca-{}.pem", std::process::id()));
+    ca.write_ca_file(&path)?;
+    // SAFETY: called from `main` (or a test's first line) before any other
+    // thread exists, so nothing reads the environment concurrently.
+    unsafe { std::env::set_var("SSL_CERT_FILE", &path) };
+    Ok(ca)
+}
+
+/// Which adapters the sandboxed platform runs on.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Where the SQLite file goes.
+    pub data_dir: PathBuf,
+    /// Folder `/play` may read files from.
+    pub media_dir: Option<PathBuf>,
+    /// Store adapter.
+    pub store: StoreBackend,
+    /// Bus adapter.
+    pub bus: BusBackend,
+}
+
+impl SandboxOptions {
+    /// SQLite in `data_dir` and the in-process bus.
+    pub fn embedded(data_dir: PathBuf, media_dir: Option<PathBuf>) -> Self {
+        Self { data_dir, media_dir, store: StoreBackend::Sqlite, bus: BusBackend::InProcess }
+    }
+}
+
+/// How a command was delivered to the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /interactions`, signed like Discord signs.
+    Http,
+    /// INTERACTION_CREATE on the gateway, answered through the callback route.
+    Gateway,
+}
+
+/// A command the sandbox sent.
+#[derive(Debug, Clone)]
+pub struct SentCommand {
+    /// The command line as given.
+    pub line: String,
+    /// The interaction token (to look up replies).
+    pub token: String,
+    /// HTTP status of `POST /interactions` (200 for gateway-routed commands).
+    pub status: u16,
+    /// The immediate interaction response (`{"type", "data"}`), if any yet.
+    pub response: Option<Value>,
+}
+
+impl SentCommand {
+    /// The immediate answer in words: "deferred" or the message content.
+    pub fn immediate_reply(&self) -> String {
+        match &self.response {
+            Some(r) if r["type"] == 5 => "deferred (thinking…)".to_owned(),
+            Some(r) => r["data"]["content"].as_str().unwrap_or("(no content)").to_owned(),
+            None => "(no response)".to_owned(),
+        }
+    }
+}
+
+/// The platform wired to a fake Discord and a fake voice server.
+pub struct Sandbox {
+    /// The fake Discord (REST + gateway).
+    pub discord: FakeDiscord,
+    /// The fake voice server.
+    pub voice: FakeVoiceServer,
+    platform: Platform,
+    signer: InteractionSigner,
+    http: reqwest::Client,
+    sent: Mutex<Vec<SentCommand>>,
+}
+
+impl Sandbox {
+    /// Starts the fakes and the platform, and waits until the bot is connected.
+    ///
+    /// # Errors
+    /// A fake or the platform fails to start.
+    pub async fn start(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
+        let voice = FakeVoiceServer::start(ca).await.context("fake voice server")?;
+        let discord = FakeDiscord::start(FakeDiscordConfig {
+            guilds: vec![FakeGuild {
+                id: GUILD_ID,
+                name: "Sandbox".into(),
+                member_count: 2,
+                voice_channels: vec![VOICE_CHANNEL_ID],
+                text_channels: vec![TEXT_CHANNEL_ID],
+                voice_states: vec![(MEMBER_ID, VOICE_CHANNEL_ID)],
+            }],
+            voice_endpoint: voice.endpoint(),
+            ..FakeDiscordConfig::default()
+        })
+        .await
+        .context("fake discord")?;
+        let signer = InteractionSigner::from_seed(rand_seed());
+        let config = Config {
+            discord_token: Secret::new(SANDBOX_TOKEN),
+            application_id: timmybot_core::ApplicationId::new(discord.config().application_id)
+                .context("fake application id")?,
+            public_key: signer.public_key_hex(),
+            // Commands arrive over HTTP, but the gateway route stays on too so
+            // tests can use both (the real Discord only ever uses one).
+            interactions_endpoint: None,
+            listen: ([127, 0, 0, 1], 0).into(),
+            data_dir: options.data_dir,
+            media_dir: options.media_dir,
+            store: options.store,
+            bus: options.bus,
+            endpoints: DiscordEndpoints {
+                rest_proxy: Some(discord.rest_addr()),
+                gateway_url: Some(discord.gateway_url()),
+            },
+        };
+        let mut platform = Platform::start(config).await?;
+        platform.wait_ready(Duration::from_secs(20)).await?;
+        Ok(Self { discord, voice, platform, signer, http: reqwest::Client::new(), sent: Mutex::new(Vec::new()) })
+    }
+
+    /// The platform's HTTP address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.platform.addr()
+    }
+
+    /// Sends `line` (e.g. `/play ./tone.wav`) as a signed HTTP interaction.
+    ///
+    /// # Errors
+    /// The HTTP request itself failed.
+    pub async fn send(&self, line: &str) -> anyhow::Result<SentCommand> {
+        self.send_via(line, Route::Http).await
+    }
+
+    /// Sends `line` by the given route.
+    ///
+    /// # Errors
+    /// The request could not be delivered.
+    pub async fn send_via(&self, line: &str, route: Route) -> anyhow::Result<SentCommand> {
+        let (name, options) = parse_command_line(line);
+        let interaction = self.discord.slash_command(GUILD_ID, TEXT_CHANNEL_ID, MEMBER_ID, &name, options);
+        let token = interaction["token"].as_str().context("fake interaction has a token")?.to_owned();
+        let sent = match route {
+            Route::Http => {
+                let body = serde_json::to_vec(&interaction)?;
+                let (status, response) = self.post_signed(&body).await?;
+                if status == 200
+                    && let Some(response) = &response
+                {
+                    // What Discord does with an endpoint's answer.
+                    self.discord.accept_interaction_response(&token, response.clone());
+                }
+                SentCommand { line: line.to_owned(), token, status, response }
+            }
+            Route::Gateway => {
+                self.discord.send_interaction(GUILD_ID, interaction).await?;
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+                let mut response = None;
+                while response.is_none() && tokio::time::Instant::now() < deadline {
+                    response = self.discord.interaction_response(&token);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                SentCommand { line: line.to_owned(), token, status: 200, response }
+            }
+        };
+        self.sent.lock().expect("sent lock").push(sent.clone());
+        Ok(sent)
+    }
+
+    /// POSTs `body` to `/interactions` with a valid signature; returns the
+    /// status and the JSON body, if any.
+    ///
+    /// # Errors
+    /// The request failed.
+    pub async fn post_signed(&self, body: &[u8]) -> anyhow::Result<(u16, Option<Value>)> {
+        let mut request = self.http.post(format!("http://{}/interactions", self.addr())).body(body.to_vec());
+        for (name, value) in self.signer.signed_headers(body, unix_now()) {
+            request = request.header(name, value);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let json = response.json::<Value>().await.ok();
+        Ok((status, json))
+    }
+
+    /// The signer whose public key the platform trusts.
+    pub fn signer(&self) -> &InteractionSigner {
+        &self.signer
+    }
+
+    /// The reply the member sees for `sent` now: the edited deferred reply,
+    /// or the immediate message.
+    pub fn reply(&self, sent: &SentCommand) -> Option<String> {
+        match &sent.response {
+            Some(r) if r["type"] == 5 => self.discord.original_message(&sent.token).filter(|c| !c.is_empty()),
+            Some(r) => r["data"]["content"].as_str().map(str::to_owned),
+            None => None,
+        }
+    }
+
+    /// Waits until `sent` has a visible reply (deferred ones get edited).
+    pub async fn wait_for_reply(&self, sent: &SentCommand, timeout: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(reply) = self.reply(sent) {
+                return Some(reply);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Every command sent and the reply it got, one line each.
+    pub fn transcript(&self) -> Vec<String> {
+        let sent = self.sent.lock().expect("sent lock").clone();
+        sent.iter()
+            .map(|s| format!("reply to {}: {}", s.line, self.reply(s).unwrap_or_else(|| "(no reply)".to_owned())))
+            .collect()
+    }
+
+    /// What the sandbox guild's voice channel heard.
+    pub fn heard(&self) -> Heard {
+        self.voice.heard(GUILD_ID)
+    }
+
+    /// `heard guild=<id> packets=<n> rate=<pps> dominant_hz=<hz>`.
+    pub fn heard_line(&self) -> String {
+        heard_line(GUILD_ID, &self.heard())
+    }
+
+    /// Shuts the platform down (leaves voice, closes shards) and the fakes.
+    ///
+    /// # Errors
+    /// The platform failed while running.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let result = self.platform.shutdown().await;
+        self.discord.shutdown();
+        result
+    }
+}
+
+/// Formats what a guild heard as the sandbox prints it.
+pub fn heard_line(guild_id: u64, heard: &Heard) -> String {
+    format!(
+        "heard guild={guild_id} packets={} rate={:.1} dominant_hz={:.1}",
+        heard.packets,
+        heard.rate,
+        heard.dominant_hz.unwrap_or(0.0)
+    )
+}
+
+/// Splits `/name rest of line` into the command name and Discord's options
+/// array: the rest of the line becomes the command's first option.
+pub fn parse_command_line(line: &str) -> (String, Value) {
+    let line = line.trim().trim_start_matches('/');
+    let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let option = COMMANDS.iter().find(|c| c.name == name).and_then(|c| c.options.first());
+    let options = match option {
+        Some(option) if !rest.is_empty() => json!([{ "name": option.name, "type": option.kind.code(), "value": rest }]),
+        _ => json!([]),
+    };
+    (name.to_owned(), options)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn rand_seed() -> [u8; 32] {
+    // The seed only has to differ between runs; the clock is enough here.
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(7);
+    let mut seed = [0u8; 32];
+    for (i, byte) in seed.iter_mut().enumerate() {
+        *byte = (nanos >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(31);
+    }
+    seed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_become_name_and_first_option() {
+        let (name, options) = parse_command_line("/play ./tone.wav");
+        assert_eq!(name, "play");
+        assert_eq!(options, json!([{ "name": "query", "type": 3, "value": "./tone.wav" }]));
+        let (name, options) = parse_command_line("/stop");
+        assert_eq!((name.as_str(), options), ("stop", json!([])));
+        let (name, options) = parse_command_line("  /play   https://a.b/c d  ");
+        assert_eq!(name, "play");
+        assert_eq!(options[0]["value"], "https://a.b/c d");
+    }
+}

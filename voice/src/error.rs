@@ -1,0 +1,74 @@
+//! Errors of the voice crate, each with the sentence a member is shown.
+
+use timmybot_core::{QueueError, StoreError};
+
+/// A source could not be resolved into playable audio.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The query is neither an http(s) link nor an allowed file.
+    #[error("unsupported query")]
+    Unsupported,
+    /// A link with a scheme other than http or https.
+    #[error("scheme not allowed")]
+    SchemeNotAllowed,
+    /// A file path outside the media folder, absolute, or escaping via links.
+    #[error("path not allowed")]
+    PathNotAllowed,
+    /// Local files are not enabled on this deployment.
+    #[error("local files disabled")]
+    FilesDisabled,
+    /// The file does not exist in the media folder.
+    #[error("file not found")]
+    FileNotFound,
+    /// The source was reached but is not audio we can decode, or is unreachable.
+    #[error("source could not be opened")]
+    Unplayable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl SourceError {
+    /// The sentence shown to the member; never contains internal details.
+    pub fn user_message(&self) -> &'static str {
+        match self {
+            Self::Unsupported => "I can only play http(s) links or files from the media folder.",
+            Self::SchemeNotAllowed => "Only http and https links can be played.",
+            Self::PathNotAllowed => "That file path is not allowed.",
+            Self::FilesDisabled => "Local files are not enabled here; send an http(s) link.",
+            Self::FileNotFound => "There is no such file in the media folder.",
+            Self::Unplayable(_) => "That source could not be opened as audio.",
+        }
+    }
+}
+
+/// Playing or stopping failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlayError {
+    /// The source could not be resolved.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The guild's queue is full.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// Joining the voice channel failed.
+    #[error("could not join the voice channel")]
+    Join(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The queue could not be read or written.
+    #[error("queue store failed")]
+    Store(#[from] StoreError),
+}
+
+impl PlayError {
+    /// The sentence shown to the member; never contains internal details.
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::Source(e) => e.user_message().to_owned(),
+            Self::Queue(QueueError::Full { max }) => {
+                format!("The queue is full ({max} tracks); wait for some to play.")
+            }
+            Self::Queue(_) => "The queue refused that track.".to_owned(),
+            Self::Join(_) => "I could not join your voice channel; check my permissions and try again.".to_owned(),
+            Self::Store(_) => "Something went wrong saving the queue; please try again.".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Turning what a member typed into audio songbird can play.
+
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use songbird::input::codecs::{get_codec_registry, get_probe};
+use songbird::input::{File as FileInput, HttpRequest, Input};
+
+use crate::SourceError;
+
+/// What kind of source a query names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// An http or https URL.
+    Url(url::Url),
+    /// A path relative to the media folder.
+    File(PathBuf),
+}
+
+/// Classifies a query without touching the network or the disk.
+///
+/// A query is a link only when it parses as an absolute URL; anything else is
+/// a relative file path. Absolute paths and `..` are refused here already.
+///
+/// # Errors
+/// [`SourceError::SchemeNotAllowed`] for non-http(s) links,
+/// [`SourceError::PathNotAllowed`] for absolute or parent-escaping paths,
+/// [`SourceError::Unsupported`] for an empty query.
+pub fn classify_query(query: &str) -> Result<SourceKind, SourceError> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err(SourceError::Unsupported);
+    }
+    if let Ok(url) = url::Url::parse(query) {
+        // A Windows-style "C:\x" parses as a URL with scheme "c"; both are refused.
+        return match url.scheme() {
+            "http" | "https" if url.host().is_some() => Ok(SourceKind::Url(url)),
+            _ => Err(SourceError::SchemeNotAllowed),
+        };
+    }
+    let path = Path::new(query);
+    let escapes =
+        path.components().any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_)));
+    if escapes || query.contains('\0') {
+        return Err(SourceError::PathNotAllowed);
+    }
+    Ok(SourceKind::File(path.to_path_buf()))
+}
+
+/// A source opened and probed: ready to hand to songbird.
+pub struct ResolvedSource {
+    /// Audio, already parsed (the container probed, the codec found).
+    pub input: Input,
+    /// A title to show members.
+    pub title: String,
+    /// The canonical source string to store in the queue.
+    pub source: String,
+}
+
+impl std::fmt::Debug for ResolvedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedSource").field("title", &self.title).field("source", &self.source).finish()
+    }
+}
+
+/// Opens sources: http(s) links and files confined to a media folder.
+#[derive(Clone)]
+pub struct SourceResolver {
+    http: reqwest::Client,
+    media_dir: Option<PathBuf>,
+    open_timeout: Duration,
+}
+
+impl SourceResolver {
+    /// A resolver that opens links with `http` and, when `media_dir` is set,
+    /// files inside that folder only.
+    pub fn new(http: reqwest::Client, media_dir: Option<PathBuf>) -> Self {
+        Self { http, media_dir, open_timeout: Duration::from_secs(15) }
+    }
+
+    /// Opens and probes `query` so a bad source is reported before joining.
+    ///
+    /// # Errors
+    /// Any [`SourceError`]; `Unplayable` when the bytes are not decodable audio.
+    pub async fn resolve(&self, query: &str) -> Result<ResolvedSource, SourceError> {
+        match classify_query(query)? {
+            SourceKind::Url(url) => {
+                let input: Input = HttpRequest::new(self.http.clone(), url.to_string()).into();
+                let title = url
+                    .path_segments()
+                    .and_then(|mut s| s.next_back().map(str::to_owned))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| url.host_str().unwrap_or("stream").to_owned());
+                self.open(input, title, url.to_string()).await
+            }
+            SourceKind::File(relative) => {
+                let path = self.confine(&relative)?;
+                let title = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let input: Input = FileInput::new(path.clone()).into();
+                self.open(input, title, relative.to_string_lossy().into_owned()).await
+            }
+        }
+    }
+
+    /// Resolves a relative path inside the media folder, following symlinks
+    /// first so a link pointing outside is refused too.
+    fn confine(&self, relative: &Path) -> Result<PathBuf, SourceError> {
+        let dir = self.media_dir.as_ref().ok_or(SourceError::FilesDisabled)?;
+        let root = dir.canonicalize().map_err(|_| SourceError::FilesDisabled)?;
+        let full = root.join(relative).canonicalize().map_err(|_| SourceError::FileNotFound)?;
+        if !full.starts_with(&root) {
+            return Err(SourceError::PathNotAllowed);
+        }
+        if !full.is_file() {
+            return Err(SourceError::FileNotFound);
+        }
+        Ok(full)
+    }
+
+    async fn open(&self, input: Input, fallback_title: String, source: String) -> Result<ResolvedSource, SourceError> {
+        let opened =
+            tokio::time::timeout(self.open_timeout, input.make_playable_async(get_codec_registry(), get_probe()))
+                .await
+                .map_err(|e| SourceError::Unplayable(Box::new(e)))?
+                .map_err(|e| SourceError::Unplayable(Box::new(e)))?;
+        let mut input = opened;
+        let title = input
+            .aux_metadata()
+            .await
+            .ok()
+            .and_then(|m| m.title.or(m.track))
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(fallback_title);
+        Ok(ResolvedSource { input, title, source })
+    }
+}
+
+impl std::fmt::Debug for SourceResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceResolver").field("media_dir", &self.media_dir).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_accepts_http_links_and_relative_files() {
+        assert!(matches!(classify_query("https://radio.example/stream.mp3"), Ok(SourceKind::Url(_))));
+        assert!(matches!(classify_query("  http://a.b/c "), Ok(SourceKind::Url(_))));
+        assert_eq!(classify_query("./tone.wav").unwrap(), SourceKind::File(PathBuf::from("./tone.wav")));
+        assert_eq!(classify_query("music/a b.mp3").unwrap(), SourceKind::File(PathBuf::from("music/a b.mp3")));
+    }
+
+    #[test]
+    fn classify_refuses_other_schemes_and_escaping_paths() {
+        for q in ["file:///etc/passwd", "ftp://x/y", "gopher://x", "javascript:alert(1)", "C:\\x"] {
+            assert!(matches!(classify_query(q), Err(SourceError::SchemeNotAllowed)), "{q}");
+        }
+        for q in ["../secret.wav", "a/../../b.wav", "/etc/passwd"] {
+            assert!(matches!(classify_query(q), Err(SourceError::PathNotAllowed)), "{q}");
+        }
+        assert!(matches!(classify_query("   "), Err(SourceError::Unsupported)));
+    }
+
+    #[tokio::test]
+    async fn files_outside_the_media_folder_are_refused_even_through_symlinks() {
+        let media = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.wav"), b"not audio").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.wav"), media.path().join("link.wav")).unwrap();
+        let resolver = SourceResolver::new(reqwest::Client::new(), Some(media.path().to_path_buf()));
+        assert!(matches!(resolver.resolve("link.wav").await, Err(SourceError::PathNotAllowed)));
+        assert!(matches!(resolver.resolve("missing.wav").await, Err(SourceError::FileNotFound)));
+    }
+
+    #[tokio::test]
+    async fn files_are_refused_when_no_media_folder_is_configured() {
+        let resolver = SourceResolver::new(reqwest::Client::new(), None);
+        assert!(matches!(resolver.resolve("tone.wav").await, Err(SourceError::FilesDisabled)));
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_audio_is_unplayable() {
+        let media = tempfile::tempdir().unwrap();
+        std::fs::write(media.path().join("junk.wav"), vec![7u8; 4096]).unwrap();
+        let resolver = SourceResolver::new(reqwest::Client::new(), Some(media.path().to_path_buf()));
+        assert!(matches!(resolver.resolve("junk.wav").await, Err(SourceError::Unplayable(_))));
+    }
+}

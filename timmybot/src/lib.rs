@@ -10,6 +10,7 @@ mod aws;
 pub mod config;
 mod gateway_interactions;
 mod http_server;
+pub mod logging;
 pub mod platform;
 pub mod register_commands;
 pub mod sandbox;

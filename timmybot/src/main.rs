@@ -55,13 +55,7 @@ fn main() -> ExitCode {
     // setting SSL_CERT_FILE, which must happen before any thread exists.
     let sandbox_ca = matches!(cli.command, Command::Sandbox { .. }).then(timmybot::sandbox::trust_sandbox_ca);
     let default_level = if sandbox_ca.is_some() { "warn" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    timmybot::logging::init(std::env::var("RUST_LOG").ok().as_deref(), default_level, std::io::stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

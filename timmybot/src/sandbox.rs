@@ -63,12 +63,20 @@ pub struct SandboxOptions {
     pub store: StoreBackend,
     /// Bus adapter.
     pub bus: BusBackend,
+    /// The bot token handed to the platform (the fake accepts any).
+    pub bot_token: String,
 }
 
 impl SandboxOptions {
     /// SQLite in `data_dir` and the in-process bus.
     pub fn embedded(data_dir: PathBuf, media_dir: Option<PathBuf>) -> Self {
-        Self { data_dir, media_dir, store: StoreBackend::Sqlite, bus: BusBackend::InProcess }
+        Self {
+            data_dir,
+            media_dir,
+            store: StoreBackend::Sqlite,
+            bus: BusBackend::InProcess,
+            bot_token: SANDBOX_TOKEN.to_owned(),
+        }
     }
 }
 
@@ -140,7 +148,7 @@ impl Sandbox {
         .context("fake discord")?;
         let signer = InteractionSigner::from_seed(rand_seed());
         let config = Config {
-            discord_token: Secret::new(SANDBOX_TOKEN),
+            discord_token: Secret::new(options.bot_token),
             application_id: timmybot_core::ApplicationId::new(discord.config().application_id)
                 .context("fake application id")?,
             public_key: signer.public_key_hex(),

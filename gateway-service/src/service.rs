@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use songbird::Songbird;
 use songbird::shards::TwilightMap;
 use timmybot_core::{ApplicationId, CommandBus, DiscordReplies, QueueStore, Secret};
+use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 use timmybot_voice::{GuildPlayers, SourceResolver};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +43,9 @@ pub struct GatewaySettings {
     pub media_dir: Option<PathBuf>,
     /// How long shutdown waits for in-flight commands (default 10 s).
     pub shutdown_grace: Duration,
+    /// Where links members play may lead and how much they may take
+    /// (default: `OutboundPolicy::default()`, every internal address denied).
+    pub outbound: OutboundPolicy,
 }
 
 /// The ports the gateway service runs on.
@@ -93,7 +97,7 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let songbird = Arc::new(Songbird::twilight(Arc::new(TwilightMap::new(senders)), bot.id));
 
     let voice_states = VoiceStateCache::new();
-    let resolver = SourceResolver::new(reqwest::Client::new(), settings.media_dir.clone());
+    let resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone());
     let players = GuildPlayers::new(songbird.clone(), deps.queues.clone(), resolver);
     let replies: Arc<dyn DiscordReplies> = Arc::new(TwilightReplies::new(http.clone()));
     let processor = CommandProcessor::new(players.clone(), voice_states.clone(), replies);

@@ -126,7 +126,13 @@ impl CommandError {
                 "Sorry, that command arrived incomplete. Please try again.".into()
             }
             Self::WrongApplication => "This command was meant for a different bot.".into(),
-            Self::UnknownCommand(name) => format!("I don't know the command /{name}. Try /help."),
+            Self::UnknownCommand(name) => {
+                // Discord caps command names at 32 characters; a longer one is
+                // not echoed whole, so the reply stays far inside 2000.
+                let shown: String = name.chars().take(MAX_ECHOED_NAME).collect();
+                let more = if name.chars().count() > MAX_ECHOED_NAME { "…" } else { "" };
+                format!("I don't know the command /{shown}{more}. Try /help.")
+            }
             Self::NotInGuild => "This command only works in a server, not in direct messages.".into(),
             Self::MissingOption(name) => format!("That command needs a {name}. Try /help."),
             Self::EmptyQuery => "Tell me what to play: a link or a file.".into(),
@@ -142,6 +148,9 @@ impl CommandError {
         matches!(self, Self::BusUnavailable(_) | Self::WrongApplication)
     }
 }
+
+/// The longest command name repeated back to a member (Discord's own limit).
+const MAX_ECHOED_NAME: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -177,5 +186,16 @@ mod tests {
             assert!(m.starts_with(|c: char| c.is_lowercase()), "{m}");
             assert!(!m.ends_with('.'), "{m}");
         }
+    }
+
+    #[test]
+    fn an_overlong_unknown_command_name_is_not_echoed_whole() {
+        let message = CommandError::UnknownCommand("x".repeat(10_000)).user_message();
+        assert!(message.chars().count() < 100, "{} chars", message.chars().count());
+        assert!(message.starts_with(&format!("I don't know the command /{}…", "x".repeat(32))));
+        assert_eq!(
+            CommandError::UnknownCommand("jump".into()).user_message(),
+            "I don't know the command /jump. Try /help."
+        );
     }
 }

@@ -152,6 +152,15 @@ fn gateway_route_bad_sources_and_absent_members_get_clear_replies() {
         let reply = sandbox.wait_for_reply(&escape, Duration::from_secs(15)).await.expect("edited");
         assert_eq!(reply, "That file path is not allowed.");
 
+        // A link to the instance metadata service: refused before any
+        // connection, with a message that names neither address nor reason.
+        let metadata = sandbox.send("/play http://169.254.169.254/latest/meta-data/").await.unwrap();
+        let reply = sandbox.wait_for_reply(&metadata, Duration::from_secs(15)).await.expect("edited");
+        assert_eq!(reply, "That address is not allowed.");
+        let loopback = sandbox.send(&format!("/play http://{}/interactions", sandbox.addr())).await.unwrap();
+        let reply = sandbox.wait_for_reply(&loopback, Duration::from_secs(15)).await.expect("edited");
+        assert_eq!(reply, "That address is not allowed.");
+
         sandbox.discord.move_member(GUILD_ID, MEMBER_ID, None).await.unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
         let absent = sandbox.send("/play noise.wav").await.unwrap();

@@ -1,6 +1,7 @@
 //! Errors of the voice crate, each with the sentence a member is shown.
 
 use timmybot_core::{QueueError, StoreError};
+use timmybot_outbound::Refusal;
 
 /// A source could not be resolved into playable audio.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,10 @@ pub enum SourceError {
     /// The file does not exist in the media folder.
     #[error("file not found")]
     FileNotFound,
+    /// The outbound policy refused the link, one of its redirects or the
+    /// address it resolves to.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The source was reached but is not audio we can decode, or is unreachable.
     #[error("source could not be opened")]
     Unplayable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -35,6 +40,7 @@ impl SourceError {
             Self::PathNotAllowed => "That file path is not allowed.",
             Self::FilesDisabled => "Local files are not enabled here; send an http(s) link.",
             Self::FileNotFound => "There is no such file in the media folder.",
+            Self::Refused(refusal) => refusal.user_message(),
             Self::Unplayable(_) => "That source could not be opened as audio.",
         }
     }

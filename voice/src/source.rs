@@ -4,7 +4,9 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use songbird::input::codecs::{get_codec_registry, get_probe};
-use songbird::input::{File as FileInput, HttpRequest, Input};
+use songbird::input::{AudioStreamError, File as FileInput, HttpRequest, Input, MakePlayableError};
+
+use timmybot_outbound::{Refusal, SafeHttpClient};
 
 use crate::SourceError;
 
@@ -66,15 +68,16 @@ impl std::fmt::Debug for ResolvedSource {
 /// Opens sources: http(s) links and files confined to a media folder.
 #[derive(Clone)]
 pub struct SourceResolver {
-    http: reqwest::Client,
+    http: SafeHttpClient,
     media_dir: Option<PathBuf>,
     open_timeout: Duration,
 }
 
 impl SourceResolver {
-    /// A resolver that opens links with `http` and, when `media_dir` is set,
-    /// files inside that folder only.
-    pub fn new(http: reqwest::Client, media_dir: Option<PathBuf>) -> Self {
+    /// A resolver that opens links with `http` (the outbound policy's client:
+    /// internal addresses refused) and, when `media_dir` is set, files inside
+    /// that folder only.
+    pub fn new(http: SafeHttpClient, media_dir: Option<PathBuf>) -> Self {
         Self { http, media_dir, open_timeout: Duration::from_secs(15) }
     }
 
@@ -85,7 +88,10 @@ impl SourceResolver {
     pub async fn resolve(&self, query: &str) -> Result<ResolvedSource, SourceError> {
         match classify_query(query)? {
             SourceKind::Url(url) => {
-                let input: Input = HttpRequest::new(self.http.clone(), url.to_string()).into();
+                // reqwest resolves no IP-literal host, so the first hop is checked
+                // here; named hosts and redirects are checked inside the client.
+                self.http.check_url(&url)?;
+                let input: Input = HttpRequest::new(self.http.reqwest(), url.to_string()).into();
                 let title = url
                     .path_segments()
                     .and_then(|mut s| s.next_back().map(str::to_owned))
@@ -122,7 +128,10 @@ impl SourceResolver {
             tokio::time::timeout(self.open_timeout, input.make_playable_async(get_codec_registry(), get_probe()))
                 .await
                 .map_err(|e| SourceError::Unplayable(Box::new(e)))?
-                .map_err(|e| SourceError::Unplayable(Box::new(e)))?;
+                .map_err(|e| match refusal_in(&e) {
+                    Some(refusal) => SourceError::Refused(refusal),
+                    None => SourceError::Unplayable(Box::new(e)),
+                })?;
         let mut input = opened;
         let title = input
             .aux_metadata()
@@ -135,6 +144,16 @@ impl SourceResolver {
     }
 }
 
+/// A refusal from the client's resolver or redirect policy, surfacing through
+/// songbird. Songbird's errors report no `source()`, so the reqwest error is
+/// dug out of the variant that carries it.
+fn refusal_in(error: &MakePlayableError) -> Option<Refusal> {
+    match error {
+        MakePlayableError::Create(AudioStreamError::Fail(inner)) => Refusal::find_in(inner.as_ref()).cloned(),
+        _ => None,
+    }
+}
+
 impl std::fmt::Debug for SourceResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceResolver").field("media_dir", &self.media_dir).finish()
@@ -143,6 +162,8 @@ impl std::fmt::Debug for SourceResolver {
 
 #[cfg(test)]
 mod tests {
+    use timmybot_outbound::OutboundPolicy;
+
     use super::*;
 
     #[test]
@@ -170,14 +191,15 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret.wav"), b"not audio").unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.wav"), media.path().join("link.wav")).unwrap();
-        let resolver = SourceResolver::new(reqwest::Client::new(), Some(media.path().to_path_buf()));
+        let resolver =
+            SourceResolver::new(SafeHttpClient::new(OutboundPolicy::default()), Some(media.path().to_path_buf()));
         assert!(matches!(resolver.resolve("link.wav").await, Err(SourceError::PathNotAllowed)));
         assert!(matches!(resolver.resolve("missing.wav").await, Err(SourceError::FileNotFound)));
     }
 
     #[tokio::test]
     async fn files_are_refused_when_no_media_folder_is_configured() {
-        let resolver = SourceResolver::new(reqwest::Client::new(), None);
+        let resolver = SourceResolver::new(SafeHttpClient::new(OutboundPolicy::default()), None);
         assert!(matches!(resolver.resolve("tone.wav").await, Err(SourceError::FilesDisabled)));
     }
 
@@ -185,7 +207,44 @@ mod tests {
     async fn a_file_that_is_not_audio_is_unplayable() {
         let media = tempfile::tempdir().unwrap();
         std::fs::write(media.path().join("junk.wav"), vec![7u8; 4096]).unwrap();
-        let resolver = SourceResolver::new(reqwest::Client::new(), Some(media.path().to_path_buf()));
+        let resolver =
+            SourceResolver::new(SafeHttpClient::new(OutboundPolicy::default()), Some(media.path().to_path_buf()));
         assert!(matches!(resolver.resolve("junk.wav").await, Err(SourceError::Unplayable(_))));
+    }
+
+    #[tokio::test]
+    async fn links_to_internal_addresses_are_refused_with_the_policy_message() {
+        let resolver = SourceResolver::new(SafeHttpClient::new(OutboundPolicy::default()), None);
+        for query in [
+            "http://127.0.0.1:9/a.mp3",
+            "http://[::ffff:169.254.169.254]/latest/meta-data/",
+            "http://localhost:9/a.mp3",
+        ] {
+            let error = resolver.resolve(query).await.unwrap_err();
+            assert!(matches!(error, SourceError::Refused(_)), "{query}: {error:?}");
+            assert_eq!(error.user_message(), "That address is not allowed.");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_the_metadata_endpoint_is_refused_through_songbird() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let reply = "HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest/meta-data/\r\n\
+                             Content-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = stream.write_all(reply.as_bytes()).await;
+            }
+        });
+        let allow = timmybot_outbound::AllowList::parse(["127.0.0.1/32"]).unwrap();
+        let resolver =
+            SourceResolver::new(SafeHttpClient::new(OutboundPolicy { allow, ..OutboundPolicy::default() }), None);
+        let error = resolver.resolve(&format!("http://127.0.0.1:{port}/a.mp3")).await.unwrap_err();
+        assert!(matches!(error, SourceError::Refused(_)), "{error:?}");
+        assert_eq!(error.user_message(), "That address is not allowed.");
     }
 }

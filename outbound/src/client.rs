@@ -109,6 +109,41 @@ impl SafeHttpClient {
     }
 }
 
+impl SafeHttpClient {
+    /// Asks the server (HEAD) how large the track at `url` is and refuses one
+    /// announced over `max_track_bytes`, before any audio is fetched.
+    ///
+    /// A server that announces no size, or does not answer HEAD, passes: the
+    /// GET that follows is bounded by the read timeout and played as a stream.
+    ///
+    /// # Errors
+    /// [`FetchError::TooLarge`], or [`FetchError::Refused`] when the URL or a
+    /// redirect is refused.
+    pub async fn check_track_size(&self, url: &Url) -> Result<(), FetchError> {
+        self.check_url(url)?;
+        let limit = self.policy.max_track_bytes;
+        let response = match self.client.head(url.clone()).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return match FetchError::from(e) {
+                    refused @ FetchError::Refused(_) => Err(refused),
+                    _ => Ok(()),
+                };
+            }
+        };
+        // HEAD has no body, so reqwest reports no length: read the header.
+        let announced = response
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match announced {
+            Some(len) if response.status().is_success() && len > limit => Err(FetchError::TooLarge { limit }),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl std::fmt::Debug for SafeHttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SafeHttpClient").field("policy", &self.policy).finish_non_exhaustive()

@@ -26,6 +26,10 @@ pub struct OutboundPolicy {
     pub max_body_bytes: u64,
     /// Largest track a source may announce (default 200 MiB).
     pub max_track_bytes: u64,
+    /// Longest track (by its own duration) that may be played. Default
+    /// [`Self::DEFAULT_MAX_TRACK_LENGTH`] (3 hours). Live streams announce no
+    /// duration and are not limited by this.
+    pub max_track_length: Duration,
 }
 
 impl OutboundPolicy {
@@ -39,6 +43,8 @@ impl OutboundPolicy {
     pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
     /// Default track size limit, 200 MiB.
     pub const DEFAULT_MAX_TRACK_BYTES: u64 = 200 * 1024 * 1024;
+    /// Default [`Self::max_track_length`]: 3 hours.
+    pub const DEFAULT_MAX_TRACK_LENGTH: Duration = Duration::from_secs(3 * 60 * 60);
 }
 
 impl Default for OutboundPolicy {
@@ -50,6 +56,7 @@ impl Default for OutboundPolicy {
             max_redirects: Self::DEFAULT_MAX_REDIRECTS,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_track_bytes: Self::DEFAULT_MAX_TRACK_BYTES,
+            max_track_length: Self::DEFAULT_MAX_TRACK_LENGTH,
         }
     }
 }
@@ -67,5 +74,6 @@ mod tests {
         assert_eq!(policy.max_redirects, 5);
         assert_eq!(policy.max_body_bytes, 1 << 20);
         assert_eq!(policy.max_track_bytes, 200 << 20);
+        assert_eq!(policy.max_track_length, Duration::from_secs(10_800));
     }
 }

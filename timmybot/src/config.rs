@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use timmybot_core::{ApplicationId, Secret};
 use timmybot_gateway::DiscordEndpoints;
+use timmybot_outbound::{AllowList, OutboundPolicy};
 
 /// A configuration value is missing or invalid; names the variable, never its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +130,11 @@ pub struct Config {
     /// `TIMMYBOT_DISCORD_REST_PROXY` and `TIMMYBOT_DISCORD_GATEWAY_URL`
     /// (default: unset, the real Discord): stand-ins used by the sandbox.
     pub endpoints: DiscordEndpoints,
+    /// What `/play <link>` may reach. `TIMMYBOT_OUTBOUND_ALLOW` (default:
+    /// empty, every internal address refused) lists hosts and CIDRs a
+    /// self-hoster opens on purpose, e.g. `radio.lan,192.168.1.0/24`; the
+    /// cloud metadata addresses stay refused whatever it says.
+    pub outbound: OutboundPolicy,
 }
 
 impl fmt::Debug for Config {
@@ -144,6 +150,7 @@ impl fmt::Debug for Config {
             .field("store", &self.store)
             .field("bus", &self.bus)
             .field("endpoints", &self.endpoints)
+            .field("outbound", &self.outbound)
             .finish()
     }
 }
@@ -188,6 +195,15 @@ impl Config {
             Some("sqs") => BusBackend::Sqs { queue_url: required("TIMMYBOT_COMMAND_QUEUE_URL")? },
             Some(_) => return Err(invalid("TIMMYBOT_BUS", "must be in-process or sqs")),
         };
+        let outbound = match get("TIMMYBOT_OUTBOUND_ALLOW") {
+            Some(list) => OutboundPolicy {
+                allow: list.parse::<AllowList>().map_err(|e| {
+                    invalid("TIMMYBOT_OUTBOUND_ALLOW", &format!("is not a list of hosts and CIDRs ({e})"))
+                })?,
+                ..OutboundPolicy::default()
+            },
+            None => OutboundPolicy::default(),
+        };
         Ok(Self {
             discord_token,
             application_id,
@@ -199,6 +215,7 @@ impl Config {
             store,
             bus,
             endpoints,
+            outbound,
         })
     }
 }
@@ -253,6 +270,20 @@ mod tests {
         pairs[2] = ("DISCORD_PUBLIC_KEY", "zz");
         let err = Config::from_lookup(env(&pairs)).unwrap_err();
         assert!(!err.to_string().contains("zz"));
+    }
+
+    #[test]
+    fn outbound_allowlist_is_read_and_a_bad_entry_is_named() {
+        assert!(Config::from_lookup(env(&minimal())).unwrap().outbound.allow.is_empty());
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_OUTBOUND_ALLOW", "radio.lan, 192.168.1.0/24"));
+        let allow = Config::from_lookup(env(&pairs)).unwrap().outbound.allow;
+        assert!(allow.permits_host("radio.lan"));
+        assert!(allow.permits_ip("192.168.1.20".parse().unwrap()));
+        assert!(!allow.permits_ip("192.168.2.20".parse().unwrap()));
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_OUTBOUND_ALLOW", "10.0.0.0/99"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_OUTBOUND_ALLOW");
     }
 
     #[test]

@@ -10,7 +10,6 @@ use anyhow::Context as _;
 use timmybot_core::{CommandBus, QueueStore, SystemClock};
 use timmybot_gateway::{GatewayDeps, GatewayInteractions, GatewaySettings, Health};
 use timmybot_interactions::{InteractionHandler, PublicKey};
-use timmybot_outbound::OutboundPolicy;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -61,7 +60,7 @@ impl Platform {
             endpoints: config.endpoints.clone(),
             media_dir: config.media_dir.clone(),
             shutdown_grace: Duration::from_secs(10),
-            outbound: OutboundPolicy::default(),
+            outbound: config.outbound.clone(),
         };
         let deps = GatewayDeps { bus, queues, gateway_interactions, health: health.clone() };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));

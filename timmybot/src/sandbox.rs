@@ -164,6 +164,7 @@ impl Sandbox {
                 rest_proxy: Some(discord.rest_addr()),
                 gateway_url: Some(discord.gateway_url()),
             },
+            outbound: timmybot_outbound::OutboundPolicy::default(),
         };
         let mut platform = Platform::start(config).await?;
         platform.wait_ready(Duration::from_secs(20)).await?;

@@ -26,6 +26,12 @@ pub enum SourceError {
     /// address it resolves to.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The source announces more bytes than the outbound policy allows.
+    #[error("track too large")]
+    TooLarge,
+    /// The track lasts longer than the outbound policy allows.
+    #[error("track too long")]
+    TooLong,
     /// The source was reached but is not audio we can decode, or is unreachable.
     #[error("source could not be opened")]
     Unplayable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -42,6 +48,8 @@ impl SourceError {
             Self::FileNotFound => "There is no such file in the media folder.",
             Self::Refused(refusal) => refusal.user_message(),
             Self::Unplayable(_) => "That source could not be opened as audio.",
+            Self::TooLarge => "That file is too large.",
+            Self::TooLong => "That track is too long.",
         }
     }
 }

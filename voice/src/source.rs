@@ -91,6 +91,10 @@ impl SourceResolver {
                 // reqwest resolves no IP-literal host, so the first hop is checked
                 // here; named hosts and redirects are checked inside the client.
                 self.http.check_url(&url)?;
+                self.http.check_track_size(&url).await.map_err(|e| match e {
+                    timmybot_outbound::FetchError::Refused(refusal) => SourceError::Refused(refusal),
+                    _ => SourceError::TooLarge,
+                })?;
                 let input: Input = HttpRequest::new(self.http.reqwest(), url.to_string()).into();
                 let title = url
                     .path_segments()
@@ -133,6 +137,9 @@ impl SourceResolver {
                     None => SourceError::Unplayable(Box::new(e)),
                 })?;
         let mut input = opened;
+        if track_length(&mut input).is_some_and(|length| length > self.http.policy().max_track_length) {
+            return Err(SourceError::TooLong);
+        }
         let title = input
             .aux_metadata()
             .await
@@ -142,6 +149,16 @@ impl SourceResolver {
             .unwrap_or(fallback_title);
         Ok(ResolvedSource { input, title, source })
     }
+}
+
+/// How long a parsed track lasts, when its container says (files, most
+/// downloads); `None` for live streams.
+fn track_length(input: &mut Input) -> Option<Duration> {
+    let parsed = input.parsed()?;
+    let params = &parsed.format.default_track()?.codec_params;
+    let frames = params.n_frames?;
+    let rate = params.sample_rate?;
+    (rate > 0).then(|| Duration::from_secs_f64(frames as f64 / f64::from(rate)))
 }
 
 /// A refusal from the client's resolver or redirect policy, surfacing through
@@ -224,6 +241,73 @@ mod tests {
             assert!(matches!(error, SourceError::Refused(_)), "{query}: {error:?}");
             assert_eq!(error.user_message(), "That address is not allowed.");
         }
+    }
+
+    #[tokio::test]
+    async fn a_track_longer_than_the_policy_allows_is_refused() {
+        let media = tempfile::tempdir().unwrap();
+        write_test_wav(&media.path().join("three.wav"), 3.0);
+        let short = OutboundPolicy { max_track_length: Duration::from_secs(2), ..OutboundPolicy::default() };
+        let resolver = SourceResolver::new(SafeHttpClient::new(short), Some(media.path().to_path_buf()));
+        let error = resolver.resolve("three.wav").await.unwrap_err();
+        assert!(matches!(error, SourceError::TooLong), "{error:?}");
+        assert_eq!(error.user_message(), "That track is too long.");
+        let roomy = OutboundPolicy { max_track_length: Duration::from_secs(4), ..OutboundPolicy::default() };
+        let resolver = SourceResolver::new(SafeHttpClient::new(roomy), Some(media.path().to_path_buf()));
+        assert_eq!(resolver.resolve("three.wav").await.unwrap().title, "three");
+    }
+
+    #[tokio::test]
+    async fn a_link_announcing_more_bytes_than_allowed_is_refused_before_download() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let gets = Arc::new(AtomicUsize::new(0));
+        let seen = gets.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                if buf[..n].starts_with(b"GET") {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+                let reply = "HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 10485760\r\n\
+                             Connection: close\r\n\r\n";
+                let _ = stream.write_all(reply.as_bytes()).await;
+            }
+        });
+        let allow = timmybot_outbound::AllowList::parse(["127.0.0.1/32"]).unwrap();
+        let policy = OutboundPolicy { allow, max_track_bytes: 1024 * 1024, ..OutboundPolicy::default() };
+        let resolver = SourceResolver::new(SafeHttpClient::new(policy), None);
+        let error = resolver.resolve(&format!("http://127.0.0.1:{port}/big.mp3")).await.unwrap_err();
+        assert!(matches!(error, SourceError::TooLarge), "{error:?}");
+        assert_eq!(error.user_message(), "That file is too large.");
+        assert_eq!(gets.load(Ordering::SeqCst), 0, "no audio was downloaded");
+    }
+
+    /// A 48 kHz mono 16-bit WAV of `secs` seconds of a quiet sine.
+    fn write_test_wav(path: &std::path::Path, secs: f64) {
+        let frames = (48_000.0 * secs) as u32;
+        let mut bytes = Vec::with_capacity(44 + frames as usize * 2);
+        bytes.extend_from_slice(b"RIFF");
+        bytes.extend_from_slice(&(36 + frames * 2).to_le_bytes());
+        bytes.extend_from_slice(b"WAVEfmt ");
+        bytes.extend_from_slice(&16u32.to_le_bytes());
+        bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+        bytes.extend_from_slice(&48_000u32.to_le_bytes());
+        bytes.extend_from_slice(&96_000u32.to_le_bytes());
+        bytes.extend_from_slice(&2u16.to_le_bytes());
+        bytes.extend_from_slice(&16u16.to_le_bytes());
+        bytes.extend_from_slice(b"data");
+        bytes.extend_from_slice(&(frames * 2).to_le_bytes());
+        for i in 0..frames {
+            let sample = ((i as f64 * 440.0 * std::f64::consts::TAU / 48_000.0).sin() * 8000.0) as i16;
+            bytes.extend_from_slice(&sample.to_le_bytes());
+        }
+        std::fs::write(path, bytes).unwrap();
     }
 
     #[tokio::test]

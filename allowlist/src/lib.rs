@@ -1,28 +1,26 @@
 //! The allowlist domain: which guilds may use a managed deployment.
 //!
-//! For now the stored record lives in `timmybot-core`
-//! ([`timmybot_core::AllowlistRecord`]); the request / approve / deny /
-//! revoke rules and slot limits arrive with the allowlist issue. This crate
-//! holds the one rule the walking skeleton needs: which states may play.
+//! - [`rules`]: the state machine as pure functions (no I/O).
+//! - [`Allowlist`]: the workflow over the ports (store, Discord, webhook).
+//! - [`admin_api`]: the maintainers' JSON API, served by the
+//!   `allowlist-admin` Lambda and by `timmybot serve` under
+//!   `/admin/allowlist`; transport and authentication are the adapters'.
+//! - [`messages`]: everything the allowlist says to people.
+//!
+//! See `docs/allowlist.md` for the workflow as owners and maintainers see it.
 #![warn(missing_docs)]
 
-use timmybot_core::AllowlistState;
+pub mod admin_api;
+mod error;
+pub mod messages;
+pub mod rules;
+mod service;
+mod settings;
 
-/// Whether a guild in `state` may use the player.
-pub fn may_play(state: Option<AllowlistState>) -> bool {
-    matches!(state, Some(AllowlistState::Approved))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_approved_guilds_may_play() {
-        assert!(may_play(Some(AllowlistState::Approved)));
-        for state in [None, Some(AllowlistState::Pending), Some(AllowlistState::Denied), Some(AllowlistState::Revoked)]
-        {
-            assert!(!may_play(state), "{state:?}");
-        }
-    }
-}
+pub use error::AllowlistError;
+pub use rules::{AccessRequest, Decision};
+pub use service::{Access, Allowlist, ButtonOutcome, MAX_HISTORY};
+pub use settings::{
+    AllowlistMode, AllowlistSettings, COOLDOWN_DAYS_VAR, DEFAULT_COOLDOWN, MAINTAINER_IDS_VAR, MAINTAINERS_CHANNEL_VAR,
+    MODE_VAR, ParseModeError, SettingsError,
+};

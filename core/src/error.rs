@@ -15,6 +15,11 @@ pub enum StoreErrorKind {
     Unavailable,
     /// A stored item could not be read back into a domain type.
     Corrupt,
+    /// A deployment-wide limit (the allowlist's slots) is reached.
+    LimitReached,
+    /// The caller passed something the store cannot use (a forged or
+    /// stale page cursor).
+    InvalidInput,
 }
 
 /// A store operation failed.
@@ -52,6 +57,8 @@ impl fmt::Display for StoreError {
             StoreErrorKind::Conflict => f.write_str("conflicting write: the item changed since it was read"),
             StoreErrorKind::Unavailable => f.write_str("store unavailable"),
             StoreErrorKind::Corrupt => f.write_str("stored item could not be decoded"),
+            StoreErrorKind::LimitReached => f.write_str("limit reached"),
+            StoreErrorKind::InvalidInput => f.write_str("invalid input for the store"),
         }
     }
 }

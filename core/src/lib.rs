@@ -3,7 +3,7 @@
 //! This crate is the centre of the hexagon: it knows nothing of AWS, Discord
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
 //! the traits here (`QueueStore`, `AllowlistStore`, `SecretStore`,
-//! `CommandBus`, `Clock`, `DiscordReplies`), and each adapter crate implements
+//! `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`, `Webhook`), and each adapter crate implements
 //! them for one technology.
 #![warn(missing_docs)]
 
@@ -11,6 +11,7 @@ mod allowlist_record;
 mod bus;
 mod clock;
 mod command;
+mod discord_rest;
 mod error;
 mod ids;
 mod queue;
@@ -18,10 +19,16 @@ mod replies;
 mod secret;
 mod store;
 
-pub use allowlist_record::{AllowlistRecord, AllowlistState};
+pub use allowlist_record::{
+    Actor, AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, SlotEffect, SlotUsage,
+};
 pub use bus::{BusDelivery, CommandBus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{BusMessage, VoiceCommand};
+pub use discord_rest::{
+    Button, ButtonStyle, DiscordError, DiscordErrorKind, DiscordRest, GuildInfo, MessageId, MessageRef,
+    OutgoingMessage, Webhook, WebhookError,
+};
 pub use error::{BusError, BusErrorKind, SecretError, StoreError, StoreErrorKind};
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, UserId};
 pub use queue::{GuildQueue, MAX_QUEUE_LEN, QueueError, QueuedTrack};

@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 
-use crate::{AllowlistRecord, GuildId, GuildQueue, Secret, SecretError, StoreError};
+use crate::{
+    AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, GuildId, GuildQueue, Secret,
+    SecretError, SlotUsage, StoreError,
+};
 
 /// Persists each guild's queue.
 ///
@@ -24,18 +27,49 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn delete(&self, guild: GuildId) -> Result<(), StoreError>;
 }
 
-/// Persists each guild's allowlist record, with the same versioning as
-/// [`QueueStore`].
+/// Persists the allowlist: each guild's record, its audit trail, and the
+/// deployment's slot limit.
+///
+/// Every change goes through [`AllowlistStore::apply`], which writes the
+/// record, appends its event and moves the approved count in one atomic
+/// step, conditional on the record version read (as [`QueueStore::save`]):
+/// of two maintainers deciding the same guild at once, exactly one wins.
 #[async_trait]
 pub trait AllowlistStore: Send + Sync + 'static {
     /// The guild's record, or `None` when it never asked.
     async fn get(&self, guild: GuildId) -> Result<Option<AllowlistRecord>, StoreError>;
 
-    /// Stores `record` if nobody saved since it was read; returns the new version.
+    /// Applies `change` atomically; returns the record's new version.
     ///
     /// # Errors
-    /// [`crate::StoreErrorKind::Conflict`] when the stored version moved on.
-    async fn put(&self, record: &AllowlistRecord) -> Result<u64, StoreError>;
+    /// [`crate::StoreErrorKind::Conflict`] when the stored version moved on;
+    /// [`crate::StoreErrorKind::LimitReached`] when the change takes a slot
+    /// without forcing and every slot is taken. Nothing is written then.
+    async fn apply(&self, change: &AllowlistChange) -> Result<u64, StoreError>;
+
+    /// The guild's audit trail, newest first, at most `limit` events.
+    async fn history(&self, guild: GuildId, limit: usize) -> Result<Vec<AllowlistEvent>, StoreError>;
+
+    /// Records in `state`, most recently changed first, `limit` per page.
+    /// `cursor` is a page's `next_cursor`. Maintainer tooling only: this is
+    /// the one read across guilds, and it uses an index, never a scan.
+    ///
+    /// # Errors
+    /// [`crate::StoreErrorKind::InvalidInput`] for a cursor this store did
+    /// not hand out.
+    async fn list(
+        &self,
+        state: AllowlistState,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<AllowlistPage, StoreError>;
+
+    /// How many guilds are approved, and the limit.
+    async fn slot_usage(&self) -> Result<SlotUsage, StoreError>;
+
+    /// Sets (or with `None`, removes) the slot limit. Guilds already
+    /// approved stay approved when the limit drops below their number.
+    async fn set_slot_limit(&self, limit: Option<u64>) -> Result<SlotUsage, StoreError>;
 }
 
 /// Reads application secrets by name.

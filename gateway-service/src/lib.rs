@@ -9,6 +9,7 @@
 //! through [`DiscordReplies`](timmybot_core::DiscordReplies).
 #![warn(missing_docs)]
 
+pub mod access_watch;
 mod command_processor;
 pub mod consumer;
 mod discord_ids;
@@ -19,6 +20,7 @@ mod service;
 mod shard_runner;
 mod voice_states;
 
+pub use access_watch::AccessWatchSettings;
 pub use command_processor::CommandProcessor;
 pub use gateway_interactions::GatewayInteractions;
 pub use health::{Health, health_router};

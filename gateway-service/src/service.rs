@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use songbird::Songbird;
 use songbird::shards::TwilightMap;
-use timmybot_core::{ApplicationId, CommandBus, DiscordReplies, QueueStore, Secret};
+use timmybot_allowlist::Allowlist;
+use timmybot_core::{ApplicationId, CommandBus, DiscordReplies, DiscordRest, QueueStore, Secret};
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 use timmybot_voice::{GuildPlayers, SourceResolver};
 use tokio::task::JoinSet;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use twilight_gateway::{ConfigBuilder, Intents};
 
+use crate::access_watch::{self, AccessWatchSettings};
 use crate::gateway_interactions::GatewayInteractions;
 use crate::shard_runner::{self, ShardContext};
 use crate::{CommandProcessor, Health, TwilightReplies, VoiceStateCache, consumer};
@@ -46,6 +48,8 @@ pub struct GatewaySettings {
     /// Where links members play may lead and how much they may take
     /// (default: `OutboundPolicy::default()`, every internal address denied).
     pub outbound: OutboundPolicy,
+    /// How revocations are enforced on running players.
+    pub access_watch: AccessWatchSettings,
 }
 
 /// The ports the gateway service runs on.
@@ -60,6 +64,10 @@ pub struct GatewayDeps {
     pub gateway_interactions: Option<Arc<dyn GatewayInteractions>>,
     /// Health counters, shared with the health endpoint.
     pub health: Health,
+    /// The allowlist whose revocations stop players; `None` = open bot.
+    pub allowlist: Option<Arc<Allowlist>>,
+    /// Discord REST for leaving revoked guilds; `None` never leaves.
+    pub discord: Option<Arc<dyn DiscordRest>>,
 }
 
 /// Runs the gateway service until `shutdown` is cancelled.
@@ -101,6 +109,16 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let players = GuildPlayers::new(songbird.clone(), deps.queues.clone(), resolver);
     let replies: Arc<dyn DiscordReplies> = Arc::new(TwilightReplies::new(http.clone()));
     let processor = CommandProcessor::new(players.clone(), voice_states.clone(), replies);
+    let watch_stop = shutdown.child_token();
+    if let Some(allowlist) = deps.allowlist.clone() {
+        tokio::spawn(access_watch::run(
+            allowlist,
+            players.clone(),
+            deps.discord.clone(),
+            settings.access_watch,
+            watch_stop.clone(),
+        ));
+    }
 
     let shards_stop = CancellationToken::new();
     let mut shard_tasks = JoinSet::new();

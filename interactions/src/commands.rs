@@ -16,6 +16,14 @@ pub const PLAY: &str = "play";
 pub const STOP: &str = "stop";
 /// `/help`: list the commands.
 pub const HELP: &str = "help";
+/// `/request-access`: ask the maintainers to approve this server.
+pub const REQUEST_ACCESS: &str = "request-access";
+/// `/request-access`'s one option.
+pub const REASON_OPTION: &str = "reason";
+/// Discord's MANAGE_GUILD permission bit ("Manage Server").
+pub const MANAGE_GUILD: u64 = 1 << 5;
+/// Discord's ADMINISTRATOR permission bit, which implies every other.
+pub const ADMINISTRATOR: u64 = 1 << 3;
 /// `/play`'s one option.
 pub const QUERY_OPTION: &str = "query";
 /// The longest `/play` query, in characters.
@@ -68,6 +76,10 @@ pub struct CommandDef {
     pub description: &'static str,
     /// Its options, in the order the client shows them.
     pub options: &'static [OptionDef],
+    /// Permission bits a member needs for the client to offer the command
+    /// (`default_member_permissions`); `None` = everyone. Advisory only:
+    /// server admins can change it, so the handler checks again.
+    pub default_member_permissions: Option<u64>,
 }
 
 /// Every slash command the bot registers.
@@ -82,9 +94,27 @@ pub const COMMANDS: &[CommandDef] = &[
             required: true,
             max_length: Some(MAX_QUERY_LEN),
         }],
+        default_member_permissions: None,
     },
-    CommandDef { name: STOP, description: "Stop playback, clear the queue and leave the voice channel", options: &[] },
-    CommandDef { name: HELP, description: "Show what this bot can do", options: &[] },
+    CommandDef {
+        name: STOP,
+        description: "Stop playback, clear the queue and leave the voice channel",
+        options: &[],
+        default_member_permissions: None,
+    },
+    CommandDef { name: HELP, description: "Show what this bot can do", options: &[], default_member_permissions: None },
+    CommandDef {
+        name: REQUEST_ACCESS,
+        description: "Ask the bot's maintainers to approve this server (needs Manage Server)",
+        options: &[OptionDef {
+            name: REASON_OPTION,
+            description: "Why this server wants the bot (shown to the maintainers)",
+            kind: OptionKind::String,
+            required: false,
+            max_length: Some(timmybot_allowlist::rules::MAX_REASON_CHARS),
+        }],
+        default_member_permissions: Some(MANAGE_GUILD),
+    },
 ];
 
 /// Discord's application command type for slash commands (CHAT_INPUT).
@@ -116,7 +146,20 @@ fn command_json(command: &CommandDef) -> Value {
     if !command.options.is_empty() {
         value["options"] = command.options.iter().map(option_json).collect();
     }
+    if let Some(bits) = command.default_member_permissions {
+        // Discord takes the bit set as a decimal string.
+        value["default_member_permissions"] = json!(bits.to_string());
+    }
     value
+}
+
+/// The `/request-access` reason, if the member gave one.
+///
+/// # Errors
+/// [`CommandError::InvalidOption`] when it is not a string.
+pub fn request_reason(data: &InteractionData) -> Result<Option<String>, CommandError> {
+    let Some(value) = data.option(REASON_OPTION).and_then(|o| o.value.as_ref()) else { return Ok(None) };
+    value.as_str().map(|s| Some(s.to_owned())).ok_or(CommandError::InvalidOption(REASON_OPTION))
 }
 
 fn option_json(option: &OptionDef) -> Value {
@@ -205,7 +248,10 @@ mod tests {
     fn bulk_overwrite_body_defines_play_stop_and_help_for_guilds_only() {
         let body = bulk_overwrite_body();
         let names: Vec<&str> = body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["play", "stop", "help"]);
+        assert_eq!(names, ["play", "stop", "help", "request-access"]);
+        assert_eq!(body[3]["default_member_permissions"], "32", "only Manage Server sees /request-access");
+        assert_eq!(body[3]["options"][0]["required"], false);
+        assert!(body[0].get("default_member_permissions").is_none());
         for command in body.as_array().unwrap() {
             assert_eq!(command["type"], 1);
             assert_eq!(command["contexts"], json!([0]));

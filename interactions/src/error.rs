@@ -10,7 +10,8 @@
 //!
 //! No message here ever contains a header value, a body or a token.
 
-use timmybot_core::BusError;
+use timmybot_allowlist::{AllowlistError, messages};
+use timmybot_core::{AllowlistState, BusError};
 
 /// The Discord public key given at startup is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,6 +116,21 @@ pub enum CommandError {
     /// The command bus refused the command.
     #[error("command bus publish failed")]
     BusUnavailable(#[source] BusError),
+    /// The guild is not approved to use the bot.
+    #[error("guild not approved ({})", state.map_or("never asked", |s| s.as_str()))]
+    NotApproved {
+        /// Where it stands.
+        state: Option<AllowlistState>,
+    },
+    /// The member lacks a permission the command needs.
+    #[error("member lacks the {0} permission")]
+    MissingPermission(&'static str),
+    /// An allowlist operation refused or failed.
+    #[error("allowlist")]
+    Allowlist(#[source] AllowlistError),
+    /// A button this bot does not know (or no longer handles).
+    #[error("unknown component")]
+    UnknownComponent,
 }
 
 impl CommandError {
@@ -140,12 +156,35 @@ impl CommandError {
                 format!("That is too long: keep it to {max} characters or fewer.")
             }
             Self::BusUnavailable(_) => "The player is unavailable right now, try again in a moment.".into(),
+            Self::NotApproved { state } => messages::how_to_request(*state),
+            Self::MissingPermission(name) => format!("Only members with the {name} permission can do that."),
+            Self::Allowlist(e) => allowlist_message(e),
+            Self::UnknownComponent => "That button no longer does anything.".into(),
         }
     }
 
     /// Whether the fault is ours rather than the member's (worth a warning).
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::BusUnavailable(_) | Self::WrongApplication)
+            || matches!(self, Self::Allowlist(e) if e.is_internal())
+    }
+}
+
+/// What a member is told when `/request-access` is refused.
+fn allowlist_message(error: &AllowlistError) -> String {
+    match error {
+        AllowlistError::AlreadyPending { since } => {
+            format!("This server already asked for access <t:{since}:R>; the maintainers have not decided yet.")
+        }
+        AllowlistError::AlreadyApproved => "This server is already approved. Try `/play`!".into(),
+        AllowlistError::CoolingDown { until } => {
+            format!("This server's last request was declined. You may ask again <t:{until}:R>.")
+        }
+        AllowlistError::RevokedByMaintainers => {
+            "This server's access was revoked by the bot's maintainers; contact them to restore it.".into()
+        }
+        AllowlistError::ConcurrentChange => "Someone else changed this server's access just now; try again.".into(),
+        _ => "The access list is unavailable right now, try again in a moment.".into(),
     }
 }
 

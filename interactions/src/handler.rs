@@ -8,11 +8,12 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 
 use http::HeaderMap;
+use timmybot_allowlist::{Access, AccessRequest, Allowlist, AllowlistMode, ButtonOutcome, messages};
 use timmybot_core::{ApplicationId, BusMessage, Clock, CommandBus};
 use tracing::Instrument;
 use tracing::field::{Empty, display};
 
-use crate::commands::{self, HELP, PLAY, STOP};
+use crate::commands::{self, ADMINISTRATOR, HELP, MANAGE_GUILD, PLAY, REQUEST_ACCESS, STOP};
 use crate::model::{Interaction, InteractionType, check_body_size};
 use crate::verify::{PublicKey, verify_request};
 use crate::{CommandError, HttpReply, InteractionResponse, RequestError};
@@ -26,6 +27,7 @@ pub struct InteractionHandler {
     clock: Arc<dyn Clock>,
     key: PublicKey,
     application_id: ApplicationId,
+    allowlist: Option<Arc<Allowlist>>,
 }
 
 impl std::fmt::Debug for InteractionHandler {
@@ -42,7 +44,16 @@ impl InteractionHandler {
     /// timestamps against `clock` and signatures against `key`, and accepts
     /// commands only for `application_id`.
     pub fn new(bus: Arc<dyn CommandBus>, clock: Arc<dyn Clock>, key: PublicKey, application_id: ApplicationId) -> Self {
-        Self { bus, clock, key, application_id }
+        Self { bus, clock, key, application_id, allowlist: None }
+    }
+
+    /// Gates commands on `allowlist` and serves `/request-access` and the
+    /// maintainers' buttons. Without it every guild may play (a private
+    /// bot) and `/request-access` says no request is needed.
+    #[must_use]
+    pub fn with_allowlist(mut self, allowlist: Arc<Allowlist>) -> Self {
+        self.allowlist = Some(allowlist);
+        self
     }
 
     /// Handles an interaction POSTed by Discord: size check, signature
@@ -97,6 +108,7 @@ impl InteractionHandler {
         match interaction.kind {
             InteractionType::Ping => Ok(InteractionResponse::Pong),
             InteractionType::ApplicationCommand => self.run_command(interaction).await,
+            InteractionType::MessageComponent => self.press_component(interaction).await,
             other => Err(CommandError::UnsupportedInteraction(other.into())),
         }
     }
@@ -110,12 +122,16 @@ impl InteractionHandler {
         if name == HELP {
             return Ok(InteractionResponse::ephemeral(commands::help_text()));
         }
+        if name == REQUEST_ACCESS {
+            return self.request_access(interaction, data).await;
+        }
         if name != PLAY && name != STOP {
             return Err(CommandError::UnknownCommand(name.to_owned()));
         }
         // Where before what: a DM gets "servers only", not a query complaint.
         let guild_id = interaction.guild_id.ok_or(CommandError::NotInGuild)?;
         let user_id = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+        self.check_access(guild_id).await?;
         let command =
             commands::voice_command(name, data)?.ok_or_else(|| CommandError::UnknownCommand(name.to_owned()))?;
 
@@ -132,6 +148,67 @@ impl InteractionHandler {
         tracing::info!(user_id = %user_id, "voice command published");
         Ok(InteractionResponse::DeferredMessage)
     }
+
+    /// Refuses the command unless the guild may use the bot. A store
+    /// failure refuses too: an allowlist that cannot be read fails closed.
+    async fn check_access(&self, guild: timmybot_core::GuildId) -> Result<(), CommandError> {
+        let Some(allowlist) = &self.allowlist else { return Ok(()) };
+        match allowlist.access(guild).await.map_err(CommandError::Allowlist)? {
+            Access::Allowed => Ok(()),
+            Access::NotApproved(state) => Err(CommandError::NotApproved { state }),
+        }
+    }
+
+    async fn request_access(
+        &self,
+        interaction: &Interaction,
+        data: &crate::model::InteractionData,
+    ) -> Result<InteractionResponse, CommandError> {
+        let guild_id = interaction.guild_id.ok_or(CommandError::NotInGuild)?;
+        let user_id = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+        let Some(allowlist) = self.allowlist.as_ref().filter(|a| a.settings().mode == AllowlistMode::Allowlist) else {
+            return Ok(InteractionResponse::ephemeral(
+                "This bot is open to every server: no need to ask. Try `/play`!",
+            ));
+        };
+        // Discord hides the command from others by default, but server
+        // admins can change who sees it, so check the member's bits too.
+        let bits = interaction.member.as_ref().and_then(crate::model::Member::permission_bits).unwrap_or(0);
+        if bits & (MANAGE_GUILD | ADMINISTRATOR) == 0 {
+            return Err(CommandError::MissingPermission("Manage Server"));
+        }
+        let request = AccessRequest {
+            guild_id,
+            guild_name: None,
+            member_count: None,
+            requested_by: user_id,
+            channel_id: interaction.channel(),
+            reason: commands::request_reason(data)?,
+        };
+        allowlist.request_access(request).await.map_err(CommandError::Allowlist)?;
+        Ok(InteractionResponse::ephemeral(
+            "Request sent to the bot's maintainers. You will get a DM with their decision (or a message in this \
+             channel if your DMs are closed).",
+        ))
+    }
+
+    async fn press_component(&self, interaction: &Interaction) -> Result<InteractionResponse, CommandError> {
+        if interaction.application_id != self.application_id {
+            return Err(CommandError::WrongApplication);
+        }
+        let custom_id =
+            interaction.data.as_ref().and_then(|d| d.custom_id.as_deref()).ok_or(CommandError::MissingData)?;
+        let user_id = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+        let Some(allowlist) = self.allowlist.as_ref().filter(|_| messages::is_allowlist_button(custom_id)) else {
+            return Err(CommandError::UnknownComponent);
+        };
+        Ok(match allowlist.press_button(custom_id, user_id).await {
+            ButtonOutcome::UpdateNotice(notice) => {
+                InteractionResponse::UpdateMessage { content: notice.content, buttons: notice.buttons }
+            }
+            ButtonOutcome::Refused(text) => InteractionResponse::ephemeral(text),
+        })
+    }
 }
 
 /// The route label for logs: a fixed set, so log queries can group by it.
@@ -142,6 +219,7 @@ fn route(interaction: &Interaction) -> &'static str {
             Some(PLAY) => "/play",
             Some(STOP) => "/stop",
             Some(HELP) => "/help",
+            Some(REQUEST_ACCESS) => "/request-access",
             _ => "unknown_command",
         },
         InteractionType::MessageComponent => "component",

@@ -134,12 +134,22 @@ pub struct PartialChannel {
     pub id: ChannelId,
 }
 
-/// A guild member (only its user).
+/// A guild member (its user and permissions).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Member {
     /// The member's user.
     #[serde(default)]
     pub user: Option<User>,
+    /// The member's permissions in the channel, as Discord's decimal string.
+    #[serde(default)]
+    pub permissions: Option<String>,
+}
+
+impl Member {
+    /// The permission bits; `None` when absent or unreadable.
+    pub fn permission_bits(&self) -> Option<u64> {
+        self.permissions.as_deref()?.parse().ok()
+    }
 }
 
 /// A user (only its id).

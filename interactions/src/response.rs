@@ -1,7 +1,8 @@
 //! What we answer an interaction with.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::json;
+use serde_json::{Value, json};
+use timmybot_core::Button;
 
 /// Message flag that shows a reply only to the member who ran the command.
 pub const EPHEMERAL: u64 = 1 << 6;
@@ -21,6 +22,13 @@ pub enum InteractionResponse {
         /// Whether only the member who ran the command sees it.
         ephemeral: bool,
     },
+    /// Replace the message a pressed button is on (type 7).
+    UpdateMessage {
+        /// The new text.
+        content: String,
+        /// The new row of buttons; empty removes them.
+        buttons: Vec<Button>,
+    },
 }
 
 impl InteractionResponse {
@@ -35,6 +43,7 @@ impl InteractionResponse {
             Self::Pong => 1,
             Self::Message { .. } => 4,
             Self::DeferredMessage => 5,
+            Self::UpdateMessage { .. } => 7,
         }
     }
 
@@ -65,8 +74,28 @@ impl Serialize for InteractionResponse {
             }
             map.serialize_entry("data", &data)?;
         }
+        if let Self::UpdateMessage { content, buttons } = self {
+            let data = json!({
+                "content": content,
+                "allowed_mentions": { "parse": [] },
+                "components": components(buttons),
+            });
+            map.serialize_entry("data", &data)?;
+        }
         map.end()
     }
+}
+
+/// One action row holding `buttons`, or no rows (which removes buttons).
+pub fn components(buttons: &[Button]) -> Value {
+    if buttons.is_empty() {
+        return json!([]);
+    }
+    let row: Vec<Value> = buttons
+        .iter()
+        .map(|b| json!({"type": 2, "style": b.style.code(), "label": b.label, "custom_id": b.custom_id}))
+        .collect();
+    json!([{ "type": 1, "components": row }])
 }
 
 #[cfg(test)]
@@ -87,5 +116,24 @@ mod tests {
         );
         let public = InteractionResponse::Message { content: "hi".into(), ephemeral: false }.to_json();
         assert!(public["data"].get("flags").is_none());
+    }
+
+    #[test]
+    fn update_message_is_type_7_and_clears_buttons_when_none() {
+        let update = InteractionResponse::UpdateMessage { content: "done".into(), buttons: vec![] }.to_json();
+        assert_eq!(
+            update,
+            json!({"type": 7, "data": {"content": "done", "allowed_mentions": {"parse": []}, "components": []}})
+        );
+        let button = Button {
+            custom_id: "allowlist:approve:1".into(),
+            label: "Approve".into(),
+            style: timmybot_core::ButtonStyle::Success,
+        };
+        let update = InteractionResponse::UpdateMessage { content: "x".into(), buttons: vec![button] }.to_json();
+        assert_eq!(
+            update["data"]["components"],
+            json!([{"type": 1, "components": [{"type": 2, "style": 3, "label": "Approve", "custom_id": "allowlist:approve:1"}]}])
+        );
     }
 }

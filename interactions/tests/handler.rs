@@ -159,9 +159,14 @@ async fn bus_failure_is_an_ephemeral_player_unavailable() {
 #[tokio::test]
 async fn unknown_interaction_types_and_other_applications_are_ephemeral_messages() {
     let h = Harness::new();
+    let mut autocomplete = command("play");
+    autocomplete["type"] = json!(4);
+    assert_ephemeral(&h.post(&autocomplete).await, "can't handle");
+    // A button this bot does not know (no allowlist configured here).
     let mut component = command("play");
     component["type"] = json!(3);
-    assert_ephemeral(&h.post(&component).await, "can't handle");
+    component["data"] = json!({"custom_id": "allowlist:approve:1", "component_type": 2});
+    assert_ephemeral(&h.post(&component).await, "no longer does anything");
 
     let other_app = slash_command(SlashCommand {
         application_id: ApplicationId::new(77).unwrap(),

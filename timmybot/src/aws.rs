@@ -7,17 +7,17 @@ use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 use timmybot_aws::{DynamoStore, DynamoTables, SqsBus};
-use timmybot_core::{CommandBus, QueueStore};
+use timmybot_core::CommandBus;
 
 async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// The queue store on the named DynamoDB tables.
-pub(crate) async fn dynamo_queue_store(guilds_table: &str, queues_table: &str) -> Arc<dyn QueueStore> {
+/// The store (queues and allowlist) on the named DynamoDB tables.
+pub(crate) async fn dynamo_store(guilds_table: &str, queues_table: &str) -> DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let tables = DynamoTables { guilds: guilds_table.to_owned(), guild_queues: queues_table.to_owned() };
-    Arc::new(DynamoStore::new(client, tables))
+    DynamoStore::new(client, tables)
 }
 
 /// The command bus on an SQS FIFO queue.

@@ -8,6 +8,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
+use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::{ApplicationId, Secret};
 use timmybot_gateway::DiscordEndpoints;
 use timmybot_outbound::{AllowList, OutboundPolicy};
@@ -135,6 +138,23 @@ pub struct Config {
     /// self-hoster opens on purpose, e.g. `radio.lan,192.168.1.0/24`; the
     /// cloud metadata addresses stay refused whatever it says.
     pub outbound: OutboundPolicy,
+    /// The allowlist: `TIMMYBOT_ALLOWLIST_MODE` = `allowlist` (default: only
+    /// approved guilds) | `open` (every guild, for a private bot);
+    /// `TIMMYBOT_ALLOWLIST_COOLDOWN_DAYS` (default 7) before a denied guild
+    /// may ask again; `TIMMYBOT_MAINTAINER_IDS` (comma-separated user ids
+    /// whose Approve / Deny presses count); `TIMMYBOT_MAINTAINERS_CHANNEL_ID`
+    /// (where requests are announced; default: unset, not announced).
+    pub allowlist: AllowlistSettings,
+    /// `TIMMYBOT_ALLOWLIST_WEBHOOK_URL` (default: unset): also POST each
+    /// request and decision as JSON here.
+    pub allowlist_webhook: Option<Secret>,
+    /// `TIMMYBOT_LEAVE_REVOKED_GUILD_AFTER_SECS` (default: unset, stay): leave a
+    /// revoked guild after this grace period.
+    pub leave_revoked_guild_after: Option<Duration>,
+    /// `TIMMYBOT_SECRETS_FILE` (default `<data dir>/secrets`): the local
+    /// secret store, a 0600 file; its `admin-token` entry turns on
+    /// `/admin/allowlist`. A missing file leaves the admin API off.
+    pub secrets_file: PathBuf,
 }
 
 impl fmt::Debug for Config {
@@ -151,6 +171,10 @@ impl fmt::Debug for Config {
             .field("bus", &self.bus)
             .field("endpoints", &self.endpoints)
             .field("outbound", &self.outbound)
+            .field("allowlist", &self.allowlist)
+            .field("allowlist_webhook", &self.allowlist_webhook)
+            .field("leave_revoked_guild_after", &self.leave_revoked_guild_after)
+            .field("secrets_file", &self.secrets_file)
             .finish()
     }
 }
@@ -204,18 +228,33 @@ impl Config {
             },
             None => OutboundPolicy::default(),
         };
+        let allowlist =
+            AllowlistSettings::from_lookup(get).map_err(|e| ConfigError { var: e.var, problem: e.problem })?;
+        let leave_revoked_guild_after = get("TIMMYBOT_LEAVE_REVOKED_GUILD_AFTER_SECS")
+            .map(|v| {
+                v.parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| invalid("TIMMYBOT_LEAVE_REVOKED_GUILD_AFTER_SECS", "is not a number of seconds"))
+            })
+            .transpose()?;
+        let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
             application_id,
             public_key,
             interactions_endpoint: get("TIMMYBOT_INTERACTIONS_ENDPOINT"),
             listen,
-            data_dir: get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            secrets_file: get("TIMMYBOT_SECRETS_FILE").map_or_else(|| data_dir.join("secrets"), PathBuf::from),
+            data_dir,
             media_dir: get("TIMMYBOT_MEDIA_DIR").map(PathBuf::from),
             store,
             bus,
             endpoints,
             outbound,
+            allowlist,
+            // A webhook URL often embeds its own credential (Slack, Discord).
+            allowlist_webhook: get("TIMMYBOT_ALLOWLIST_WEBHOOK_URL").map(Secret::new),
+            leave_revoked_guild_after,
         })
     }
 }
@@ -284,6 +323,42 @@ mod tests {
         let mut pairs = minimal();
         pairs.push(("TIMMYBOT_OUTBOUND_ALLOW", "10.0.0.0/99"));
         assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_OUTBOUND_ALLOW");
+    }
+
+    #[test]
+    fn allowlist_defaults_to_allowlist_mode_and_reads_maintainers() {
+        use timmybot_allowlist::{AllowlistMode, DEFAULT_COOLDOWN};
+        use timmybot_core::{ChannelId, UserId};
+        let config = Config::from_lookup(env(&minimal())).unwrap();
+        assert_eq!(config.allowlist.mode, AllowlistMode::Allowlist);
+        assert_eq!(config.allowlist.cooldown, DEFAULT_COOLDOWN);
+        assert!(config.allowlist.maintainers.is_empty());
+        assert_eq!(config.secrets_file, PathBuf::from("data/secrets"));
+        let mut pairs = minimal();
+        pairs.extend([
+            ("TIMMYBOT_ALLOWLIST_MODE", "open"),
+            ("TIMMYBOT_ALLOWLIST_COOLDOWN_DAYS", "2"),
+            ("TIMMYBOT_MAINTAINER_IDS", "11, 22,"),
+            ("TIMMYBOT_MAINTAINERS_CHANNEL_ID", "33"),
+            ("TIMMYBOT_LEAVE_REVOKED_GUILD_AFTER_SECS", "60"),
+        ]);
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.allowlist.mode, AllowlistMode::Open);
+        assert_eq!(config.allowlist.cooldown, Duration::from_secs(2 * 86_400));
+        assert_eq!(config.allowlist.maintainers, [UserId::new(11).unwrap(), UserId::new(22).unwrap()]);
+        assert_eq!(config.allowlist.maintainers_channel, ChannelId::new(33));
+        assert_eq!(config.leave_revoked_guild_after, Some(Duration::from_secs(60)));
+        for (var, value) in [
+            ("TIMMYBOT_ALLOWLIST_MODE", "closed"),
+            ("TIMMYBOT_ALLOWLIST_COOLDOWN_DAYS", "-1"),
+            ("TIMMYBOT_MAINTAINER_IDS", "11,bob"),
+            ("TIMMYBOT_MAINTAINERS_CHANNEL_ID", "x"),
+            ("TIMMYBOT_LEAVE_REVOKED_GUILD_AFTER_SECS", "soon"),
+        ] {
+            let mut pairs = minimal();
+            pairs.push((var, value));
+            assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, var);
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - `register-commands` calls [`register_commands::register_commands`];
 //! - [`config::Config`] is the only reader of the environment.
 
+pub mod admin_http;
+pub mod allowlist_cli;
 mod aws;
 pub mod config;
 mod gateway_interactions;

@@ -35,6 +35,8 @@ enum Command {
         #[arg(long)]
         guild: Option<String>,
     },
+    /// Review and decide guilds' access requests through the admin API.
+    Allowlist(timmybot::allowlist_cli::AllowlistArgs),
     /// Write a sine tone WAV file (48 kHz stereo), handy for the sandbox.
     Tone {
         /// Frequency in Hz.
@@ -54,7 +56,9 @@ fn main() -> ExitCode {
     // The sandbox's fake voice server uses a throwaway CA; trusting it means
     // setting SSL_CERT_FILE, which must happen before any thread exists.
     let sandbox_ca = matches!(cli.command, Command::Sandbox { .. }).then(timmybot::sandbox::trust_sandbox_ca);
-    let default_level = if sandbox_ca.is_some() { "warn" } else { "info" };
+    // The sandbox and the allowlist CLI print their own output; info logs would bury it.
+    let quiet = sandbox_ca.is_some() || matches!(cli.command, Command::Allowlist(_));
+    let default_level = if quiet { "warn" } else { "info" };
     timmybot::logging::init(std::env::var("RUST_LOG").ok().as_deref(), default_level, std::io::stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
                 sandbox(ca, listen, commands).await
             }
             Command::RegisterCommands { guild } => register(guild).await,
+            Command::Allowlist(args) => timmybot::allowlist_cli::run(args).await,
             Command::Tone { hz, secs, path } => {
                 timmybot_test_support::audio::write_tone_wav(&path, hz, secs)?;
                 println!("wrote {} ({hz} Hz, {secs} s)", path.display());

@@ -7,13 +7,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use timmybot_core::{CommandBus, QueueStore, SystemClock};
-use timmybot_gateway::{GatewayDeps, GatewayInteractions, GatewaySettings, Health};
+use timmybot_allowlist::admin_api::AdminApi;
+use timmybot_allowlist::{Allowlist, AllowlistMode};
+use timmybot_core::{
+    AllowlistStore, CommandBus, DiscordRest, QueueStore, Secret, SecretError, SecretStore, SystemClock,
+};
+use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
+use timmybot_embedded::FileSecretStore;
+use timmybot_gateway::{AccessWatchSettings, GatewayDeps, GatewayInteractions, GatewaySettings, Health};
 use timmybot_interactions::{InteractionHandler, PublicKey};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::admin_http::ADMIN_TOKEN_SECRET;
 use crate::config::{BusBackend, Config, StoreBackend};
 use crate::gateway_interactions::HandlerOverGateway;
 
@@ -32,18 +39,25 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let (queues, bus) = backends(&config).await?;
+        let Backends { queues, allowlist_store, bus } = backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
-        let handler = Arc::new(InteractionHandler::new(bus.clone(), Arc::new(SystemClock), key, config.application_id));
+        let discord = discord_rest(&config)?;
+        let allowlist = Arc::new(allowlist(&config, allowlist_store, discord.clone())?);
+        let handler = Arc::new(
+            InteractionHandler::new(bus.clone(), Arc::new(SystemClock), key, config.application_id)
+                .with_allowlist(allowlist.clone()),
+        );
         let health = Health::new();
+        let admin_token = admin_token(&config).await?;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        let app = crate::http_server::router(handler.clone(), health.clone());
+        let admin = crate::admin_http::admin_router(AdminApi::new(allowlist.clone()), admin_token);
+        let app = crate::http_server::router(handler.clone(), health.clone()).merge(admin);
         let http_stop = shutdown.clone();
         let http = tokio::spawn(async move {
             axum::serve(listener, app).with_graceful_shutdown(async move { http_stop.cancelled().await }).await
@@ -61,8 +75,20 @@ impl Platform {
             media_dir: config.media_dir.clone(),
             shutdown_grace: Duration::from_secs(10),
             outbound: config.outbound.clone(),
+            access_watch: AccessWatchSettings {
+                leave_revoked_guild_after: config.leave_revoked_guild_after,
+                ..AccessWatchSettings::default()
+            },
         };
-        let deps = GatewayDeps { bus, queues, gateway_interactions, health: health.clone() };
+        let deps = GatewayDeps {
+            bus,
+            queues,
+            gateway_interactions,
+            health: health.clone(),
+            // An open bot has nothing to revoke.
+            allowlist: (config.allowlist.mode == AllowlistMode::Allowlist).then_some(allowlist),
+            discord: Some(discord),
+        };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));
         Ok(Self { addr, health, shutdown, gateway, http })
     }
@@ -126,24 +152,84 @@ impl Platform {
     }
 }
 
-async fn backends(config: &Config) -> anyhow::Result<(Arc<dyn QueueStore>, Arc<dyn CommandBus>)> {
-    let queues: Arc<dyn QueueStore> = match &config.store {
+/// The store and bus adapters the configuration names.
+struct Backends {
+    queues: Arc<dyn QueueStore>,
+    allowlist_store: Arc<dyn AllowlistStore>,
+    bus: Arc<dyn CommandBus>,
+}
+
+async fn backends(config: &Config) -> anyhow::Result<Backends> {
+    let (queues, allowlist_store): (Arc<dyn QueueStore>, Arc<dyn AllowlistStore>) = match &config.store {
         StoreBackend::Sqlite => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
             let path = config.data_dir.join("timmybot.db");
-            Arc::new(
-                timmybot_embedded::SqliteStore::open(&path)
-                    .with_context(|| format!("could not open {}", path.display()))?,
-            )
+            let store = timmybot_embedded::SqliteStore::open(&path)
+                .with_context(|| format!("could not open {}", path.display()))?;
+            (Arc::new(store.clone()), Arc::new(store))
         }
         StoreBackend::DynamoDb { guilds_table, queues_table } => {
-            crate::aws::dynamo_queue_store(guilds_table, queues_table).await
+            let store = crate::aws::dynamo_store(guilds_table, queues_table).await;
+            (Arc::new(store.clone()), Arc::new(store))
         }
     };
     let bus: Arc<dyn CommandBus> = match &config.bus {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok((queues, bus))
+    Ok(Backends { queues, allowlist_store, bus })
+}
+
+/// How long one Discord REST call may take: the allowlist calls Discord
+/// while answering an interaction, which Discord gives 3 s.
+const DISCORD_REST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Discord's REST API as the bot, at the fake's address when one is set.
+fn discord_rest(config: &Config) -> anyhow::Result<Arc<dyn DiscordRest>> {
+    let base = match &config.endpoints.rest_proxy {
+        Some(proxy) => format!("http://{proxy}/api/v10/"),
+        None => "https://discord.com/api/v10/".to_owned(),
+    };
+    let base = url::Url::parse(&base).context("config: TIMMYBOT_DISCORD_REST_PROXY is not a host:port")?;
+    let client = DiscordRestClient::new(base, config.discord_token.clone(), DISCORD_REST_TIMEOUT)
+        .context("could not build the Discord REST client")?;
+    Ok(Arc::new(client))
+}
+
+/// The allowlist workflow, telling people through Discord and the webhook.
+fn allowlist(
+    config: &Config,
+    store: Arc<dyn AllowlistStore>,
+    discord: Arc<dyn DiscordRest>,
+) -> anyhow::Result<Allowlist> {
+    let mut allowlist = Allowlist::new(store, Arc::new(SystemClock), config.allowlist.clone()).with_discord(discord);
+    if let Some(url) = &config.allowlist_webhook {
+        let url = url::Url::parse(url.expose())
+            .map_err(|_| anyhow::anyhow!("config: TIMMYBOT_ALLOWLIST_WEBHOOK_URL is not a URL"))?;
+        let webhook = JsonWebhook::new(url, Duration::from_secs(2)).context("could not build the allowlist webhook")?;
+        allowlist = allowlist.with_webhook(Arc::new(webhook));
+    }
+    Ok(allowlist)
+}
+
+/// The admin token from the local secret store; `None` (the admin API is
+/// off) when there is no secrets file or it has no token.
+async fn admin_token(config: &Config) -> anyhow::Result<Option<Secret>> {
+    if !config.secrets_file.exists() {
+        info!("no secrets file: the admin API is off");
+        return Ok(None);
+    }
+    let secrets = FileSecretStore::open(&config.secrets_file)?;
+    match secrets.get(ADMIN_TOKEN_SECRET).await {
+        Ok(token) if !token.expose().trim().is_empty() => {
+            info!("admin API on at /admin/allowlist");
+            Ok(Some(token))
+        }
+        Ok(_) | Err(SecretError::NotFound(_)) => {
+            info!("no admin token in the secrets file: the admin API is off");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

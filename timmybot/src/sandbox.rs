@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
+use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::Secret;
 use timmybot_gateway::DiscordEndpoints;
 use timmybot_interactions::commands::COMMANDS;
@@ -29,8 +30,17 @@ pub const GUILD_ID: u64 = 800_000_000_000_000_001;
 pub const VOICE_CHANNEL_ID: u64 = 800_000_000_000_000_002;
 /// Its text channel, where commands are run.
 pub const TEXT_CHANNEL_ID: u64 = 800_000_000_000_000_003;
-/// The member who runs every command.
+/// The member who runs every command; they hold Manage Server.
 pub const MEMBER_ID: u64 = 800_000_000_000_000_004;
+/// A member of the sandbox guild without Manage Server.
+pub const OTHER_MEMBER_ID: u64 = 800_000_000_000_000_005;
+/// The bot's maintainer (listed in the sandbox's maintainer ids when the
+/// allowlist is on).
+pub const MAINTAINER_ID: u64 = 800_000_000_000_000_010;
+/// The maintainers' own guild and its channel, where requests are announced.
+pub const MAINTAINERS_GUILD_ID: u64 = 800_000_000_000_000_011;
+/// The maintainers' channel.
+pub const MAINTAINERS_CHANNEL_ID: u64 = 800_000_000_000_000_012;
 /// The bot token the platform is given; the fake accepts any.
 pub const SANDBOX_TOKEN: &str = "sandbox-bot-token";
 
@@ -65,6 +75,12 @@ pub struct SandboxOptions {
     pub bus: BusBackend,
     /// The bot token handed to the platform (the fake accepts any).
     pub bot_token: String,
+    /// The allowlist (default: open, so the sandbox plays at once).
+    pub allowlist: AllowlistSettings,
+    /// Leave revoked guilds after this long (default: stay).
+    pub leave_revoked_guild_after: Option<Duration>,
+    /// Whether [`MEMBER_ID`] refuses DMs from the bot (default: no).
+    pub member_dms_closed: bool,
 }
 
 impl SandboxOptions {
@@ -76,7 +92,23 @@ impl SandboxOptions {
             store: StoreBackend::Sqlite,
             bus: BusBackend::InProcess,
             bot_token: SANDBOX_TOKEN.to_owned(),
+            allowlist: AllowlistSettings::open(),
+            leave_revoked_guild_after: None,
+            member_dms_closed: false,
         }
+    }
+
+    /// Only approved guilds play; [`MAINTAINER_ID`] decides, in
+    /// [`MAINTAINERS_CHANNEL_ID`].
+    #[must_use]
+    pub fn with_allowlist(mut self) -> Self {
+        self.allowlist = AllowlistSettings {
+            mode: timmybot_allowlist::AllowlistMode::Allowlist,
+            maintainers: vec![timmybot_core::UserId::new(MAINTAINER_ID).expect("non-zero")],
+            maintainers_channel: timmybot_core::ChannelId::new(MAINTAINERS_CHANNEL_ID),
+            ..AllowlistSettings::default()
+        };
+        self
     }
 }
 
@@ -133,14 +165,26 @@ impl Sandbox {
     pub async fn start(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
         let voice = FakeVoiceServer::start(ca).await.context("fake voice server")?;
         let discord = FakeDiscord::start(FakeDiscordConfig {
-            guilds: vec![FakeGuild {
-                id: GUILD_ID,
-                name: "Sandbox".into(),
-                member_count: 2,
-                voice_channels: vec![VOICE_CHANNEL_ID],
-                text_channels: vec![TEXT_CHANNEL_ID],
-                voice_states: vec![(MEMBER_ID, VOICE_CHANNEL_ID)],
-            }],
+            guilds: vec![
+                FakeGuild {
+                    id: GUILD_ID,
+                    name: "Sandbox".into(),
+                    member_count: 2,
+                    voice_channels: vec![VOICE_CHANNEL_ID],
+                    text_channels: vec![TEXT_CHANNEL_ID],
+                    voice_states: vec![(MEMBER_ID, VOICE_CHANNEL_ID)],
+                },
+                FakeGuild {
+                    id: MAINTAINERS_GUILD_ID,
+                    name: "Maintainers".into(),
+                    member_count: 1,
+                    voice_channels: vec![],
+                    text_channels: vec![MAINTAINERS_CHANNEL_ID],
+                    voice_states: vec![],
+                },
+            ],
+            guild_managers: vec![(GUILD_ID, MEMBER_ID)],
+            dm_closed_users: if options.member_dms_closed { vec![MEMBER_ID] } else { vec![] },
             voice_endpoint: voice.endpoint(),
             ..FakeDiscordConfig::default()
         })
@@ -156,6 +200,7 @@ impl Sandbox {
             // tests can use both (the real Discord only ever uses one).
             interactions_endpoint: None,
             listen: ([127, 0, 0, 1], 0).into(),
+            secrets_file: options.data_dir.join("secrets"),
             data_dir: options.data_dir,
             media_dir: options.media_dir,
             store: options.store,
@@ -165,6 +210,9 @@ impl Sandbox {
                 gateway_url: Some(discord.gateway_url()),
             },
             outbound: timmybot_outbound::OutboundPolicy::default(),
+            allowlist: options.allowlist,
+            allowlist_webhook: None,
+            leave_revoked_guild_after: options.leave_revoked_guild_after,
         };
         let mut platform = Platform::start(config).await?;
         platform.wait_ready(Duration::from_secs(20)).await?;
@@ -189,8 +237,31 @@ impl Sandbox {
     /// # Errors
     /// The request could not be delivered.
     pub async fn send_via(&self, line: &str, route: Route) -> anyhow::Result<SentCommand> {
+        self.send_as(MEMBER_ID, line, route).await
+    }
+
+    /// Sends `line` as `user` (of the sandbox guild) by `route`.
+    ///
+    /// # Errors
+    /// The request could not be delivered.
+    pub async fn send_as(&self, user: u64, line: &str, route: Route) -> anyhow::Result<SentCommand> {
         let (name, options) = parse_command_line(line);
-        let interaction = self.discord.slash_command(GUILD_ID, TEXT_CHANNEL_ID, MEMBER_ID, &name, options);
+        let interaction = self.discord.slash_command(GUILD_ID, TEXT_CHANNEL_ID, user, &name, options);
+        self.deliver(line, interaction, GUILD_ID, route).await
+    }
+
+    /// `user` presses the button `custom_id` on message `message_id` in the
+    /// maintainers' channel; delivered over signed HTTP like Discord does.
+    ///
+    /// # Errors
+    /// The request could not be delivered.
+    pub async fn press_button(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<SentCommand> {
+        let interaction =
+            self.discord.button_press(MAINTAINERS_GUILD_ID, MAINTAINERS_CHANNEL_ID, user, message_id, custom_id);
+        self.deliver(&format!("[{custom_id}]"), interaction, MAINTAINERS_GUILD_ID, Route::Http).await
+    }
+
+    async fn deliver(&self, line: &str, interaction: Value, guild: u64, route: Route) -> anyhow::Result<SentCommand> {
         let token = interaction["token"].as_str().context("fake interaction has a token")?.to_owned();
         let sent = match route {
             Route::Http => {
@@ -205,7 +276,7 @@ impl Sandbox {
                 SentCommand { line: line.to_owned(), token, status, response }
             }
             Route::Gateway => {
-                self.discord.send_interaction(GUILD_ID, interaction).await?;
+                self.discord.send_interaction(guild, interaction).await?;
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
                 let mut response = None;
                 while response.is_none() && tokio::time::Instant::now() < deadline {

@@ -92,18 +92,24 @@ fn register_commands_overwrites_global_and_guild_commands() {
         };
         let global = tokio::task::block_in_place(|| run(&[]));
         assert!(global.status.success(), "{}", String::from_utf8_lossy(&global.stderr));
-        assert_eq!(String::from_utf8_lossy(&global.stdout), "registered 3 globally: play, stop, help\n");
+        assert_eq!(
+            String::from_utf8_lossy(&global.stdout),
+            "registered 4 globally: play, stop, help, request-access\n"
+        );
         let names = |commands: Vec<serde_json::Value>| -> Vec<String> {
             commands.iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
         };
-        assert_eq!(names(fake.registered_commands(None)), ["play", "stop", "help"]);
+        assert_eq!(names(fake.registered_commands(None)), ["play", "stop", "help", "request-access"]);
         let play = &fake.registered_commands(None)[0];
         assert_eq!(play["options"][0]["name"], "query");
         assert_eq!(play["options"][0]["max_length"], 512);
 
         let guild = tokio::task::block_in_place(|| run(&["--guild", "123456789012345678"]));
         assert!(guild.status.success(), "{}", String::from_utf8_lossy(&guild.stderr));
-        assert_eq!(names(fake.registered_commands(Some(123_456_789_012_345_678))), ["play", "stop", "help"]);
+        assert_eq!(
+            names(fake.registered_commands(Some(123_456_789_012_345_678))),
+            ["play", "stop", "help", "request-access"]
+        );
 
         let bad = tokio::task::block_in_place(|| run(&["--guild", "../1"]));
         assert!(!bad.status.success());
@@ -154,6 +160,7 @@ fn serve_on_sigterm_leaves_voice_keeps_the_queue_and_exits_zero() {
             .env("TIMMYBOT_LISTEN", "127.0.0.1:0")
             .env("TIMMYBOT_DATA_DIR", &data)
             .env("TIMMYBOT_MEDIA_DIR", &media)
+            .env("TIMMYBOT_ALLOWLIST_MODE", "open")
             .env("TIMMYBOT_DISCORD_REST_PROXY", discord.rest_addr())
             .env("TIMMYBOT_DISCORD_GATEWAY_URL", discord.gateway_url())
             .env("SSL_CERT_FILE", &ca_file)

@@ -111,7 +111,7 @@ fn play_and_stop_end_to_end_on_dynamodb_and_sqs() {
                 queues_table: tables.guild_queues.clone(),
             },
             bus: BusBackend::Sqs { queue_url: queue.url.clone() },
-            bot_token: timmybot::sandbox::SANDBOX_TOKEN.to_owned(),
+            ..SandboxOptions::embedded(data.path().to_path_buf(), None)
         };
         let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
         play_tone_then_stop(&sandbox).await;

@@ -10,6 +10,8 @@ use timmybot::sandbox::{GUILD_ID, Route, Sandbox, SandboxOptions, trust_sandbox_
 use tracing_subscriber::fmt::MakeWriter;
 
 const BOT_TOKEN: &str = "BOTTOKEN-zq81-recognisable-9x7w";
+const ADMIN_TOKEN: &str = "ADMINTOKEN-k3v9-recognisable-2p4q";
+const WRONG_ADMIN_TOKEN: &str = "WRONGADMIN-h7s1-recognisable-8c6d";
 
 /// Collects every log line written by the subscriber.
 #[derive(Clone, Default)]
@@ -42,6 +44,7 @@ fn no_token_reaches_a_log_line_a_reply_or_an_error() {
     timmybot::logging::init(Some("trace"), "info", logs.clone());
 
     let data = tempfile::tempdir().unwrap();
+    timmybot_embedded::FileSecretStore::create(data.path().join("secrets"), [("admin-token", ADMIN_TOKEN)]).unwrap();
     let media = tempfile::tempdir().unwrap();
     timmybot_test_support::audio::write_tone_wav(media.path().join("tone.wav"), 440.0, 2.0).unwrap();
     std::fs::write(media.path().join("junk.wav"), vec![1u8; 4096]).unwrap();
@@ -77,9 +80,21 @@ fn no_token_reaches_a_log_line_a_reply_or_an_error() {
             (response.status().as_u16(), ())
         };
         assert_eq!(status, 401);
+        // The admin API, with the right token and a wrong one.
+        let mut admin_bodies = String::new();
+        for (token, want) in [(ADMIN_TOKEN, 200), (WRONG_ADMIN_TOKEN, 401)] {
+            let response = reqwest::Client::new()
+                .get(format!("http://{}/admin/allowlist/slots", sandbox.addr()))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), want);
+            admin_bodies.push_str(&response.text().await.unwrap());
+        }
         assert!(sandbox.heard().packets > 0, "the flow really played: {}", sandbox.heard_line());
         let tokens: Vec<String> = sent.iter().map(|s| s.token.clone()).collect();
-        let replies = sandbox.transcript().join("\n");
+        let replies = format!("{}\n{admin_bodies}", sandbox.transcript().join("\n"));
         let public_key = sandbox.signer().public_key_hex();
         let voice_token = sandbox.voice.session(GUILD_ID).map(|s| s.token).expect("a voice session was recorded");
         sandbox.shutdown().await.expect("clean shutdown");
@@ -89,7 +104,8 @@ fn no_token_reaches_a_log_line_a_reply_or_an_error() {
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(logs.lines().count() > 50, "the capture saw the run ({} lines)", logs.lines().count());
     assert!(logs.contains("voice command published"), "our own logs were captured");
-    let mut secrets: Vec<&str> = vec![BOT_TOKEN, "forged-token-value", &public_key, &voice_token];
+    let mut secrets: Vec<&str> =
+        vec![BOT_TOKEN, ADMIN_TOKEN, WRONG_ADMIN_TOKEN, "forged-token-value", &public_key, &voice_token];
     secrets.extend(tokens.iter().map(String::as_str));
     for secret in secrets {
         let hits: Vec<&str> = logs.lines().filter(|l| l.contains(secret)).take(3).collect();

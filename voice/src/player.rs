@@ -173,6 +173,19 @@ impl GuildPlayers {
         }
     }
 
+    /// Guilds where the bot is in a voice channel or has a track.
+    pub async fn active_guilds(&self) -> Vec<GuildId> {
+        let known: Vec<GuildId> = self.inner.guilds.lock().expect("player map lock poisoned").keys().copied().collect();
+        let mut active = Vec::new();
+        for guild in known {
+            let playing = self.player(guild).lock().await.current.is_some();
+            if playing || self.inner.songbird.get(songbird_guild(guild)).is_some() {
+                active.push(guild);
+            }
+        }
+        active
+    }
+
     /// Whether a track is audible in `guild` now.
     pub async fn is_playing(&self, guild: GuildId) -> bool {
         self.player(guild).lock().await.current.is_some()

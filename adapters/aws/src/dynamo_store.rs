@@ -61,18 +61,29 @@ impl DynamoStore {
     /// Reads an item with a strongly consistent read, so a load right after
     /// a save sees it and the version compared on the next save is current.
     pub(crate) async fn get_item<T: DeserializeOwned>(&self, key: &ItemKey<'_>) -> Result<Option<T>, StoreError> {
+        let Some(item) = self.get_raw(key.table, key.attributes()).await? else { return Ok(None) };
+        decode_item(item).map(Some)
+    }
+
+    /// Reads the item at `key` (its full primary key) as stored, with a
+    /// strongly consistent read.
+    pub(crate) async fn get_raw(&self, table: &str, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
-            .table_name(key.table)
-            .set_key(Some(key.attributes()))
+            .table_name(table)
+            .set_key(Some(key))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
-        let Some(item) = output.item else { return Ok(None) };
-        check_schema_version(&item)?;
-        serde_dynamo::from_item(item).map(Some).map_err(|e| StoreError::with_source(StoreErrorKind::Corrupt, e))
+        Ok(output.item)
+    }
+
+    /// The SDK client, for adapters that build their own requests
+    /// (transactions, queries).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Writes `item` if the stored version is `expected` (0 = no item).
@@ -118,6 +129,17 @@ impl DynamoStore {
             .map(drop)
             .map_err(unavailable)
     }
+}
+
+/// Checks an item's schema version and decodes it.
+pub(crate) fn decode_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    check_schema_version(&item)?;
+    serde_dynamo::from_item(item).map_err(|e| StoreError::with_source(StoreErrorKind::Corrupt, e))
+}
+
+/// Encodes a value as an item.
+pub(crate) fn encode_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::with_source(StoreErrorKind::Corrupt, e))
 }
 
 /// Refuses items written by a newer layout: reading one as ours could drop

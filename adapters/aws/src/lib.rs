@@ -21,6 +21,6 @@ mod secrets_manager;
 
 pub use bus_sqs::{CreatedQueue, SqsBus, create_queue};
 pub use dynamo_store::DynamoStore;
-pub use dynamo_tables::{DynamoTables, TTL_ATTRIBUTE, create_tables};
+pub use dynamo_tables::{ALLOWLIST_BY_STATE_INDEX, DynamoTables, TTL_ATTRIBUTE, create_tables};
 pub use error::SetupError;
 pub use secrets_manager::SecretsManagerStore;

@@ -8,10 +8,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ProjectionType, TimeToLiveStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus, create_queue, create_tables};
-use timmybot_core::{BusErrorKind, CommandBus, GuildId, QueueStore, StoreErrorKind};
+use timmybot_core::{
+    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, BusErrorKind, CommandBus,
+    GuildId, QueueStore, SlotEffect, StoreErrorKind,
+};
 use timmybot_test_support::contract::{self, RawPublisher, SecretSeeder, command_bus};
 use timmybot_test_support::emulators::{Emulators, unique_name};
 
@@ -128,6 +131,88 @@ async fn create_tables_is_idempotent_and_enables_ttl() {
         assert_eq!(description.time_to_live_status(), Some(&TimeToLiveStatus::Enabled), "{table}");
         assert_eq!(description.attribute_name(), Some(timmybot_aws::TTL_ATTRIBUTE));
     }
+
+    let guilds = client.describe_table().table_name(&tables.guilds).send().await.unwrap();
+    let indexes = guilds.table().expect("table description").global_secondary_indexes();
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    let index = &indexes[0];
+    assert_eq!(index.index_name(), Some(timmybot_aws::ALLOWLIST_BY_STATE_INDEX));
+    let keys: Vec<_> = index.key_schema().iter().map(|k| (k.attribute_name(), k.key_type().clone())).collect();
+    assert_eq!(keys, [("allowlist_state", KeyType::Hash), ("updated_at", KeyType::Range)]);
+    assert_eq!(index.projection().and_then(|p| p.projection_type()), Some(&ProjectionType::All));
+}
+
+/// The item keys the CDK stack, the index and maintainers' tooling rely on.
+#[tokio::test]
+async fn allowlist_items_sit_at_the_documented_keys() {
+    let store = dynamo_store().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config());
+    let guild = contract::random_guild();
+    let record = AllowlistRecord {
+        guild_id: guild,
+        version: 0,
+        state: AllowlistState::Approved,
+        guild_name: None,
+        member_count: None,
+        requested_by: None,
+        request_channel: None,
+        reason: None,
+        requested_at: 5,
+        decided_by: Some(Actor::System),
+        decided_at: Some(6),
+        decision_reason: None,
+        maintainer_notice: None,
+        updated_at: 6,
+    };
+    let event = AllowlistEvent {
+        guild_id: guild,
+        seq: 1,
+        at: 6,
+        actor: Actor::System,
+        from: None,
+        to: AllowlistState::Approved,
+        reason: None,
+        forced: true,
+    };
+    store.apply(&AllowlistChange { record, event: Some(event), slot: SlotEffect::Take { force: true } }).await.unwrap();
+
+    let get = |pk: String, sk: &str| {
+        let key = HashMap::from([
+            ("guild_id".to_owned(), AttributeValue::S(pk)),
+            ("kind".to_owned(), AttributeValue::S(sk.to_owned())),
+        ]);
+        client.get_item().table_name(&store.tables().guilds).set_key(Some(key)).consistent_read(true).send()
+    };
+    let record = get(guild.to_string(), "allowlist").await.unwrap().item.expect("record item");
+    assert_eq!(record.get("allowlist_state"), Some(&AttributeValue::S("approved".into())));
+    assert_eq!(record.get("updated_at"), Some(&AttributeValue::N("6".into())));
+    assert_eq!(record.get("version"), Some(&AttributeValue::N("1".into())));
+    assert_eq!(record.get("schema_version"), Some(&AttributeValue::N(timmybot_core::SCHEMA_VERSION.to_string())));
+    let event = get(guild.to_string(), "allowlist#event#00000000000000000001").await.unwrap().item.expect("event");
+    assert_eq!(event.get("seq"), Some(&AttributeValue::N("1".into())));
+    assert!(!event.contains_key("allowlist_state"), "events stay out of the state index");
+    let slots = get("deployment".to_owned(), "allowlist#slots").await.unwrap().item.expect("counter item");
+    assert_eq!(slots.get("approved"), Some(&AttributeValue::N("1".into())));
+    assert!(!slots.contains_key("allowlist_state"), "the counter stays out of the state index");
+}
+
+#[tokio::test]
+async fn allowlist_record_from_a_newer_schema_is_corrupt_not_misread() {
+    let store = dynamo_store().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config());
+    let guild = contract::random_guild();
+    let item = HashMap::from([
+        ("guild_id".to_owned(), AttributeValue::S(guild.to_string())),
+        ("kind".to_owned(), AttributeValue::S("allowlist".to_owned())),
+        ("version".to_owned(), AttributeValue::N("1".to_owned())),
+        ("schema_version".to_owned(), AttributeValue::N((timmybot_core::SCHEMA_VERSION + 1).to_string())),
+        ("allowlist_state".to_owned(), AttributeValue::S("pending".to_owned())),
+        ("updated_at".to_owned(), AttributeValue::N("1".to_owned())),
+    ]);
+    client.put_item().table_name(&store.tables().guilds).set_item(Some(item)).send().await.unwrap();
+    assert_eq!(AllowlistStore::get(&store, guild).await.unwrap_err().kind(), StoreErrorKind::Corrupt);
+    let listed = store.list(AllowlistState::Pending, 10, None).await.unwrap_err();
+    assert_eq!(listed.kind(), StoreErrorKind::Corrupt);
 }
 
 #[tokio::test]

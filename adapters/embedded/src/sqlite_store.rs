@@ -2,9 +2,11 @@
 //!
 //! One [`SqliteStore`] holds one connection; each repository port
 //! (`queue_sqlite.rs`, `allowlist_sqlite.rs`) is implemented on it over its
-//! own table. Every table has the same shape: the guild id as key, the
-//! optimistic-concurrency `version`, the item's `schema_version`, and the item
-//! itself as JSON.
+//! own tables. Every guild table has the same shape: the guild id as key,
+//! the optimistic-concurrency `version`, the item's `schema_version`, and the
+//! item itself as JSON. The allowlist adds its audit trail
+//! (`allowlist_events`, keyed by guild and `seq`) and a one-row
+//! `allowlist_settings` holding the slot limit.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -30,6 +32,25 @@ CREATE TABLE IF NOT EXISTS guild_allowlist (
     version        INTEGER NOT NULL,
     schema_version INTEGER NOT NULL,
     item           TEXT NOT NULL
+) STRICT;
+-- Serves the maintainers' list by state, newest change first; the
+-- expressions must match the ones in allowlist_sqlite.rs word for word.
+CREATE INDEX IF NOT EXISTS guild_allowlist_by_state ON guild_allowlist (
+    json_extract(item, '$.state'),
+    json_extract(item, '$.updated_at'),
+    guild_id
+);
+CREATE TABLE IF NOT EXISTS allowlist_events (
+    guild_id       TEXT NOT NULL,
+    seq            INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL,
+    item           TEXT NOT NULL,
+    PRIMARY KEY (guild_id, seq)
+) STRICT;
+-- One row at most (id 1): the deployment's allowlist settings.
+CREATE TABLE IF NOT EXISTS allowlist_settings (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    slot_limit INTEGER CHECK (slot_limit >= 0)
 ) STRICT;
 ";
 
@@ -105,7 +126,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` with the connection on the blocking pool.
-    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -113,8 +134,9 @@ impl SqliteStore {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
             // A panic while holding the lock cannot leave a half-done write
-            // behind (each statement is atomic), so a poisoned lock is safe
-            // to keep using.
+            // behind (each statement is atomic, and a transaction dropped
+            // while unwinding rolls back), so a poisoned lock is safe to
+            // keep using.
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut conn)
         })
@@ -201,11 +223,11 @@ pub(crate) fn encode_item<T: serde::Serialize>(item: &T) -> Result<String, Store
     serde_json::to_string(item).map_err(corrupt)
 }
 
-fn unavailable(e: rusqlite::Error) -> StoreError {
+pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::with_source(StoreErrorKind::Unavailable, e)
 }
 
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+pub(crate) fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::with_source(StoreErrorKind::Corrupt, e)
 }
 

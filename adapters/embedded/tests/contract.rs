@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tempfile::TempDir;
-use timmybot_core::{GuildQueue, QueueStore};
+use timmybot_core::{
+    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, GuildQueue, QueueStore,
+    SlotEffect, SlotUsage,
+};
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
 use timmybot_test_support::contract::{self, SecretSeeder};
 
@@ -73,10 +76,74 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
 
     let guild = contract::random_guild();
     let version = store.save(&GuildQueue::empty(guild)).await.unwrap();
+    let (record, event) = approved(contract::random_guild());
+    let change =
+        AllowlistChange { record: record.clone(), event: Some(event.clone()), slot: SlotEffect::Take { force: true } };
+    store.apply(&change).await.unwrap();
+    let usage = store.set_slot_limit(Some(3)).await.unwrap();
     drop(store);
+    // Opening again runs the schema again: it must keep what is there.
     let reopened = SqliteStore::open(&path).unwrap();
     let loaded = reopened.load(guild).await.unwrap().expect("queue persisted in the file");
     assert_eq!(loaded.version, version);
+    let stored = AllowlistStore::get(&reopened, record.guild_id).await.unwrap();
+    assert_eq!(stored, Some(AllowlistRecord { version: 1, ..record.clone() }), "allowlist record persisted");
+    assert_eq!(reopened.history(record.guild_id, 10).await.unwrap(), vec![event]);
+    assert_eq!(reopened.slot_usage().await.unwrap(), usage);
+    assert_eq!(usage.limit, Some(3));
+    let listed = reopened.list(AllowlistState::Approved, 100, None).await.unwrap();
+    assert!(listed.records.iter().any(|r| r.guild_id == record.guild_id));
+}
+
+/// A first, forced approval of `guild` and its event.
+fn approved(guild: timmybot_core::GuildId) -> (AllowlistRecord, AllowlistEvent) {
+    let record = AllowlistRecord {
+        guild_id: guild,
+        version: 0,
+        state: AllowlistState::Approved,
+        guild_name: Some("persisted".into()),
+        member_count: Some(3),
+        requested_by: None,
+        request_channel: None,
+        reason: None,
+        requested_at: 1,
+        decided_by: Some(Actor::AdminToken),
+        decided_at: Some(2),
+        decision_reason: None,
+        maintainer_notice: None,
+        updated_at: 2,
+    };
+    let event = AllowlistEvent {
+        guild_id: guild,
+        seq: 1,
+        at: 2,
+        actor: Actor::AdminToken,
+        from: None,
+        to: AllowlistState::Approved,
+        reason: None,
+        forced: true,
+    };
+    (record, event)
+}
+
+/// Two stores on one file (two processes sharing it): the slot limit holds
+/// across them, because each change checks it inside its own write lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slot_limit_holds_across_connections_to_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("timmybot.sqlite3");
+    let (one, two) = (SqliteStore::open(&path).unwrap(), SqliteStore::open(&path).unwrap());
+    one.set_slot_limit(Some(1)).await.unwrap();
+    let take = |guild| {
+        let (record, event) = approved(guild);
+        AllowlistChange { record, event: Some(event), slot: SlotEffect::Take { force: false } }
+    };
+    let (a, b) = (take(contract::random_guild()), take(contract::random_guild()));
+    let (ra, rb) = tokio::join!(one.apply(&a), two.apply(&b));
+    let kinds = [ra.map(drop).map_err(|e| e.kind()), rb.map(drop).map_err(|e| e.kind())];
+    assert_eq!(kinds.iter().filter(|k| k.is_ok()).count(), 1, "{kinds:?}");
+    assert!(kinds.contains(&Err(timmybot_core::StoreErrorKind::LimitReached)), "{kinds:?}");
+    assert_eq!(two.slot_usage().await.unwrap(), SlotUsage { approved: 1, limit: Some(1) });
 }
 
 #[tokio::test]

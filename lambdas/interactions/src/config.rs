@@ -1,6 +1,7 @@
 //! The Lambda's configuration: the only place that reads the environment.
 
-use timmybot_core::ApplicationId;
+use timmybot_allowlist::AllowlistSettings;
+use timmybot_core::{ApplicationId, Secret};
 use timmybot_interactions::PublicKey;
 
 /// Environment variable holding the application's hex Ed25519 public key.
@@ -9,6 +10,13 @@ pub const PUBLIC_KEY_VAR: &str = "DISCORD_PUBLIC_KEY";
 pub const APPLICATION_ID_VAR: &str = "DISCORD_APPLICATION_ID";
 /// Environment variable holding the SQS FIFO command queue's URL.
 pub const COMMAND_QUEUE_URL_VAR: &str = "TIMMYBOT_COMMAND_QUEUE_URL";
+/// Environment variable naming the DynamoDB guilds table (the allowlist).
+pub const TABLE_GUILDS_VAR: &str = "TIMMYBOT_TABLE_GUILDS";
+/// Environment variable naming the Secrets Manager secret with the bot
+/// token, used to tell maintainers and requesters (optional).
+pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
+/// Environment variable with the allowlist webhook URL (optional).
+pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
 /// Everything the Lambda needs, validated once at cold start.
 #[derive(Debug, Clone)]
@@ -21,6 +29,16 @@ pub struct Config {
     pub application_id: ApplicationId,
     /// Where voice commands go (`TIMMYBOT_COMMAND_QUEUE_URL`, required, no default).
     pub command_queue_url: String,
+    /// The guilds table holding the allowlist (`TIMMYBOT_TABLE_GUILDS`,
+    /// required).
+    pub guilds_table: String,
+    /// The allowlist's settings (see [`AllowlistSettings::from_lookup`]).
+    pub allowlist: AllowlistSettings,
+    /// The bot token's secret id (`TIMMYBOT_DISCORD_TOKEN_SECRET`, optional:
+    /// without it nobody is told about requests).
+    pub discord_token_secret: Option<String>,
+    /// `TIMMYBOT_ALLOWLIST_WEBHOOK_URL` (optional).
+    pub allowlist_webhook: Option<Secret>,
 }
 
 /// A configuration value is missing or unusable; the message names it.
@@ -69,7 +87,19 @@ impl Config {
         if !(command_queue_url.starts_with("https://") || command_queue_url.starts_with("http://")) {
             return Err(ConfigError::Invalid { name: COMMAND_QUEUE_URL_VAR, reason: "expected an http(s) URL".into() });
         }
-        Ok(Self { public_key, application_id, command_queue_url })
+        let guilds_table = required(TABLE_GUILDS_VAR)?;
+        let allowlist = AllowlistSettings::from_lookup(&lookup)
+            .map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
+        let optional = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        Ok(Self {
+            public_key,
+            application_id,
+            command_queue_url,
+            guilds_table,
+            allowlist,
+            discord_token_secret: optional(DISCORD_TOKEN_SECRET_VAR),
+            allowlist_webhook: optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
+        })
     }
 }
 
@@ -90,9 +120,14 @@ mod tests {
             (PUBLIC_KEY_VAR, KEY),
             (APPLICATION_ID_VAR, "123"),
             (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
+            (TABLE_GUILDS_VAR, "timmybot-guilds"),
+            ("TIMMYBOT_MAINTAINER_IDS", "7"),
         ]))
         .unwrap();
         assert_eq!(config.application_id, ApplicationId::new(123).unwrap());
+        assert_eq!(config.guilds_table, "timmybot-guilds");
+        assert_eq!(config.allowlist.maintainers, [timmybot_core::UserId::new(7).unwrap()]);
+        assert_eq!(config.discord_token_secret, None);
     }
 
     #[test]

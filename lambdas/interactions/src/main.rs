@@ -19,7 +19,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let handler = build_handler(config).await;
+    let handler = match build_handler(config).await {
+        Ok(handler) => handler,
+        Err(error) => {
+            tracing::error!("startup failed: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     match run(service_fn(|request| function_handler(&handler, request))).await {
         Ok(()) => ExitCode::SUCCESS,

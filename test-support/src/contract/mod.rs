@@ -72,24 +72,47 @@ macro_rules! queue_store_contract {
     };
 }
 
-/// Expands to one `#[tokio::test]` per [`allowlist_store`] behaviour; the
-/// argument yields a fresh `impl AllowlistStore` (see
-/// [`queue_store_contract!`]).
+/// Expands to one `#[tokio::test]` per [`allowlist_store`] behaviour.
+///
+/// The argument yields a fresh, isolated `impl AllowlistStore` in each test
+/// (see [`queue_store_contract!`]): the slot behaviours count approved guilds
+/// across the whole deployment, so every test needs a deployment of its own
+/// (a new SQLite database, or new DynamoDB tables).
 #[macro_export]
 macro_rules! allowlist_store_contract {
     ($store:expr) => {
         $crate::__contract_tests!(allowlist_store, AllowlistStore, $store;
             get_missing_guild_is_none,
-            first_put_needs_version_zero_and_returns_one,
-            round_trip_preserves_record,
+            first_apply_needs_version_zero_and_returns_one,
+            round_trip_keeps_every_field,
             record_without_optional_fields_round_trips,
-            put_rejects_stale_version,
+            change_without_event_appends_nothing,
+            stale_version_is_a_conflict_and_writes_nothing,
+            event_not_matching_the_record_is_invalid_input,
+            slot_effect_contradicting_the_state_is_invalid_input,
+            history_is_newest_first_and_limited,
             guilds_are_isolated,
+            list_filters_by_state_newest_first,
+            list_pages_without_duplicates_or_gaps,
+            list_clamps_the_limit,
+            garbage_cursor_is_invalid_input,
+            cursor_of_another_state_is_invalid_input,
+            set_and_remove_slot_limit,
+            take_within_limit_succeeds,
+            take_past_limit_is_limit_reached_and_writes_nothing,
+            forced_take_past_limit_succeeds,
+            release_frees_a_slot,
+            release_never_goes_below_zero,
         );
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn concurrent_puts_one_wins() {
+        async fn concurrent_approve_and_deny_one_wins() {
             let store: ::std::sync::Arc<dyn ::timmybot_core::AllowlistStore> = ::std::sync::Arc::new($store);
-            $crate::contract::allowlist_store::concurrent_puts_one_wins(store).await;
+            $crate::contract::allowlist_store::concurrent_approve_and_deny_one_wins(store).await;
+        }
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_takes_of_the_last_slot_one_wins() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::AllowlistStore> = ::std::sync::Arc::new($store);
+            $crate::contract::allowlist_store::concurrent_takes_of_the_last_slot_one_wins(store).await;
         }
     };
 }

@@ -243,8 +243,12 @@ fn identify(state: &mut State, shared: &Shared, id: u64, data: &Value) {
     state.identifies.push(RecordedIdentify { shard_id, shard_count, intents });
     tracing::info!(shard_id, shard_count, intents, "shard identified");
 
-    let guilds: Vec<_> =
-        config.guilds.iter().filter(|guild| shard_for_guild(guild.id, shard_count) == shard_id).collect();
+    // A guild the bot left is gone from READY, like on Discord.
+    let guilds: Vec<_> = config
+        .guilds
+        .iter()
+        .filter(|guild| shard_for_guild(guild.id, shard_count) == shard_id && !state.left_guilds.contains(&guild.id))
+        .collect();
     let guild_ids: Vec<u64> = guilds.iter().map(|guild| guild.id).collect();
     let ready = payloads::ready(
         config.application_id,

@@ -11,6 +11,18 @@
 //!   VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE pointing at the caller's
 //!   fake voice server.
 //!
+//! Messages and DMs: `POST /channels/{id}/messages` to a fake guild's
+//! channel or a DM channel (`POST /users/@me/channels`), edits with
+//! `PATCH /channels/{id}/messages/{id}`, `GET /guilds/{id}?with_counts=true`
+//! and leaving with `DELETE /users/@me/guilds/{id}` (then GUILD_DELETE). A
+//! user in [`FakeDiscordConfig::dm_closed_users`] gets a DM channel, but a
+//! message to it fails with 403 / code 50007, as with closed DMs.
+//!
+//! Interactions ([`FakeDiscord::slash_command`], [`FakeDiscord::button_press`])
+//! carry `member.permissions` like Discord: [`MEMBER_PERMISSIONS`] for
+//! everyone, plus [`MANAGE_GUILD`] for the `(guild, user)` pairs in
+//! [`FakeDiscordConfig::guild_managers`].
+//!
 //! Intents are honoured like Discord does: no GUILD_CREATE without
 //! `GUILDS`, no voice states (in GUILD_CREATE or as VOICE_STATE_UPDATE)
 //! without `GUILD_VOICE_STATES`. VOICE_SERVER_UPDATE and INTERACTION_CREATE
@@ -41,14 +53,24 @@ mod gateway;
 mod payloads;
 mod rest;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use anyhow::Context as _;
 use serde_json::Value;
-use state::{INTENT_GUILD_VOICE_STATES, Outbound, Shared};
+use state::{ChannelMessage, INTENT_GUILD_VOICE_STATES, Outbound, Shared};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+
+/// Permission bit MANAGE_GUILD (`1 << 5`).
+pub const MANAGE_GUILD: u64 = 1 << 5;
+
+/// Permission bits of an ordinary member in every fake channel, as
+/// interactions report them: view, send, embed, history, connect, speak,
+/// voice activity and application commands (the `@everyone` role).
+pub const MEMBER_PERMISSIONS: u64 = payloads::EVERYONE_PERMISSIONS;
 
 /// How long [`FakeDiscord::send_interaction`] waits for the owning shard.
 const SHARD_WAIT: Duration = Duration::from_secs(15);
@@ -72,6 +94,14 @@ pub struct FakeDiscordConfig {
     /// Heartbeat interval announced in HELLO. Default 1 s, so a test sees
     /// several heartbeats quickly (Discord uses about 41 s).
     pub heartbeat_interval: Duration,
+    /// Users whose DMs are closed to the bot: opening the DM channel works,
+    /// sending a message in it fails with 403 and code 50007. Default none.
+    pub dm_closed_users: Vec<u64>,
+    /// `(guild_id, user_id)` of members with MANAGE_GUILD: their
+    /// interactions in that guild carry [`MEMBER_PERMISSIONS`] `|`
+    /// [`MANAGE_GUILD`], everyone else's just [`MEMBER_PERMISSIONS`].
+    /// Default none.
+    pub guild_managers: Vec<(u64, u64)>,
 }
 
 impl Default for FakeDiscordConfig {
@@ -83,6 +113,8 @@ impl Default for FakeDiscordConfig {
             voice_endpoint: String::new(),
             shards: 1,
             heartbeat_interval: Duration::from_secs(1),
+            dm_closed_users: Vec::new(),
+            guild_managers: Vec::new(),
         }
     }
 }
@@ -123,7 +155,8 @@ pub struct RecordedCall {
     pub at: Instant,
 }
 
-/// A message the bot posted to a channel (guild channel or DM).
+/// A message the bot posted to a channel (guild channel or DM), as it is
+/// now: edits (`PATCH`, or an interaction's UPDATE_MESSAGE) are applied.
 #[derive(Debug, Clone)]
 pub struct SentMessage {
     /// The new message's id.
@@ -136,7 +169,9 @@ pub struct SentMessage {
     pub recipient_id: Option<u64>,
     /// Message content (empty if only embeds were sent).
     pub content: String,
-    /// The full request body.
+    /// The create request's body with every edit's fields merged over it:
+    /// `body["components"]` holds the current buttons, `body["allowed_mentions"]`
+    /// what the bot last sent.
     pub body: Value,
 }
 
@@ -253,7 +288,75 @@ impl FakeDiscord {
             command_id,
             name,
             &options,
+            self.member_permissions(guild_id, user_id),
         )
+    }
+
+    /// A button press (MESSAGE_COMPONENT interaction, type 3) in Discord's
+    /// JSON shape: `data: {"custom_id", "component_type": 2}`, `message` the
+    /// full message object the button is on (one the bot sent: a channel or
+    /// DM message, or an interaction response), the member with their
+    /// permissions, and a fresh id and token. Deliver it like a slash
+    /// command (signed over HTTP, or [`Self::send_interaction`]).
+    ///
+    /// The fake remembers the message, so answering with callback type 7
+    /// (UPDATE_MESSAGE) edits it, and after type 6 or 7 the webhook's
+    /// `@original` is that message. An id the bot never sent gets a bare
+    /// message object with empty content.
+    pub fn button_press(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        user_id: u64,
+        message_id: u64,
+        custom_id: &str,
+    ) -> Value {
+        let config = &self.shared.config;
+        let token = format!("fake-interaction-token-{}", payloads::random_hex(16));
+        let permissions = self.member_permissions(guild_id, user_id);
+        let (interaction_id, message) = self.shared.update(|state| {
+            let interaction_id = state.ids.next();
+            let message = state.message_mut(message_id).map(|message| message.clone()).unwrap_or_else(|| {
+                payloads::StoredMessage {
+                    id: message_id,
+                    channel_id,
+                    guild_id: Some(guild_id),
+                    content: String::new(),
+                    embeds: Value::Array(Vec::new()),
+                    components: Value::Array(Vec::new()),
+                    flags: 0,
+                    webhook_id: None,
+                    timestamp: payloads::now_iso8601(),
+                    edited_timestamp: None,
+                    body: serde_json::json!({}),
+                }
+            });
+            let record = state.interactions.entry(token.clone()).or_default();
+            record.id = Some(interaction_id);
+            record.guild_id = Some(guild_id);
+            record.channel_id = Some(channel_id);
+            record.component_message = Some(message_id);
+            (interaction_id, message)
+        });
+        payloads::button_press(&payloads::ButtonPress {
+            interaction_id,
+            token: &token,
+            application_id: config.application_id,
+            guild_id,
+            channel_id,
+            user_id,
+            permissions,
+            custom_id,
+            message: message.to_json(config.bot_user_id, config.application_id),
+        })
+    }
+
+    /// The permission bits `user_id`'s interactions in `guild_id` carry:
+    /// [`MEMBER_PERMISSIONS`], plus [`MANAGE_GUILD`] for the pairs in
+    /// [`FakeDiscordConfig::guild_managers`].
+    pub fn member_permissions(&self, guild_id: u64, user_id: u64) -> u64 {
+        let manager = self.shared.config.guild_managers.contains(&(guild_id, user_id));
+        if manager { MEMBER_PERMISSIONS | MANAGE_GUILD } else { MEMBER_PERMISSIONS }
     }
 
     /// Dispatch INTERACTION_CREATE with `interaction` to the shard that owns
@@ -407,9 +510,61 @@ impl FakeDiscord {
         })
     }
 
-    /// Messages posted with `POST /channels/{id}/messages`, oldest first.
+    /// Messages posted with `POST /channels/{id}/messages`, oldest first,
+    /// with later edits applied.
     pub fn messages_sent(&self) -> Vec<SentMessage> {
-        self.shared.read(|state| state.messages.clone())
+        self.shared.read(|state| state.channel_messages.iter().map(ChannelMessage::sent).collect())
+    }
+
+    /// The messages the bot posted in `channel_id` (a guild channel or a DM
+    /// channel), oldest first, as they are now.
+    pub fn channel_messages(&self, channel_id: u64) -> Vec<SentMessage> {
+        self.shared.read(|state| {
+            state
+                .channel_messages
+                .iter()
+                .filter(|entry| entry.message.channel_id == channel_id)
+                .map(ChannelMessage::sent)
+                .collect()
+        })
+    }
+
+    /// The DMs the bot sent `user_id`, oldest first, as they are now. A DM
+    /// refused because the user's DMs are closed is not among them.
+    pub fn dm_messages(&self, user_id: u64) -> Vec<SentMessage> {
+        self.shared.read(|state| {
+            state
+                .channel_messages
+                .iter()
+                .filter(|entry| entry.recipient_id == Some(user_id))
+                .map(ChannelMessage::sent)
+                .collect()
+        })
+    }
+
+    /// The first channel or DM message (in its current version, including
+    /// earlier ones) matching `predicate`; re-checked after every change,
+    /// so it also catches an edit that makes a message match.
+    ///
+    /// # Errors
+    ///
+    /// Fails after `timeout`.
+    pub async fn wait_for_message(
+        &self,
+        predicate: impl Fn(&SentMessage) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<SentMessage> {
+        self.shared
+            .wait_until(timeout, |state| {
+                state.channel_messages.iter().map(ChannelMessage::sent).find(|message| predicate(message))
+            })
+            .await
+            .with_context(|| format!("no matching message within {timeout:?}"))
+    }
+
+    /// Guilds the bot left with `DELETE /users/@me/guilds/{id}`, in order.
+    pub fn left_guilds(&self) -> Vec<u64> {
+        self.shared.read(|state| state.left_guilds.clone())
     }
 
     /// Number of IDENTIFYs accepted.

@@ -16,7 +16,8 @@ pub(crate) const GUILD_OWNER_ID: u64 = 1;
 
 /// Permissions of `@everyone` in a fake guild: what a music bot needs
 /// (view, send, embed, history, connect, speak, voice activity, commands).
-const EVERYONE_PERMISSIONS: u64 =
+/// Also what an ordinary member's interactions carry.
+pub(crate) const EVERYONE_PERMISSIONS: u64 =
     (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 31);
 
 /// Hands out unique snowflakes whose timestamp part is the current time.
@@ -107,6 +108,14 @@ pub(crate) fn member(user_id: u64, bot: bool) -> Value {
         "pending": false,
         "communication_disabled_until": null,
     })
+}
+
+/// A member as interactions carry it: with `permissions`, the member's
+/// permission bits in the channel as a decimal string.
+pub(crate) fn interaction_member(user_id: u64, permissions: u64) -> Value {
+    let mut value = member(user_id, false);
+    value["permissions"] = json!(permissions.to_string());
+    value
 }
 
 /// A voice state; `channel_id: None` means the user left voice.
@@ -257,6 +266,35 @@ pub(crate) fn guild_create(guild: &GuildSnapshot<'_>) -> Value {
     })
 }
 
+/// The guild object of `GET /guilds/{id}`: GUILD_CREATE's guild without
+/// the gateway-only fields, with `approximate_*_count` when `with_counts`.
+pub(crate) fn rest_guild(guild: &GuildSnapshot<'_>, with_counts: bool) -> Value {
+    let mut value = guild_create(guild);
+    if let Some(object) = value.as_object_mut() {
+        for key in [
+            "joined_at",
+            "large",
+            "unavailable",
+            "member_count",
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "stage_instances",
+            "guild_scheduled_events",
+            "voice_states",
+        ] {
+            object.remove(key);
+        }
+        if with_counts {
+            object.insert("approximate_member_count".into(), json!(guild.member_count));
+            // Nobody is "online" in the fake.
+            object.insert("approximate_presence_count".into(), json!(0));
+        }
+    }
+    value
+}
+
 /// The READY dispatch for a new session.
 pub(crate) fn ready(
     application_id: u64,
@@ -319,6 +357,9 @@ pub(crate) struct StoredMessage {
     pub(crate) webhook_id: Option<u64>,
     pub(crate) timestamp: String,
     pub(crate) edited_timestamp: Option<String>,
+    /// The create body with every edit's fields merged over it, so tests
+    /// see what the bot last sent (`allowed_mentions`, `components`, ...).
+    pub(crate) body: Value,
 }
 
 impl StoredMessage {
@@ -336,6 +377,11 @@ impl StoredMessage {
         }
         if let Some(flags) = body.get("flags").and_then(Value::as_u64) {
             self.flags = flags;
+        }
+        if let (Some(merged), Some(fields)) = (self.body.as_object_mut(), body.as_object()) {
+            merged.extend(fields.iter().map(|(key, value)| (key.clone(), value.clone())));
+        } else {
+            self.body = body.clone();
         }
     }
 
@@ -382,6 +428,7 @@ pub(crate) fn slash_command(
     command_id: u64,
     name: &str,
     options: &Value,
+    permissions: u64,
 ) -> Value {
     json!({
         "id": interaction_id.to_string(),
@@ -392,7 +439,7 @@ pub(crate) fn slash_command(
         "guild_id": guild_id.to_string(),
         "channel_id": channel_id.to_string(),
         "channel": { "id": channel_id.to_string(), "type": 0, "guild_id": guild_id.to_string() },
-        "member": member(user_id, false),
+        "member": interaction_member(user_id, permissions),
         "app_permissions": EVERYONE_PERMISSIONS.to_string(),
         "locale": "en-US",
         "guild_locale": "en-US",
@@ -406,6 +453,44 @@ pub(crate) fn slash_command(
             "guild_id": guild_id.to_string(),
             "options": options,
         },
+    })
+}
+
+/// Who pressed which button on which message, for [`button_press`].
+pub(crate) struct ButtonPress<'a> {
+    pub(crate) interaction_id: u64,
+    pub(crate) token: &'a str,
+    pub(crate) application_id: u64,
+    pub(crate) guild_id: u64,
+    pub(crate) channel_id: u64,
+    pub(crate) user_id: u64,
+    pub(crate) permissions: u64,
+    pub(crate) custom_id: &'a str,
+    /// The full message object the button is on.
+    pub(crate) message: Value,
+}
+
+/// A button press (MESSAGE_COMPONENT interaction, type 3) as Discord
+/// delivers it: `data` names the button, `message` is the message it is on.
+pub(crate) fn button_press(press: &ButtonPress<'_>) -> Value {
+    json!({
+        "id": press.interaction_id.to_string(),
+        "application_id": press.application_id.to_string(),
+        "type": 3,
+        "token": press.token,
+        "version": 1,
+        "guild_id": press.guild_id.to_string(),
+        "channel_id": press.channel_id.to_string(),
+        "channel": { "id": press.channel_id.to_string(), "type": 0, "guild_id": press.guild_id.to_string() },
+        "member": interaction_member(press.user_id, press.permissions),
+        "app_permissions": EVERYONE_PERMISSIONS.to_string(),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": { "0": press.guild_id.to_string() },
+        "context": 0,
+        "message": press.message,
+        "data": { "custom_id": press.custom_id, "component_type": 2 },
     })
 }
 
@@ -431,13 +516,17 @@ pub(crate) fn application(application_id: u64, bot_user_id: u64) -> Value {
 mod tests {
     use super::*;
     use twilight_model::{
-        application::{command::Command, interaction::Interaction},
+        application::{
+            command::Command,
+            interaction::{Interaction, InteractionData, InteractionType},
+        },
+        channel::message::component::ComponentType,
         channel::{Channel, Message},
         gateway::{
             event::{GatewayEvent, GatewayEventDeserializer},
             payload::incoming::{Ready, VoiceServerUpdate},
         },
-        guild::Guild,
+        guild::{Guild, Permissions},
         oauth::Application,
         user::CurrentUser,
         voice::VoiceState,
@@ -500,15 +589,51 @@ mod tests {
 
     #[test]
     fn slash_command_parses_as_an_interaction() {
-        let value = slash_command(1, "tok", 5, 10, 100, 7, 42, "play", &json!([]));
+        let value = slash_command(1, "tok", 5, 10, 100, 7, 42, "play", &json!([]), EVERYONE_PERMISSIONS | (1 << 5));
         let interaction: Interaction = serde_json::from_value(value).unwrap();
         assert_eq!(interaction.token, "tok");
         assert_eq!(interaction.guild_id.unwrap().get(), 10);
+        let permissions = interaction.member.unwrap().permissions.unwrap();
+        assert!(permissions.contains(Permissions::MANAGE_GUILD | Permissions::CONNECT));
     }
 
     #[test]
-    fn stored_message_parses_and_applies_edits() {
-        let mut message = StoredMessage {
+    fn button_press_parses_as_a_component_interaction() {
+        let message = test_message().to_json(9, 5);
+        let press = ButtonPress {
+            interaction_id: 2,
+            token: "tok",
+            application_id: 5,
+            guild_id: 10,
+            channel_id: 100,
+            user_id: 7,
+            permissions: EVERYONE_PERMISSIONS,
+            custom_id: "allow:1",
+            message,
+        };
+        let interaction: Interaction = serde_json::from_value(button_press(&press)).unwrap();
+        assert_eq!(interaction.kind, InteractionType::MessageComponent);
+        assert_eq!(interaction.message.unwrap().id.get(), 1);
+        let Some(InteractionData::MessageComponent(data)) = interaction.data else {
+            panic!("not component data");
+        };
+        assert_eq!(data.custom_id, "allow:1");
+        assert_eq!(data.component_type, ComponentType::Button);
+        let permissions = interaction.member.unwrap().permissions.unwrap();
+        assert!(!permissions.contains(Permissions::MANAGE_GUILD));
+    }
+
+    #[test]
+    fn rest_guild_parses_as_a_guild_with_counts() {
+        let guild: Guild = serde_json::from_value(rest_guild(&snapshot(), true)).unwrap();
+        assert_eq!(guild.name, "test guild");
+        assert_eq!(guild.approximate_member_count, Some(3));
+        let without: Guild = serde_json::from_value(rest_guild(&snapshot(), false)).unwrap();
+        assert_eq!(without.approximate_member_count, None);
+    }
+
+    fn test_message() -> StoredMessage {
+        StoredMessage {
             id: 1,
             channel_id: 100,
             guild_id: Some(10),
@@ -519,11 +644,24 @@ mod tests {
             webhook_id: Some(5),
             timestamp: now_iso8601(),
             edited_timestamp: None,
-        };
-        message.apply(&json!({ "content": "hello", "flags": 0 }));
+            body: json!({}),
+        }
+    }
+
+    #[test]
+    fn stored_message_parses_and_applies_edits() {
+        let mut message = test_message();
+        message.apply(&json!({ "content": "hello", "flags": 0, "allowed_mentions": { "parse": [] } }));
+        let row = json!([{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Go", "custom_id": "go" }] }]);
+        message.apply(&json!({ "components": row }));
         let parsed: Message = serde_json::from_value(message.to_json(9, 5)).unwrap();
         assert_eq!(parsed.content, "hello");
         assert_eq!(parsed.webhook_id.unwrap().get(), 5);
+        assert_eq!(parsed.components.len(), 1);
+        // Later edits merge over the earlier body instead of replacing it.
+        assert_eq!(message.body["content"], "hello");
+        assert_eq!(message.body["allowed_mentions"], json!({ "parse": [] }));
+        assert_eq!(message.body["components"], row);
     }
 
     #[test]

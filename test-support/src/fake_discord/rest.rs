@@ -5,17 +5,17 @@
 //! handler ran: when a test sees a call, the state change it caused is
 //! already visible.
 
+use super::RecordedCall;
 use super::gateway::snowflake;
-use super::payloads::{self, StoredMessage};
-use super::state::{Shared, State};
-use super::{RecordedCall, SentMessage};
+use super::payloads::{self, GuildSnapshot, StoredMessage};
+use super::state::{ChannelMessage, INTENT_GUILDS, Shared, State};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path, Query, Request, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v10/gateway/bot", get(gateway_bot_get))
         .route("/api/v10/users/@me", get(current_user_get))
         .route("/api/v10/users/@me/channels", post(dm_channel_create))
+        .route("/api/v10/users/@me/guilds/{guild_id}", delete(guild_leave))
+        .route("/api/v10/guilds/{guild_id}", get(guild_get))
         .route("/api/v10/applications/@me", get(application_get))
         .route("/api/v10/applications/{application_id}/commands", put(global_commands_set).get(global_commands_get))
         .route(
@@ -46,6 +48,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(webhook_message_get).patch(webhook_message_update).delete(webhook_message_delete),
         )
         .route("/api/v10/channels/{channel_id}/messages", post(channel_message_create))
+        .route(
+            "/api/v10/channels/{channel_id}/messages/{message_id}",
+            get(channel_message_get).patch(channel_message_update),
+        )
         .fallback(route_missing)
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), record_call))
         .with_state(shared)
@@ -73,6 +79,10 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, 0, "404: Not Found")
     }
 
+    fn unknown_guild() -> Self {
+        Self::new(StatusCode::NOT_FOUND, 10004, "Unknown Guild")
+    }
+
     fn unknown_channel() -> Self {
         Self::new(StatusCode::NOT_FOUND, 10003, "Unknown Channel")
     }
@@ -91,6 +101,10 @@ impl ApiError {
 
     fn missing_access() -> Self {
         Self::new(StatusCode::FORBIDDEN, 50001, "Missing Access")
+    }
+
+    fn cannot_message_user() -> Self {
+        Self::new(StatusCode::FORBIDDEN, 50007, "Cannot send messages to this user")
     }
 
     fn empty_message() -> Self {
@@ -369,24 +383,36 @@ async fn interaction_callback_create(
 ) -> ApiResult {
     let response = parse_object(&body)?;
     let kind = response.get("type").and_then(Value::as_u64).ok_or_else(ApiError::invalid_form_body)?;
+    // 4 message, 5 deferred message, 6 deferred update, 7 update message,
+    // 8 autocomplete, 9 modal; 1 (PONG) is only an HTTP answer to a PING.
+    if !matches!(kind, 4..=9) {
+        return Err(ApiError::invalid_form_body());
+    }
     let interaction_id = parse_id(&interaction_id).ok_or_else(ApiError::unknown_interaction)?;
     let config = &shared.config;
-    let original = shared.update(|state| {
+    let (original, component) = shared.update(|state| {
+        let component_message = state.interactions.get(&token).and_then(|record| record.component_message);
         // Tokens the fake delivered itself must come back with their id.
         if let Some(record) = state.interactions.get(&token)
             && record.id.is_some_and(|id| id != interaction_id)
         {
             return Err(ApiError::unknown_interaction());
         }
+        // Updating "the message" only exists for component interactions.
+        if matches!(kind, 6 | 7) && component_message.is_none() {
+            return Err(ApiError::invalid_form_body());
+        }
         if !state.respond_to_interaction(config, &token, response) {
             return Err(ApiError::already_acknowledged());
         }
-        let record = state.interactions.get_mut(&token);
-        if let Some(record) = record {
+        if let Some(record) = state.interactions.get_mut(&token) {
             record.id.get_or_insert(interaction_id);
-            return Ok(record.original.clone());
         }
-        Ok(None)
+        let message = match component_message {
+            Some(id) if matches!(kind, 6 | 7) => state.message_mut(id).map(|message| message.clone()),
+            _ => state.interactions.get(&token).and_then(|record| record.original.clone()),
+        };
+        Ok((message, component_message.is_some()))
     })?;
     tracing::info!(interaction_id, kind, "interaction answered");
     if !query.with_response {
@@ -397,7 +423,7 @@ async fn interaction_callback_create(
     json_response(json!({
         "interaction": {
             "id": interaction_id.to_string(),
-            "type": 2,
+            "type": if component { 3 } else { 2 },
             "response_message_id": message.as_ref().and_then(|m| m.get("id").cloned()),
             "response_message_loading": kind == 5,
             "response_message_ephemeral": message
@@ -442,6 +468,7 @@ async fn followup_create(
             webhook_id: Some(config.application_id),
             timestamp: payloads::now_iso8601(),
             edited_timestamp: None,
+            body: json!({}),
         };
         message.apply(&body);
         record.followups.push(message.clone());
@@ -451,7 +478,17 @@ async fn followup_create(
 }
 
 /// Find a webhook message of an interaction: `@original` or a follow-up id.
+/// After callback type 6 or 7, `@original` is the message the pressed
+/// button is on, like on Discord.
 fn webhook_message<'a>(state: &'a mut State, token: &str, message_id: &str) -> Result<&'a mut StoredMessage, ApiError> {
+    let record = state.interactions.get(token).ok_or_else(ApiError::unknown_webhook)?;
+    if message_id == "@original"
+        && record.original.is_none()
+        && matches!(record.response_kind(), Some(6 | 7))
+        && let Some(id) = record.component_message
+    {
+        return state.message_mut(id).ok_or_else(ApiError::unknown_message);
+    }
     let record = state.interactions.get_mut(token).ok_or_else(ApiError::unknown_webhook)?;
     let message = if message_id == "@original" {
         record.original.as_mut()
@@ -534,15 +571,18 @@ async fn channel_message_create(
     let body = parse_object(&body)?;
     check_not_empty(&body)?;
     let config = &shared.config;
-    let guild_id = config
-        .guilds
-        .iter()
-        .find(|guild| guild.text_channels.contains(&channel_id) || guild.voice_channels.contains(&channel_id))
-        .map(|guild| guild.id);
+    let guild_id = channel_guild(&shared, channel_id);
     let message = shared.update(|state| {
         let recipient_id = state.dm_channels.iter().find(|(_, channel)| **channel == channel_id).map(|(user, _)| *user);
-        if guild_id.is_none() && recipient_id.is_none() {
-            return Err(ApiError::unknown_channel());
+        match (guild_id, recipient_id) {
+            (None, None) => return Err(ApiError::unknown_channel()),
+            // A guild the bot left: its channels are out of reach.
+            (Some(guild_id), _) if !state.in_guild(config, guild_id) => return Err(ApiError::missing_access()),
+            // The channel opens fine; the message is what closed DMs refuse.
+            (None, Some(user)) if config.dm_closed_users.contains(&user) => {
+                return Err(ApiError::cannot_message_user());
+            }
+            _ => {}
         }
         let mut message = StoredMessage {
             id: state.ids.next(),
@@ -555,18 +595,125 @@ async fn channel_message_create(
             webhook_id: None,
             timestamp: payloads::now_iso8601(),
             edited_timestamp: None,
+            body: json!({}),
         };
         message.apply(&body);
-        state.messages.push(SentMessage {
-            id: message.id,
-            channel_id,
-            guild_id,
-            recipient_id,
-            content: message.content.clone(),
-            body: body.clone(),
-        });
+        state.channel_messages.push(ChannelMessage { message: message.clone(), recipient_id });
         Ok(message)
     })?;
     tracing::info!(channel_id, "message created");
     json_response(message.to_json(config.bot_user_id, config.application_id))
+}
+
+/// The guild whose text or voice channel `channel_id` is.
+fn channel_guild(shared: &Shared, channel_id: u64) -> Option<u64> {
+    shared
+        .config
+        .guilds
+        .iter()
+        .find(|guild| guild.text_channels.contains(&channel_id) || guild.voice_channels.contains(&channel_id))
+        .map(|guild| guild.id)
+}
+
+/// A message the bot posted in `channel_id` (with `POST .../messages`).
+fn channel_message<'a>(
+    state: &'a mut State,
+    channel_id: &str,
+    message_id: &str,
+) -> Result<&'a mut StoredMessage, ApiError> {
+    let channel_id = parse_id(channel_id).ok_or_else(ApiError::unknown_channel)?;
+    let message_id = parse_id(message_id).ok_or_else(ApiError::unknown_message)?;
+    state
+        .channel_messages
+        .iter_mut()
+        .map(|entry| &mut entry.message)
+        .find(|message| message.channel_id == channel_id && message.id == message_id)
+        .ok_or_else(ApiError::unknown_message)
+}
+
+async fn channel_message_get(
+    AxumState(shared): SharedState,
+    Path((channel_id, message_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    require_bot(&headers)?;
+    let config = &shared.config;
+    let message = shared.update(|state| {
+        channel_message(state, &channel_id, &message_id)
+            .map(|message| message.to_json(config.bot_user_id, config.application_id))
+    })?;
+    json_response(message)
+}
+
+async fn channel_message_update(
+    AxumState(shared): SharedState,
+    Path((channel_id, message_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    require_bot(&headers)?;
+    let body = parse_object(&body)?;
+    let config = &shared.config;
+    let message = shared.update(|state| {
+        let message = channel_message(state, &channel_id, &message_id)?;
+        message.apply(&body);
+        message.edited_timestamp = Some(payloads::now_iso8601());
+        Ok::<_, ApiError>(message.to_json(config.bot_user_id, config.application_id))
+    })?;
+    tracing::info!(channel_id, message_id, "message edited");
+    json_response(message)
+}
+
+#[derive(Debug, Deserialize)]
+struct GuildQuery {
+    #[serde(default)]
+    with_counts: bool,
+}
+
+async fn guild_get(
+    AxumState(shared): SharedState,
+    Path(guild_id): Path<String>,
+    Query(query): Query<GuildQuery>,
+    headers: HeaderMap,
+) -> ApiResult {
+    require_bot(&headers)?;
+    let config = &shared.config;
+    let guild = parse_id(&guild_id)
+        .and_then(|id| config.guilds.iter().find(|guild| guild.id == id))
+        .filter(|guild| shared.read(|state| state.in_guild(config, guild.id)))
+        .ok_or_else(ApiError::unknown_guild)?;
+    let snapshot = GuildSnapshot {
+        id: guild.id,
+        name: &guild.name,
+        member_count: guild.member_count,
+        voice_channels: &guild.voice_channels,
+        text_channels: &guild.text_channels,
+        voice_states: Vec::new(),
+        bot_user_id: config.bot_user_id,
+        include_voice_states: false,
+    };
+    json_response(payloads::rest_guild(&snapshot, query.with_counts))
+}
+
+/// Leave a guild: 204, then GUILD_DELETE (no `unavailable`: "removed") to
+/// the owning shard, and the guild is gone from later READYs.
+async fn guild_leave(AxumState(shared): SharedState, Path(guild_id): Path<String>, headers: HeaderMap) -> ApiResult {
+    require_bot(&headers)?;
+    let config = &shared.config;
+    let guild_id = parse_id(&guild_id).ok_or_else(ApiError::unknown_guild)?;
+    let shard = shared.shard_for_guild(guild_id);
+    shared.update(|state| {
+        if !state.in_guild(config, guild_id) {
+            return Err(ApiError::unknown_guild());
+        }
+        state.left_guilds.push(guild_id);
+        // Leaving a guild also ends the bot's voice connection there.
+        if let Some(members) = state.voice.get_mut(&guild_id) {
+            members.remove(&config.bot_user_id);
+        }
+        state.dispatch_to_shard(shard, INTENT_GUILDS, "GUILD_DELETE", &json!({ "id": guild_id.to_string() }));
+        Ok(())
+    })?;
+    tracing::info!(guild_id, "left guild");
+    no_content()
 }

@@ -7,6 +7,7 @@
 use super::payloads::{self, Snowflakes, StoredMessage};
 use super::{FakeDiscordConfig, RecordedCall, RecordedIdentify, SentMessage};
 use serde_json::Value;
+use serde_json::json;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -156,6 +157,38 @@ pub(crate) struct InteractionRecord {
     pub(crate) response: Option<Value>,
     pub(crate) original: Option<StoredMessage>,
     pub(crate) followups: Vec<StoredMessage>,
+    /// For a component interaction: the message the pressed button is on,
+    /// which callback type 7 (and `@original` after types 6 and 7) edits.
+    pub(crate) component_message: Option<u64>,
+}
+
+impl InteractionRecord {
+    /// The callback type of the initial response, if answered.
+    pub(crate) fn response_kind(&self) -> Option<u64> {
+        self.response.as_ref().and_then(|response| response.get("type")).and_then(Value::as_u64)
+    }
+}
+
+/// A message the bot posted with `POST /channels/{id}/messages`.
+#[derive(Debug, Clone)]
+pub(crate) struct ChannelMessage {
+    pub(crate) message: StoredMessage,
+    /// The DM recipient; `None` in a guild channel.
+    pub(crate) recipient_id: Option<u64>,
+}
+
+impl ChannelMessage {
+    /// The public view: current content, and the request bodies merged.
+    pub(crate) fn sent(&self) -> SentMessage {
+        SentMessage {
+            id: self.message.id,
+            channel_id: self.message.channel_id,
+            guild_id: self.message.guild_id,
+            recipient_id: self.recipient_id,
+            content: self.message.content.clone(),
+            body: self.message.body.clone(),
+        }
+    }
 }
 
 /// Everything recorded or simulated by the fake.
@@ -174,7 +207,10 @@ pub(crate) struct State {
     pub(crate) guild_commands: HashMap<u64, Vec<Value>>,
     /// recipient user → DM channel.
     pub(crate) dm_channels: HashMap<u64, u64>,
-    pub(crate) messages: Vec<SentMessage>,
+    /// Channel and DM messages, oldest first, as they are now (edits applied).
+    pub(crate) channel_messages: Vec<ChannelMessage>,
+    /// Guilds the bot left (`DELETE /users/@me/guilds/{id}`), in order.
+    pub(crate) left_guilds: Vec<u64>,
     pub(crate) identifies: Vec<RecordedIdentify>,
     pub(crate) resume_count: usize,
     pub(crate) heartbeat_count: usize,
@@ -197,7 +233,8 @@ impl State {
             global_commands: Vec::new(),
             guild_commands: HashMap::new(),
             dm_channels: HashMap::new(),
-            messages: Vec::new(),
+            channel_messages: Vec::new(),
+            left_guilds: Vec::new(),
             identifies: Vec::new(),
             resume_count: 0,
             heartbeat_count: 0,
@@ -304,6 +341,7 @@ impl State {
                 webhook_id: Some(config.application_id),
                 timestamp: payloads::now_iso8601(),
                 edited_timestamp: None,
+                body: json!({}),
             };
             message.apply(&data);
             if kind == 5 {
@@ -312,7 +350,33 @@ impl State {
             }
             record.original = Some(message);
         }
+        // 7 = update the message the component is on; 6 = deferred update
+        // (acknowledged now, edited later through `@original`).
+        let component_message = record.component_message;
         record.response = Some(response);
+        if kind == 7
+            && let Some(message) = component_message.and_then(|id| self.message_mut(id))
+        {
+            message.apply(&data);
+            message.edited_timestamp = Some(payloads::now_iso8601());
+        }
         true
+    }
+
+    /// Any message the bot sent, by id: channel and DM messages, then
+    /// interaction responses and follow-ups.
+    pub(crate) fn message_mut(&mut self, id: u64) -> Option<&mut StoredMessage> {
+        if let Some(index) = self.channel_messages.iter().position(|m| m.message.id == id) {
+            return self.channel_messages.get_mut(index).map(|m| &mut m.message);
+        }
+        self.interactions
+            .values_mut()
+            .flat_map(|record| record.original.iter_mut().chain(record.followups.iter_mut()))
+            .find(|message| message.id == id)
+    }
+
+    /// Whether the bot is (still) in `guild_id`.
+    pub(crate) fn in_guild(&self, config: &FakeDiscordConfig, guild_id: u64) -> bool {
+        config.guilds.iter().any(|guild| guild.id == guild_id) && !self.left_guilds.contains(&guild_id)
     }
 }

@@ -1,0 +1,59 @@
+//! Builds the API and its clients once per cold start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use timmybot_allowlist::Allowlist;
+use timmybot_allowlist::admin_api::AdminApi;
+use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore};
+use timmybot_core::{SecretStore, SystemClock};
+use timmybot_discord_rest::{DEFAULT_API_BASE, DiscordRestClient, JsonWebhook};
+use url::Url;
+
+use crate::Config;
+
+/// How long one Discord or webhook call may take: a decision is already
+/// stored when they run, and a slow notification must not hold the
+/// maintainer's request until the Function URL times out.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Building the API failed at cold start. Names what, never a secret value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WiringError {
+    /// The bot token could not be read from Secrets Manager.
+    #[error("reading the Discord bot token secret failed: {0}")]
+    DiscordToken(#[source] timmybot_core::SecretError),
+    /// A notification client could not be built.
+    #[error("{0}")]
+    Client(#[from] timmybot_discord_rest::BuildError),
+}
+
+/// Builds the admin API: the DynamoDB store, the real clock and, when
+/// configured, the Discord client (bot token from Secrets Manager) and the
+/// operator webhook. Called once; every invocation shares the result.
+///
+/// # Errors
+/// [`WiringError`] when the token cannot be read or a client cannot be
+/// built; the Lambda then fails its cold start rather than run without the
+/// notifications it was configured for.
+pub async fn build_api(config: Config) -> Result<AdminApi, WiringError> {
+    // Region, credentials and endpoint overrides (AWS_ENDPOINT_URL_DYNAMODB
+    // for the local emulator) come from the Lambda environment.
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let tables = DynamoTables { guilds: config.table_guilds, guild_queues: config.table_guild_queues };
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
+    let mut allowlist = Allowlist::new(Arc::new(store), Arc::new(SystemClock), config.settings);
+
+    if let Some(secret_id) = &config.discord_token_secret {
+        let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk));
+        let token = secrets.get(secret_id).await.map_err(WiringError::DiscordToken)?;
+        let api_base = Url::parse(DEFAULT_API_BASE).expect("the default API base is a valid URL");
+        let discord = DiscordRestClient::new(api_base, token, NOTIFY_TIMEOUT)?;
+        allowlist = allowlist.with_discord(Arc::new(discord));
+    }
+    if let Some(url) = config.webhook_url {
+        allowlist = allowlist.with_webhook(Arc::new(JsonWebhook::new(url, NOTIFY_TIMEOUT)?));
+    }
+    Ok(AdminApi::new(Arc::new(allowlist)))
+}

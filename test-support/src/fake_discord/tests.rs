@@ -1,0 +1,292 @@
+//! The message, DM, guild and component routes of the fake, driven by the
+//! real twilight 0.17 HTTP client and gateway shard, so the shapes the fake
+//! speaks are the ones twilight parses. (The `timmybot-discord-rest` tests
+//! cover the same routes through reqwest.)
+
+use super::{FakeDiscord, FakeDiscordConfig, FakeGuild, MANAGE_GUILD, MEMBER_PERMISSIONS};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use twilight_gateway::{ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _, queue::Queue};
+use twilight_http::{Client, error::ErrorType};
+use twilight_model::{
+    application::interaction::{Interaction, InteractionData, InteractionType},
+    channel::message::Component,
+    guild::Permissions,
+    http::interaction::InteractionResponse,
+    id::Id,
+};
+
+const GUILD: u64 = 81_384_788_765_712_384;
+const TEXT: u64 = 100;
+const VOICE: u64 = 200;
+const MEMBER: u64 = 7;
+const ADMIN: u64 = 8;
+const CLOSED_DMS: u64 = 9;
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn start() -> FakeDiscord {
+    // Both ring and aws-lc-rs are in this crate's graph; twilight needs one chosen.
+    _ = rustls::crypto::ring::default_provider().install_default();
+    FakeDiscord::start(FakeDiscordConfig {
+        guilds: vec![FakeGuild {
+            id: GUILD,
+            name: "test guild".into(),
+            member_count: 3,
+            voice_channels: vec![VOICE],
+            text_channels: vec![TEXT],
+            voice_states: Vec::new(),
+        }],
+        dm_closed_users: vec![CLOSED_DMS],
+        guild_managers: vec![(GUILD, ADMIN)],
+        ..FakeDiscordConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn http(fake: &FakeDiscord) -> Client {
+    Client::builder().token("test-token".into()).proxy(fake.rest_addr(), true).ratelimiter(None).build()
+}
+
+fn buttons() -> Vec<Component> {
+    serde_json::from_value(json!([{ "type": 1, "components": [
+        { "type": 2, "style": 3, "label": "Allow", "custom_id": "allow:1" },
+        { "type": 2, "style": 4, "label": "Deny", "custom_id": "deny:1" },
+    ] }]))
+    .unwrap()
+}
+
+fn response(value: Value) -> InteractionResponse {
+    serde_json::from_value(value).unwrap()
+}
+
+/// Discord's JSON error code of a failed twilight request.
+fn discord_code(error: &twilight_http::Error) -> (u16, u64) {
+    match error.kind() {
+        ErrorType::Response { status, body, .. } => {
+            let body: Value = serde_json::from_slice(body).unwrap();
+            (status.get(), body["code"].as_u64().unwrap())
+        }
+        other => panic!("not a response error: {other:?}"),
+    }
+}
+
+/// Post a message with two buttons in the text channel; returns its id.
+async fn post_with_buttons(fake: &FakeDiscord) -> u64 {
+    let components = buttons();
+    let message = http(fake)
+        .create_message(Id::new(TEXT))
+        .content("Allow guild?")
+        .components(&components)
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    assert_eq!(message.components.len(), 1, "components are returned");
+    message.id.get()
+}
+
+#[tokio::test]
+async fn messages_keep_their_components_and_edits_replace_them() {
+    let fake = start().await;
+    let id = post_with_buttons(&fake).await;
+    let stored = fake.channel_messages(TEXT);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].body["components"][0]["components"][1]["custom_id"], "deny:1");
+
+    let edited = http(&fake)
+        .update_message(Id::new(TEXT), Id::new(id))
+        .content(Some("Allowed"))
+        .components(Some(&[]))
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    assert_eq!(edited.content, "Allowed");
+    assert!(edited.components.is_empty());
+    assert!(edited.edited_timestamp.is_some());
+    let stored = fake.channel_messages(TEXT);
+    assert_eq!(stored[0].content, "Allowed");
+    assert_eq!(stored[0].body["components"], json!([]));
+    assert_eq!(fake.messages_sent().len(), 1);
+
+    let unknown = http(&fake).update_message(Id::new(TEXT), Id::new(12_345)).content(Some("x")).await.unwrap_err();
+    assert_eq!(discord_code(&unknown), (404, 10008));
+}
+
+#[tokio::test]
+async fn guild_lookup_has_counts_only_when_asked() {
+    let fake = start().await;
+    let guild = http(&fake).guild(Id::new(GUILD)).with_counts(true).await.unwrap().model().await.unwrap();
+    assert_eq!(guild.name, "test guild");
+    assert_eq!(guild.approximate_member_count, Some(3));
+    let guild = http(&fake).guild(Id::new(GUILD)).await.unwrap().model().await.unwrap();
+    assert_eq!(guild.approximate_member_count, None);
+    let unknown = http(&fake).guild(Id::new(404)).await.unwrap_err();
+    assert_eq!(discord_code(&unknown), (404, 10004));
+}
+
+#[tokio::test]
+async fn closed_dms_open_a_channel_but_refuse_the_message() {
+    let fake = start().await;
+    let client = http(&fake);
+    let open = client.create_private_channel(Id::new(MEMBER)).await.unwrap().model().await.unwrap();
+    client.create_message(open.id).content("hi").await.unwrap();
+    assert_eq!(fake.dm_messages(MEMBER)[0].content, "hi");
+    assert_eq!(fake.dm_messages(MEMBER)[0].recipient_id, Some(MEMBER));
+
+    let closed = client.create_private_channel(Id::new(CLOSED_DMS)).await.unwrap().model().await.unwrap();
+    let error = client.create_message(closed.id).content("hi").await.unwrap_err();
+    assert_eq!(discord_code(&error), (403, 50007));
+    assert!(fake.dm_messages(CLOSED_DMS).is_empty());
+}
+
+#[tokio::test]
+async fn interactions_carry_member_permissions() {
+    let fake = start().await;
+    let permissions = |value: &Value| -> u64 { value["member"]["permissions"].as_str().unwrap().parse().unwrap() };
+    let ordinary = fake.slash_command(GUILD, TEXT, MEMBER, "allowlist", json!([]));
+    let manager = fake.slash_command(GUILD, TEXT, ADMIN, "allowlist", json!([]));
+    assert_eq!(permissions(&ordinary), MEMBER_PERMISSIONS);
+    assert_eq!(permissions(&manager), MEMBER_PERMISSIONS | MANAGE_GUILD);
+    assert_eq!(MEMBER_PERMISSIONS & MANAGE_GUILD, 0);
+    let parsed: Interaction = serde_json::from_value(manager).unwrap();
+    assert!(parsed.member.unwrap().permissions.unwrap().contains(Permissions::MANAGE_GUILD));
+    // Managers are per guild.
+    assert_eq!(fake.member_permissions(GUILD + 1, ADMIN), MEMBER_PERMISSIONS);
+}
+
+#[tokio::test]
+async fn a_button_press_looks_like_discord_and_update_message_edits_the_message() {
+    let fake = start().await;
+    let message_id = post_with_buttons(&fake).await;
+    let press = fake.button_press(GUILD, TEXT, ADMIN, message_id, "allow:1");
+    assert_eq!(press["type"], 3);
+    assert_eq!(press["data"], json!({ "custom_id": "allow:1", "component_type": 2 }));
+    assert_eq!(press["message"]["id"], message_id.to_string());
+    assert_eq!(press["message"]["content"], "Allow guild?");
+    let interaction: Interaction = serde_json::from_value(press.clone()).unwrap();
+    assert_eq!(interaction.kind, InteractionType::MessageComponent);
+    assert!(matches!(interaction.data, Some(InteractionData::MessageComponent(_))));
+    assert!(interaction.member.unwrap().permissions.unwrap().contains(Permissions::MANAGE_GUILD));
+
+    let client = http(&fake);
+    let update = response(json!({ "type": 7, "data": { "content": "Allowed by <@8>", "components": [] } }));
+    client
+        .interaction(Id::new(fake.config().application_id))
+        .create_response(interaction.id, &interaction.token, &update)
+        .await
+        .unwrap();
+    let stored = fake.channel_messages(TEXT);
+    assert_eq!(stored.len(), 1, "the message is edited, not a new one posted");
+    assert_eq!(stored[0].content, "Allowed by <@8>");
+    assert_eq!(stored[0].body["components"], json!([]));
+    assert_eq!(fake.interaction_response(&interaction.token).unwrap()["type"], 7);
+}
+
+#[tokio::test]
+async fn deferred_update_then_an_original_edit_changes_the_pressed_message() {
+    let fake = start().await;
+    let message_id = post_with_buttons(&fake).await;
+    let press = fake.button_press(GUILD, TEXT, MEMBER, message_id, "deny:1");
+    let token = press["token"].as_str().unwrap().to_owned();
+    // Delivered over HTTP: the endpoint's answer reaches the fake this way.
+    assert!(fake.accept_interaction_response(&token, json!({ "type": 6 })));
+    assert_eq!(fake.channel_messages(TEXT)[0].content, "Allow guild?");
+
+    let client = http(&fake);
+    client
+        .interaction(Id::new(fake.config().application_id))
+        .update_response(&token)
+        .content(Some("Denied"))
+        .components(Some(&[]))
+        .await
+        .unwrap();
+    let message = fake.wait_for_message(|message| message.content == "Denied", WAIT).await.unwrap();
+    assert_eq!(message.id, message_id);
+    assert_eq!(message.body["components"], json!([]));
+}
+
+#[tokio::test]
+async fn update_message_is_refused_for_a_slash_command() {
+    let fake = start().await;
+    let command = fake.slash_command(GUILD, TEXT, MEMBER, "play", json!([]));
+    let interaction: Interaction = serde_json::from_value(command).unwrap();
+    let update = response(json!({ "type": 7, "data": { "content": "x" } }));
+    let error = http(&fake)
+        .interaction(Id::new(fake.config().application_id))
+        .create_response(interaction.id, &interaction.token, &update)
+        .await
+        .unwrap_err();
+    assert_eq!(discord_code(&error), (400, 50035));
+}
+
+/// Identify without the default in-memory queue's 5 s between shards.
+#[derive(Debug, Clone, Copy)]
+struct NoWaitQueue;
+
+impl Queue for NoWaitQueue {
+    fn enqueue(&self, _shard: u32) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        _ = tx.send(());
+        rx
+    }
+}
+
+async fn next_event<T>(shard: &mut Shard<NoWaitQueue>, mut select: impl FnMut(Event) -> Option<T>) -> T {
+    let wait = async {
+        loop {
+            match shard.next_event(EventTypeFlags::all()).await {
+                Some(Ok(event)) => {
+                    if let Some(found) = select(event) {
+                        return found;
+                    }
+                }
+                Some(Err(error)) => eprintln!("shard error (continuing): {error}"),
+                None => panic!("shard closed"),
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, wait).await.expect("event in time")
+}
+
+fn shard(fake: &FakeDiscord) -> Shard<NoWaitQueue> {
+    let config = ConfigBuilder::new("test-token".into(), Intents::GUILDS)
+        .proxy_url(fake.gateway_url())
+        .queue(NoWaitQueue)
+        .build();
+    Shard::with_config(ShardId::ONE, config)
+}
+
+#[tokio::test]
+async fn leaving_a_guild_sends_guild_delete_and_forgets_the_guild() {
+    let fake = start().await;
+    let mut first = shard(&fake);
+    next_event(&mut first, |event| matches!(event, Event::GuildCreate(_)).then_some(())).await;
+
+    let client = http(&fake);
+    client.leave_guild(Id::new(GUILD)).await.unwrap();
+    assert_eq!(fake.left_guilds(), vec![GUILD]);
+    let deleted = next_event(&mut first, |event| match event {
+        Event::GuildDelete(deleted) => Some(deleted),
+        _ => None,
+    })
+    .await;
+    assert_eq!(deleted.id.get(), GUILD);
+    assert_eq!(deleted.unavailable, None, "no `unavailable`: the bot was removed");
+
+    // Gone for REST and for a new session.
+    assert_eq!(discord_code(&client.leave_guild(Id::new(GUILD)).await.unwrap_err()), (404, 10004));
+    assert_eq!(discord_code(&client.guild(Id::new(GUILD)).await.unwrap_err()), (404, 10004));
+    assert_eq!(discord_code(&client.create_message(Id::new(TEXT)).content("x").await.unwrap_err()), (403, 50001));
+    let mut second = shard(&fake);
+    let ready = next_event(&mut second, |event| match event {
+        Event::Ready(ready) => Some(ready),
+        _ => None,
+    })
+    .await;
+    assert!(ready.guilds.is_empty());
+}

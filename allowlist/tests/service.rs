@@ -176,3 +176,42 @@ async fn the_admin_api_answers_with_clear_statuses() {
     let (status, body) = call(&api, Method::PUT, "/slots", None, br#"{"limit": 5}"#).await;
     assert_eq!((status, body), (200, json!({"approved": 1, "limit": 5})));
 }
+
+/// Requests and decisions reach the operator's webhook as JSON, over real
+/// HTTP through the `JsonWebhook` adapter.
+#[tokio::test]
+async fn requests_and_decisions_are_posted_to_the_webhook() {
+    use std::sync::Mutex;
+
+    use axum::Json;
+    use axum::extract::State;
+
+    type Received = Arc<Mutex<Vec<Value>>>;
+    async fn receive(State(received): State<Received>, Json(event): Json<Value>) {
+        received.lock().unwrap().push(event);
+    }
+    let received: Received = Arc::default();
+    let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let store = SqliteStore::in_memory().unwrap();
+    let webhook =
+        timmybot_discord_rest::JsonWebhook::new(url.parse().unwrap(), std::time::Duration::from_secs(2)).unwrap();
+    let allowlist = Allowlist::new(Arc::new(store), Arc::new(ManualClock::at(1)), AllowlistSettings::default())
+        .with_webhook(Arc::new(webhook));
+    allowlist.request_access(ask(7)).await.unwrap();
+    allowlist.decide(guild(7), Decision::Deny, Actor::AdminToken, Some("no")).await.unwrap();
+
+    let events = received.lock().unwrap().clone();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["type"], "allowlist.requested");
+    assert_eq!(
+        (events[0]["guild"]["guild_id"].as_str(), events[0]["guild"]["state"].as_str()),
+        (Some("7"), Some("pending"))
+    );
+    assert_eq!(events[1]["type"], "allowlist.decided");
+    assert_eq!(events[1]["guild"]["state"], "denied");
+    assert_eq!(events[1]["guild"]["decision_reason"], "no");
+}

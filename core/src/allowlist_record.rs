@@ -172,6 +172,37 @@ pub struct AllowlistChange {
     pub slot: SlotEffect,
 }
 
+impl AllowlistChange {
+    /// Checks the change is self-consistent and returns the version it will
+    /// be stored at (`record.version + 1`). Every store adapter calls this
+    /// before writing anything.
+    ///
+    /// The event must be the one this change produces (same guild, `seq` =
+    /// the new version): events are keyed by `seq`, so a wrong one would
+    /// overwrite or misorder the trail. The slot effect must agree with the
+    /// new state (a take approves, a release leaves `approved`), or the
+    /// approved count would drift from the records.
+    ///
+    /// # Errors
+    /// [`crate::StoreErrorKind::InvalidInput`] when it is not.
+    pub fn check(&self) -> Result<u64, crate::StoreError> {
+        let invalid = || crate::StoreError::new(crate::StoreErrorKind::InvalidInput);
+        let record = &self.record;
+        let version = record.version.checked_add(1).ok_or_else(invalid)?;
+        if let Some(event) = &self.event
+            && (event.guild_id != record.guild_id || event.seq != version)
+        {
+            return Err(invalid());
+        }
+        let approved = record.state == AllowlistState::Approved;
+        match self.slot {
+            SlotEffect::Take { .. } if !approved => Err(invalid()),
+            SlotEffect::Release if approved => Err(invalid()),
+            _ => Ok(version),
+        }
+    }
+}
+
 /// How many guilds are approved, and how many may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotUsage {

@@ -266,30 +266,6 @@ impl Cursor {
     }
 }
 
-/// Checks what the store can check about a change without reading, and
-/// returns the version it will store.
-///
-/// The event must be the one this change produces (same guild, `seq` = the
-/// new version): events are keyed by `seq`. The slot effect must agree with
-/// the new state (a take approves, a release leaves `approved`), or the
-/// counter would drift from the records. Same rules as the SQLite adapter.
-fn check_change(change: &AllowlistChange) -> Result<u64, StoreError> {
-    let invalid = || StoreError::new(StoreErrorKind::InvalidInput);
-    let record = &change.record;
-    let version = record.version.checked_add(1).ok_or_else(invalid)?;
-    if let Some(event) = &change.event
-        && (event.guild_id != record.guild_id || event.seq != version)
-    {
-        return Err(invalid());
-    }
-    let approved = record.state == AllowlistState::Approved;
-    match change.slot {
-        SlotEffect::Take { .. } if !approved => Err(invalid()),
-        SlotEffect::Release if approved => Err(invalid()),
-        _ => Ok(version),
-    }
-}
-
 /// Why a transaction was cancelled, from its cancellation reasons (one per
 /// item, in request order).
 #[derive(Debug, PartialEq, Eq)]
@@ -422,7 +398,7 @@ impl AllowlistStore for DynamoStore {
     }
 
     async fn apply(&self, change: &AllowlistChange) -> Result<u64, StoreError> {
-        let version = check_change(change)?;
+        let version = change.check()?;
         let puts = self.change_puts(change, version)?;
         let mut counter = self.slot_update(change.slot)?;
         let mut attempt = 1;

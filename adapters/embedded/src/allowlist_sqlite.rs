@@ -9,7 +9,7 @@
 //! states inside the transaction, so it can never drift from them. A
 //! `Release` therefore needs no bookkeeping and cannot go below zero; the
 //! change's slot effect is checked against its new state instead (see
-//! [`check_change`]), so the count moves exactly as the DynamoDB adapter's
+//! [`AllowlistChange::check`](timmybot_core::AllowlistChange::check)), so the count moves exactly as the DynamoDB adapter's
 //! counter does.
 
 use async_trait::async_trait;
@@ -85,31 +85,6 @@ impl Cursor {
     }
 }
 
-/// Checks what the store can check about a change without reading, and
-/// returns the version it will store.
-///
-/// The event must be the one this change produces (same guild, `seq` = the
-/// new version): events are keyed by `seq`, so a wrong one would overwrite
-/// or misorder the trail. The slot effect must agree with the new state: a
-/// take approves, a release leaves `approved`; otherwise the count would
-/// no longer match the records.
-fn check_change(change: &AllowlistChange) -> Result<u64, StoreError> {
-    let invalid = || StoreError::new(StoreErrorKind::InvalidInput);
-    let record = &change.record;
-    let version = record.version.checked_add(1).ok_or_else(invalid)?;
-    if let Some(event) = &change.event
-        && (event.guild_id != record.guild_id || event.seq != version)
-    {
-        return Err(invalid());
-    }
-    let approved = record.state == AllowlistState::Approved;
-    match change.slot {
-        SlotEffect::Take { .. } if !approved => Err(invalid()),
-        SlotEffect::Release if approved => Err(invalid()),
-        _ => Ok(version),
-    }
-}
-
 fn to_sql_int(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|e| StoreError::with_source(StoreErrorKind::InvalidInput, e))
 }
@@ -165,7 +140,7 @@ impl AllowlistStore for SqliteStore {
     }
 
     async fn apply(&self, change: &AllowlistChange) -> Result<u64, StoreError> {
-        let new_version = check_change(change)?;
+        let new_version = change.check()?;
         let guild = change.record.guild_id;
         let expected = change.record.version;
         let stored = AllowlistRecord { version: new_version, ..change.record.clone() };

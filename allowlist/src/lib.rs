@@ -21,6 +21,6 @@ pub use error::AllowlistError;
 pub use rules::{AccessRequest, Decision};
 pub use service::{Access, Allowlist, ButtonOutcome, MAX_HISTORY};
 pub use settings::{
-    AllowlistMode, AllowlistSettings, COOLDOWN_DAYS_VAR, DEFAULT_COOLDOWN, MAINTAINER_IDS_VAR, MAINTAINERS_CHANNEL_VAR,
-    MODE_VAR, ParseModeError, SettingsError,
+    ALLOWLIST_VARS, AllowlistMode, AllowlistSettings, COOLDOWN_DAYS_VAR, DEFAULT_COOLDOWN, MAINTAINER_IDS_VAR,
+    MAINTAINERS_CHANNEL_VAR, MODE_VAR, ParseModeError, SettingsError,
 };

@@ -77,6 +77,9 @@ pub const COOLDOWN_DAYS_VAR: &str = "TIMMYBOT_ALLOWLIST_COOLDOWN_DAYS";
 pub const MAINTAINER_IDS_VAR: &str = "TIMMYBOT_MAINTAINER_IDS";
 /// Environment variable: the maintainers' channel id (optional).
 pub const MAINTAINERS_CHANNEL_VAR: &str = "TIMMYBOT_MAINTAINERS_CHANNEL_ID";
+/// Every variable [`AllowlistSettings::from_lookup`] reads (all optional),
+/// so each component's list of variables can include them.
+pub const ALLOWLIST_VARS: [&str; 4] = [MODE_VAR, COOLDOWN_DAYS_VAR, MAINTAINER_IDS_VAR, MAINTAINERS_CHANNEL_VAR];
 
 /// A setting's variable is unusable; names it, never echoes the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,6 +12,7 @@ mod bus;
 mod clock;
 mod command;
 mod discord_rest;
+pub mod emf;
 mod error;
 mod ids;
 mod queue;

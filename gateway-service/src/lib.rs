@@ -15,6 +15,7 @@ pub mod consumer;
 mod discord_ids;
 mod gateway_interactions;
 mod health;
+pub mod metrics;
 mod replies_twilight;
 mod service;
 mod shard_runner;

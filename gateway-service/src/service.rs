@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use songbird::Songbird;
 use songbird::shards::TwilightMap;
 use timmybot_allowlist::Allowlist;
-use timmybot_core::{ApplicationId, CommandBus, DiscordReplies, DiscordRest, QueueStore, Secret};
+use timmybot_core::emf::{EmfEmitter, MetricsSink};
+use timmybot_core::{ApplicationId, CommandBus, DiscordReplies, DiscordRest, QueueStore, Secret, SystemClock};
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 use timmybot_voice::{GuildPlayers, SourceResolver};
 use tokio::task::JoinSet;
@@ -20,7 +21,7 @@ use twilight_gateway::{ConfigBuilder, Intents};
 use crate::access_watch::{self, AccessWatchSettings};
 use crate::gateway_interactions::GatewayInteractions;
 use crate::shard_runner::{self, ShardContext};
-use crate::{CommandProcessor, Health, TwilightReplies, VoiceStateCache, consumer};
+use crate::{CommandProcessor, Health, TwilightReplies, VoiceStateCache, consumer, metrics};
 
 /// Where Discord is. Both unset in production; tests and the sandbox point
 /// them at the fake Discord.
@@ -50,6 +51,13 @@ pub struct GatewaySettings {
     pub outbound: OutboundPolicy,
     /// How revocations are enforced on running players.
     pub access_watch: AccessWatchSettings,
+    /// Whether to print CloudWatch Embedded Metric Format lines (players,
+    /// frame deficit, commands) to stdout; on in the AWS deployment, off
+    /// locally (default false).
+    pub emit_metrics: bool,
+    /// The yt-dlp executable that resolves YouTube links (default: none,
+    /// YouTube links are refused).
+    pub ytdlp: Option<PathBuf>,
 }
 
 /// The ports the gateway service runs on.
@@ -68,7 +76,15 @@ pub struct GatewayDeps {
     pub allowlist: Option<Arc<Allowlist>>,
     /// Discord REST for leaving revoked guilds; `None` never leaves.
     pub discord: Option<Arc<dyn DiscordRest>>,
+    /// Where metric records go when [`GatewaySettings::emit_metrics`] is on;
+    /// `None` = stdout (production). Tests pass a
+    /// [`MemorySink`](timmybot_core::emf::MemorySink).
+    pub metrics_sink: Option<Arc<dyn MetricsSink>>,
 }
+
+/// How long shutdown waits for Discord to confirm the bot left each voice
+/// channel before the shards close.
+const LEAVE_CONFIRM_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs the gateway service until `shutdown` is cancelled.
 ///
@@ -105,7 +121,8 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let songbird = Arc::new(Songbird::twilight(Arc::new(TwilightMap::new(senders)), bot.id));
 
     let voice_states = VoiceStateCache::new();
-    let resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone());
+    let resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
+        .with_ytdlp(settings.ytdlp.clone());
     let players = GuildPlayers::new(songbird.clone(), deps.queues.clone(), resolver);
     let replies: Arc<dyn DiscordReplies> = Arc::new(TwilightReplies::new(http.clone()));
     let processor = CommandProcessor::new(players.clone(), voice_states.clone(), replies);
@@ -124,7 +141,7 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let mut shard_tasks = JoinSet::new();
     let ctx = ShardContext {
         songbird,
-        voice_states,
+        voice_states: voice_states.clone(),
         health: deps.health.clone(),
         http,
         interactions: deps.gateway_interactions.clone(),
@@ -132,6 +149,23 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     for shard in shards {
         shard_tasks.spawn(shard_runner::run(shard, ctx.clone(), shards_stop.clone()));
     }
+
+    // Not a child of `shutdown`: the last record is written after the
+    // players left, so it holds their final frame deficit.
+    let metrics_stop = CancellationToken::new();
+    let metrics_task = settings.emit_metrics.then(|| {
+        let emitter = match deps.metrics_sink.clone() {
+            Some(sink) => EmfEmitter::new(sink, Arc::new(SystemClock)),
+            None => EmfEmitter::stdout(),
+        };
+        tokio::spawn(metrics::run(
+            Arc::new(players.clone()),
+            processor.counters(),
+            emitter,
+            metrics::METRICS_INTERVAL,
+            metrics_stop.clone(),
+        ))
+    });
 
     let consumer_stop = shutdown.child_token();
     let consumer = tokio::spawn(consumer::run(deps.bus.clone(), processor, consumer_stop));
@@ -141,7 +175,24 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     if tokio::time::timeout(settings.shutdown_grace, consumer).await.is_err() {
         warn!("commands still running after the grace period; leaving anyway");
     }
+    let in_voice = players.active_guilds().await;
+    let bot_user = crate::discord_ids::user(bot.id);
     players.leave_all().await;
+    // Each leave is an op 4 queued on its shard; closing the shards at once
+    // could drop it, leaving the bot shown in the channel. Wait (briefly)
+    // until Discord confirms every leave with the bot's VOICE_STATE_UPDATE.
+    let confirmed = async {
+        while in_voice.iter().any(|guild| voice_states.channel_of(*guild, bot_user).is_some()) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    if tokio::time::timeout(LEAVE_CONFIRM_WAIT, confirmed).await.is_err() {
+        warn!("Discord did not confirm every voice leave before shutdown");
+    }
+    metrics_stop.cancel();
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     shards_stop.cancel();
     while shard_tasks.join_next().await.is_some() {}
     info!("gateway service stopped");

@@ -63,7 +63,13 @@ impl InteractionHandler {
     /// Never fails; a refused request becomes a 413, 401 or 400 reply.
     pub async fn handle_http(&self, headers: &HeaderMap, body: &[u8]) -> HttpReply {
         match self.accept(headers, body) {
-            Ok(interaction) => HttpReply::ok(&self.handle_interaction(interaction).await),
+            Ok(interaction) => {
+                let route = route(&interaction);
+                match self.answer(interaction).await {
+                    (response, false) => HttpReply::ok(&response).with_route(route),
+                    (response, true) => HttpReply::failed(&response).with_route(route),
+                }
+            }
             Err(error) => {
                 log_refused(&error, body.len());
                 HttpReply::from_error(&error)
@@ -82,6 +88,11 @@ impl InteractionHandler {
     /// Answers an interaction that is already trusted (verified over HTTP,
     /// or received on the gateway's INTERACTION_CREATE).
     pub async fn handle_interaction(&self, interaction: Interaction) -> InteractionResponse {
+        self.answer(interaction).await.0
+    }
+
+    /// The response, and whether the command failed on our side.
+    async fn answer(&self, interaction: Interaction) -> (InteractionResponse, bool) {
         let span = tracing::info_span!(
             "interaction",
             interaction_id = %interaction.id,
@@ -93,10 +104,10 @@ impl InteractionHandler {
         }
         async move {
             match self.dispatch(&interaction).await {
-                Ok(response) => response,
+                Ok(response) => (response, false),
                 Err(error) => {
                     log_command_error(&error);
-                    InteractionResponse::ephemeral(error.user_message())
+                    (InteractionResponse::ephemeral(error.user_message()), error.is_internal())
                 }
             }
         }

@@ -15,13 +15,33 @@ pub struct HttpReply {
     pub body: Vec<u8>,
     /// The `Content-Type` of `body`.
     pub content_type: &'static str,
+    /// The command failed on our side (the command bus or the allowlist
+    /// store was unavailable), although the member got a 200 with an
+    /// ephemeral apology: what the `InteractionErrors` metric counts.
+    pub failed: bool,
+    /// A fixed label of what was asked, never text from the request, for
+    /// logs and metrics: the route (`/play`, `ping`, `component`, …) of an
+    /// accepted interaction, or the refusal (`unverified`, `too_large`,
+    /// `malformed`).
+    pub route: &'static str,
 }
 
 impl HttpReply {
     /// A 200 carrying an interaction response.
     pub fn ok(response: &InteractionResponse) -> Self {
         let body = serde_json::to_vec(response).expect("interaction responses serialise");
-        Self { status: 200, body, content_type: JSON }
+        Self { status: 200, body, content_type: JSON, failed: false, route: "other" }
+    }
+
+    /// The same reply labelled with `route`.
+    #[must_use]
+    pub fn with_route(self, route: &'static str) -> Self {
+        Self { route, ..self }
+    }
+
+    /// A 200 carrying the apology for a command that failed on our side.
+    pub fn failed(response: &InteractionResponse) -> Self {
+        Self { failed: true, ..Self::ok(response) }
     }
 
     /// The reply for a refused request: its status and a generic body.
@@ -29,13 +49,13 @@ impl HttpReply {
     /// The body names only the class of problem; details go to the log, so a
     /// prober learns nothing about why a signature failed.
     pub fn from_error(error: &RequestError) -> Self {
-        let message = match error {
-            RequestError::TooLarge { .. } => "request body too large",
-            RequestError::Unverified(_) => "invalid request signature",
-            RequestError::Malformed(_) => "malformed interaction",
+        let (message, route) = match error {
+            RequestError::TooLarge { .. } => ("request body too large", "too_large"),
+            RequestError::Unverified(_) => ("invalid request signature", "unverified"),
+            RequestError::Malformed(_) => ("malformed interaction", "malformed"),
         };
         let body = serde_json::to_vec(&serde_json::json!({ "error": message })).expect("json serialises");
-        Self { status: error.status(), body, content_type: JSON }
+        Self { status: error.status(), body, content_type: JSON, failed: false, route }
     }
 }
 
@@ -54,6 +74,8 @@ mod tests {
     fn unverified_request_gets_a_generic_401() {
         let reply = HttpReply::from(RequestError::Unverified(VerifyError::MissingHeader("x-signature-ed25519")));
         assert_eq!(reply.status, 401);
+        assert_eq!(reply.route, "unverified");
+        assert!(!reply.failed);
         assert_eq!(reply.body, br#"{"error":"invalid request signature"}"#);
     }
 

@@ -153,7 +153,15 @@ async fn empty_missing_or_overlong_queries_are_ephemeral_messages() {
 #[tokio::test]
 async fn bus_failure_is_an_ephemeral_player_unavailable() {
     let h = Harness::with_bus(RecordingBus::failing());
-    assert_ephemeral(&h.post(&play("https://example.com/a.mp3")).await, "player is unavailable");
+    let reply = h.post(&play("https://example.com/a.mp3")).await;
+    assert_ephemeral(&reply, "player is unavailable");
+    // Our failure, although the member got a 200: the metrics count it.
+    assert!(reply.failed);
+    assert_eq!(reply.route, "/play");
+    // A member's mistake is not.
+    let reply = Harness::new().post(&play("  ")).await;
+    assert!(!reply.failed);
+    assert_eq!(reply.route, "/play");
 }
 
 #[tokio::test]

@@ -8,11 +8,13 @@
 //! - [`signer`]: signs interactions like Discord does (Ed25519).
 //! - [`contract`]: one behaviour suite per port, run over every adapter.
 //! - [`emulators`]: connects tests to the local AWS emulators.
+//! - [`runtime`]: the end-to-end tests' runtime, with logs.
 
 pub mod audio;
 pub mod contract;
 pub mod emulators;
 pub mod fake_discord;
 pub mod fake_voice;
+pub mod runtime;
 pub mod signer;
 pub mod test_ca;

@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
-use timmybot_aws::{DynamoStore, DynamoTables, SqsBus};
+use timmybot_aws::{DynamoStore, DynamoTables, SqsBus, load_sdk_config, service_timeouts};
 use timmybot_core::CommandBus;
 
 async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    load_sdk_config(service_timeouts()).await
 }
 
 /// The store (queues and allowlist) on the named DynamoDB tables.

@@ -102,6 +102,51 @@ impl DiscordAccess {
     }
 }
 
+/// The variables `timmybot serve` cannot start without.
+pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID", "DISCORD_PUBLIC_KEY"];
+
+/// Every other variable [`Config::from_lookup`] reads. A test records what
+/// `from_lookup` asks for and checks it is exactly these two lists, and the
+/// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
+pub const OPTIONAL_VARS: [&str; 21] = [
+    "TIMMYBOT_INTERACTIONS_ENDPOINT",
+    "TIMMYBOT_LISTEN",
+    "TIMMYBOT_DATA_DIR",
+    "TIMMYBOT_MEDIA_DIR",
+    "TIMMYBOT_STORE",
+    "TIMMYBOT_TABLE_GUILDS",
+    "TIMMYBOT_TABLE_GUILD_QUEUES",
+    "TIMMYBOT_BUS",
+    "TIMMYBOT_COMMAND_QUEUE_URL",
+    "TIMMYBOT_DISCORD_REST_PROXY",
+    "TIMMYBOT_DISCORD_GATEWAY_URL",
+    "TIMMYBOT_OUTBOUND_ALLOW",
+    timmybot_allowlist::MODE_VAR,
+    timmybot_allowlist::COOLDOWN_DAYS_VAR,
+    timmybot_allowlist::MAINTAINER_IDS_VAR,
+    timmybot_allowlist::MAINTAINERS_CHANNEL_VAR,
+    "TIMMYBOT_ALLOWLIST_WEBHOOK_URL",
+    "TIMMYBOT_LEAVE_REVOKED_GUILD_AFTER_SECS",
+    "TIMMYBOT_SECRETS_FILE",
+    "TIMMYBOT_METRICS",
+    "TIMMYBOT_YTDLP",
+];
+
+/// `TIMMYBOT_LISTEN` (default `127.0.0.1:8080`) alone, for
+/// `timmybot healthcheck`, which must not need the Discord credentials.
+///
+/// # Errors
+/// The variable is not a socket address.
+pub fn listen_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<SocketAddr, ConfigError> {
+    match lookup("TIMMYBOT_LISTEN").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        Some(v) => v.parse().map_err(|_| ConfigError {
+            var: "TIMMYBOT_LISTEN",
+            problem: "is not an address like 127.0.0.1:8080".into(),
+        }),
+        None => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+    }
+}
+
 /// Everything `timmybot serve` needs.
 #[derive(Clone)]
 pub struct Config {
@@ -155,6 +200,13 @@ pub struct Config {
     /// secret store, a 0600 file; its `admin-token` entry turns on
     /// `/admin/allowlist`. A missing file leaves the admin API off.
     pub secrets_file: PathBuf,
+    /// `TIMMYBOT_METRICS` = `off` (default) | `emf`: print CloudWatch
+    /// Embedded Metric Format lines to stdout (the AWS deployment sets `emf`;
+    /// CloudWatch Logs turns them into metrics, no agent needed).
+    pub metrics: bool,
+    /// `TIMMYBOT_YTDLP` (default: unset, YouTube links refused): the yt-dlp
+    /// executable that resolves YouTube links to their audio stream.
+    pub ytdlp: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -175,6 +227,8 @@ impl fmt::Debug for Config {
             .field("allowlist_webhook", &self.allowlist_webhook)
             .field("leave_revoked_guild_after", &self.leave_revoked_guild_after)
             .field("secrets_file", &self.secrets_file)
+            .field("metrics", &self.metrics)
+            .field("ytdlp", &self.ytdlp)
             .finish()
     }
 }
@@ -202,10 +256,7 @@ impl Config {
         if public_key.len() != 64 || !public_key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(invalid("DISCORD_PUBLIC_KEY", "is not 64 hex characters"));
         }
-        let listen = match get("TIMMYBOT_LISTEN") {
-            Some(v) => v.parse().map_err(|_| invalid("TIMMYBOT_LISTEN", "is not an address like 127.0.0.1:8080"))?,
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-        };
+        let listen = listen_from_lookup(&lookup)?;
         let store = match get("TIMMYBOT_STORE").as_deref() {
             None | Some("sqlite") => StoreBackend::Sqlite,
             Some("dynamodb") => StoreBackend::DynamoDb {
@@ -237,6 +288,11 @@ impl Config {
                     .map_err(|_| invalid("TIMMYBOT_LEAVE_REVOKED_GUILD_AFTER_SECS", "is not a number of seconds"))
             })
             .transpose()?;
+        let metrics = match get("TIMMYBOT_METRICS").as_deref() {
+            None | Some("off") => false,
+            Some("emf") => true,
+            Some(_) => return Err(invalid("TIMMYBOT_METRICS", "must be off or emf")),
+        };
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
@@ -255,6 +311,8 @@ impl Config {
             // A webhook URL often embeds its own credential (Slack, Discord).
             allowlist_webhook: get("TIMMYBOT_ALLOWLIST_WEBHOOK_URL").map(Secret::new),
             leave_revoked_guild_after,
+            metrics,
+            ytdlp: get("TIMMYBOT_YTDLP").map(PathBuf::from),
         })
     }
 }
@@ -359,6 +417,50 @@ mod tests {
             pairs.push((var, value));
             assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, var);
         }
+    }
+
+    /// Records every variable `from_lookup` asks for across the branches
+    /// that read more (DynamoDB store, SQS bus) and checks the declared
+    /// lists are exactly that: the lists the deploy contract is made of.
+    #[test]
+    fn declared_variables_are_exactly_the_ones_read() {
+        use std::cell::RefCell;
+        use std::collections::BTreeSet;
+        let asked = RefCell::new(BTreeSet::new());
+        for extra in
+            [vec![], vec![("TIMMYBOT_STORE", "dynamodb"), ("TIMMYBOT_BUS", "sqs"), ("TIMMYBOT_COMMAND_QUEUE_URL", "q")]]
+        {
+            let mut pairs = minimal();
+            pairs.extend(extra);
+            let values = env(&pairs);
+            Config::from_lookup(|name: &str| {
+                asked.borrow_mut().insert(name.to_owned());
+                values(name)
+            })
+            .unwrap();
+        }
+        let declared: BTreeSet<String> = REQUIRED_VARS.iter().chain(&OPTIONAL_VARS).map(|v| (*v).to_owned()).collect();
+        assert_eq!(asked.into_inner(), declared);
+        assert_eq!(declared.len(), REQUIRED_VARS.len() + OPTIONAL_VARS.len(), "a variable is listed twice");
+        for var in REQUIRED_VARS {
+            let pairs: Vec<_> = minimal().into_iter().filter(|(k, _)| *k != var).collect();
+            assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
+    fn metrics_and_ytdlp_are_read() {
+        let config = Config::from_lookup(env(&minimal())).unwrap();
+        assert!(!config.metrics);
+        assert_eq!(config.ytdlp, None);
+        let mut pairs = minimal();
+        pairs.extend([("TIMMYBOT_METRICS", "emf"), ("TIMMYBOT_YTDLP", "/usr/local/bin/yt-dlp")]);
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert!(config.metrics);
+        assert_eq!(config.ytdlp, Some(PathBuf::from("/usr/local/bin/yt-dlp")));
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_METRICS", "statsd"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_METRICS");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - `sandbox` runs [`sandbox::Sandbox`], the platform against the built-in
 //!   fake Discord;
 //! - `register-commands` calls [`register_commands::register_commands`];
+//! - `healthcheck` (the container's health check) is [`healthcheck::check`];
 //! - [`config::Config`] is the only reader of the environment.
 
 pub mod admin_http;
@@ -11,6 +12,7 @@ pub mod allowlist_cli;
 mod aws;
 pub mod config;
 mod gateway_interactions;
+pub mod healthcheck;
 mod http_server;
 pub mod logging;
 pub mod platform;

@@ -29,6 +29,9 @@ enum Command {
         /// Slash commands to send, e.g. "/play ./tone.wav".
         commands: Vec<String>,
     },
+    /// Exit 0 when the platform on TIMMYBOT_LISTEN is healthy (every gateway
+    /// shard connected); the container's health check.
+    Healthcheck,
     /// Overwrite the bot's slash commands on Discord.
     RegisterCommands {
         /// Register in this guild only (shows at once) instead of globally.
@@ -57,7 +60,7 @@ fn main() -> ExitCode {
     // setting SSL_CERT_FILE, which must happen before any thread exists.
     let sandbox_ca = matches!(cli.command, Command::Sandbox { .. }).then(timmybot::sandbox::trust_sandbox_ca);
     // The sandbox and the allowlist CLI print their own output; info logs would bury it.
-    let quiet = sandbox_ca.is_some() || matches!(cli.command, Command::Allowlist(_));
+    let quiet = sandbox_ca.is_some() || matches!(cli.command, Command::Allowlist(_) | Command::Healthcheck);
     let default_level = if quiet { "warn" } else { "info" };
     timmybot::logging::init(std::env::var("RUST_LOG").ok().as_deref(), default_level, std::io::stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -73,6 +76,10 @@ fn main() -> ExitCode {
             Command::Sandbox { listen, commands } => {
                 let ca = sandbox_ca.expect("set above for the sandbox")?;
                 sandbox(ca, listen, commands).await
+            }
+            Command::Healthcheck => {
+                let listen = timmybot::config::listen_from_lookup(|name| std::env::var(name).ok())?;
+                timmybot::healthcheck::check(&timmybot::healthcheck::health_url(listen)).await
             }
             Command::RegisterCommands { guild } => register(guild).await,
             Command::Allowlist(args) => timmybot::allowlist_cli::run(args).await,

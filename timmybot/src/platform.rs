@@ -1,6 +1,7 @@
 //! Starts the whole platform in one process: store, bus, HTTP handlers and
 //! the gateway service. `timmybot serve`, the sandbox and the end-to-end tests
-//! all go through [`Platform::start`].
+//! all go through [`Platform::start`] (the sandbox through
+//! [`Platform::start_with`], to hand in test hooks).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
+use timmybot_core::emf::MetricsSink;
 use timmybot_core::{
     AllowlistStore, CommandBus, DiscordRest, QueueStore, Secret, SecretError, SecretStore, SystemClock,
 };
@@ -23,6 +25,15 @@ use tracing::info;
 use crate::admin_http::ADMIN_TOKEN_SECRET;
 use crate::config::{BusBackend, Config, StoreBackend};
 use crate::gateway_interactions::HandlerOverGateway;
+
+/// What the platform takes besides [`Config`]: hooks that are not
+/// configuration (nothing an operator sets), for the sandbox and tests.
+/// The default is production's.
+#[derive(Clone, Default)]
+pub struct PlatformExtras {
+    /// Where metric records go when [`Config::metrics`] is on; `None` = stdout.
+    pub metrics_sink: Option<Arc<dyn MetricsSink>>,
+}
 
 /// A running platform.
 pub struct Platform {
@@ -39,6 +50,14 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
+        Self::start_with(config, PlatformExtras::default()).await
+    }
+
+    /// [`Platform::start`] with `extras` (the sandbox's test hooks).
+    ///
+    /// # Errors
+    /// A store, bus or listener that cannot be opened.
+    pub async fn start_with(config: Config, extras: PlatformExtras) -> anyhow::Result<Self> {
         let Backends { queues, allowlist_store, bus } = backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
@@ -79,6 +98,8 @@ impl Platform {
                 leave_revoked_guild_after: config.leave_revoked_guild_after,
                 ..AccessWatchSettings::default()
             },
+            emit_metrics: config.metrics,
+            ytdlp: config.ytdlp.clone(),
         };
         let deps = GatewayDeps {
             bus,
@@ -88,6 +109,7 @@ impl Platform {
             // An open bot has nothing to revoke.
             allowlist: (config.allowlist.mode == AllowlistMode::Allowlist).then_some(allowlist),
             discord: Some(discord),
+            metrics_sink: extras.metrics_sink,
         };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));
         Ok(Self { addr, health, shutdown, gateway, http })

@@ -7,13 +7,14 @@
 //! the same [`Sandbox`].
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::Secret;
+use timmybot_core::emf::{MemorySink, MetricsSink};
 use timmybot_gateway::DiscordEndpoints;
 use timmybot_interactions::commands::COMMANDS;
 use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild};
@@ -22,7 +23,7 @@ use timmybot_test_support::signer::InteractionSigner;
 use timmybot_test_support::test_ca::TestCa;
 
 use crate::config::{BusBackend, Config, StoreBackend};
-use crate::platform::Platform;
+use crate::platform::{Platform, PlatformExtras};
 
 /// The sandbox guild.
 pub const GUILD_ID: u64 = 800_000_000_000_000_001;
@@ -81,6 +82,16 @@ pub struct SandboxOptions {
     pub leave_revoked_guild_after: Option<Duration>,
     /// Whether [`MEMBER_ID`] refuses DMs from the bot (default: no).
     pub member_dms_closed: bool,
+    /// The yt-dlp executable for YouTube links (default: none).
+    pub ytdlp: Option<PathBuf>,
+    /// Internal addresses links may lead to (default: empty, every internal
+    /// address refused as in production). Tests allow `127.0.0.1/32` to
+    /// serve media from loopback.
+    pub outbound_allow: timmybot_outbound::AllowList,
+    /// Where the gateway service's metric records go (default: none, metrics
+    /// off). With a sink the platform runs with metrics on and writes every
+    /// record there instead of stdout.
+    pub metrics: Option<MemorySink>,
 }
 
 impl SandboxOptions {
@@ -94,7 +105,10 @@ impl SandboxOptions {
             bot_token: SANDBOX_TOKEN.to_owned(),
             allowlist: AllowlistSettings::open(),
             leave_revoked_guild_after: None,
+            ytdlp: None,
             member_dms_closed: false,
+            outbound_allow: timmybot_outbound::AllowList::default(),
+            metrics: None,
         }
     }
 
@@ -209,12 +223,19 @@ impl Sandbox {
                 rest_proxy: Some(discord.rest_addr()),
                 gateway_url: Some(discord.gateway_url()),
             },
-            outbound: timmybot_outbound::OutboundPolicy::default(),
+            outbound: timmybot_outbound::OutboundPolicy {
+                allow: options.outbound_allow,
+                ..timmybot_outbound::OutboundPolicy::default()
+            },
             allowlist: options.allowlist,
             allowlist_webhook: None,
             leave_revoked_guild_after: options.leave_revoked_guild_after,
+            metrics: options.metrics.is_some(),
+            ytdlp: options.ytdlp,
         };
-        let mut platform = Platform::start(config).await?;
+        let extras =
+            PlatformExtras { metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>) };
+        let mut platform = Platform::start_with(config, extras).await?;
         platform.wait_ready(Duration::from_secs(20)).await?;
         Ok(Self { discord, voice, platform, signer, http: reqwest::Client::new(), sent: Mutex::new(Vec::new()) })
     }

@@ -8,6 +8,7 @@
 //! nextest runs each in its own process.
 
 use std::time::Duration;
+use timmybot_test_support::runtime::runtime_with_logs;
 
 use serde_json::{Value, json};
 use timmybot::config::{BusBackend, StoreBackend};
@@ -21,14 +22,6 @@ use timmybot_test_support::emulators::{Emulators, unique_name};
 use timmybot_test_support::fake_discord::SentMessage;
 
 const ADMIN_TOKEN: &str = "test-admin-token-6f1d2c";
-
-fn runtime() -> tokio::runtime::Runtime {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_test_writer()
-        .try_init();
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime")
-}
 
 /// A data folder with the admin token in its secrets file, and a media
 /// folder with a tone.
@@ -186,7 +179,7 @@ async fn request_approve_play_revoke(sandbox: &Sandbox, store: &dyn AllowlistSto
 fn allowlist_workflow_end_to_end_on_sqlite() {
     let ca = trust_sandbox_ca().expect("test CA");
     let (data, media) = folders();
-    runtime().block_on(async {
+    runtime_with_logs().block_on(async {
         let options =
             SandboxOptions::embedded(data.path().to_path_buf(), Some(media.path().to_path_buf())).with_allowlist();
         let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
@@ -211,7 +204,7 @@ fn allowlist_workflow_end_to_end_on_dynamodb_with_closed_dms() {
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     }
     let (data, media) = folders();
-    runtime().block_on(async {
+    runtime_with_logs().block_on(async {
         let sdk = emulators.sdk_config();
         let prefix = unique_name("allow");
         let tables = timmybot_aws::DynamoTables::with_prefix(&format!("{prefix}-"));
@@ -239,7 +232,7 @@ fn allowlist_workflow_end_to_end_on_dynamodb_with_closed_dms() {
 fn a_revoked_guild_is_left_after_the_grace_period() {
     let ca = trust_sandbox_ca().expect("test CA");
     let (data, media) = folders();
-    runtime().block_on(async {
+    runtime_with_logs().block_on(async {
         let options = SandboxOptions {
             leave_revoked_guild_after: Some(Duration::from_secs(1)),
             ..SandboxOptions::embedded(data.path().to_path_buf(), Some(media.path().to_path_buf())).with_allowlist()

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 use std::time::Duration;
+use timmybot_test_support::runtime::runtime_with_logs;
 
 use timmybot::config::{BusBackend, StoreBackend};
 use timmybot::sandbox::{GUILD_ID, MEMBER_ID, Route, Sandbox, SandboxOptions, trust_sandbox_ca};
@@ -15,15 +16,6 @@ use timmybot_test_support::audio::write_tone_wav;
 use timmybot_test_support::emulators::{Emulators, unique_name};
 
 const TONE_HZ: f64 = 440.0;
-
-fn runtime() -> tokio::runtime::Runtime {
-    // Logs show on failure (nextest captures them); RUST_LOG sets the level.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_test_writer()
-        .try_init();
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime")
-}
 
 fn media_with_tone(dir: &Path) {
     write_tone_wav(dir.join("tone.wav"), TONE_HZ, 5.0).expect("tone written");
@@ -69,7 +61,7 @@ fn play_and_stop_end_to_end_on_sqlite_and_in_process_bus() {
     let data = tempfile::tempdir().unwrap();
     let media = tempfile::tempdir().unwrap();
     media_with_tone(media.path());
-    runtime().block_on(async {
+    runtime_with_logs().block_on(async {
         let options = SandboxOptions::embedded(data.path().to_path_buf(), Some(media.path().to_path_buf()));
         let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
         play_tone_then_stop(&sandbox).await;
@@ -95,7 +87,7 @@ fn play_and_stop_end_to_end_on_dynamodb_and_sqs() {
     let data = tempfile::tempdir().unwrap();
     let media = tempfile::tempdir().unwrap();
     media_with_tone(media.path());
-    runtime().block_on(async {
+    runtime_with_logs().block_on(async {
         let sdk = emulators.sdk_config();
         let prefix = unique_name("e2e");
         let tables = timmybot_aws::DynamoTables::with_prefix(&format!("{prefix}-"));
@@ -131,7 +123,7 @@ fn gateway_route_bad_sources_and_absent_members_get_clear_replies() {
     let data = tempfile::tempdir().unwrap();
     let media = tempfile::tempdir().unwrap();
     std::fs::write(media.path().join("noise.wav"), vec![3u8; 8192]).unwrap();
-    runtime().block_on(async {
+    runtime_with_logs().block_on(async {
         let options = SandboxOptions::embedded(data.path().to_path_buf(), Some(media.path().to_path_buf()));
         let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
 
@@ -177,7 +169,7 @@ fn gateway_route_bad_sources_and_absent_members_get_clear_replies() {
 fn forged_stale_malformed_and_oversized_requests_are_refused_over_http() {
     let ca = trust_sandbox_ca().expect("test CA");
     let data = tempfile::tempdir().unwrap();
-    runtime().block_on(async {
+    runtime_with_logs().block_on(async {
         let sandbox = Sandbox::start(&ca, SandboxOptions::embedded(data.path().to_path_buf(), None)).await.unwrap();
         let url = format!("http://{}/interactions", sandbox.addr());
         let http = reqwest::Client::new();

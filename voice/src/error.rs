@@ -3,6 +3,8 @@
 use timmybot_core::{QueueError, StoreError};
 use timmybot_outbound::Refusal;
 
+use crate::YtDlpError;
+
 /// A source could not be resolved into playable audio.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -35,6 +37,16 @@ pub enum SourceError {
     /// The source was reached but is not audio we can decode, or is unreachable.
     #[error("source could not be opened")]
     Unplayable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A YouTube link, but the operator did not configure yt-dlp.
+    #[error("youtube links are turned off")]
+    YouTubeDisabled,
+    /// A YouTube link that is not one playable video: a playlist, channel,
+    /// or a live stream.
+    #[error("youtube link is not a single video")]
+    YouTubeUnsupported,
+    /// yt-dlp could not turn the YouTube link into a stream.
+    #[error("youtube lookup failed")]
+    YouTube(#[source] YtDlpError),
 }
 
 impl SourceError {
@@ -50,6 +62,15 @@ impl SourceError {
             Self::Unplayable(_) => "That source could not be opened as audio.",
             Self::TooLarge => "That file is too large.",
             Self::TooLong => "That track is too long.",
+            Self::YouTubeDisabled => "YouTube is turned off on this bot.",
+            Self::YouTubeUnsupported => {
+                "I can only play single YouTube videos, not playlists, channels or live streams."
+            }
+            Self::YouTube(YtDlpError::Busy) => {
+                "Too many YouTube links are being looked up right now; try again in a moment."
+            }
+            Self::YouTube(YtDlpError::Timeout) => "YouTube took too long to answer; try again later.",
+            Self::YouTube(_) => "I could not get audio for that YouTube video (it may be private, removed or blocked).",
         }
     }
 }

@@ -8,9 +8,12 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod playback_meter;
 mod player;
 mod source;
+mod ytdlp;
 
 pub use error::{PlayError, SourceError};
-pub use player::{GuildPlayers, PlayOutcome, StopOutcome};
+pub use player::{GuildPlayers, PlayOutcome, PlaybackSample, StopOutcome};
 pub use source::{ResolvedSource, SourceKind, SourceResolver, classify_query};
+pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};

@@ -2,16 +2,19 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use songbird::Songbird;
 use songbird::events::{Event, EventContext, EventHandler, TrackEvent};
-use songbird::tracks::TrackHandle;
+use songbird::tracks::{PlayMode, ReadyState, TrackHandle, TrackState};
 use timmybot_core::{ChannelId, GuildId, GuildQueue, QueueStore, QueuedTrack, StoreErrorKind, UserId};
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
+use crate::playback_meter::TrackMeter;
 use crate::{PlayError, SourceResolver};
 
 /// How many times a conditional queue save is retried after a conflict.
@@ -43,6 +46,22 @@ pub enum StopOutcome {
     NothingPlaying,
 }
 
+/// What the players looked like at one metrics sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlaybackSample {
+    /// Players with a current track (playing, paused or still opening).
+    pub active_players: u64,
+    /// 20 ms frames the tracks fell behind wall-clock time since the previous
+    /// sample, summed over players (see [`TrackMeter`] for how).
+    pub frame_deficit: u64,
+}
+
+/// A live track and its deficit bookkeeping.
+struct MeteredTrack {
+    handle: TrackHandle,
+    meter: TrackMeter,
+}
+
 /// In-memory state of one guild's player; the queue itself is in the store.
 #[derive(Default)]
 struct GuildPlayer {
@@ -54,6 +73,32 @@ struct Inner {
     queues: Arc<dyn QueueStore>,
     resolver: SourceResolver,
     guilds: StdMutex<HashMap<GuildId, Arc<Mutex<GuildPlayer>>>>,
+    /// Every live track, by songbird's track id; apart from the guild locks
+    /// so a metrics sample never waits for a `/play` that is resolving.
+    meters: StdMutex<HashMap<uuid::Uuid, MeteredTrack>>,
+    /// Deficit frames of tracks that ended since the last sample.
+    ended_deficit: AtomicU64,
+}
+
+impl Inner {
+    fn meters(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, MeteredTrack>> {
+        self.meters.lock().expect("meter map lock poisoned")
+    }
+
+    /// Observes a track at `now`; the new deficit frames, 0 for an unknown track.
+    fn observe(&self, track: uuid::Uuid, now: Instant, state: &TrackState) -> u64 {
+        self.meters().get_mut(&track).map_or(0, |t| t.meter.observe(now, is_playing(state), state.play_time))
+    }
+
+    /// Stops metering a track that ended at `now`, having played `play_time`
+    /// (`None`: unknown, its last interval is not counted).
+    fn finish(&self, track: uuid::Uuid, now: Instant, play_time: Option<Duration>) {
+        let Some(mut ended) = self.meters().remove(&track) else { return };
+        if let Some(play_time) = play_time {
+            let frames = ended.meter.observe(now, true, play_time);
+            self.ended_deficit.fetch_add(frames, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Every guild's player. Cheap to clone; clones share the players.
@@ -69,7 +114,16 @@ impl GuildPlayers {
     /// Players that join through `songbird`, keep queues in `queues` and open
     /// sources with `resolver`.
     pub fn new(songbird: Arc<Songbird>, queues: Arc<dyn QueueStore>, resolver: SourceResolver) -> Self {
-        Self { inner: Arc::new(Inner { songbird, queues, resolver, guilds: StdMutex::new(HashMap::new()) }) }
+        Self {
+            inner: Arc::new(Inner {
+                songbird,
+                queues,
+                resolver,
+                guilds: StdMutex::new(HashMap::new()),
+                meters: StdMutex::new(HashMap::new()),
+                ended_deficit: AtomicU64::new(0),
+            }),
+        }
     }
 
     fn player(&self, guild: GuildId) -> Arc<Mutex<GuildPlayer>> {
@@ -143,7 +197,13 @@ impl GuildPlayers {
     pub async fn stop(&self, guild: GuildId) -> Result<StopOutcome, PlayError> {
         let player = self.player(guild);
         let mut player = player.lock().await;
-        let had_track = player.current.take().map(|h| h.stop().is_ok()).unwrap_or(false);
+        let had_track = match player.current.take() {
+            Some(handle) => {
+                self.finish_metering(&handle).await;
+                handle.stop().is_ok()
+            }
+            None => false,
+        };
         let in_call = self.inner.songbird.get(songbird_guild(guild)).is_some();
         self.update_queue(guild, |q| {
             q.clear();
@@ -165,6 +225,7 @@ impl GuildPlayers {
             let player = self.player(guild);
             let mut player = player.lock().await;
             if let Some(handle) = player.current.take() {
+                self.finish_metering(&handle).await;
                 let _ = handle.stop();
             }
             if self.inner.songbird.get(songbird_guild(guild)).is_some() {
@@ -191,6 +252,39 @@ impl GuildPlayers {
         self.player(guild).lock().await.current.is_some()
     }
 
+    /// Samples every live track for the metrics: how many there are, and how
+    /// many frames they fell behind since the previous sample (including
+    /// tracks that ended in between). Does not wait on the guild locks.
+    pub async fn playback_sample(&self) -> PlaybackSample {
+        let tracks: Vec<(uuid::Uuid, TrackHandle)> =
+            self.inner.meters().iter().map(|(id, t)| (*id, t.handle.clone())).collect();
+        let mut sample = PlaybackSample::default();
+        for (id, handle) in tracks {
+            // The instant is taken before asking, so the mixer's answer is
+            // never older than it: a sample can under-count, not over-count.
+            let now = Instant::now();
+            match handle.get_info().await {
+                Ok(state) if !state.playing.is_done() => {
+                    sample.active_players += 1;
+                    sample.frame_deficit += self.inner.observe(id, now, &state);
+                }
+                // Ended at an unknown moment before `now` (its end event, which
+                // counts to the end, has not run yet), or dropped by the mixer
+                // with its call: counting up to `now` would over-count.
+                Ok(_) | Err(_) => self.inner.finish(id, now, None),
+            }
+        }
+        sample.frame_deficit += self.inner.ended_deficit.swap(0, Ordering::Relaxed);
+        sample
+    }
+
+    /// Ends a track's metering with its play time now, before it is stopped.
+    async fn finish_metering(&self, handle: &TrackHandle) {
+        let now = Instant::now();
+        let play_time = handle.get_info().await.ok().map(|s| s.play_time);
+        self.inner.finish(handle.uuid(), now, play_time);
+    }
+
     /// Loads the queue, applies `change`, saves it; retries on a conflict.
     async fn update_queue(
         &self,
@@ -214,6 +308,11 @@ impl GuildPlayers {
     }
 
     fn watch_track_end(&self, guild: GuildId, handle: &TrackHandle) {
+        self.inner.meters().insert(handle.uuid(), MeteredTrack { handle: handle.clone(), meter: TrackMeter::new() });
+        let playable = PlayableWatcher { players: Arc::downgrade(&self.inner), track: handle.uuid() };
+        if let Err(e) = handle.add_event(Event::Track(TrackEvent::Playable), playable) {
+            warn!(guild_id = %guild, error = %e, "could not watch track start");
+        }
         let watcher = TrackEndWatcher { players: Arc::downgrade(&self.inner), guild, track: handle.uuid() };
         for event in [TrackEvent::End, TrackEvent::Error] {
             if let Err(e) = handle.add_event(Event::Track(event), watcher.clone()) {
@@ -276,8 +375,9 @@ struct TrackEndWatcher {
 impl EventHandler for TrackEndWatcher {
     async fn act(&self, ctx: &EventContext<'_>) -> Option<Event> {
         let EventContext::Track(tracks) = ctx else { return None };
-        let ended = tracks.iter().find(|(_, h)| h.uuid() == self.track).map(|(_, h)| (*h).clone())?;
+        let (state, ended) = tracks.iter().find(|(_, h)| h.uuid() == self.track).map(|(s, h)| (*s, (*h).clone()))?;
         let inner = self.players.upgrade()?;
+        inner.finish(self.track, Instant::now(), Some(state.play_time));
         let players = GuildPlayers { inner };
         let guild = self.guild;
         // The handler runs on songbird's event task; queue work may wait on
@@ -285,6 +385,31 @@ impl EventHandler for TrackEndWatcher {
         tokio::spawn(async move { players.advance(guild, ended).await });
         Some(Event::Cancel)
     }
+}
+
+/// Starts a track's deficit baseline the moment songbird can play it, so the
+/// time it took to open the source is not counted as falling behind.
+#[derive(Clone)]
+struct PlayableWatcher {
+    players: Weak<Inner>,
+    track: uuid::Uuid,
+}
+
+#[async_trait]
+impl EventHandler for PlayableWatcher {
+    async fn act(&self, ctx: &EventContext<'_>) -> Option<Event> {
+        let EventContext::Track(tracks) = ctx else { return None };
+        let (state, _) = tracks.iter().find(|(_, h)| h.uuid() == self.track)?;
+        let inner = self.players.upgrade()?;
+        let now = Instant::now();
+        inner.observe(self.track, now, state);
+        None
+    }
+}
+
+/// Whether the mixer is advancing the track: playable and not paused.
+fn is_playing(state: &TrackState) -> bool {
+    matches!(state.playing, PlayMode::Play) && state.ready == ReadyState::Playable
 }
 
 fn songbird_guild(guild: GuildId) -> songbird::id::GuildId {

@@ -8,9 +8,13 @@ use songbird::input::{AudioStreamError, File as FileInput, HttpRequest, Input, M
 
 use timmybot_outbound::{Refusal, SafeHttpClient};
 
-use crate::SourceError;
+use crate::{SourceError, YouTubeLink, YtDlp};
 
 /// What kind of source a query names.
+///
+/// YouTube links are [`SourceKind::Url`] here; [`YouTubeLink::parse`] tells
+/// them apart, and the resolver sends them to yt-dlp (or refuses them when
+/// the operator did not configure it) instead of fetching the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceKind {
     /// An http or https URL.
@@ -65,12 +69,14 @@ impl std::fmt::Debug for ResolvedSource {
     }
 }
 
-/// Opens sources: http(s) links and files confined to a media folder.
+/// Opens sources: http(s) links, files confined to a media folder, and
+/// YouTube links when yt-dlp is configured.
 #[derive(Clone)]
 pub struct SourceResolver {
     http: SafeHttpClient,
     media_dir: Option<PathBuf>,
     open_timeout: Duration,
+    ytdlp: Option<YtDlp>,
 }
 
 impl SourceResolver {
@@ -78,7 +84,26 @@ impl SourceResolver {
     /// internal addresses refused) and, when `media_dir` is set, files inside
     /// that folder only.
     pub fn new(http: SafeHttpClient, media_dir: Option<PathBuf>) -> Self {
-        Self { http, media_dir, open_timeout: Duration::from_secs(15) }
+        Self { http, media_dir, open_timeout: Duration::from_secs(15), ytdlp: None }
+    }
+
+    /// Turns YouTube links on when `program` (the yt-dlp executable) is set,
+    /// with [`YtDlp`]'s default limits; `None` leaves them refused.
+    #[must_use]
+    pub fn with_ytdlp(self, program: Option<PathBuf>) -> Self {
+        self.with_ytdlp_runner(program.map(YtDlp::new))
+    }
+
+    /// Turns YouTube links on with a configured [`YtDlp`] (`None`: off).
+    #[must_use]
+    pub fn with_ytdlp_runner(mut self, ytdlp: Option<YtDlp>) -> Self {
+        self.ytdlp = ytdlp;
+        self
+    }
+
+    /// Whether YouTube links are looked up (yt-dlp is configured).
+    pub fn youtube_enabled(&self) -> bool {
+        self.ytdlp.is_some()
     }
 
     /// Opens and probes `query` so a bad source is reported before joining.
@@ -88,6 +113,10 @@ impl SourceResolver {
     pub async fn resolve(&self, query: &str) -> Result<ResolvedSource, SourceError> {
         match classify_query(query)? {
             SourceKind::Url(url) => {
+                // YouTube pages are never fetched as audio: yt-dlp or a refusal.
+                if let Some(link) = YouTubeLink::parse(&url) {
+                    return self.resolve_youtube(&link).await;
+                }
                 // reqwest resolves no IP-literal host, so the first hop is checked
                 // here; named hosts and redirects are checked inside the client.
                 self.http.check_url(&url)?;
@@ -101,15 +130,55 @@ impl SourceResolver {
                     .and_then(|mut s| s.next_back().map(str::to_owned))
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| url.host_str().unwrap_or("stream").to_owned());
-                self.open(input, title, url.to_string()).await
+                self.open(input, title, url.to_string(), None).await
             }
             SourceKind::File(relative) => {
                 let path = self.confine(&relative)?;
                 let title = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 let input: Input = FileInput::new(path.clone()).into();
-                self.open(input, title, relative.to_string_lossy().into_owned()).await
+                self.open(input, title, relative.to_string_lossy().into_owned(), None).await
             }
         }
+    }
+
+    /// Looks a YouTube video up through yt-dlp and opens the stream it names
+    /// like any link: through the outbound client (so an internal address is
+    /// refused), under the same size and length limits. The queue keeps the
+    /// canonical YouTube link, so a later play looks it up afresh (the media
+    /// URL expires) and members never see the media URL.
+    async fn resolve_youtube(&self, link: &YouTubeLink) -> Result<ResolvedSource, SourceError> {
+        let ytdlp = self.ytdlp.as_ref().ok_or(SourceError::YouTubeDisabled)?;
+        let canonical = link.canonical_url().ok_or(SourceError::YouTubeUnsupported)?;
+        let track = ytdlp.lookup(&canonical).await.map_err(SourceError::YouTube)?;
+        if track.is_live {
+            return Err(SourceError::YouTubeUnsupported);
+        }
+        if track.duration.is_some_and(|length| length > self.http.policy().max_track_length) {
+            return Err(SourceError::TooLong);
+        }
+        if track.filesize.is_some_and(|size| size > self.http.policy().max_track_bytes) {
+            return Err(SourceError::TooLarge);
+        }
+        // yt-dlp's output is untrusted: its media URL is checked like a link a
+        // member typed (first hop here, named hosts and redirects in the client).
+        let url = track.media_url;
+        self.http.check_url(&url)?;
+        self.http.check_track_size(&url).await.map_err(|e| match e {
+            timmybot_outbound::FetchError::Refused(refusal) => SourceError::Refused(refusal),
+            _ => SourceError::TooLarge,
+        })?;
+        let request = HttpRequest {
+            client: self.http.reqwest(),
+            request: url.to_string(),
+            headers: track.headers,
+            // YouTube's servers want bounded range requests.
+            content_length: track.filesize,
+        };
+        let fallback = match link {
+            YouTubeLink::Video(id) => format!("YouTube video {id}"),
+            YouTubeLink::NotAVideo => "YouTube video".to_owned(),
+        };
+        self.open(request.into(), fallback, canonical, track.title).await
     }
 
     /// Resolves a relative path inside the media folder, following symlinks
@@ -127,7 +196,15 @@ impl SourceResolver {
         Ok(full)
     }
 
-    async fn open(&self, input: Input, fallback_title: String, source: String) -> Result<ResolvedSource, SourceError> {
+    /// Probes `input`; the title shown is `known_title`, else the track's own
+    /// metadata, else `fallback_title`.
+    async fn open(
+        &self,
+        input: Input,
+        fallback_title: String,
+        source: String,
+        known_title: Option<String>,
+    ) -> Result<ResolvedSource, SourceError> {
         let opened =
             tokio::time::timeout(self.open_timeout, input.make_playable_async(get_codec_registry(), get_probe()))
                 .await
@@ -140,13 +217,16 @@ impl SourceResolver {
         if track_length(&mut input).is_some_and(|length| length > self.http.policy().max_track_length) {
             return Err(SourceError::TooLong);
         }
-        let title = input
-            .aux_metadata()
-            .await
-            .ok()
-            .and_then(|m| m.title.or(m.track))
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or(fallback_title);
+        let title = match known_title {
+            Some(title) => title,
+            None => input
+                .aux_metadata()
+                .await
+                .ok()
+                .and_then(|m| m.title.or(m.track))
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or(fallback_title),
+        };
         Ok(ResolvedSource { input, title, source })
     }
 }
@@ -173,7 +253,7 @@ fn refusal_in(error: &MakePlayableError) -> Option<Refusal> {
 
 impl std::fmt::Debug for SourceResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SourceResolver").field("media_dir", &self.media_dir).finish()
+        f.debug_struct("SourceResolver").field("media_dir", &self.media_dir).field("ytdlp", &self.ytdlp).finish()
     }
 }
 

@@ -22,6 +22,11 @@ const MAX_BATCH: usize = 10;
 /// Receives before a message moves to the dead-letter queue (see
 /// [`create_queue`]).
 pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// The deployed queue's visibility timeout: longer than any one command
+/// takes (a yt-dlp resolve may take 20 s, joining voice a few more), so SQS
+/// never hands a command out twice while it runs, and short enough that a
+/// crashed gateway's command comes back within a minute.
+pub const COMMAND_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The command bus on one SQS FIFO queue.
 #[derive(Debug, Clone)]

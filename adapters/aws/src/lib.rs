@@ -17,10 +17,12 @@ mod dynamo_store;
 mod dynamo_tables;
 mod error;
 mod queue_dynamodb;
+mod sdk_config;
 mod secrets_manager;
 
 pub use bus_sqs::{CreatedQueue, SqsBus, create_queue};
 pub use dynamo_store::DynamoStore;
 pub use dynamo_tables::{ALLOWLIST_BY_STATE_INDEX, DynamoTables, TTL_ATTRIBUTE, create_tables};
 pub use error::SetupError;
+pub use sdk_config::{interactive_timeouts, load_sdk_config, service_timeouts};
 pub use secrets_manager::SecretsManagerStore;

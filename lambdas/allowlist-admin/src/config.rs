@@ -25,8 +25,12 @@ pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
 /// (optional; treated as a secret because such URLs embed a token).
 pub const WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
-/// Every variable the Lambda reads, so a test can check the deployment sets
-/// the ones it needs.
+/// The variables the Lambda cannot start without.
+pub const REQUIRED_VARS: [&str; 1] = [TABLE_GUILDS_VAR];
+
+/// Every variable the Lambda reads (the required ones first); a test checks
+/// it is exactly what [`Config::from_lookup`] asks for, and the CDK stack
+/// may set nothing outside it (see `infra-cdk/deploy-contract.json`).
 pub const ALL_VARS: [&str; 8] = [
     TABLE_GUILDS_VAR,
     TABLE_GUILD_QUEUES_VAR,
@@ -136,6 +140,23 @@ mod tests {
     use timmybot_core::{ChannelId, UserId};
 
     use super::*;
+
+    #[test]
+    fn declared_variables_are_exactly_the_ones_read() {
+        use std::cell::RefCell;
+        use std::collections::BTreeSet;
+        let asked = RefCell::new(BTreeSet::new());
+        let values = lookup(&[(TABLE_GUILDS_VAR, "guilds")]);
+        Config::from_lookup(|name: &str| {
+            asked.borrow_mut().insert(name.to_owned());
+            values(name)
+        })
+        .unwrap();
+        let declared: BTreeSet<String> = ALL_VARS.iter().map(|v| (*v).to_owned()).collect();
+        assert_eq!(asked.into_inner(), declared);
+        assert!(REQUIRED_VARS.iter().all(|v| ALL_VARS.contains(v)));
+        assert_eq!(Config::from_lookup(lookup(&[])).unwrap_err(), ConfigError::Missing(TABLE_GUILDS_VAR));
+    }
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

@@ -13,7 +13,7 @@ mod wiring;
 
 pub use config::{
     ALL_VARS, ALLOWLIST_MODE_VAR, COOLDOWN_DAYS_VAR, Config, ConfigError, DISCORD_TOKEN_SECRET_VAR, MAINTAINER_IDS_VAR,
-    MAINTAINERS_CHANNEL_VAR, TABLE_GUILD_QUEUES_VAR, TABLE_GUILDS_VAR, WEBHOOK_URL_VAR,
+    MAINTAINERS_CHANNEL_VAR, REQUIRED_VARS, TABLE_GUILD_QUEUES_VAR, TABLE_GUILDS_VAR, WEBHOOK_URL_VAR,
 };
 pub use function_handler::function_handler;
 pub use wiring::{WiringError, build_api};
@@ -26,3 +26,7 @@ pub use wiring::{WiringError, build_api};
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// The binary's name: `cargo lambda build` puts it at
+/// `target/lambda/<BIN_NAME>/bootstrap`, where the CDK stack looks.
+pub const BIN_NAME: &str = env!("CARGO_PKG_NAME");

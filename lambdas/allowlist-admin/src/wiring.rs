@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use timmybot_allowlist::Allowlist;
 use timmybot_allowlist::admin_api::AdminApi;
-use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore};
+use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, interactive_timeouts, load_sdk_config};
 use timmybot_core::{SecretStore, SystemClock};
 use timmybot_discord_rest::{DEFAULT_API_BASE, DiscordRestClient, JsonWebhook};
 use url::Url;
@@ -38,9 +38,8 @@ pub enum WiringError {
 /// built; the Lambda then fails its cold start rather than run without the
 /// notifications it was configured for.
 pub async fn build_api(config: Config) -> Result<AdminApi, WiringError> {
-    // Region, credentials and endpoint overrides (AWS_ENDPOINT_URL_DYNAMODB
-    // for the local emulator) come from the Lambda environment.
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // A maintainer waits for the answer: calls give up rather than hang.
+    let sdk = load_sdk_config(interactive_timeouts()).await;
     let tables = DynamoTables { guilds: config.table_guilds, guild_queues: config.table_guild_queues };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store), Arc::new(SystemClock), config.settings);

@@ -6,6 +6,10 @@ use timmybot_interactions::PublicKey;
 
 /// Environment variable holding the application's hex Ed25519 public key.
 pub const PUBLIC_KEY_VAR: &str = "DISCORD_PUBLIC_KEY";
+/// Environment variable naming the Secrets Manager secret that holds the
+/// public key instead; the CDK stack uses it so the deployer can set the
+/// key after `cdk deploy` without redeploying.
+pub const PUBLIC_KEY_SECRET_VAR: &str = "TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET";
 /// Environment variable holding the application (snowflake) id.
 pub const APPLICATION_ID_VAR: &str = "DISCORD_APPLICATION_ID";
 /// Environment variable holding the SQS FIFO command queue's URL.
@@ -18,12 +22,31 @@ pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
 /// Environment variable with the allowlist webhook URL (optional).
 pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
+/// Variables that must all be set.
+pub const REQUIRED_VARS: [&str; 3] = [APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, TABLE_GUILDS_VAR];
+/// Variables of which at least one must be set (the public key, inline or
+/// from a secret; inline wins).
+pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, PUBLIC_KEY_SECRET_VAR];
+/// Variables read when present, besides the allowlist's own
+/// ([`timmybot_allowlist::ALLOWLIST_VARS`]).
+pub const OPTIONAL_VARS: [&str; 2] = [DISCORD_TOKEN_SECRET_VAR, ALLOWLIST_WEBHOOK_URL_VAR];
+
+/// Where the public key comes from.
+#[derive(Debug, Clone)]
+pub enum PublicKeySource {
+    /// `DISCORD_PUBLIC_KEY`, checked at once.
+    Inline(PublicKey),
+    /// `TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET`: read and checked at cold start.
+    Secret(String),
+}
+
 /// Everything the Lambda needs, validated once at cold start.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The key Discord signs interactions with (`DISCORD_PUBLIC_KEY`,
-    /// required, no default).
-    pub public_key: PublicKey,
+    /// The key Discord signs interactions with: `DISCORD_PUBLIC_KEY`, or
+    /// the secret named by `TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET` (one of them
+    /// is required, no default).
+    pub public_key: PublicKeySource,
     /// The bot's application id (`DISCORD_APPLICATION_ID`, required, no
     /// default); interactions for any other application are refused.
     pub application_id: ApplicationId,
@@ -77,8 +100,14 @@ impl Config {
             lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name))
         };
 
-        let public_key = PublicKey::from_hex(&required(PUBLIC_KEY_VAR)?)
-            .map_err(|e| ConfigError::Invalid { name: PUBLIC_KEY_VAR, reason: e.to_string() })?;
+        let public_key = match (required(PUBLIC_KEY_VAR), required(PUBLIC_KEY_SECRET_VAR)) {
+            (Ok(hex), _) => PublicKeySource::Inline(
+                PublicKey::from_hex(&hex)
+                    .map_err(|e| ConfigError::Invalid { name: PUBLIC_KEY_VAR, reason: e.to_string() })?,
+            ),
+            (Err(_), Ok(secret_id)) => PublicKeySource::Secret(secret_id),
+            (Err(missing), Err(_)) => return Err(missing),
+        };
         let application_id = required(APPLICATION_ID_VAR)?.parse().map_err(|_| ConfigError::Invalid {
             name: APPLICATION_ID_VAR,
             reason: "expected a snowflake (a positive integer)".into(),
@@ -128,6 +157,57 @@ mod tests {
         assert_eq!(config.guilds_table, "timmybot-guilds");
         assert_eq!(config.allowlist.maintainers, [timmybot_core::UserId::new(7).unwrap()]);
         assert_eq!(config.discord_token_secret, None);
+    }
+
+    /// Records what `from_lookup` asks for, with the public key inline and
+    /// from a secret, and checks the declared lists are exactly that.
+    #[test]
+    fn declared_variables_are_exactly_the_ones_read() {
+        use std::cell::RefCell;
+        use std::collections::BTreeSet;
+        let asked = RefCell::new(BTreeSet::new());
+        for key in [(PUBLIC_KEY_VAR, KEY), (PUBLIC_KEY_SECRET_VAR, "timmybot/discord-public-key")] {
+            let pairs = [
+                key,
+                (APPLICATION_ID_VAR, "123"),
+                (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
+                (TABLE_GUILDS_VAR, "timmybot-guilds"),
+            ];
+            let values = lookup(&pairs);
+            Config::from_lookup(|name: &str| {
+                asked.borrow_mut().insert(name.to_owned());
+                values(name)
+            })
+            .unwrap();
+        }
+        let declared: BTreeSet<String> = REQUIRED_VARS
+            .iter()
+            .chain(&ONE_OF_VARS)
+            .chain(&OPTIONAL_VARS)
+            .chain(&timmybot_allowlist::ALLOWLIST_VARS)
+            .map(|v| (*v).to_owned())
+            .collect();
+        assert_eq!(asked.into_inner(), declared);
+    }
+
+    #[test]
+    fn public_key_may_come_from_a_secret_and_inline_wins() {
+        let base = [
+            (APPLICATION_ID_VAR, "123"),
+            (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
+            (TABLE_GUILDS_VAR, "timmybot-guilds"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            Config::from_lookup(lookup(&vars))
+        };
+        let config = with(&[(PUBLIC_KEY_SECRET_VAR, "timmybot/discord-public-key")]).unwrap();
+        assert!(matches!(config.public_key, PublicKeySource::Secret(ref id) if id == "timmybot/discord-public-key"));
+        let config = with(&[(PUBLIC_KEY_SECRET_VAR, "timmybot/discord-public-key"), (PUBLIC_KEY_VAR, KEY)]).unwrap();
+        assert!(matches!(config.public_key, PublicKeySource::Inline(_)));
+        // Neither: the error names the inline variable, the one a local run sets.
+        assert_eq!(with(&[]).unwrap_err(), ConfigError::Missing(PUBLIC_KEY_VAR));
     }
 
     #[test]

@@ -9,6 +9,14 @@ mod config;
 mod function_handler;
 mod wiring;
 
-pub use config::{Config, ConfigError};
+pub use config::{
+    ALLOWLIST_WEBHOOK_URL_VAR, APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, Config, ConfigError,
+    DISCORD_TOKEN_SECRET_VAR, ONE_OF_VARS, OPTIONAL_VARS, PUBLIC_KEY_SECRET_VAR, PUBLIC_KEY_VAR, PublicKeySource,
+    REQUIRED_VARS, TABLE_GUILDS_VAR,
+};
 pub use function_handler::function_handler;
 pub use wiring::build_handler;
+
+/// The binary's name: `cargo lambda build` puts it at
+/// `target/lambda/<BIN_NAME>/bootstrap`, where the CDK stack looks.
+pub const BIN_NAME: &str = env!("CARGO_PKG_NAME");

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use interactions_lambda::{Config, build_handler, function_handler};
 use lambda_http::{run, service_fn};
+use timmybot_core::emf::EmfEmitter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,7 +28,10 @@ async fn main() -> ExitCode {
         }
     };
 
-    match run(service_fn(|request| function_handler(&handler, request))).await {
+    // One EMF line per invocation on stdout, which Lambda ships to
+    // CloudWatch Logs; CloudWatch extracts the metrics from it.
+    let metrics = EmfEmitter::stdout();
+    match run(service_fn(|request| function_handler(&handler, &metrics, request))).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("lambda runtime stopped: {error}");

@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use timmybot_allowlist::Allowlist;
-use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus};
+use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus, interactive_timeouts, load_sdk_config};
 use timmybot_core::{SecretStore, SystemClock};
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
-use timmybot_interactions::InteractionHandler;
+use timmybot_interactions::{InteractionHandler, PublicKey};
 
 use crate::Config;
+use crate::config::{PUBLIC_KEY_SECRET_VAR, PublicKeySource};
 
 /// Discord's REST API; also where the allowlist tells people.
 const DISCORD_API: &str = "https://discord.com/api/v10/";
@@ -22,17 +23,32 @@ const NOTIFY_TIMEOUT: Duration = Duration::from_millis(1500);
 /// configured), and the real clock. Called once; every invocation shares it.
 ///
 /// # Errors
-/// The bot token's secret cannot be read, or the webhook URL is unusable.
+/// A secret cannot be read or holds no valid public key, or the webhook URL
+/// is unusable.
 pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler> {
-    // Region, credentials and endpoint overrides (AWS_ENDPOINT_URL_SQS for the
-    // local emulator) come from the Lambda environment.
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = load_sdk_config(interactive_timeouts()).await;
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk));
+    let public_key = match config.public_key {
+        PublicKeySource::Inline(key) => key,
+        PublicKeySource::Secret(secret_id) => {
+            let hex = secrets.get(&secret_id).await?;
+            // A deployer who has not yet set the secret has the generated
+            // placeholder here: say which secret, never what it holds.
+            PublicKey::from_hex(hex.expose().trim()).map_err(|_| {
+                anyhow::anyhow!(
+                    "the secret named by {PUBLIC_KEY_SECRET_VAR} does not hold the application's public key \
+                     (64 hex characters from the Discord developer portal); set it with \
+                     `aws secretsmanager put-secret-value`"
+                )
+            })?
+        }
+    };
     let bus = SqsBus::new(aws_sdk_sqs::Client::new(&sdk), config.command_queue_url);
     let tables = DynamoTables { guilds: config.guilds_table, ..DynamoTables::default() };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store), Arc::new(SystemClock), config.allowlist);
     if let Some(secret_id) = &config.discord_token_secret {
-        let token = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)).get(secret_id).await?;
+        let token = secrets.get(secret_id).await?;
         let client = DiscordRestClient::new(url::Url::parse(DISCORD_API)?, token, NOTIFY_TIMEOUT)?;
         allowlist = allowlist.with_discord(Arc::new(client));
     }
@@ -41,6 +57,6 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
             .map_err(|_| anyhow::anyhow!("TIMMYBOT_ALLOWLIST_WEBHOOK_URL is not a URL"))?;
         allowlist = allowlist.with_webhook(Arc::new(JsonWebhook::new(url, NOTIFY_TIMEOUT)?));
     }
-    Ok(InteractionHandler::new(Arc::new(bus), Arc::new(SystemClock), config.public_key, config.application_id)
+    Ok(InteractionHandler::new(Arc::new(bus), Arc::new(SystemClock), public_key, config.application_id)
         .with_allowlist(Arc::new(allowlist)))
 }

@@ -1,0 +1,175 @@
+// Alarms, the alarm topic and the dashboard. Application metric names come
+// from the deploy contract (the Rust code emits them as CloudWatch EMF).
+
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { DeployContract } from './contract';
+
+export interface MonitoringProps {
+  readonly contract: DeployContract;
+  readonly dashboardName: string;
+  /** Lambdas by display name. */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  readonly commandQueue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly cluster: ecs.ICluster;
+  readonly alarmEmail?: string;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * ECS stop codes of a task that died on its own: its essential container
+ * exited, or it never started. Deployments and scale-in stop tasks with
+ * ServiceSchedulerInitiated and `aws ecs stop-task` with UserInitiated, so
+ * those are not matched by code...
+ */
+export const UNEXPECTED_STOP_CODES = ['EssentialContainerExited', 'TaskFailedToStart'] as const;
+/** ...except a task the scheduler killed for failing its health check. */
+export const HEALTH_CHECK_STOP_REASON = 'Task failed container health checks';
+
+export class Monitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly taskStoppedRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const m = props.contract.metrics;
+
+    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'timmybot alarms', enforceSSL: true });
+    Validations.of(this.topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Alarm notifications carry no secrets or user data (alarm names and ECS task states). Encrypting them ' +
+        'needs a customer-managed KMS key that CloudWatch and EventBridge may use ($1/month, more than the rest ' +
+        'of the idle stack); the AWS-managed SNS key does not allow those services.',
+    });
+    if (props.alarmEmail !== undefined) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    const notify = new cwActions.SnsAction(this.topic);
+
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // No data means no invocations / no messages: healthy.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(notify);
+      return created;
+    };
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      alarm(`${name}Errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), `The ${name} Lambda failed at least once in 5 minutes.`);
+    }
+    alarm(
+      'DeadLetters',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+      'A command failed every delivery attempt and sits in the dead-letter queue.',
+    );
+
+    // A stopped task has no metric of its own to alarm on without Container
+    // Insights; ECS emits an event for every task state change instead.
+    this.taskStoppedRule = new events.Rule(this, 'GatewayTaskStopped', {
+      description: 'The gateway task stopped on its own (crash, failed start, failed health check)',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Task State Change'],
+        detail: {
+          clusterArn: [props.cluster.clusterArn],
+          lastStatus: ['STOPPED'],
+          $or: [{ stopCode: [...UNEXPECTED_STOP_CODES] }, { stoppedReason: [{ prefix: HEALTH_CHECK_STOP_REASON }] }],
+        },
+      },
+      targets: [
+        new targets.SnsTopic(this.topic, {
+          message: events.RuleTargetInput.fromText(
+            `timmybot gateway task stopped unexpectedly: ${events.EventField.fromPath('$.detail.stoppedReason')} ` +
+              `(stop code ${events.EventField.fromPath('$.detail.stopCode')}, task ${events.EventField.fromPath('$.detail.taskArn')})`,
+          ),
+        }),
+      ],
+    });
+
+    // --- dashboard ---------------------------------------------------------
+    const app = (service: string, metricName: string, statistic: string, label?: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: m.namespace,
+        metricName,
+        dimensionsMap: { [m.serviceDimension]: service },
+        statistic,
+        period: FIVE_MINUTES,
+        label,
+      });
+    const i = m.interactions;
+    const g = m.gateway;
+    const fns = Object.entries(props.functions);
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Interaction latency (ms)',
+            left: [app(i.service, i.latency, 'p50', 'p50'), app(i.service, i.latency, 'p99', 'p99')],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Interactions and errors',
+            left: [app(i.service, i.count, 'Sum', 'interactions')],
+            right: [app(i.service, i.errors, 'Sum', 'errors')],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Lambda errors',
+            left: fns.map(([name, fn]) => fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum', label: name })),
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Lambda duration p99 (ms)',
+            left: fns.map(([name, fn]) => fn.metricDuration({ period: FIVE_MINUTES, statistic: 'p99', label: name })),
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Command bus',
+            left: [props.commandQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'depth' })],
+            right: [props.commandQueue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'oldest (s)' })],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Dead-letter queue depth',
+            left: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'dead letters' })],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Gateway players',
+            left: [app(g.service, g.players, 'Maximum', 'active players')],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Audio frame deficit',
+            left: [app(g.service, g.frameDeficit, 'Sum', 'frames missed')],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Commands processed / errors',
+            left: [app(g.service, g.commands, 'Sum', 'processed')],
+            right: [app(g.service, g.commandErrors, 'Sum', 'errors')],
+          }),
+        ],
+      ],
+    });
+  }
+}

@@ -1,0 +1,190 @@
+// The whole deployment in one environment-agnostic stack: the Lambdas answer
+// Discord's HTTP interactions and the admin API, the gateway task plays audio,
+// and they share the tables, the command bus and the secrets.
+
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { CommandQueue } from './command-queue';
+import { assertComponentReads, componentEnvironment, DeployContract, EnvNames, ENV_VALUES } from './contract';
+import { GatewayImageSource, GatewayService, IMAGE_YTDLP_PATH } from './gateway';
+import { Monitoring } from './monitoring';
+import type { TimmybotOptions } from './options';
+import { RustFunction } from './rust-function';
+import { BotSecrets } from './secrets';
+import { SlotLimitSetting } from './slot-limit';
+import { Tables } from './tables';
+
+export interface TimmybotStackProps extends StackProps {
+  readonly options: TimmybotOptions;
+  readonly contract: DeployContract;
+  readonly envNames: EnvNames;
+  /** The Docker build context (the repository root). */
+  readonly repoRoot: string;
+}
+
+export class TimmybotStack extends Stack {
+  readonly tables: Tables;
+  readonly secrets: BotSecrets;
+  readonly commands: CommandQueue;
+  readonly interactions: RustFunction;
+  readonly allowlistAdmin: RustFunction;
+  readonly gateway: GatewayService;
+  readonly monitoring: Monitoring;
+  readonly slotLimit?: SlotLimitSetting;
+
+  constructor(scope: Construct, id: string, props: TimmybotStackProps) {
+    super(scope, id, { ...props, description: 'timmybot: Discord music bot (Lambdas, Fargate gateway, DynamoDB, SQS)' });
+    const { options, contract } = props;
+    const env = props.envNames;
+    const artifacts = contract.artifacts;
+
+    this.tables = new Tables(this, 'Tables', contract, options.deletionProtection);
+    this.secrets = new BotSecrets(this, 'Secrets');
+    this.commands = new CommandQueue(this, 'Commands', contract);
+    const guilds = this.tables.guilds;
+    const guildQueues = this.tables.guildQueues;
+
+    // Allowlist settings every component reads the same way.
+    const allowlist = {
+      [env.allowlistMode]: options.allowlistMode,
+      [env.maintainerIds]: options.maintainerIds.length > 0 ? options.maintainerIds.join(',') : undefined,
+      [env.maintainersChannelId]: options.maintainersChannelId,
+    };
+
+    // --- interactions Lambda: Discord POSTs every slash command here --------
+    this.interactions = new RustFunction(this, 'Interactions', {
+      assetsDir: options.lambdaAssetsDir,
+      binaryName: artifacts.lambdas.interactions,
+      description: 'timmybot: Discord interactions endpoint',
+      memorySize: 256,
+      // Discord wants an answer within 3 s; the code has its own, shorter
+      // timeouts, this one only stops a hung invocation.
+      timeout: Duration.seconds(10),
+      logRetention: options.logRetentionDays,
+      reservedConcurrentExecutions: options.lambdaReservedConcurrency,
+      environment: componentEnvironment(contract, 'interactions', {
+        [env.discordApplicationId]: options.discordApplicationId,
+        [env.discordPublicKeySecret]: this.secrets.discordPublicKey.secretArn,
+        [env.discordTokenSecret]: this.secrets.discordToken.secretArn,
+        [env.commandQueueUrl]: this.commands.queue.queueUrl,
+        [env.tableGuilds]: guilds.table.tableName,
+        ...allowlist,
+      }),
+    });
+    // Public: Discord signs each request with Ed25519 and the code verifies it.
+    const interactionsUrl = this.interactions.addFunctionUrl(lambda.FunctionUrlAuthType.NONE);
+    this.commands.queue.grant(this.interactions.role, 'sqs:SendMessage');
+    guilds.grantData(this.interactions.role);
+    this.secrets.discordPublicKey.grantRead(this.interactions.role);
+    this.secrets.discordToken.grantRead(this.interactions.role);
+
+    // --- allowlist-admin Lambda: the maintainers' API, SigV4 only -----------
+    this.allowlistAdmin = new RustFunction(this, 'AllowlistAdmin', {
+      assetsDir: options.lambdaAssetsDir,
+      binaryName: artifacts.lambdas.allowlistAdmin,
+      description: 'timmybot: allowlist admin API (IAM-authenticated)',
+      memorySize: 256,
+      timeout: Duration.seconds(15),
+      logRetention: options.logRetentionDays,
+      reservedConcurrentExecutions: options.lambdaReservedConcurrency,
+      environment: componentEnvironment(contract, 'allowlistAdmin', {
+        [env.tableGuilds]: guilds.table.tableName,
+        [env.tableGuildQueues]: guildQueues.table.tableName,
+        [env.discordTokenSecret]: this.secrets.discordToken.secretArn,
+        ...allowlist,
+      }),
+    });
+    // Callers need lambda:InvokeFunctionUrl on this function (see README).
+    const adminUrl = this.allowlistAdmin.addFunctionUrl(lambda.FunctionUrlAuthType.AWS_IAM);
+    guilds.grantData(this.allowlistAdmin.role);
+    this.secrets.discordToken.grantRead(this.allowlistAdmin.role);
+
+    // --- gateway service -------------------------------------------------
+    const image: GatewayImageSource =
+      options.gatewayImage === undefined
+        ? { kind: 'build', directory: props.repoRoot, youtube: options.youtube }
+        : { kind: 'registry', uri: options.gatewayImage };
+    this.gateway = new GatewayService(this, 'Gateway', {
+      image,
+      // The image's ENTRYPOINT is the binary: drop its name from the argv.
+      command: artifacts.gatewayCommand.slice(1),
+      healthCommand: artifacts.gatewayHealthCommand,
+      cpu: options.taskCpu,
+      memoryMiB: options.taskMemory,
+      desiredCount: options.gatewayDesiredCount,
+      privateSubnets: options.privateSubnets,
+      logRetention: options.logRetentionDays,
+      environment: componentEnvironment(contract, 'gateway', {
+        [env.discordApplicationId]: options.discordApplicationId,
+        [env.store]: ENV_VALUES.storeDynamoDb,
+        [env.tableGuilds]: guilds.table.tableName,
+        [env.tableGuildQueues]: guildQueues.table.tableName,
+        [env.bus]: ENV_VALUES.busSqs,
+        [env.commandQueueUrl]: this.commands.queue.queueUrl,
+        // Set: Discord delivers interactions over HTTP, not on the gateway.
+        [env.interactionsEndpoint]: interactionsUrl.url,
+        [env.metrics]: ENV_VALUES.metricsEmf,
+        [env.ytdlp]: options.youtube ? IMAGE_YTDLP_PATH : undefined,
+        ...allowlist,
+      }),
+      secrets: {
+        [env.discordToken]: ecs.Secret.fromSecretsManager(this.secrets.discordToken),
+        [env.discordPublicKey]: ecs.Secret.fromSecretsManager(this.secrets.discordPublicKey),
+      },
+    });
+    // Secrets become environment variables too: same check as the rest.
+    assertComponentReads(contract, 'gateway', [env.discordToken, env.discordPublicKey]);
+    const taskRole = this.gateway.taskDefinition.taskRole;
+    guilds.grantData(taskRole);
+    guildQueues.grantData(taskRole);
+    this.commands.queue.grant(
+      taskRole,
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:GetQueueAttributes',
+    );
+
+    // --- deploy-time slot limit --------------------------------------------
+    if (options.slotLimit !== undefined) {
+      this.slotLimit = new SlotLimitSetting(this, 'SlotLimit', {
+        table: this.tables[contract.slotCounter.table].table,
+        contract,
+        limit: options.slotLimit,
+        logRetention: options.logRetentionDays,
+      });
+    }
+
+    // --- observability ---------------------------------------------------
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      contract,
+      dashboardName: this.stackName,
+      functions: { Interactions: this.interactions.function, AllowlistAdmin: this.allowlistAdmin.function },
+      commandQueue: this.commands.queue,
+      deadLetterQueue: this.commands.deadLetterQueue,
+      cluster: this.gateway.cluster,
+      alarmEmail: options.alarmEmail,
+    });
+
+    // --- outputs ---------------------------------------------------------
+    const out = (id: string, value: string, description: string): void => {
+      new CfnOutput(this, id, { value, description });
+    };
+    out('InteractionsEndpointUrl', interactionsUrl.url, 'Set as "Interactions Endpoint URL" in the Discord developer portal');
+    out('AllowlistAdminUrl', adminUrl.url, 'Admin API URL for `timmybot allowlist --sigv4`');
+    out('AllowlistAdminFunctionArn', this.allowlistAdmin.function.functionArn, 'Grant maintainers lambda:InvokeFunctionUrl on this ARN');
+    out('GuildsTableName', guilds.table.tableName, 'DynamoDB table: guilds and allowlist');
+    out('GuildQueuesTableName', guildQueues.table.tableName, 'DynamoDB table: play queues');
+    out('CommandQueueUrl', this.commands.queue.queueUrl, 'SQS FIFO command bus');
+    out('CommandQueueName', this.commands.queue.queueName, 'SQS FIFO command bus');
+    out('DeadLetterQueueName', this.commands.deadLetterQueue.queueName, 'Commands that failed every attempt');
+    out('DiscordTokenSecretArn', this.secrets.discordToken.secretArn, 'put-secret-value: the bot token');
+    out('DiscordPublicKeySecretArn', this.secrets.discordPublicKey.secretArn, 'put-secret-value: the application public key');
+    out('TokenEncryptionKeySecretArn', this.secrets.tokenEncryptionKey.secretArn, 'Generated key for stored tokens');
+    out('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe here for alarms');
+    out('ClusterName', this.gateway.cluster.clusterName, 'ECS cluster of the gateway');
+    out('ServiceName', this.gateway.service.serviceName, 'ECS service of the gateway (scale with desired count 0/1)');
+  }
+}

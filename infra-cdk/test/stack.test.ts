@@ -1,0 +1,529 @@
+// Template assertions: the properties the deployment depends on, and how the
+// options change the template.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { IMAGE_YTDLP_PATH, YTDLP_BUILD_ARG } from '../lib/gateway';
+import { updateParameters } from '../lib/slot-limit';
+import {
+  APP_ID,
+  asArray,
+  CfnResource,
+  contract,
+  dockerImageSources,
+  Fixture,
+  envNames,
+  isObject,
+  joinedJson,
+  Json,
+  JsonObject,
+  logicalId,
+  makeFixture,
+  ofType,
+  synth,
+  Synthesized,
+} from './helpers';
+
+let fixture: Fixture;
+let base: Synthesized;
+
+before(() => {
+  fixture = makeFixture();
+  base = synth(fixture);
+});
+after(() => fixture.cleanup());
+
+function containerDefinition(s: Synthesized): JsonObject {
+  const [task] = ofType(s.resources, 'AWS::ECS::TaskDefinition');
+  assert.ok(task, 'no task definition');
+  const [container] = asArray(task[1].Properties?.ContainerDefinitions);
+  assert.ok(isObject(container), 'no container definition');
+  return container;
+}
+
+function containerEnv(s: Synthesized): Map<string, Json> {
+  const env = new Map<string, Json>();
+  for (const e of asArray(containerDefinition(s).Environment)) {
+    if (isObject(e) && typeof e.Name === 'string') env.set(e.Name, e.Value ?? null);
+  }
+  return env;
+}
+
+describe('DynamoDB tables', () => {
+  const tables = [
+    ['guilds', contract.tables.guilds],
+    ['guildQueues', contract.tables.guildQueues],
+  ] as const;
+
+  for (const [name, spec] of tables) {
+    it(`${name}: keys, billing, TTL, PITR, retention, deletion protection`, () => {
+      const keySchema = [{ AttributeName: spec.partitionKey, KeyType: 'HASH' }];
+      if (spec.sortKey) keySchema.push({ AttributeName: spec.sortKey, KeyType: 'RANGE' });
+      base.template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: Match.objectLike({
+          KeySchema: keySchema,
+          BillingMode: 'PAY_PER_REQUEST',
+          TimeToLiveSpecification: { AttributeName: spec.ttlAttribute, Enabled: true },
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+        }),
+      });
+    });
+  }
+
+  it('guilds has the GSI from the contract, projecting ALL', () => {
+    const [index] = contract.tables.guilds.indexes;
+    assert.ok(index, 'the contract lists no guilds index');
+    base.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: Match.arrayWith([{ AttributeName: contract.tables.guilds.partitionKey, KeyType: 'HASH' }]),
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: index.partitionKey.name, AttributeType: index.partitionKey.type },
+        ...(index.sortKey ? [{ AttributeName: index.sortKey.name, AttributeType: index.sortKey.type }] : []),
+      ]),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+            ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('deletionProtection=false turns it off (tables stay retained)', () => {
+    const s = synth(fixture, { deletionProtection: 'false' });
+    for (const [, table] of ofType(s.resources, 'AWS::DynamoDB::Table')) {
+      assert.equal(table.Properties?.DeletionProtectionEnabled, false);
+      assert.equal(table.DeletionPolicy, 'Retain');
+    }
+  });
+});
+
+describe('command bus', () => {
+  it('is FIFO with a FIFO dead-letter queue and the contract attributes', () => {
+    const queues = ofType(base.resources, 'AWS::SQS::Queue');
+    assert.equal(queues.length, 2);
+    const dlqId = logicalId(base.stack, base.stack.commands.deadLetterQueue.node.defaultChild);
+    base.template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: contract.commandQueue.contentBasedDeduplication,
+      VisibilityTimeout: contract.commandQueue.visibilityTimeoutSeconds,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+        maxReceiveCount: contract.commandQueue.maxReceiveCount,
+      },
+    });
+    const dlq = base.resources[dlqId];
+    assert.equal(dlq?.Properties?.FifoQueue, true);
+    assert.equal(dlq?.Properties?.MessageRetentionPeriod, 14 * 24 * 3600);
+  });
+
+  it('both queues deny non-TLS access', () => {
+    const policies = ofType(base.resources, 'AWS::SQS::QueuePolicy');
+    assert.equal(policies.length, 2);
+    for (const [, p] of policies) {
+      assert.match(JSON.stringify(p.Properties), /"aws:SecureTransport":"false"/);
+    }
+  });
+});
+
+describe('Lambdas', () => {
+  it('run provided.al2023 on arm64 from bootstrap', () => {
+    const fns = [base.stack.interactions.function, base.stack.allowlistAdmin.function];
+    for (const fn of fns) {
+      const props = base.resources[logicalId(base.stack, fn.node.defaultChild)]?.Properties;
+      assert.deepEqual(props?.Architectures, ['arm64']);
+      assert.equal(props?.Runtime, 'provided.al2023');
+      assert.equal(props?.Handler, 'bootstrap');
+      assert.ok(isObject(props?.LoggingConfig));
+      assert.equal(props.LoggingConfig.LogFormat, 'JSON');
+    }
+  });
+
+  it('interactions URL is public (Ed25519 in code), admin URL needs IAM', () => {
+    const urls = ofType(base.resources, 'AWS::Lambda::Url');
+    assert.equal(urls.length, 2);
+    const byTarget = (fnId: string) =>
+      urls.find(([, u]) => JSON.stringify(u.Properties?.TargetFunctionArn) === JSON.stringify({ 'Fn::GetAtt': [fnId, 'Arn'] }));
+    const interactions = byTarget(logicalId(base.stack, base.stack.interactions.function.node.defaultChild));
+    const admin = byTarget(logicalId(base.stack, base.stack.allowlistAdmin.function.node.defaultChild));
+    assert.equal(interactions?.[1].Properties?.AuthType, 'NONE');
+    assert.equal(admin?.[1].Properties?.AuthType, 'AWS_IAM');
+  });
+
+  it('interactions answers within Discord limits: 256 MB, 10 s', () => {
+    const props = base.resources[logicalId(base.stack, base.stack.interactions.function.node.defaultChild)]?.Properties;
+    assert.equal(props?.MemorySize, 256);
+    assert.equal(props?.Timeout, 10);
+    assert.equal(props?.ReservedConcurrentExecutions, undefined);
+  });
+
+  it('lambdaReservedConcurrency applies to both functions', () => {
+    const s = synth(fixture, { lambdaReservedConcurrency: '3' });
+    const fns = ofType(s.resources, 'AWS::Lambda::Function').filter(([, f]) => f.Properties?.Handler === 'bootstrap');
+    assert.equal(fns.length, 2);
+    for (const [, f] of fns) assert.equal(f.Properties?.ReservedConcurrentExecutions, 3);
+  });
+});
+
+describe('gateway service', () => {
+  it('runs on Fargate ARM64 with the contract command and health check', () => {
+    base.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['FARGATE'],
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      Cpu: '512',
+      Memory: '1024',
+    });
+    const c = containerDefinition(base);
+    assert.deepEqual(c.Command, contract.artifacts.gatewayCommand.slice(1));
+    const [binary, ...args] = contract.artifacts.gatewayHealthCommand;
+    assert.ok(isObject(c.HealthCheck));
+    assert.deepEqual(c.HealthCheck.Command, ['CMD', `/usr/local/bin/${binary}`, ...args]);
+    assert.ok(isObject(c.LogConfiguration));
+    assert.equal(c.LogConfiguration.LogDriver, 'awslogs');
+  });
+
+  it('never runs two gateways: desired 1, min 0 %, max 100 %, circuit breaker with rollback', () => {
+    base.template.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: 1,
+      LaunchType: 'FARGATE',
+      DeploymentConfiguration: Match.objectLike({
+        MinimumHealthyPercent: 0,
+        MaximumPercent: 100,
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+      }),
+    });
+  });
+
+  it('task size and desired count follow the options', () => {
+    const s = synth(fixture, { taskCpu: '1024', taskMemory: '2048', gatewayDesiredCount: '0' });
+    s.template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: '2048' });
+    s.template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
+  });
+
+  it('security group admits nothing inbound and allows all outbound', () => {
+    const groups = ofType(base.resources, 'AWS::EC2::SecurityGroup');
+    assert.equal(groups.length, 1);
+    const [, sg] = groups[0] ?? [];
+    assert.deepEqual(asArray(sg?.Properties?.SecurityGroupIngress), []);
+    assert.deepEqual(sg?.Properties?.SecurityGroupEgress, [
+      { CidrIp: '0.0.0.0/0', Description: 'Allow all outbound traffic by default', IpProtocol: '-1' },
+    ]);
+    base.template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  it('default network: public subnets in 2 AZs, public IP, no NAT gateway', () => {
+    base.template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    base.template.resourceCountIs('AWS::EC2::Subnet', 2);
+    base.template.hasResourceProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'ENABLED' }) },
+    });
+  });
+
+  it('privateSubnets=true: private subnets, one NAT gateway, no public IP', () => {
+    const s = synth(fixture, { privateSubnets: 'true' });
+    s.template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    s.template.resourceCountIs('AWS::EC2::Subnet', 4);
+    s.template.hasResourceProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+    });
+  });
+
+  it('VPC flow logs record rejected traffic', () => {
+    base.template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT', LogDestinationType: 'cloud-watch-logs' });
+  });
+
+  it('builds the repository Dockerfile for linux/arm64 without yt-dlp by default', () => {
+    const [image, ...more] = dockerImageSources(base);
+    assert.equal(more.length, 0);
+    assert.equal(image?.platform, 'linux/arm64');
+    assert.equal(image?.dockerFile, 'Dockerfile');
+    assert.deepEqual(image?.dockerBuildArgs, { [YTDLP_BUILD_ARG]: 'false' });
+    assert.equal(containerEnv(base).has(envNames.ytdlp), false);
+  });
+
+  it('youtube=true adds the build argument and TIMMYBOT_YTDLP', () => {
+    const s = synth(fixture, { youtube: 'true' });
+    assert.deepEqual(dockerImageSources(s)[0]?.dockerBuildArgs, { [YTDLP_BUILD_ARG]: 'true' });
+    assert.equal(containerEnv(s).get(envNames.ytdlp), IMAGE_YTDLP_PATH);
+  });
+
+  it('gatewayImage runs that image and builds nothing', () => {
+    const s = synth(fixture, { gatewayImage: 'public.ecr.aws/timmy/bot:1.0' });
+    assert.equal(containerDefinition(s).Image, 'public.ecr.aws/timmy/bot:1.0');
+    assert.deepEqual(dockerImageSources(s), []);
+  });
+
+  it('wires the Discord ids, allowlist settings and AWS backends', () => {
+    const s = synth(fixture, { maintainerIds: '11,22', maintainersChannelId: '33', allowlistMode: 'open' });
+    const env = containerEnv(s);
+    assert.equal(env.get(envNames.discordApplicationId), APP_ID);
+    assert.equal(env.get(envNames.store), 'dynamodb');
+    assert.equal(env.get(envNames.bus), 'sqs');
+    assert.equal(env.get(envNames.metrics), 'emf');
+    assert.equal(env.get(envNames.allowlistMode), 'open');
+    assert.equal(env.get(envNames.maintainerIds), '11,22');
+    assert.equal(env.get(envNames.maintainersChannelId), '33');
+    assert.deepEqual(env.get(envNames.interactionsEndpoint), {
+      'Fn::GetAtt': [logicalId(s.stack, s.stack.interactions.function.node.tryFindChild('FunctionUrl')?.node.defaultChild), 'FunctionUrl'],
+    });
+    const secrets = asArray(containerDefinition(s).Secrets).map((x) => (isObject(x) ? x.Name : null));
+    assert.deepEqual(secrets.sort(), [envNames.discordPublicKey, envNames.discordToken].sort());
+  });
+});
+
+describe('secrets', () => {
+  it('hold no value in the template: generated placeholders, described', () => {
+    const secrets = ofType(base.resources, 'AWS::SecretsManager::Secret');
+    assert.equal(secrets.length, 3);
+    for (const [, s] of secrets) {
+      assert.equal(s.Properties?.SecretString, undefined);
+      assert.ok(isObject(s.Properties?.GenerateSecretString));
+      assert.match(String(s.Properties?.Description), /timmybot/);
+    }
+    const key = secrets.find(([id]) => id.includes('TokenEncryptionKey'));
+    assert.deepEqual(key?.[1].Properties?.GenerateSecretString, { ExcludePunctuation: true, PasswordLength: 64 });
+    assert.equal(key?.[1].DeletionPolicy, 'Retain');
+  });
+});
+
+// Actions AWS only grants on Resource "*": each with the reason it is needed.
+const STAR_RESOURCE_EXCEPTIONS: Readonly<Record<string, string>> = {
+  'ecr:GetAuthorizationToken': 'ECR login has no resource-level permissions; CDK adds it to pull the built image',
+};
+
+interface Statement {
+  readonly where: string;
+  readonly effect: string;
+  readonly actions: string[];
+  readonly resources: Json[];
+}
+
+function statements(resources: Readonly<Record<string, CfnResource>>, types: string[]): Statement[] {
+  const out: Statement[] = [];
+  const collect = (where: string, doc: Json | undefined) => {
+    if (!isObject(doc)) return;
+    for (const st of asArray(doc.Statement)) {
+      if (!isObject(st)) continue;
+      out.push({
+        where,
+        effect: String(st.Effect),
+        actions: asArray(st.Action).map(String),
+        resources: asArray(st.Resource),
+      });
+    }
+  };
+  for (const [id, r] of Object.entries(resources)) {
+    if (!types.includes(r.Type)) continue;
+    const p = r.Properties ?? {};
+    collect(id, p.PolicyDocument);
+    for (const inline of asArray(p.Policies)) if (isObject(inline)) collect(`${id} inline`, inline.PolicyDocument);
+  }
+  return out;
+}
+
+describe('IAM least privilege', () => {
+  const variants: [string, Record<string, string>][] = [
+    ['default', {}],
+    ['every option on', { slotLimit: '10', privateSubnets: 'true', youtube: 'true', alarmEmail: 'ops@example.com', maintainerIds: '1' }],
+  ];
+  for (const [name, ctx] of variants) {
+    it(`${name}: no wildcard action, no "*" resource outside the listed exceptions, no managed policy but the CDK provider's`, () => {
+      const s = name === 'default' ? base : synth(fixture, ctx);
+      const identity = statements(s.resources, ['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::IAM::ManagedPolicy']);
+      assert.ok(identity.length > 5);
+      for (const st of identity) {
+        for (const action of st.actions) assert.ok(!action.includes('*'), `${st.where}: wildcard action ${action}`);
+        if (st.resources.some((r) => r === '*')) {
+          for (const action of st.actions) {
+            assert.ok(action in STAR_RESOURCE_EXCEPTIONS, `${st.where}: ${action} on Resource "*"`);
+          }
+        }
+      }
+      // Resource policies (queues, topic): their Deny statements use sqs:* / sns:*
+      // on purpose (refuse non-TLS); every Allow must be specific.
+      const resourcePolicies = statements(s.resources, ['AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy']);
+      for (const st of resourcePolicies.filter((x) => x.effect === 'Allow')) {
+        for (const action of st.actions) assert.ok(!action.includes('*'), `${st.where}: wildcard action ${action}`);
+      }
+      // Only the AwsCustomResource provider (slotLimit) carries a managed policy.
+      for (const [id, role] of ofType(s.resources, 'AWS::IAM::Role')) {
+        const managed = asArray(role.Properties?.ManagedPolicyArns);
+        if (managed.length > 0) {
+          assert.ok(s.stack.slotLimit, `${id} has managed policies`);
+          assert.match(JSON.stringify(managed), /service-role\/AWSLambdaBasicExecutionRole/);
+        }
+      }
+    });
+  }
+
+  it('the gateway task may consume the bus but not send; interactions may send but not consume', () => {
+    const byRole = (role: unknown) => {
+      const roleId = logicalId(base.stack, role);
+      return statements(base.resources, ['AWS::IAM::Policy'])
+        .filter((st) => JSON.stringify(base.resources[st.where]?.Properties?.Roles ?? []).includes(`"${roleId}"`))
+        .flatMap((st) => st.actions);
+    };
+    const task = byRole(base.stack.gateway.taskDefinition.taskRole.node.defaultChild);
+    const interactions = byRole(base.stack.interactions.role.node.defaultChild);
+    assert.ok(task.includes('sqs:ReceiveMessage') && task.includes('sqs:DeleteMessage'));
+    assert.ok(!task.includes('sqs:SendMessage'));
+    assert.ok(interactions.includes('sqs:SendMessage'));
+    assert.ok(!interactions.includes('sqs:ReceiveMessage'));
+    assert.ok(!task.some((a) => a.startsWith('secretsmanager:')), 'the task reads secrets only through ECS injection');
+  });
+});
+
+describe('options change the template', () => {
+  it('slotLimit=N sets the counter item limit with UpdateItem, scoped to the guilds table', () => {
+    assert.equal(ofType(base.resources, 'Custom::TimmybotSlotLimit').length, 0);
+    const s = synth(fixture, { slotLimit: '25' });
+    const [cr] = ofType(s.resources, 'Custom::TimmybotSlotLimit');
+    assert.ok(cr);
+    const create = joinedJson(cr[1].Properties?.Create);
+    assert.deepEqual(joinedJson(cr[1].Properties?.Update), create);
+    assert.equal(create.service, 'DynamoDB');
+    assert.equal(create.action, 'UpdateItem');
+    const key: Record<string, { S: string }> = {};
+    for (const [k, v] of Object.entries(contract.slotCounter.key)) key[k] = { S: v };
+    assert.deepEqual(create.parameters, {
+      TableName: '<token>',
+      Key: key,
+      ...updateParameters(contract.slotCounter, 25),
+    });
+    assert.ok(isObject(create.parameters) && isObject(create.parameters.ExpressionAttributeValues));
+    assert.deepEqual(create.parameters.ExpressionAttributeValues[':limit'], { N: '25' });
+    const guildsId = logicalId(s.stack, s.stack.tables.guilds.table.node.defaultChild);
+    s.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [{ Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [guildsId, 'Arn'] } }] },
+    });
+  });
+
+  it('slotLimit=unlimited removes the limit attribute', () => {
+    const s = synth(fixture, { slotLimit: 'unlimited' });
+    const [cr] = ofType(s.resources, 'Custom::TimmybotSlotLimit');
+    const create = joinedJson(cr?.[1].Properties?.Create);
+    assert.ok(isObject(create.parameters));
+    assert.match(String(create.parameters.UpdateExpression), /REMOVE #limit/);
+    assert.ok(!JSON.stringify(create.parameters).includes(':limit'));
+  });
+
+  it('alarmEmail subscribes the address to the alarm topic', () => {
+    base.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const s = synth(fixture, { alarmEmail: 'ops@example.com' });
+    s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  it('logRetentionDays applies to every log group, and no log group is left to Lambda', () => {
+    for (const [ctx, days] of [[{}, 30], [{ logRetentionDays: '7', slotLimit: '1', privateSubnets: 'true' }, 7]] as const) {
+      const s = Object.keys(ctx).length === 0 ? base : synth(fixture, ctx);
+      const groups = ofType(s.resources, 'AWS::Logs::LogGroup');
+      // 2 Lambdas, gateway, flow logs (+ slot-limit provider).
+      assert.ok(groups.length >= 4);
+      for (const [id, g] of groups) assert.equal(g.Properties?.RetentionInDays, days, id);
+      assert.equal(ofType(s.resources, 'Custom::LogRetention').length, 0);
+      for (const [id, fn] of ofType(s.resources, 'AWS::Lambda::Function')) {
+        assert.ok(isObject(fn.Properties?.LoggingConfig) && fn.Properties.LoggingConfig.LogGroup, `${id} has no own log group`);
+      }
+    }
+  });
+});
+
+describe('observability', () => {
+  it('alarms on each Lambda error and on dead letters, to the topic', () => {
+    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, 3);
+    const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
+    for (const [, a] of alarms) {
+      assert.deepEqual(a.Properties?.AlarmActions, [{ Ref: topicId }]);
+      assert.equal(a.Properties?.Threshold, 1);
+      assert.equal(a.Properties?.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+      assert.equal(a.Properties?.Period, 300);
+    }
+    const metrics = alarms.map(([, a]) => a.Properties?.MetricName).sort();
+    assert.deepEqual(metrics, ['ApproximateNumberOfMessagesVisible', 'Errors', 'Errors']);
+  });
+
+  it('a gateway task that stops on its own notifies the topic', () => {
+    const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
+    base.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        detail: Match.objectLike({ lastStatus: ['STOPPED'] }),
+      }),
+      Targets: [Match.objectLike({ Arn: { Ref: topicId } })],
+    });
+  });
+
+  it('the topic refuses non-TLS publishing', () => {
+    base.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('the dashboard graphs the contract metrics in the contract namespace', () => {
+    const [dash] = ofType(base.resources, 'AWS::CloudWatch::Dashboard');
+    assert.equal(dash?.[1].Properties?.DashboardName, 'Timmybot');
+    const body = JSON.stringify(dash?.[1].Properties?.DashboardBody);
+    const m = contract.metrics;
+    for (const name of [m.interactions.latency, m.interactions.errors, m.interactions.count, m.gateway.players, m.gateway.frameDeficit, m.gateway.commands, m.gateway.commandErrors]) {
+      assert.ok(body.includes(`\\"${m.namespace}\\",\\"${name}\\",\\"${m.serviceDimension}\\"`), name);
+    }
+    for (const name of ['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Errors', 'Duration']) {
+      assert.ok(body.includes(name), name);
+    }
+    assert.ok(body.includes('p99') && body.includes('p50'));
+  });
+});
+
+describe('stack-wide', () => {
+  it('is environment-agnostic', () => {
+    assert.equal(base.stack.environment, 'aws://unknown-account/unknown-region');
+  });
+
+  it('tags every taggable resource project=timmybot', () => {
+    const taggable = Object.entries(base.resources).filter(([, r]) => r.Properties && 'Tags' in r.Properties);
+    assert.ok(taggable.length > 10);
+    for (const [id, r] of taggable) {
+      const tags = r.Properties?.Tags;
+      const hasTag = Array.isArray(tags)
+        ? tags.some((t) => isObject(t) && t.Key === 'project' && t.Value === 'timmybot')
+        : isObject(tags) && tags.project === 'timmybot';
+      assert.ok(hasTag, `${id} is not tagged`);
+    }
+  });
+
+  it('has the documented outputs', () => {
+    const outputs = Object.keys(base.template.toJSON().Outputs as Record<string, unknown>).sort();
+    assert.deepEqual(outputs, [
+      'AlarmTopicArn',
+      'AllowlistAdminFunctionArn',
+      'AllowlistAdminUrl',
+      'ClusterName',
+      'CommandQueueName',
+      'CommandQueueUrl',
+      'DeadLetterQueueName',
+      'DiscordPublicKeySecretArn',
+      'DiscordTokenSecretArn',
+      'GuildQueuesTableName',
+      'GuildsTableName',
+      'InteractionsEndpointUrl',
+      'ServiceName',
+      'TokenEncryptionKeySecretArn',
+    ]);
+  });
+
+  it('stackName names the stack and the dashboard', () => {
+    const s = synth(fixture, { stackName: 'Timmybot-staging' });
+    assert.equal(s.stack.stackName, 'Timmybot-staging');
+    s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Timmybot-staging' });
+  });
+});

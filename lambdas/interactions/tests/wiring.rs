@@ -1,0 +1,155 @@
+//! `build_handler` as the deployed Lambda runs it: clients from the default
+//! credential chain, pointed at the local emulators by the standard
+//! `AWS_ENDPOINT_URL_*` variables, the public key read from Secrets Manager.
+//!
+//! Each test sets process-wide AWS variables before any runtime thread
+//! exists; nextest runs every test in its own process.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_secretsmanager::Client as SecretsClient;
+use interactions_lambda::{Config, PublicKeySource, build_handler};
+use timmybot_allowlist::AllowlistSettings;
+use timmybot_core::ApplicationId;
+use timmybot_test_support::emulators::{Emulators, unique_name};
+use timmybot_test_support::signer::{InteractionSigner, SAMPLE_APPLICATION_ID, SlashCommand, ping, slash_command};
+
+/// Points the default chain at the emulators (SQS at `sqs_endpoint`).
+fn aws_environment(emulators: &Emulators, sqs_endpoint: &str) {
+    // SAFETY: called first thing in a #[test], before any other thread.
+    unsafe {
+        std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", &emulators.dynamodb_endpoint);
+        std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", &emulators.moto_endpoint);
+        std::env::set_var("AWS_ENDPOINT_URL_SQS", sqs_endpoint);
+        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTIMMYBOTTEST");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "timmybot-test-secret");
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+async fn put_secret(emulators: &Emulators, value: &str) -> String {
+    let name = format!("timmybot/{}", unique_name("public-key"));
+    SecretsClient::new(&emulators.sdk_config())
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create secret");
+    name
+}
+
+fn config(public_key: PublicKeySource, queue_url: &str) -> Config {
+    Config {
+        public_key,
+        application_id: ApplicationId::new(SAMPLE_APPLICATION_ID).unwrap(),
+        command_queue_url: queue_url.to_owned(),
+        guilds_table: unique_name("guilds"),
+        allowlist: AllowlistSettings::open(),
+        discord_token_secret: None,
+        allowlist_webhook: None,
+    }
+}
+
+async fn post(
+    handler: &timmybot_interactions::InteractionHandler,
+    signer: &InteractionSigner,
+    body: &[u8],
+) -> timmybot_interactions::HttpReply {
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in signer.signed_headers(body, now()) {
+        headers.insert(http::HeaderName::try_from(name).unwrap(), value.parse().unwrap());
+    }
+    handler.handle_http(&headers, body).await
+}
+
+#[test]
+fn public_key_from_the_secret_verifies_interactions() {
+    let emulators = Emulators::from_env();
+    aws_environment(&emulators, &emulators.moto_endpoint);
+    runtime().block_on(async {
+        let signer = InteractionSigner::from_seed([21; 32]);
+        // Stored the way a deployer pastes it: with a trailing newline.
+        let secret = put_secret(&emulators, &format!("{}\n", signer.public_key_hex())).await;
+        let handler = build_handler(config(PublicKeySource::Secret(secret), "https://sqs.invalid/1/q.fifo"))
+            .await
+            .expect("handler builds");
+        let body = ping().to_string();
+        assert_eq!(post(&handler, &signer, body.as_bytes()).await.status, 200);
+        let forger = InteractionSigner::from_seed([22; 32]);
+        assert_eq!(post(&handler, &forger, body.as_bytes()).await.status, 401);
+    });
+}
+
+#[test]
+fn placeholder_public_key_secret_fails_the_cold_start_without_echoing_it() {
+    let emulators = Emulators::from_env();
+    aws_environment(&emulators, &emulators.moto_endpoint);
+    runtime().block_on(async {
+        // What the stack's generated placeholder looks like before the
+        // deployer sets the real key.
+        let placeholder = "q8Z2xV0pLm4TnR7sWc1YbK9dHf3JgE6u";
+        let secret = put_secret(&emulators, placeholder).await;
+        let Err(error) = build_handler(config(PublicKeySource::Secret(secret), "https://sqs.invalid/1/q.fifo")).await
+        else {
+            panic!("a placeholder is not a key");
+        };
+        let message = format!("{error:#}");
+        assert!(message.contains("TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET"), "{message}");
+        assert!(!message.contains(placeholder), "{message}");
+
+        let missing = PublicKeySource::Secret("timmybot/never-created".into());
+        let Err(error) = build_handler(config(missing, "https://sqs.invalid/1/q.fifo")).await else {
+            panic!("a missing secret fails the cold start");
+        };
+        assert!(!format!("{error:#}").is_empty());
+    });
+}
+
+/// An SQS endpoint that accepts connections and never answers: the publish
+/// must give up on its own (the SDK timeouts) and the member must get an
+/// answer, instead of the interaction hanging until the Lambda is killed.
+#[test]
+fn a_hanging_command_queue_fails_the_command_instead_of_hanging() {
+    let emulators = Emulators::from_env();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    aws_environment(&emulators, &silent_url);
+    // Accept and hold every connection, answering nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    runtime().block_on(async {
+        let signer = InteractionSigner::from_seed([23; 32]);
+        let key = interactions_lambda_key(&signer);
+        let handler = build_handler(config(key, &format!("{silent_url}/1/commands.fifo"))).await.expect("builds");
+        let body = slash_command(SlashCommand {
+            options: vec![("query".into(), serde_json::json!("https://example.com/a.mp3"))],
+            ..Default::default()
+        })
+        .to_string();
+        // A generous outer bound: only a missing SDK timeout could reach it.
+        let reply = tokio::time::timeout(Duration::from_secs(30), post(&handler, &signer, body.as_bytes()))
+            .await
+            .expect("the handler answers on its own");
+        assert_eq!(reply.status, 200, "the member is told, not left waiting");
+        // ... and the metrics count it as our failure.
+        assert!(reply.failed);
+    });
+}
+
+fn interactions_lambda_key(signer: &InteractionSigner) -> PublicKeySource {
+    PublicKeySource::Inline(timmybot_interactions::PublicKey::from_hex(&signer.public_key_hex()).unwrap())
+}

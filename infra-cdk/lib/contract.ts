@@ -1,12 +1,13 @@
-// The deploy contract: names the Rust code reads or writes, generated from the
-// Rust side into ../deploy-contract.json. The stack takes every environment
-// variable name, key attribute, metric name and artifact name from here, so a
-// rename in Rust shows up as a synth error or a failing test, not as a task
-// that crashes in production.
+// The deploy contract: names the Rust code reads or writes, kept in
+// ../deploy-contract.json and checked against the Rust code by Rust tests
+// (timmybot/tests/deploy_contract.rs, adapters/aws/tests/deploy_contract.rs).
+// The stack takes every environment variable name, key attribute, metric name
+// and artifact name from here, so a rename in Rust shows up as a synth error
+// or a failing test, not as a task that crashes in production.
 //
 // The file is read at synth time (not bundled into the TypeScript build), so a
-// regenerated contract flows through without touching this code. Unknown
-// fields are ignored: the generator may add fields before we use them.
+// changed contract flows through without touching this code. Unknown fields
+// are ignored: the Rust side may add fields before the stack uses them.
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -28,6 +28,17 @@ const TONE_AMPLITUDE: f64 = 0.5;
 /// exceed the 4 GiB a RIFF header can describe, or if writing fails.
 pub fn write_tone_wav(path: impl AsRef<Path>, hz: f64, secs: f64) -> anyhow::Result<()> {
     let path = path.as_ref();
+    let bytes = tone_wav(hz, secs)?;
+    std::fs::write(path, bytes).with_context(|| format!("write wav {}", path.display()))
+}
+
+/// The bytes [`write_tone_wav`] writes, for tests that serve them over HTTP.
+///
+/// # Errors
+///
+/// Fails if `hz` or `secs` is not finite and positive, or if the tone would
+/// exceed the 4 GiB a RIFF header can describe.
+pub fn tone_wav(hz: f64, secs: f64) -> anyhow::Result<Vec<u8>> {
     anyhow::ensure!(hz.is_finite() && hz > 0.0, "tone frequency must be positive");
     anyhow::ensure!(secs.is_finite() && secs > 0.0, "tone length must be positive");
 
@@ -62,8 +73,7 @@ pub fn write_tone_wav(path: impl AsRef<Path>, hz: f64, secs: f64) -> anyhow::Res
             bytes.extend_from_slice(&sample.to_le_bytes());
         }
     }
-
-    std::fs::write(path, bytes).with_context(|| format!("write wav {}", path.display()))
+    Ok(bytes)
 }
 
 /// Mixes interleaved stereo samples down to mono by averaging each pair.

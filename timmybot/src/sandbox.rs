@@ -369,6 +369,33 @@ impl Sandbox {
         self.voice.heard(GUILD_ID)
     }
 
+    /// Waits (up to 30 s) until the voice channel heard `seconds` of audio,
+    /// then checks it is a clean tone of `hz`: 45–55 packets per second
+    /// (Discord's 50), the dominant frequency within 5 Hz, every packet
+    /// decrypted. Returns what was heard.
+    ///
+    /// # Errors
+    /// What fell short, with everything heard.
+    pub async fn hear_tone(&self, seconds: f64, hz: f64) -> Result<Heard, String> {
+        let enough =
+            self.voice.wait_until(Duration::from_secs(30), |v| v.heard(GUILD_ID).seconds_of_audio >= seconds).await;
+        let heard = self.heard();
+        if !enough {
+            return Err(format!("heard only {heard:?}"));
+        }
+        if !(45.0..=55.0).contains(&heard.rate) {
+            return Err(format!("packet rate {}", heard.rate));
+        }
+        match heard.dominant_hz {
+            Some(found) if (found - hz).abs() <= 5.0 => {}
+            found => return Err(format!("dominant frequency {found:?}, expected {hz}")),
+        }
+        if heard.undecryptable != 0 {
+            return Err(format!("{} packets could not be decrypted", heard.undecryptable));
+        }
+        Ok(heard)
+    }
+
     /// `heard guild=<id> packets=<n> rate=<pps> dominant_hz=<hz>`.
     pub fn heard_line(&self) -> String {
         heard_line(GUILD_ID, &self.heard())

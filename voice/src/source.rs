@@ -326,7 +326,7 @@ mod tests {
     #[tokio::test]
     async fn a_track_longer_than_the_policy_allows_is_refused() {
         let media = tempfile::tempdir().unwrap();
-        write_test_wav(&media.path().join("three.wav"), 3.0);
+        timmybot_test_support::audio::write_tone_wav(media.path().join("three.wav"), 440.0, 3.0).unwrap();
         let short = OutboundPolicy { max_track_length: Duration::from_secs(2), ..OutboundPolicy::default() };
         let resolver = SourceResolver::new(SafeHttpClient::new(short), Some(media.path().to_path_buf()));
         let error = resolver.resolve("three.wav").await.unwrap_err();
@@ -365,29 +365,6 @@ mod tests {
         assert!(matches!(error, SourceError::TooLarge), "{error:?}");
         assert_eq!(error.user_message(), "That file is too large.");
         assert_eq!(gets.load(Ordering::SeqCst), 0, "no audio was downloaded");
-    }
-
-    /// A 48 kHz mono 16-bit WAV of `secs` seconds of a quiet sine.
-    fn write_test_wav(path: &std::path::Path, secs: f64) {
-        let frames = (48_000.0 * secs) as u32;
-        let mut bytes = Vec::with_capacity(44 + frames as usize * 2);
-        bytes.extend_from_slice(b"RIFF");
-        bytes.extend_from_slice(&(36 + frames * 2).to_le_bytes());
-        bytes.extend_from_slice(b"WAVEfmt ");
-        bytes.extend_from_slice(&16u32.to_le_bytes());
-        bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
-        bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
-        bytes.extend_from_slice(&48_000u32.to_le_bytes());
-        bytes.extend_from_slice(&96_000u32.to_le_bytes());
-        bytes.extend_from_slice(&2u16.to_le_bytes());
-        bytes.extend_from_slice(&16u16.to_le_bytes());
-        bytes.extend_from_slice(b"data");
-        bytes.extend_from_slice(&(frames * 2).to_le_bytes());
-        for i in 0..frames {
-            let sample = ((i as f64 * 440.0 * std::f64::consts::TAU / 48_000.0).sin() * 8000.0) as i16;
-            bytes.extend_from_slice(&sample.to_le_bytes());
-        }
-        std::fs::write(path, bytes).unwrap();
     }
 
     #[tokio::test]

@@ -118,27 +118,9 @@ fn json_for(url: &str, duration: f64) -> String {
     )
 }
 
-/// A 48 kHz mono 16-bit WAV of `secs` seconds of a quiet sine.
+/// A 440 Hz WAV of `secs` seconds, as served by the fake media host.
 fn wav(secs: f64) -> Vec<u8> {
-    let frames = (48_000.0 * secs) as u32;
-    let mut bytes = Vec::with_capacity(44 + frames as usize * 2);
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + frames * 2).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&48_000u32.to_le_bytes());
-    bytes.extend_from_slice(&96_000u32.to_le_bytes());
-    bytes.extend_from_slice(&2u16.to_le_bytes());
-    bytes.extend_from_slice(&16u16.to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&(frames * 2).to_le_bytes());
-    for i in 0..frames {
-        let sample = ((f64::from(i) * 440.0 * std::f64::consts::TAU / 48_000.0).sin() * 8000.0) as i16;
-        bytes.extend_from_slice(&sample.to_le_bytes());
-    }
-    bytes
+    timmybot_test_support::audio::tone_wav(440.0, secs).expect("tone")
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ApplicationId, ChannelId, GuildId, InteractionId, Secret, UserId};
+use crate::player::{LoopMode, Placement, SeekTarget, TrackId};
+use crate::{ApplicationId, ChannelId, GuildId, InteractionId, RoleId, Secret, UserId};
 
-/// What the member asked the player to do.
+/// What the member asked the player to do. Positions are 1-based places in
+/// the queue, as `/queue` shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -14,9 +16,117 @@ pub enum VoiceCommand {
     Play {
         /// What the member typed.
         query: String,
+        /// Where the track goes (`next`, `now`; default the end).
+        #[serde(default)]
+        placement: Placement,
     },
+    /// Pause.
+    Pause,
+    /// Resume (rejoining if the bot left).
+    Resume,
+    /// Pause or resume (the controller's button).
+    TogglePause,
+    /// Skip the current track.
+    Skip,
+    /// Skip to a queue position.
+    SkipTo {
+        /// The position.
+        position: usize,
+    },
+    /// Play the previous track again.
+    Previous,
     /// Stop playback, clear the queue and leave the voice channel.
     Stop,
+    /// Leave the voice channel, keeping the queue.
+    Leave,
+    /// Remove a waiting track.
+    Remove {
+        /// Its position.
+        position: usize,
+    },
+    /// Move a waiting track.
+    Move {
+        /// Where it is.
+        from: usize,
+        /// Where it goes.
+        to: usize,
+    },
+    /// Swap two waiting tracks.
+    Swap {
+        /// One position.
+        first: usize,
+        /// The other.
+        second: usize,
+    },
+    /// Shuffle the queue.
+    Shuffle,
+    /// Remove every waiting track.
+    Clear,
+    /// Set the loop mode.
+    Loop {
+        /// The mode.
+        mode: LoopMode,
+    },
+    /// Step the loop mode (the controller's button).
+    CycleLoop,
+    /// Move within the current track.
+    Seek {
+        /// Where to.
+        target: SeekTarget,
+    },
+    /// Set the volume.
+    Volume {
+        /// Percent, 0–200.
+        percent: u16,
+    },
+    /// Vote to skip the current track.
+    VoteSkip,
+    /// Queue a history entry again (the `/history` buttons).
+    Requeue {
+        /// The entry.
+        track: TrackId,
+    },
+}
+
+impl VoiceCommand {
+    /// A fixed label for logs and metrics (never the member's input).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Play { .. } => "play",
+            Self::Pause => "pause",
+            Self::Resume => "resume",
+            Self::TogglePause => "toggle_pause",
+            Self::Skip => "skip",
+            Self::SkipTo { .. } => "skipto",
+            Self::Previous => "previous",
+            Self::Stop => "stop",
+            Self::Leave => "leave",
+            Self::Remove { .. } => "remove",
+            Self::Move { .. } => "move",
+            Self::Swap { .. } => "swap",
+            Self::Shuffle => "shuffle",
+            Self::Clear => "clear",
+            Self::Loop { .. } => "loop",
+            Self::CycleLoop => "cycle_loop",
+            Self::Seek { .. } => "seek",
+            Self::Volume { .. } => "volume",
+            Self::VoteSkip => "voteskip",
+            Self::Requeue { .. } => "requeue",
+        }
+    }
+}
+
+/// How the member gave the command, which decides how it is answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandOrigin {
+    /// A slash command, answered "thinking…" (type 5): the outcome edits
+    /// that reply; a refusal replaces it with a message only they see.
+    #[default]
+    SlashCommand,
+    /// A button, acknowledged silently (type 6): the outcome shows on the
+    /// controller; a refusal is a message only the presser sees.
+    Button,
 }
 
 /// One command on the bus, with what the consumer needs to answer it.
@@ -40,6 +150,12 @@ pub struct BusMessage {
     pub interaction_token: Secret,
     /// What to do.
     pub command: VoiceCommand,
+    /// How it was given.
+    pub origin: CommandOrigin,
+    /// The member's roles (for the DJ role).
+    pub member_roles: Vec<RoleId>,
+    /// The member's permission bits in the channel (Manage Server counts as DJ).
+    pub member_permissions: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +168,13 @@ struct Wire {
     application_id: ApplicationId,
     interaction_token: String,
     command: VoiceCommand,
+    // Added after the first layout: absent on messages from older builds.
+    #[serde(default)]
+    origin: CommandOrigin,
+    #[serde(default)]
+    member_roles: Vec<RoleId>,
+    #[serde(default)]
+    member_permissions: u64,
 }
 
 impl BusMessage {
@@ -66,6 +189,9 @@ impl BusMessage {
             application_id: self.application_id,
             interaction_token: self.interaction_token.expose().to_owned(),
             command: self.command.clone(),
+            origin: self.origin,
+            member_roles: self.member_roles.clone(),
+            member_permissions: self.member_permissions,
         };
         serde_json::to_string(&wire).expect("bus message serialises")
     }
@@ -85,6 +211,9 @@ impl BusMessage {
             application_id: wire.application_id,
             interaction_token: Secret::new(wire.interaction_token),
             command: wire.command,
+            origin: wire.origin,
+            member_roles: wire.member_roles,
+            member_permissions: wire.member_permissions,
         })
     }
 }
@@ -101,7 +230,10 @@ mod tests {
             interaction_id: InteractionId::new(4).unwrap(),
             application_id: ApplicationId::new(5).unwrap(),
             interaction_token: Secret::new("tok"),
-            command: VoiceCommand::Play { query: "https://example.com/a.mp3".into() },
+            command: VoiceCommand::Play { query: "https://example.com/a.mp3".into(), placement: Placement::Next },
+            origin: CommandOrigin::SlashCommand,
+            member_roles: vec![RoleId::new(6).unwrap()],
+            member_permissions: 32,
         }
     }
 
@@ -116,6 +248,31 @@ mod tests {
         let mut msg = sample();
         msg.interaction_token = Secret::new("very-secret-token");
         assert!(!format!("{msg:?}").contains("very-secret-token"));
+    }
+
+    #[test]
+    fn every_command_round_trips() {
+        let commands = [
+            VoiceCommand::Seek { target: SeekTarget::Back(10_000) },
+            VoiceCommand::Loop { mode: LoopMode::Queue },
+            VoiceCommand::Move { from: 3, to: 1 },
+            VoiceCommand::Requeue { track: TrackId(12) },
+            VoiceCommand::VoteSkip,
+        ];
+        for command in commands {
+            let msg = BusMessage { command, origin: CommandOrigin::Button, ..sample() };
+            assert_eq!(BusMessage::from_wire(&msg.to_wire()).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn a_message_from_an_older_build_still_reads() {
+        let old = r#"{"v":1,"guild_id":"1","channel_id":"2","user_id":"3","interaction_id":"4",
+            "application_id":"5","interaction_token":"t","command":{"type":"play","query":"a.wav"}}"#;
+        let msg = BusMessage::from_wire(old).unwrap();
+        assert_eq!(msg.command, VoiceCommand::Play { query: "a.wav".into(), placement: Placement::End });
+        assert_eq!(msg.origin, CommandOrigin::SlashCommand);
+        assert!(msg.member_roles.is_empty());
     }
 
     #[test]

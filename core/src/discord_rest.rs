@@ -58,14 +58,38 @@ pub struct Button {
     pub style: ButtonStyle,
 }
 
-/// A message to send: text and an optional row of buttons. Mentions in it
-/// never ping anyone.
+/// A message to send: text and optional buttons. Mentions in it never ping
+/// anyone.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OutgoingMessage {
     /// The text (at most 2000 characters).
     pub content: String,
-    /// One row of buttons; empty removes any the message had.
+    /// Buttons, laid out five to a row, at most [`MAX_BUTTONS`]; empty
+    /// removes any the message had.
     pub buttons: Vec<Button>,
+}
+
+/// The most buttons a message holds: five rows of five.
+pub const MAX_BUTTONS: usize = 25;
+
+/// Discord's `components` for `buttons`: action rows of at most five
+/// buttons, at most five rows (extra buttons are left out); an empty array
+/// for none, which removes the buttons a message had.
+pub fn components_json(buttons: &[Button]) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = buttons
+        .chunks(5)
+        .take(MAX_BUTTONS / 5)
+        .map(|row| {
+            let row: Vec<serde_json::Value> = row
+                .iter()
+                .map(|b| {
+                    serde_json::json!({"type": 2, "style": b.style.code(), "label": b.label, "custom_id": b.custom_id})
+                })
+                .collect();
+            serde_json::json!({"type": 1, "components": row})
+        })
+        .collect();
+    serde_json::Value::Array(rows)
 }
 
 impl OutgoingMessage {
@@ -166,6 +190,25 @@ pub trait Webhook: Send + Sync + 'static {
 #[derive(Debug, thiserror::Error)]
 #[error("webhook delivery failed: {0}")]
 pub struct WebhookError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buttons_are_laid_out_five_to_a_row_in_at_most_five_rows() {
+        let button = |n: usize| Button { custom_id: format!("b{n}"), label: n.to_string(), style: ButtonStyle::Secondary };
+        assert_eq!(components_json(&[]), serde_json::json!([]));
+        let seven: Vec<Button> = (0..7).map(button).collect();
+        let rows = components_json(&seven);
+        assert_eq!(rows.as_array().unwrap().len(), 2);
+        assert_eq!(rows[0]["components"].as_array().unwrap().len(), 5);
+        assert_eq!(rows[1]["components"][1]["custom_id"], "b6");
+        assert_eq!(rows[0]["components"][0], serde_json::json!({"type": 2, "style": 2, "label": "0", "custom_id": "b0"}));
+        let thirty: Vec<Button> = (0..30).map(button).collect();
+        assert_eq!(components_json(&thirty).as_array().unwrap().len(), 5);
+    }
+}
 
 mod string_u64 {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -103,6 +103,10 @@ snowflake!(
     /// A Discord interaction; unique per slash command invocation.
     InteractionId
 );
+snowflake!(
+    /// A Discord role (the DJ role).
+    RoleId
+);
 
 impl GuildId {
     /// The shard that receives this guild's gateway events.

@@ -2,9 +2,11 @@
 //!
 //! This crate is the centre of the hexagon: it knows nothing of AWS, Discord
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
-//! the traits here (`QueueStore`, `AllowlistStore`, `SecretStore`,
-//! `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`, `Webhook`), and each adapter crate implements
-//! them for one technology.
+//! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
+//! `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
+//! `Webhook`), and each adapter crate implements them for one technology.
+//! The queue engine ([`player`]) is here too: pure, so the interactions
+//! handler (views) and the gateway's players (transitions) share it.
 #![warn(missing_docs)]
 
 mod allowlist_record;
@@ -15,9 +17,11 @@ mod discord_rest;
 pub mod emf;
 mod error;
 mod ids;
-mod queue;
+mod markdown;
+pub mod player;
 mod replies;
 mod secret;
+mod settings;
 mod store;
 
 pub use allowlist_record::{
@@ -25,17 +29,23 @@ pub use allowlist_record::{
 };
 pub use bus::{BusDelivery, CommandBus};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use command::{BusMessage, VoiceCommand};
+pub use command::{BusMessage, CommandOrigin, VoiceCommand};
 pub use discord_rest::{
-    Button, ButtonStyle, DiscordError, DiscordErrorKind, DiscordRest, GuildInfo, MessageId, MessageRef,
-    OutgoingMessage, Webhook, WebhookError,
+    Button, ButtonStyle, DiscordError, DiscordErrorKind, DiscordRest, GuildInfo, MAX_BUTTONS, MessageId, MessageRef,
+    OutgoingMessage, Webhook, WebhookError, components_json,
 };
 pub use error::{BusError, BusErrorKind, SecretError, StoreError, StoreErrorKind};
-pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, UserId};
-pub use queue::{GuildQueue, MAX_QUEUE_LEN, QueueError, QueuedTrack};
+pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
+pub use markdown::escape_markdown;
 pub use replies::{DiscordReplies, ReplyError};
 pub use secret::Secret;
-pub use store::{AllowlistStore, QueueStore, SecretStore};
+pub use settings::{GuildSettings, MAX_LEAVE_SECS, MAX_TRACK_SECS_LIMIT, SettingsChange, SettingsError};
+pub use store::{AllowlistStore, PlayerStore, SecretStore, SettingsStore};
 
 /// Version of the stored item layout; every persisted item carries it.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Version of the stored player layout ([`player::PlayerState`]). Version 1
+/// was the queue before the queue engine (a current track and the waiting
+/// ones); stores read it with [`player::PlayerState::from_legacy`].
+pub const PLAYER_SCHEMA_VERSION: u32 = 2;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::{ApplicationId, Secret};
+use crate::{ApplicationId, OutgoingMessage, Secret};
 
 /// A reply could not be delivered.
 #[derive(Debug, thiserror::Error)]
@@ -17,10 +17,29 @@ pub struct ReplyError {
     pub unknown_interaction: bool,
 }
 
-/// Edits replies to interactions.
+/// Answers interactions after their first response. Every message goes out
+/// with no allowed mentions.
 #[async_trait]
 pub trait DiscordReplies: Send + Sync + 'static {
-    /// Replaces the content of the deferred reply (`@original`) of the
-    /// interaction identified by `token`.
-    async fn edit_original(&self, application: ApplicationId, token: &Secret, content: &str) -> Result<(), ReplyError>;
+    /// Replaces the content and buttons of the deferred reply (`@original`)
+    /// of the interaction identified by `token`.
+    async fn edit_original(
+        &self,
+        application: ApplicationId,
+        token: &Secret,
+        message: &OutgoingMessage,
+    ) -> Result<(), ReplyError>;
+
+    /// Sends a follow-up message, seen only by the member when `ephemeral`.
+    async fn followup(
+        &self,
+        application: ApplicationId,
+        token: &Secret,
+        content: &str,
+        ephemeral: bool,
+    ) -> Result<(), ReplyError>;
+
+    /// Deletes the deferred reply (`@original`), e.g. the public
+    /// "thinking…" of a command that was refused privately.
+    async fn delete_original(&self, application: ApplicationId, token: &Secret) -> Result<(), ReplyError>;
 }

@@ -2,29 +2,61 @@
 
 use async_trait::async_trait;
 
+use crate::player::PlayerState;
 use crate::{
-    AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, GuildId, GuildQueue, Secret,
+    AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, GuildId, GuildSettings, Secret,
     SecretError, SlotUsage, StoreError,
 };
 
-/// Persists each guild's queue.
+/// Persists each guild's player: queue, history, loop mode, volume, paused
+/// state, voice channel and the anchor of the current track's position.
 ///
 /// Saves are conditional: `save` succeeds only when the stored version is
-/// still the one the queue was read at (`queue.version`), and stores the
-/// queue with `version + 1`. A queue never saved has version 0.
+/// still the one the state was read at (`state.version`), and stores it
+/// with `version + 1`. A state never saved has version 0. A save is atomic
+/// for readers: a load sees the whole old state or the whole new one.
 #[async_trait]
-pub trait QueueStore: Send + Sync + 'static {
-    /// The guild's queue, or `None` when it has none.
-    async fn load(&self, guild: GuildId) -> Result<Option<GuildQueue>, StoreError>;
+pub trait PlayerStore: Send + Sync + 'static {
+    /// The guild's player, or `None` when it has none.
+    async fn load(&self, guild: GuildId) -> Result<Option<PlayerState>, StoreError>;
 
-    /// Stores `queue` if nobody saved since it was read; returns the new version.
+    /// Stores `state` if nobody saved since it was read; returns the new version.
     ///
     /// # Errors
     /// [`crate::StoreErrorKind::Conflict`] when the stored version moved on.
-    async fn save(&self, queue: &GuildQueue) -> Result<u64, StoreError>;
+    async fn save(&self, state: &PlayerState) -> Result<u64, StoreError>;
 
-    /// Removes the guild's queue (no error when there is none).
+    /// Removes the guild's player (no error when there is none).
     async fn delete(&self, guild: GuildId) -> Result<(), StoreError>;
+
+    /// Every guild whose stored player is active ([`PlayerState::is_active`]:
+    /// in a voice channel with a track), for a new process to resume. Read
+    /// from an index of active players, never a scan of all guilds.
+    async fn active_guilds(&self) -> Result<Vec<GuildId>, StoreError>;
+
+    /// Records that this deployment's players were alive and playing at
+    /// `at_ms` (Unix milliseconds). Written about once a second while any
+    /// track plays, so that after a crash the positions are recovered to
+    /// within that interval instead of counting the downtime as played.
+    async fn mark_alive(&self, at_ms: u64) -> Result<(), StoreError>;
+
+    /// The last [`Self::mark_alive`] time, if any.
+    async fn last_alive(&self) -> Result<Option<u64>, StoreError>;
+}
+
+/// Persists each guild's settings, conditional on the version like
+/// [`PlayerStore::save`].
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    /// The guild's settings, or `None` when it never changed any.
+    async fn load_settings(&self, guild: GuildId) -> Result<Option<GuildSettings>, StoreError>;
+
+    /// Stores `settings` if nobody saved since they were read; returns the
+    /// new version.
+    ///
+    /// # Errors
+    /// [`crate::StoreErrorKind::Conflict`] when the stored version moved on.
+    async fn save_settings(&self, settings: &GuildSettings) -> Result<u64, StoreError>;
 }
 
 /// Persists the allowlist: each guild's record, its audit trail, and the

@@ -116,16 +116,15 @@ impl VoiceCommand {
     }
 }
 
-/// How the member gave the command, which decides how it is answered.
+/// How the member gave the command (for logs; both are answered the same
+/// way: an ephemeral "thinking…" that the outcome edits).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandOrigin {
-    /// A slash command, answered "thinking…" (type 5): the outcome edits
-    /// that reply; a refusal replaces it with a message only they see.
+    /// A slash command.
     #[default]
     SlashCommand,
-    /// A button, acknowledged silently (type 6): the outcome shows on the
-    /// controller; a refusal is a message only the presser sees.
+    /// A button (the controller, `/history`).
     Button,
 }
 

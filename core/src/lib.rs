@@ -39,7 +39,9 @@ pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, Ro
 pub use markdown::escape_markdown;
 pub use replies::{DiscordReplies, ReplyError};
 pub use secret::Secret;
-pub use settings::{GuildSettings, MAX_LEAVE_SECS, MAX_TRACK_SECS_LIMIT, SettingsChange, SettingsError};
+pub use settings::{
+    ADMINISTRATOR, GuildSettings, MANAGE_GUILD, MAX_LEAVE_SECS, MAX_TRACK_SECS_LIMIT, SettingsChange, SettingsError,
+};
 pub use store::{AllowlistStore, PlayerStore, SecretStore, SettingsStore};
 
 /// Version of the stored item layout; every persisted item carries it.

@@ -23,23 +23,13 @@ pub struct ReplyError {
 pub trait DiscordReplies: Send + Sync + 'static {
     /// Replaces the content and buttons of the deferred reply (`@original`)
     /// of the interaction identified by `token`.
+    ///
+    /// Player commands are deferred ephemerally (only the member sees the
+    /// reply, refusals included); what everyone sees is the controller.
     async fn edit_original(
         &self,
         application: ApplicationId,
         token: &Secret,
         message: &OutgoingMessage,
     ) -> Result<(), ReplyError>;
-
-    /// Sends a follow-up message, seen only by the member when `ephemeral`.
-    async fn followup(
-        &self,
-        application: ApplicationId,
-        token: &Secret,
-        content: &str,
-        ephemeral: bool,
-    ) -> Result<(), ReplyError>;
-
-    /// Deletes the deferred reply (`@original`), e.g. the public
-    /// "thinking…" of a command that was refused privately.
-    async fn delete_original(&self, application: ApplicationId, token: &Secret) -> Result<(), ReplyError>;
 }

@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 use crate::player::{MAX_QUEUE_LEN, MAX_VOLUME};
 use crate::{ChannelId, GuildId, RoleId};
 
+/// Discord's MANAGE_GUILD permission bit ("Manage Server").
+pub const MANAGE_GUILD: u64 = 1 << 5;
+/// Discord's ADMINISTRATOR permission bit, which implies every other.
+pub const ADMINISTRATOR: u64 = 1 << 3;
+
 /// The longest track a guild may allow, in seconds (24 hours).
 pub const MAX_TRACK_SECS_LIMIT: u32 = 24 * 60 * 60;
 /// The longest idle or alone wait a guild may set, in seconds (24 hours).
@@ -67,6 +72,16 @@ impl GuildSettings {
         }
     }
 
+    /// Whether a member with `roles` and permission bits `permissions` may
+    /// do what a DJ may: everyone when no DJ role is set; else members with
+    /// the role, Manage Server or Administrator.
+    pub fn is_dj(&self, roles: &[RoleId], permissions: u64) -> bool {
+        match self.dj_role {
+            None => true,
+            Some(role) => roles.contains(&role) || permissions & (MANAGE_GUILD | ADMINISTRATOR) != 0,
+        }
+    }
+
     /// Applies `change`, field by field, after checking every bound.
     ///
     /// # Errors
@@ -80,19 +95,19 @@ impl GuildSettings {
             next.default_volume = check("default_volume", volume, 0, MAX_VOLUME)?;
         }
         if let Some(len) = change.max_queue_len {
-            next.max_queue_len = check("max_queue", len, 1, MAX_QUEUE_LEN as u32)?;
+            next.max_queue_len = check("max_queue_len", len, 1, MAX_QUEUE_LEN as u32)?;
         }
         if let Some(secs) = change.max_track_secs {
-            next.max_track_secs = check("max_track_minutes", secs, 1, MAX_TRACK_SECS_LIMIT)?;
+            next.max_track_secs = check("max_track_secs", secs, 1, MAX_TRACK_SECS_LIMIT)?;
         }
         if let Some(channel) = change.announce_channel {
             next.announce_channel = channel;
         }
         if let Some(secs) = change.idle_leave_secs {
-            next.idle_leave_secs = check("idle_minutes", secs, 0, MAX_LEAVE_SECS)?;
+            next.idle_leave_secs = check("idle_leave_secs", secs, 0, MAX_LEAVE_SECS)?;
         }
         if let Some(secs) = change.alone_leave_secs {
-            next.alone_leave_secs = check("alone_minutes", secs, 0, MAX_LEAVE_SECS)?;
+            next.alone_leave_secs = check("alone_leave_secs", secs, 0, MAX_LEAVE_SECS)?;
         }
         if let Some(on) = change.always_on {
             next.always_on = on;
@@ -155,7 +170,7 @@ pub enum SettingsError {
     /// The value is outside `min..=max`.
     #[error("{field} must be between {min} and {max}")]
     OutOfRange {
-        /// The option's name, as members type it.
+        /// The setting's name.
         field: &'static str,
         /// The smallest value allowed.
         min: u64,
@@ -186,6 +201,17 @@ mod tests {
         assert_eq!(settings.default_volume, 100, "untouched");
         settings.apply(&SettingsChange { dj_role: Some(None), ..SettingsChange::default() }).unwrap();
         assert_eq!(settings.dj_role, None);
+    }
+
+    #[test]
+    fn without_a_dj_role_everyone_is_a_dj_and_with_one_its_holders_and_managers_are() {
+        let mut settings = GuildSettings::defaults(GuildId::new(1).unwrap());
+        assert!(settings.is_dj(&[], 0));
+        settings.dj_role = RoleId::new(5);
+        assert!(!settings.is_dj(&[RoleId::new(6).unwrap()], 0));
+        assert!(settings.is_dj(&[RoleId::new(6).unwrap(), RoleId::new(5).unwrap()], 0));
+        assert!(settings.is_dj(&[], MANAGE_GUILD));
+        assert!(settings.is_dj(&[], ADMINISTRATOR));
     }
 
     #[test]

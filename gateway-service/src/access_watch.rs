@@ -47,7 +47,7 @@ pub async fn run(
             () = stop.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        for guild in players.active_guilds().await {
+        for guild in players.active_guilds() {
             match allowlist.access(guild).await {
                 Ok(Access::Allowed) => {}
                 Ok(Access::NotApproved(state)) => {
@@ -70,10 +70,10 @@ async fn enforce(
     settings: AccessWatchSettings,
     stop: &CancellationToken,
 ) {
-    match players.stop(guild).await {
-        Ok(_) => info!(guild_id = %guild, state = ?state, "guild no longer allowed: stopped and left voice"),
-        Err(e) => warn!(guild_id = %guild, error = %e, "stopping a guild that lost access failed"),
-    }
+    // Handed to the guild's player without waiting: one busy guild must not
+    // hold up the watch of the others.
+    players.stop(guild);
+    info!(guild_id = %guild, state = ?state, "guild no longer allowed: stopping and leaving voice");
     let (Some(grace), Some(discord), Some(AllowlistState::Revoked)) =
         (settings.leave_revoked_guild_after, discord, state)
     else {

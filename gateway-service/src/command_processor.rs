@@ -1,9 +1,14 @@
-//! What the gateway service does with one command from the bus.
+//! What the gateway service does with one command from the bus: find where
+//! the member and the bot are, turn the command into the queue engine's,
+//! run it in the guild's player, and edit the member's (ephemeral) reply.
 
 use std::sync::Arc;
 
-use timmybot_core::{BusMessage, DiscordReplies, VoiceCommand};
-use timmybot_voice::{GuildPlayers, PlayError, PlayOutcome, StopOutcome};
+use timmybot_core::player::{Caller, Command, NewTrack, PlayerError, messages};
+use timmybot_core::{
+    BusMessage, DiscordReplies, GuildSettings, OutgoingMessage, SettingsStore, UserId, VoiceCommand,
+};
+use timmybot_voice::{GuildPlayers, PlayError, PlayerRequest};
 use tracing::{info, warn};
 
 use crate::VoiceStateCache;
@@ -23,14 +28,23 @@ pub struct CommandProcessor {
     players: GuildPlayers,
     voice_states: VoiceStateCache,
     replies: Arc<dyn DiscordReplies>,
+    settings: Arc<dyn SettingsStore>,
+    bot_user: UserId,
     counters: CommandCounters,
 }
 
 impl CommandProcessor {
-    /// A processor playing through `players`, finding members in
-    /// `voice_states` and answering through `replies`.
-    pub fn new(players: GuildPlayers, voice_states: VoiceStateCache, replies: Arc<dyn DiscordReplies>) -> Self {
-        Self { players, voice_states, replies, counters: CommandCounters::new() }
+    /// A processor playing through `players`, finding members (and the bot,
+    /// `bot_user`) in `voice_states`, reading guild settings from
+    /// `settings` and answering through `replies`.
+    pub fn new(
+        players: GuildPlayers,
+        voice_states: VoiceStateCache,
+        replies: Arc<dyn DiscordReplies>,
+        settings: Arc<dyn SettingsStore>,
+        bot_user: UserId,
+    ) -> Self {
+        Self { players, voice_states, replies, settings, bot_user, counters: CommandCounters::new() }
     }
 
     /// The commands run and failed so far, for the metrics; clones share them.
@@ -41,17 +55,37 @@ impl CommandProcessor {
     /// Runs `message` and edits its deferred reply with the outcome.
     ///
     /// Counts the command in [`Self::counters`], as failed when it failed on
-    /// our side (joining the channel, the queue store) or its reply could not
-    /// be edited; a member's mistake (no channel, a bad link, a full queue)
-    /// is not a failure.
+    /// our side (joining the channel, the store) or its reply could not be
+    /// edited; a member's mistake (no channel, a bad link, a full queue) is
+    /// not a failure.
     pub async fn process(&self, message: &BusMessage) {
-        let (content, failed) = self.run(message).await;
-        let replied = self.reply(message, &content).await;
+        let (content, failed) = match self.load_settings(message).await {
+            Ok(settings) => match self.run(message, &settings).await {
+                Ok(outcome) => (messages::outcome(&outcome), false),
+                Err(e) => {
+                    info!(guild_id = %message.guild_id, command = message.command.label(), error = %e, "command refused");
+                    (e.user_message(settings.dj_role), e.is_internal())
+                }
+            },
+            Err(e) => (e.user_message(None), true),
+        };
+        let replied = self.reply(message, &OutgoingMessage::text(content)).await;
         self.counters.record(failed || !replied);
     }
 
+    async fn load_settings(&self, message: &BusMessage) -> Result<GuildSettings, PlayError> {
+        let guild = message.guild_id;
+        match self.settings.load_settings(guild).await {
+            Ok(settings) => Ok(settings.unwrap_or_else(|| GuildSettings::defaults(guild))),
+            Err(e) => {
+                warn!(guild_id = %guild, error = %e, "reading the guild's settings failed");
+                Err(PlayError::Store(e))
+            }
+        }
+    }
+
     /// Edits the deferred reply; false when it could not be.
-    async fn reply(&self, message: &BusMessage, content: &str) -> bool {
+    async fn reply(&self, message: &BusMessage, content: &OutgoingMessage) -> bool {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -69,41 +103,69 @@ impl CommandProcessor {
         }
     }
 
-    /// The reply text, and whether the command failed on our side.
-    async fn run(&self, message: &BusMessage) -> (String, bool) {
+    /// Runs the command in the guild's player.
+    async fn run(
+        &self,
+        message: &BusMessage,
+        settings: &GuildSettings,
+    ) -> Result<timmybot_core::player::Outcome, PlayError> {
         let guild = message.guild_id;
-        match &message.command {
-            VoiceCommand::Play { query } => {
-                self.voice_states.wait_for_guild(guild, GUILD_ARRIVAL_WAIT).await;
-                let Some(channel) = self.voice_states.channel_of(guild, message.user_id) else {
-                    return ("Join a voice channel first, then use /play again.".to_owned(), false);
+        let user = message.user_id;
+        self.voice_states.wait_for_guild(guild, GUILD_ARRIVAL_WAIT).await;
+        let member_channel = self.voice_states.channel_of(guild, user);
+        let bot_channel = self.voice_states.channel_of(guild, self.bot_user);
+        let listeners = bot_channel.map(|c| self.voice_states.listeners(guild, c, self.bot_user)).unwrap_or_default();
+        // Alone with the bot, a member may do anything: nobody to overrule.
+        let alone = listeners.len() == 1 && listeners[0] == user;
+        let caller = Caller {
+            user,
+            dj: alone || settings.is_dj(&message.member_roles, message.member_permissions),
+            voice_channel: member_channel,
+            text_channel: message.channel_id,
+        };
+        let mut prepared = None;
+        let command = match &message.command {
+            VoiceCommand::Play { query, placement } => {
+                // Refuse where-you-are mistakes before opening anything.
+                match (bot_channel, member_channel) {
+                    (_, None) => return Err(PlayerError::NotInVoice.into()),
+                    (Some(bot), Some(member)) if bot != member => {
+                        return Err(PlayerError::NotInBotChannel { bot_channel: bot }.into());
+                    }
+                    _ => {}
+                }
+                let resolved = self.players.resolver().resolve(query).await?;
+                let track = NewTrack {
+                    source: resolved.source.clone(),
+                    title: resolved.title.clone(),
+                    duration_ms: resolved.duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                    requested_by: user,
                 };
-                match self.players.play(guild, channel, message.user_id, query).await {
-                    Ok(PlayOutcome::NowPlaying { title }) => (format!("Now playing {title}"), false),
-                    Ok(PlayOutcome::Queued { title, position }) => {
-                        (format!("Queued {title} (#{position} in the queue)"), false)
-                    }
-                    Err(e) => {
-                        info!(guild_id = %guild, interaction_id = %message.interaction_id, error = %e, "play refused");
-                        (e.user_message(), is_our_failure(&e))
-                    }
-                }
+                prepared = Some(resolved.input);
+                Command::Enqueue { tracks: vec![track], placement: *placement }
             }
-            VoiceCommand::Stop => match self.players.stop(guild).await {
-                Ok(StopOutcome::Stopped) => ("Stopped and left the voice channel.".to_owned(), false),
-                Ok(StopOutcome::NothingPlaying) => ("Nothing is playing.".to_owned(), false),
-                Err(e) => {
-                    warn!(guild_id = %guild, error = %e, "stop failed");
-                    (e.user_message(), true)
-                }
-            },
-            _ => ("That command is not supported by this player yet.".to_owned(), false),
-        }
+            VoiceCommand::Pause => Command::Pause,
+            VoiceCommand::Resume => Command::Resume,
+            VoiceCommand::TogglePause => Command::TogglePause,
+            VoiceCommand::Skip => Command::Skip,
+            VoiceCommand::SkipTo { position } => Command::SkipTo { position: *position },
+            VoiceCommand::Previous => Command::Previous,
+            VoiceCommand::Stop => Command::Stop,
+            VoiceCommand::Leave => Command::Leave,
+            VoiceCommand::Remove { position } => Command::Remove { position: *position },
+            VoiceCommand::Move { from, to } => Command::Move { from: *from, to: *to },
+            VoiceCommand::Swap { first, second } => Command::Swap { first: *first, second: *second },
+            VoiceCommand::Shuffle => Command::Shuffle { seed: self.players.shuffle_seed() },
+            VoiceCommand::Clear => Command::Clear,
+            VoiceCommand::Loop { mode } => Command::SetLoop(*mode),
+            VoiceCommand::CycleLoop => Command::CycleLoop,
+            VoiceCommand::Seek { target } => Command::Seek(*target),
+            VoiceCommand::Volume { percent } => Command::SetVolume(*percent),
+            VoiceCommand::VoteSkip => Command::VoteSkip { listeners },
+            VoiceCommand::Requeue { track } => Command::Requeue { track: *track },
+            _ => return Err(PlayError::Unavailable),
+        };
+        let request = PlayerRequest { command, caller, settings: settings.clone(), prepared };
+        self.players.command(guild, request).await
     }
-}
-
-/// Whether a refused `/play` is our failure rather than the member's:
-/// joining the channel or the queue store failed.
-fn is_our_failure(error: &PlayError) -> bool {
-    matches!(error, PlayError::Join(_) | PlayError::Store(_))
 }

@@ -1,7 +1,9 @@
 //! [`DiscordReplies`] over twilight-http: edits `@original` of an interaction.
 
 use async_trait::async_trait;
-use timmybot_core::{ApplicationId, DiscordReplies, ReplyError, Secret};
+use timmybot_core::{ApplicationId, DiscordReplies, OutgoingMessage, ReplyError, Secret};
+use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle, Component};
+use twilight_model::channel::message::AllowedMentions;
 
 use crate::discord_ids;
 
@@ -20,10 +22,22 @@ impl TwilightReplies {
 
 #[async_trait]
 impl DiscordReplies for TwilightReplies {
-    async fn edit_original(&self, application: ApplicationId, token: &Secret, content: &str) -> Result<(), ReplyError> {
+    async fn edit_original(
+        &self,
+        application: ApplicationId,
+        token: &Secret,
+        message: &OutgoingMessage,
+    ) -> Result<(), ReplyError> {
         // The content limit is checked by twilight; ours are short sentences.
         let client = self.http.interaction(discord_ids::to_application(application));
-        let request = client.update_response(token.expose()).content(Some(content));
+        // Titles come from third parties: nothing in a reply may ping.
+        let no_mentions = AllowedMentions::default();
+        let components = components(message);
+        let request = client
+            .update_response(token.expose())
+            .content(Some(&message.content))
+            .allowed_mentions(Some(&no_mentions))
+            .components(Some(&components));
         // twilight's error Display includes the request path, which contains
         // the interaction token: report only the status, never the path.
         request.await.map(|_| ()).map_err(|e| ReplyError {
@@ -34,6 +48,40 @@ impl DiscordReplies for TwilightReplies {
             ),
         })
     }
+}
+
+/// The message's buttons as twilight components, five to a row.
+fn components(message: &OutgoingMessage) -> Vec<Component> {
+    message
+        .buttons
+        .chunks(5)
+        .take(timmybot_core::MAX_BUTTONS / 5)
+        .map(|row| {
+            Component::ActionRow(ActionRow {
+                id: None,
+                components: row
+                    .iter()
+                    .map(|b| {
+                        Component::Button(Button {
+                            id: None,
+                            custom_id: Some(b.custom_id.clone()),
+                            disabled: false,
+                            emoji: None,
+                            label: Some(b.label.clone()),
+                            style: match b.style {
+                                timmybot_core::ButtonStyle::Primary => ButtonStyle::Primary,
+                                timmybot_core::ButtonStyle::Secondary => ButtonStyle::Secondary,
+                                timmybot_core::ButtonStyle::Success => ButtonStyle::Success,
+                                timmybot_core::ButtonStyle::Danger => ButtonStyle::Danger,
+                            },
+                            url: None,
+                            sku_id: None,
+                        })
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 fn describe(error: &twilight_http::Error) -> String {

@@ -10,9 +10,11 @@ use songbird::Songbird;
 use songbird::shards::TwilightMap;
 use timmybot_allowlist::Allowlist;
 use timmybot_core::emf::{EmfEmitter, MetricsSink};
-use timmybot_core::{ApplicationId, CommandBus, DiscordReplies, DiscordRest, QueueStore, Secret, SystemClock};
+use timmybot_core::{
+    ApplicationId, Clock, CommandBus, DiscordReplies, DiscordRest, PlayerStore, Secret, SettingsStore, SystemClock,
+};
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
-use timmybot_voice::{GuildPlayers, SourceResolver};
+use timmybot_voice::{GuildPlayers, PlayersConfig, PlayersDeps, SourceResolver};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -58,6 +60,8 @@ pub struct GatewaySettings {
     /// The yt-dlp executable that resolves YouTube links (default: none,
     /// YouTube links are refused).
     pub ytdlp: Option<PathBuf>,
+    /// How the players run (default: [`PlayersConfig::default`]).
+    pub players: PlayersConfig,
 }
 
 /// The ports the gateway service runs on.
@@ -65,8 +69,10 @@ pub struct GatewaySettings {
 pub struct GatewayDeps {
     /// Where commands come from.
     pub bus: Arc<dyn CommandBus>,
-    /// Where queues live.
-    pub queues: Arc<dyn QueueStore>,
+    /// Where players (queues, positions) live.
+    pub players: Arc<dyn PlayerStore>,
+    /// Where guild settings live.
+    pub settings: Arc<dyn SettingsStore>,
     /// Handler for interactions arriving over the gateway; `None` when
     /// Discord sends them to an HTTP endpoint instead.
     pub gateway_interactions: Option<Arc<dyn GatewayInteractions>>,
@@ -82,16 +88,31 @@ pub struct GatewayDeps {
     pub metrics_sink: Option<Arc<dyn MetricsSink>>,
 }
 
+/// Resumes the stored players once every shard is connected (joining
+/// needs the guild's shard).
+async fn resume_when_ready(players: GuildPlayers, health: Health, stop: CancellationToken) {
+    while !health.is_healthy() {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    if let Err(e) = players.resume_active().await {
+        warn!(error = %e, "could not read which players to resume");
+    }
+}
+
 /// How long shutdown waits for Discord to confirm the bot left each voice
 /// channel before the shards close.
 const LEAVE_CONFIRM_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs the gateway service until `shutdown` is cancelled.
 ///
-/// Shutdown order matters: stop taking commands, let running ones finish
-/// (bounded by `shutdown_grace`), leave every voice channel while the shards
-/// can still say so to Discord, then close the shards. Queues are saved on
-/// every change, so nothing is left to persist.
+/// Once every shard is connected, players whose stored state says they were
+/// playing are resumed (a restart). Shutdown order matters: stop taking
+/// commands, let running ones finish (bounded by `shutdown_grace`), store
+/// every player's exact position and leave every voice channel while the
+/// shards can still say so to Discord, then close the shards.
 ///
 /// # Errors
 /// Fails when Discord cannot be reached at start (bad token, no network).
@@ -123,9 +144,26 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let voice_states = VoiceStateCache::new();
     let resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
         .with_ytdlp(settings.ytdlp.clone());
-    let players = GuildPlayers::new(songbird.clone(), deps.queues.clone(), resolver);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let players_stop = CancellationToken::new();
+    let players = GuildPlayers::start(
+        PlayersDeps {
+            songbird: songbird.clone(),
+            store: deps.players.clone(),
+            settings: deps.settings.clone(),
+            resolver,
+            discord: deps.discord.clone(),
+            clock,
+        },
+        settings.players.clone(),
+        players_stop.clone(),
+    )
+    .await
+    .context("could not read the stored players")?;
     let replies: Arc<dyn DiscordReplies> = Arc::new(TwilightReplies::new(http.clone()));
-    let processor = CommandProcessor::new(players.clone(), voice_states.clone(), replies);
+    let bot_user = crate::discord_ids::user(bot.id);
+    let processor =
+        CommandProcessor::new(players.clone(), voice_states.clone(), replies, deps.settings.clone(), bot_user);
     let watch_stop = shutdown.child_token();
     if let Some(allowlist) = deps.allowlist.clone() {
         tokio::spawn(access_watch::run(
@@ -145,10 +183,13 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         health: deps.health.clone(),
         http,
         interactions: deps.gateway_interactions.clone(),
+        players: players.clone(),
+        bot_user,
     };
     for shard in shards {
         shard_tasks.spawn(shard_runner::run(shard, ctx.clone(), shards_stop.clone()));
     }
+    tokio::spawn(resume_when_ready(players.clone(), deps.health.clone(), shutdown.child_token()));
 
     // Not a child of `shutdown`: the last record is written after the
     // players left, so it holds their final frame deficit.
@@ -175,9 +216,9 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     if tokio::time::timeout(settings.shutdown_grace, consumer).await.is_err() {
         warn!("commands still running after the grace period; leaving anyway");
     }
-    let in_voice = players.active_guilds().await;
-    let bot_user = crate::discord_ids::user(bot.id);
-    players.leave_all().await;
+    let in_voice = players.active_guilds();
+    players.suspend_all().await;
+    players_stop.cancel();
     // Each leave is an op 4 queued on its shard; closing the shards at once
     // could drop it, leaving the bot shown in the channel. Wait (briefly)
     // until Discord confirms every leave with the bot's VOICE_STATE_UPDATE.

@@ -7,14 +7,21 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 use twilight_gateway::{CloseFrame, Event, EventTypeFlags, Shard, StreamExt};
 
+use timmybot_core::UserId;
+use timmybot_voice::{GuildPlayers, VoiceUpdate};
+
 use crate::gateway_interactions::{self, GatewayInteractions};
-use crate::{Health, VoiceStateCache};
+use crate::{Health, VoiceStateCache, discord_ids};
 
 /// What a shard's events feed.
 #[derive(Clone)]
 pub(crate) struct ShardContext {
     pub songbird: Arc<Songbird>,
     pub voice_states: VoiceStateCache,
+    /// Told where the bot is and who listens after every voice change.
+    pub players: GuildPlayers,
+    /// The bot's own user.
+    pub bot_user: UserId,
     pub health: Health,
     pub http: Arc<twilight_http::Client>,
     /// Set when interactions come over the gateway (no public endpoint).
@@ -69,6 +76,15 @@ pub(crate) async fn run(mut shard: Shard, ctx: ShardContext, stop: CancellationT
     info!(shard_id, "shard stopped");
 }
 
+/// The guild whose voice states `event` changed, if any.
+fn voice_guild(event: &Event) -> Option<timmybot_core::GuildId> {
+    match event {
+        Event::VoiceStateUpdate(update) => update.0.guild_id.map(discord_ids::guild),
+        Event::GuildCreate(create) => Some(discord_ids::guild(create.id())),
+        _ => None,
+    }
+}
+
 /// Applies one event; returns `true` when a closing shard saw its close.
 async fn handle_event(ctx: &ShardContext, event: Event, closing: bool) -> bool {
     match &event {
@@ -86,7 +102,13 @@ async fn handle_event(ctx: &ShardContext, event: Event, closing: bool) -> bool {
         _ => {}
     }
     ctx.voice_states.apply(&event);
+    // songbird first: a player that follows a move asks songbird where it is.
     ctx.songbird.process(&event).await;
+    if let Some(guild) = voice_guild(&event) {
+        let bot_channel = ctx.voice_states.channel_of(guild, ctx.bot_user);
+        let listeners = bot_channel.map_or(0, |c| ctx.voice_states.listeners(guild, c, ctx.bot_user).len());
+        ctx.players.voice_update(guild, VoiceUpdate { bot_channel, listeners });
+    }
     if let (Event::InteractionCreate(create), Some(handler)) = (event, &ctx.interactions) {
         tokio::spawn(gateway_interactions::answer(handler.clone(), ctx.http.clone(), create.0));
     }

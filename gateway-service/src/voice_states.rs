@@ -1,6 +1,6 @@
 //! Who sits in which voice channel, per guild, from gateway events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use timmybot_core::{ChannelId, GuildId, UserId};
@@ -16,9 +16,17 @@ use crate::discord_ids;
 /// VOICE_STATE_UPDATE; a guild is forgotten on GUILD_DELETE. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct VoiceStateCache {
-    guilds: Arc<RwLock<HashMap<GuildId, HashMap<UserId, ChannelId>>>>,
+    guilds: Arc<RwLock<HashMap<GuildId, GuildVoice>>>,
     /// Woken whenever a guild's GUILD_CREATE arrives.
     guild_arrived: Arc<tokio::sync::Notify>,
+}
+
+/// One guild's voice states.
+#[derive(Debug, Default)]
+struct GuildVoice {
+    members: HashMap<UserId, ChannelId>,
+    /// Users in voice that are bots (they do not count as listeners).
+    bots: HashSet<UserId>,
 }
 
 impl VoiceStateCache {
@@ -29,7 +37,21 @@ impl VoiceStateCache {
 
     /// The voice channel `user` sits in, if any.
     pub fn channel_of(&self, guild: GuildId, user: UserId) -> Option<ChannelId> {
-        self.guilds.read().expect("voice state lock poisoned").get(&guild)?.get(&user).copied()
+        self.guilds.read().expect("voice state lock poisoned").get(&guild)?.members.get(&user).copied()
+    }
+
+    /// The members (not bots, not `bot_user`) in `channel`, sorted by id.
+    pub fn listeners(&self, guild: GuildId, channel: ChannelId, bot_user: UserId) -> Vec<UserId> {
+        let guilds = self.guilds.read().expect("voice state lock poisoned");
+        let Some(voice) = guilds.get(&guild) else { return Vec::new() };
+        let mut listeners: Vec<UserId> = voice
+            .members
+            .iter()
+            .filter(|(user, c)| **c == channel && **user != bot_user && !voice.bots.contains(user))
+            .map(|(user, _)| *user)
+            .collect();
+        listeners.sort_unstable();
+        listeners
     }
 
     /// Whether the gateway described `guild` (its GUILD_CREATE arrived).
@@ -55,15 +77,24 @@ impl VoiceStateCache {
 
     /// Records that `user` is in `channel` (or in none).
     pub fn set(&self, guild: GuildId, user: UserId, channel: Option<ChannelId>) {
+        self.set_user(guild, user, channel, false);
+    }
+
+    fn set_user(&self, guild: GuildId, user: UserId, channel: Option<ChannelId>, bot: bool) {
         let mut guilds = self.guilds.write().expect("voice state lock poisoned");
-        let members = guilds.entry(guild).or_default();
+        let voice = guilds.entry(guild).or_default();
         match channel {
             Some(channel) => {
-                members.insert(user, channel);
+                voice.members.insert(user, channel);
             }
             None => {
-                members.remove(&user);
+                voice.members.remove(&user);
             }
+        }
+        if bot {
+            voice.bots.insert(user);
+        } else {
+            voice.bots.remove(&user);
         }
     }
 
@@ -78,7 +109,8 @@ impl VoiceStateCache {
                         .iter()
                         .filter_map(|s| s.channel_id.map(|c| (discord_ids::user(s.user_id), discord_ids::channel(c))))
                         .collect();
-                    self.guilds.write().expect("voice state lock poisoned").insert(id, members);
+                    let bots = guild.voice_states.iter().filter(|s| is_bot(s)).map(|s| discord_ids::user(s.user_id)).collect();
+                    self.guilds.write().expect("voice state lock poisoned").insert(id, GuildVoice { members, bots });
                     self.guild_arrived.notify_waiters();
                 }
             }
@@ -92,12 +124,17 @@ impl VoiceStateCache {
 
     fn apply_state(&self, state: &VoiceState) {
         let Some(guild) = state.guild_id else { return };
-        self.set(
+        self.set_user(
             discord_ids::guild(guild),
             discord_ids::user(state.user_id),
             state.channel_id.map(discord_ids::channel),
+            is_bot(state),
         );
     }
+}
+
+fn is_bot(state: &VoiceState) -> bool {
+    state.member.as_ref().is_some_and(|m| m.user.bot)
 }
 
 #[cfg(test)]
@@ -125,6 +162,21 @@ mod tests {
         assert_eq!(cache.channel_of(g, u), Some(c));
         cache.apply(&update(None));
         assert_eq!(cache.channel_of(g, u), None);
+    }
+
+    #[test]
+    fn listeners_are_the_members_in_the_channel_without_bots() {
+        let cache = VoiceStateCache::new();
+        let (g, _, c) = ids();
+        let other = ChannelId::new(31).unwrap();
+        let bot_user = UserId::new(99).unwrap();
+        cache.set(g, UserId::new(2).unwrap(), Some(c));
+        cache.set(g, UserId::new(1).unwrap(), Some(c));
+        cache.set(g, UserId::new(3).unwrap(), Some(other));
+        cache.set(g, bot_user, Some(c));
+        cache.set_user(g, UserId::new(4).unwrap(), Some(c), true);
+        assert_eq!(cache.listeners(g, c, bot_user), vec![UserId::new(1).unwrap(), UserId::new(2).unwrap()]);
+        assert!(cache.listeners(GuildId::new(77).unwrap(), c, bot_user).is_empty());
     }
 }
 

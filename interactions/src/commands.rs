@@ -2,35 +2,49 @@
 //!
 //! The registration body ([`bulk_overwrite_body`]), the `/help` text and the
 //! handler's validation all read the same [`COMMANDS`] table, so a command
-//! cannot be registered with one shape and parsed with another.
+//! cannot be registered with one shape and parsed with another. Discord
+//! checks option types, lengths and ranges in its client; requests that do
+//! not come through the client (the gateway route, a hand-made request) are
+//! checked again here with the same numbers.
 
 use serde_json::{Value, json};
+use timmybot_core::player::{LoopMode, MAX_QUEUE_LEN, MAX_VOLUME, Placement, SeekTarget};
 use timmybot_core::VoiceCommand;
 
 use crate::CommandError;
 use crate::model::InteractionData;
 
+/// Discord's permission bits the handler checks ("Manage Server" and
+/// Administrator, which implies it).
+pub use timmybot_core::{ADMINISTRATOR, MANAGE_GUILD};
+
 /// `/play`: join the member's voice channel and play something.
 pub const PLAY: &str = "play";
-/// `/stop`: stop playback and leave.
+/// `/stop`: stop playback, clear the queue and leave.
 pub const STOP: &str = "stop";
 /// `/help`: list the commands.
 pub const HELP: &str = "help";
 /// `/request-access`: ask the maintainers to approve this server.
 pub const REQUEST_ACCESS: &str = "request-access";
+/// `/queue`: the waiting tracks, paged.
+pub const QUEUE: &str = "queue";
+/// `/nowplaying`: the current track and its position.
+pub const NOW_PLAYING: &str = "nowplaying";
+/// `/history`: the last tracks played.
+pub const HISTORY: &str = "history";
+/// `/settings`: the server's player settings.
+pub const SETTINGS: &str = "settings";
 /// `/request-access`'s one option.
 pub const REASON_OPTION: &str = "reason";
-/// Discord's MANAGE_GUILD permission bit ("Manage Server").
-pub const MANAGE_GUILD: u64 = 1 << 5;
-/// Discord's ADMINISTRATOR permission bit, which implies every other.
-pub const ADMINISTRATOR: u64 = 1 << 3;
-/// `/play`'s one option.
+/// `/play`'s query option.
 pub const QUERY_OPTION: &str = "query";
 /// The longest `/play` query, in characters.
 ///
 /// Long enough for any real URL; also sent to Discord as the option's
 /// `max_length`, so the client stops longer input before it reaches us.
 pub const MAX_QUERY_LEN: usize = 512;
+/// The highest queue position an option accepts.
+const MAX_POSITION: i64 = MAX_QUEUE_LEN as i64;
 
 /// Discord's type for an application command option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +54,12 @@ pub enum OptionKind {
     String,
     /// An integer (4).
     Integer,
+    /// A boolean (5).
+    Boolean,
+    /// A channel (7).
+    Channel,
+    /// A role (8).
+    Role,
 }
 
 impl OptionKind {
@@ -48,6 +68,9 @@ impl OptionKind {
         match self {
             Self::String => 3,
             Self::Integer => 4,
+            Self::Boolean => 5,
+            Self::Channel => 7,
+            Self::Role => 8,
         }
     }
 }
@@ -65,6 +88,87 @@ pub struct OptionDef {
     pub required: bool,
     /// The longest string accepted, in characters.
     pub max_length: Option<usize>,
+    /// The smallest integer accepted.
+    pub min_value: Option<i64>,
+    /// The largest integer accepted.
+    pub max_value: Option<i64>,
+    /// Whether the client asks the bot for suggestions as the member types.
+    pub autocomplete: bool,
+    /// The only values accepted, shown as a list (names equal values).
+    pub choices: &'static [&'static str],
+}
+
+impl OptionDef {
+    const fn new(name: &'static str, description: &'static str, kind: OptionKind) -> Self {
+        Self {
+            name,
+            description,
+            kind,
+            required: false,
+            max_length: None,
+            min_value: None,
+            max_value: None,
+            autocomplete: false,
+            choices: &[],
+        }
+    }
+
+    const fn string(name: &'static str, description: &'static str, max_length: usize) -> Self {
+        let mut option = Self::new(name, description, OptionKind::String);
+        option.max_length = Some(max_length);
+        option
+    }
+
+    const fn integer(name: &'static str, description: &'static str, min: i64, max: i64) -> Self {
+        let mut option = Self::new(name, description, OptionKind::Integer);
+        option.min_value = Some(min);
+        option.max_value = Some(max);
+        option
+    }
+
+    const fn boolean(name: &'static str, description: &'static str) -> Self {
+        Self::new(name, description, OptionKind::Boolean)
+    }
+
+    const fn position(name: &'static str, description: &'static str) -> Self {
+        let mut option = Self::integer(name, description, 1, MAX_POSITION);
+        option.required = true;
+        option.autocomplete = true;
+        option
+    }
+
+    const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    const fn choices(mut self, choices: &'static [&'static str]) -> Self {
+        self.choices = choices;
+        self
+    }
+}
+
+/// Who may use a command, for `/help` and docs/commands.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone (in the bot's voice channel for commands that change playback).
+    Everyone,
+    /// Members with the DJ role (anyone when none is set); others only for
+    /// their own tracks.
+    Dj,
+    /// Members with Manage Server.
+    Managers,
+}
+
+/// How a command is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// Goes over the bus to the player (a deferred, ephemeral reply).
+    Player,
+    /// Answered at once from the store.
+    View,
+    /// Answered at once by the handler.
+    Direct,
 }
 
 /// One slash command.
@@ -72,6 +176,8 @@ pub struct OptionDef {
 pub struct CommandDef {
     /// The command's name (lowercase, without the slash).
     pub name: &'static str,
+    /// `/` + the name: the fixed label logs and metrics use.
+    pub route: &'static str,
     /// Shown next to the command in the client and in `/help`.
     pub description: &'static str,
     /// Its options, in the order the client shows them.
@@ -80,42 +186,174 @@ pub struct CommandDef {
     /// (`default_member_permissions`); `None` = everyone. Advisory only:
     /// server admins can change it, so the handler checks again.
     pub default_member_permissions: Option<u64>,
+    /// Who may use it.
+    pub audience: Audience,
+    /// How it is answered.
+    pub handling: Handling,
+}
+
+const fn player(
+    name: &'static str,
+    route: &'static str,
+    description: &'static str,
+    options: &'static [OptionDef],
+    audience: Audience,
+) -> CommandDef {
+    CommandDef {
+        name,
+        route,
+        description,
+        options,
+        default_member_permissions: None,
+        audience,
+        handling: Handling::Player,
+    }
+}
+
+const fn view(name: &'static str, route: &'static str, description: &'static str, options: &'static [OptionDef]) -> CommandDef {
+    CommandDef {
+        name,
+        route,
+        description,
+        options,
+        default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::View,
+    }
 }
 
 /// Every slash command the bot registers.
 pub const COMMANDS: &[CommandDef] = &[
+    player(
+        PLAY,
+        "/play",
+        "Play a link or a file (joins your voice channel)",
+        &[
+            OptionDef::string(QUERY_OPTION, "A link (http/https) or a file to play", MAX_QUERY_LEN).required(),
+            OptionDef::boolean("next", "Put it first in the queue"),
+            OptionDef::boolean("now", "Play it at once, skipping the current track"),
+        ],
+        Audience::Everyone,
+    ),
+    player("pause", "/pause", "Pause playback", &[], Audience::Everyone),
+    player("resume", "/resume", "Resume playback (rejoins if I left)", &[], Audience::Everyone),
+    player("skip", "/skip", "Skip the current track", &[], Audience::Dj),
+    player(
+        "skipto",
+        "/skipto",
+        "Skip ahead to a track in the queue",
+        &[OptionDef::position("position", "The track's place in the queue")],
+        Audience::Dj,
+    ),
+    player("previous", "/previous", "Play the previous track again", &[], Audience::Everyone),
+    player(STOP, "/stop", "Stop playback, clear the queue and leave the voice channel", &[], Audience::Dj),
+    player("leave", "/leave", "Leave the voice channel, keeping the queue", &[], Audience::Everyone),
+    view(
+        QUEUE,
+        "/queue",
+        "Show the queue, with total and remaining time",
+        &[OptionDef::integer("page", "Which page", 1, 100)],
+    ),
+    view(NOW_PLAYING, "/nowplaying", "Show what is playing and where", &[]),
+    player(
+        "remove",
+        "/remove",
+        "Remove a track from the queue",
+        &[OptionDef::position("position", "The track's place in the queue")],
+        Audience::Dj,
+    ),
+    player(
+        "move",
+        "/move",
+        "Move a track to another place in the queue",
+        &[
+            OptionDef::position("from", "The track's place now"),
+            OptionDef::integer("to", "Its new place", 1, MAX_POSITION).required(),
+        ],
+        Audience::Dj,
+    ),
+    player(
+        "swap",
+        "/swap",
+        "Swap two tracks in the queue",
+        &[OptionDef::position("first", "One track's place"), OptionDef::position("second", "The other's")],
+        Audience::Dj,
+    ),
+    player("shuffle", "/shuffle", "Shuffle the queue", &[], Audience::Everyone),
+    player("clear", "/clear", "Remove every waiting track", &[], Audience::Dj),
+    player(
+        "loop",
+        "/loop",
+        "Loop nothing, the current track, or the whole queue",
+        &[OptionDef::new("mode", "off, track or queue", OptionKind::String).required().choices(&["off", "track", "queue"])],
+        Audience::Everyone,
+    ),
+    player(
+        "seek",
+        "/seek",
+        "Jump within the track: 1:23, +30 or -10",
+        &[OptionDef::string("position", "A time (1:23) or seconds forward (+30) or back (-10)", 12).required()],
+        Audience::Everyone,
+    ),
+    player(
+        "volume",
+        "/volume",
+        "Set the volume (0–200 %)",
+        &[OptionDef::integer("percent", "0 to 200", 0, MAX_VOLUME as i64).required()],
+        Audience::Everyone,
+    ),
+    player("voteskip", "/voteskip", "Vote to skip the current track", &[], Audience::Everyone),
+    view(HISTORY, "/history", "The last tracks played, to queue again", &[]),
     CommandDef {
-        name: PLAY,
-        description: "Play a link or a file",
-        options: &[OptionDef {
-            name: QUERY_OPTION,
-            description: "A link (http/https) or a file to play",
-            kind: OptionKind::String,
-            required: true,
-            max_length: Some(MAX_QUERY_LEN),
-        }],
-        default_member_permissions: None,
+        name: SETTINGS,
+        route: "/settings",
+        description: "Show or change this server's player settings (needs Manage Server)",
+        options: &[
+            OptionDef::new("dj_role", "Members with this role may skip, stop, clear, move and remove", OptionKind::Role),
+            OptionDef::boolean("clear_dj_role", "Let everyone do what a DJ may"),
+            OptionDef::integer("default_volume", "Volume a new player starts at (0–200 %)", 0, MAX_VOLUME as i64),
+            OptionDef::integer("max_queue", "The most tracks that may wait", 1, MAX_POSITION),
+            OptionDef::integer("max_track_minutes", "The longest track accepted, in minutes", 1, 1440),
+            OptionDef::new("announce_channel", "Where the now-playing message goes", OptionKind::Channel),
+            OptionDef::boolean("clear_announce_channel", "Post the now-playing message where /play was used"),
+            OptionDef::integer("idle_minutes", "Leave after this long with nothing playing (0 = never)", 0, 1440),
+            OptionDef::integer("alone_minutes", "Leave after this long with nobody listening (0 = never)", 0, 1440),
+            OptionDef::boolean("always_on", "24/7: stay in the voice channel"),
+            OptionDef::integer("vote_skip_percent", "Share of listeners whose votes skip a track", 1, 100),
+            OptionDef::boolean("fair_queue", "Take turns between members' tracks"),
+        ],
+        default_member_permissions: Some(MANAGE_GUILD),
+        audience: Audience::Managers,
+        handling: Handling::Direct,
     },
     CommandDef {
-        name: STOP,
-        description: "Stop playback, clear the queue and leave the voice channel",
+        name: HELP,
+        route: "/help",
+        description: "Show what this bot can do",
         options: &[],
         default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::Direct,
     },
-    CommandDef { name: HELP, description: "Show what this bot can do", options: &[], default_member_permissions: None },
     CommandDef {
         name: REQUEST_ACCESS,
+        route: "/request-access",
         description: "Ask the bot's maintainers to approve this server (needs Manage Server)",
-        options: &[OptionDef {
-            name: REASON_OPTION,
-            description: "Why this server wants the bot (shown to the maintainers)",
-            kind: OptionKind::String,
-            required: false,
-            max_length: Some(timmybot_allowlist::rules::MAX_REASON_CHARS),
-        }],
+        options: &[OptionDef::string(
+            REASON_OPTION,
+            "Why this server wants the bot (shown to the maintainers)",
+            timmybot_allowlist::rules::MAX_REASON_CHARS,
+        )],
         default_member_permissions: Some(MANAGE_GUILD),
+        audience: Audience::Managers,
+        handling: Handling::Direct,
     },
 ];
+
+/// The definition of `name`.
+pub fn find(name: &str) -> Option<&'static CommandDef> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
 
 /// Discord's application command type for slash commands (CHAT_INPUT).
 const CHAT_INPUT: u8 = 1;
@@ -123,6 +361,8 @@ const CHAT_INPUT: u8 = 1;
 const CONTEXT_GUILD: u8 = 0;
 /// Integration type GUILD_INSTALL: the bot is added to servers, not users.
 const GUILD_INSTALL: u8 = 0;
+/// Channel types an announce channel may be: text (0) and announcement (5).
+const ANNOUNCE_CHANNEL_TYPES: [u8; 2] = [0, 5];
 
 /// The body for Discord's bulk overwrite of global application commands
 /// (`PUT /applications/{application.id}/commands`).
@@ -153,15 +393,6 @@ fn command_json(command: &CommandDef) -> Value {
     value
 }
 
-/// The `/request-access` reason, if the member gave one.
-///
-/// # Errors
-/// [`CommandError::InvalidOption`] when it is not a string.
-pub fn request_reason(data: &InteractionData) -> Result<Option<String>, CommandError> {
-    let Some(value) = data.option(REASON_OPTION).and_then(|o| o.value.as_ref()) else { return Ok(None) };
-    value.as_str().map(|s| Some(s.to_owned())).ok_or(CommandError::InvalidOption(REASON_OPTION))
-}
-
 fn option_json(option: &OptionDef) -> Value {
     let mut value = json!({
         "type": option.kind.code(),
@@ -172,32 +403,60 @@ fn option_json(option: &OptionDef) -> Value {
     if let Some(max) = option.max_length {
         value["max_length"] = json!(max);
     }
+    if let Some(min) = option.min_value {
+        value["min_value"] = json!(min);
+    }
+    if let Some(max) = option.max_value {
+        value["max_value"] = json!(max);
+    }
+    if option.autocomplete {
+        value["autocomplete"] = json!(true);
+    }
+    if !option.choices.is_empty() {
+        value["choices"] = option.choices.iter().map(|c| json!({"name": c, "value": c})).collect();
+    }
+    if option.kind == OptionKind::Channel {
+        value["channel_types"] = json!(ANNOUNCE_CHANNEL_TYPES);
+    }
     value
 }
 
-/// The `/help` text, listing every command and its options.
+/// The `/help` text: every command, its options, and who may use it.
 pub fn help_text() -> String {
     let mut text = String::from("Here is what I can do:\n");
     for command in COMMANDS {
         text.push_str("• `/");
         text.push_str(command.name);
-        for option in command.options {
+        for option in command.options.iter().filter(|o| o.required) {
             text.push(' ');
             text.push_str(option.name);
             text.push(':');
         }
         text.push_str("` ");
         text.push_str(command.description);
+        match command.audience {
+            Audience::Dj => text.push_str(" (DJ)"),
+            Audience::Managers if command.name != SETTINGS && command.name != REQUEST_ACCESS => {
+                text.push_str(" (Manage Server)");
+            }
+            _ => {}
+        }
         text.push('\n');
     }
+    text.push_str("(DJ): members with the server's DJ role, or anyone when none is set; others only for their own tracks.");
     text
+}
+
+/// The `/request-access` reason, if the member gave one.
+///
+/// # Errors
+/// [`CommandError::InvalidOption`] when it is not a string.
+pub fn request_reason(data: &InteractionData) -> Result<Option<String>, CommandError> {
+    optional_string(data, REASON_OPTION)
 }
 
 /// Validates a `/play` query: trimmed, non-empty, at most
 /// [`MAX_QUERY_LEN`] characters.
-///
-/// The client enforces `max_length` too, but gateway-delivered and hand-made
-/// requests do not go through the client, so the rule is checked here.
 ///
 /// # Errors
 /// [`CommandError::EmptyQuery`] or [`CommandError::QueryTooLong`].
@@ -212,22 +471,113 @@ pub fn validate_query(raw: &str) -> Result<String, CommandError> {
     Ok(query.to_owned())
 }
 
-/// Reads a voice command (`/play`, `/stop`) from its data.
+/// Reads a player command from its data.
 ///
-/// Returns `Ok(None)` for a name that is not a voice command.
+/// Returns `Ok(None)` for a name that is not a player command.
 ///
 /// # Errors
-/// [`CommandError`] when an option is missing, of the wrong type or invalid.
+/// [`CommandError`] when an option is missing, of the wrong type or out of range.
 pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceCommand>, CommandError> {
-    match name {
+    let command = match name {
         PLAY => {
-            let option = data.option(QUERY_OPTION).ok_or(CommandError::MissingOption(QUERY_OPTION))?;
-            let value = option.value.as_ref().ok_or(CommandError::MissingOption(QUERY_OPTION))?;
-            let raw = value.as_str().ok_or(CommandError::InvalidOption(QUERY_OPTION))?;
-            Ok(Some(VoiceCommand::Play { query: validate_query(raw)? }))
+            let raw = required_string(data, QUERY_OPTION)?;
+            let placement = if optional_bool(data, "now")? == Some(true) {
+                Placement::Now
+            } else if optional_bool(data, "next")? == Some(true) {
+                Placement::Next
+            } else {
+                Placement::End
+            };
+            VoiceCommand::Play { query: validate_query(&raw)?, placement }
         }
-        STOP => Ok(Some(VoiceCommand::Stop)),
-        _ => Ok(None),
+        "pause" => VoiceCommand::Pause,
+        "resume" => VoiceCommand::Resume,
+        "skip" => VoiceCommand::Skip,
+        "skipto" => VoiceCommand::SkipTo { position: position(data, "position")? },
+        "previous" => VoiceCommand::Previous,
+        STOP => VoiceCommand::Stop,
+        "leave" => VoiceCommand::Leave,
+        "remove" => VoiceCommand::Remove { position: position(data, "position")? },
+        "move" => VoiceCommand::Move { from: position(data, "from")?, to: position(data, "to")? },
+        "swap" => VoiceCommand::Swap { first: position(data, "first")?, second: position(data, "second")? },
+        "shuffle" => VoiceCommand::Shuffle,
+        "clear" => VoiceCommand::Clear,
+        "loop" => {
+            let word = required_string(data, "mode")?;
+            let mode = LoopMode::parse(word.trim()).ok_or(CommandError::InvalidLoopMode)?;
+            VoiceCommand::Loop { mode }
+        }
+        "seek" => {
+            let text = required_string(data, "position")?;
+            let target: SeekTarget = text.parse().map_err(|_| CommandError::InvalidSeek)?;
+            VoiceCommand::Seek { target }
+        }
+        "volume" => {
+            let percent = required_integer(data, "percent")?;
+            if !(0..=i64::from(MAX_VOLUME)).contains(&percent) {
+                return Err(CommandError::VolumeOutOfRange);
+            }
+            VoiceCommand::Volume { percent: percent as u16 }
+        }
+        "voteskip" => VoiceCommand::VoteSkip,
+        _ => return Ok(None),
+    };
+    Ok(Some(command))
+}
+
+/// A 1-based queue position option.
+fn position(data: &InteractionData, name: &'static str) -> Result<usize, CommandError> {
+    let value = required_integer(data, name)?;
+    if !(1..=MAX_POSITION).contains(&value) {
+        return Err(CommandError::PositionOutOfRange);
+    }
+    Ok(value as usize)
+}
+
+/// The value of option `name`, if given.
+fn value<'a>(data: &'a InteractionData, name: &str) -> Option<&'a crate::model::OptionValue> {
+    data.option(name).and_then(|o| o.value.as_ref())
+}
+
+fn required_string(data: &InteractionData, name: &'static str) -> Result<String, CommandError> {
+    optional_string(data, name)?.ok_or(CommandError::MissingOption(name))
+}
+
+/// A string option; `None` when absent.
+///
+/// # Errors
+/// [`CommandError::InvalidOption`] when it is not a string.
+pub fn optional_string(data: &InteractionData, name: &'static str) -> Result<Option<String>, CommandError> {
+    match value(data, name) {
+        None => Ok(None),
+        Some(v) => v.as_str().map(|s| Some(s.to_owned())).ok_or(CommandError::InvalidOption(name)),
+    }
+}
+
+fn required_integer(data: &InteractionData, name: &'static str) -> Result<i64, CommandError> {
+    optional_integer(data, name)?.ok_or(CommandError::MissingOption(name))
+}
+
+/// An integer option; `None` when absent.
+///
+/// # Errors
+/// [`CommandError::InvalidOption`] when it is not an integer.
+pub fn optional_integer(data: &InteractionData, name: &'static str) -> Result<Option<i64>, CommandError> {
+    match value(data, name) {
+        None => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or(CommandError::InvalidOption(name)),
+    }
+}
+
+/// A boolean option; `None` when absent.
+///
+/// # Errors
+/// [`CommandError::InvalidOption`] when it is not a boolean.
+pub fn optional_bool(data: &InteractionData, name: &'static str) -> Result<Option<bool>, CommandError> {
+    match value(data, name) {
+        None => Ok(None),
+        Some(crate::model::OptionValue::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(CommandError::InvalidOption(name)),
     }
 }
 
@@ -236,50 +586,72 @@ mod tests {
     use super::*;
     use crate::model::{CommandOption, OptionValue};
 
-    fn data(options: Vec<CommandOption>) -> InteractionData {
-        InteractionData { name: Some(PLAY.into()), options, custom_id: None }
-    }
-
-    fn query(value: OptionValue) -> CommandOption {
-        CommandOption { name: QUERY_OPTION.into(), kind: 3, value: Some(value), options: vec![] }
+    fn data(name: &str, options: Vec<(&str, OptionValue)>) -> InteractionData {
+        InteractionData {
+            name: Some(name.into()),
+            options: options
+                .into_iter()
+                .map(|(n, v)| CommandOption { name: n.into(), kind: 0, value: Some(v), options: vec![], focused: false })
+                .collect(),
+            custom_id: None,
+        }
     }
 
     #[test]
-    fn bulk_overwrite_body_defines_play_stop_and_help_for_guilds_only() {
+    fn every_command_is_registered_guild_only_with_its_options() {
         let body = bulk_overwrite_body();
-        let names: Vec<&str> = body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["play", "stop", "help", "request-access"]);
-        assert_eq!(body[3]["default_member_permissions"], "32", "only Manage Server sees /request-access");
-        assert_eq!(body[3]["options"][0]["required"], false);
-        assert!(body[0].get("default_member_permissions").is_none());
-        for command in body.as_array().unwrap() {
+        let commands = body.as_array().unwrap();
+        assert_eq!(commands.len(), COMMANDS.len());
+        let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        for expected in [
+            "play", "pause", "resume", "skip", "skipto", "previous", "stop", "leave", "queue", "nowplaying", "remove",
+            "move", "swap", "shuffle", "clear", "loop", "seek", "volume", "voteskip", "history", "settings", "help",
+            "request-access",
+        ] {
+            assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        }
+        for command in commands {
             assert_eq!(command["type"], 1);
             assert_eq!(command["contexts"], json!([0]));
             assert_eq!(command["dm_permission"], false);
         }
+        let by_name = |n: &str| commands.iter().find(|c| c["name"] == n).unwrap().clone();
+        assert_eq!(by_name("settings")["default_member_permissions"], "32");
+        assert_eq!(by_name("request-access")["default_member_permissions"], "32");
+        assert!(by_name("play").get("default_member_permissions").is_none());
         assert_eq!(
-            body[0]["options"],
-            json!([{
-                "type": 3, "name": "query", "description": "A link (http/https) or a file to play",
-                "required": true, "max_length": 512
-            }])
+            by_name("volume")["options"][0],
+            json!({"type": 4, "name": "percent", "description": "0 to 200", "required": true, "min_value": 0, "max_value": 200})
         );
-        assert_eq!(body[0]["description"], "Play a link or a file");
-        assert!(body[1].get("options").is_none());
+        assert_eq!(by_name("skipto")["options"][0]["autocomplete"], true);
+        assert_eq!(by_name("loop")["options"][0]["choices"][2], json!({"name": "queue", "value": "queue"}));
+        assert_eq!(by_name("settings")["options"][5]["channel_types"], json!([0, 5]));
+        assert_eq!(by_name("play")["options"][0]["max_length"], 512);
     }
 
     #[test]
     fn command_definitions_fit_discord_limits() {
+        assert!(COMMANDS.len() <= 100);
         for command in COMMANDS {
             assert!((1..=32).contains(&command.name.len()), "{}", command.name);
             assert!(command.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_'));
             assert!((1..=100).contains(&command.description.chars().count()), "{}", command.name);
+            assert_eq!(command.route, format!("/{}", command.name));
+            assert!(command.options.len() <= 25);
+            let mut seen_optional = false;
             for option in command.options {
                 assert!(option.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_'));
-                assert!((1..=100).contains(&option.description.chars().count()));
+                assert!((1..=32).contains(&option.name.len()));
+                assert!((1..=100).contains(&option.description.chars().count()), "{}", option.name);
                 assert!(option.max_length.is_none_or(|m| (1..=6000).contains(&m)));
+                // Discord wants required options before optional ones.
+                assert!(!(seen_optional && option.required), "{}: required after optional", command.name);
+                seen_optional |= !option.required;
+                assert!(option.choices.len() <= 25);
+                assert!(!(option.autocomplete && !option.choices.is_empty()));
             }
         }
+        assert!(help_text().chars().count() < 2000, "help fits one message");
     }
 
     #[test]
@@ -289,41 +661,71 @@ mod tests {
             assert!(help.contains(&format!("/{}", command.name)), "{help}");
         }
         assert!(help.contains("/play query:"));
+        assert!(help.contains("/skip` Skip the current track (DJ)"), "{help}");
     }
 
     #[test]
-    fn play_query_is_trimmed() {
-        let cmd = voice_command(PLAY, &data(vec![query(OptionValue::String("  https://x/a.mp3 \n".into()))]));
-        assert_eq!(cmd.unwrap(), Some(VoiceCommand::Play { query: "https://x/a.mp3".into() }));
+    fn play_takes_a_trimmed_query_and_a_placement() {
+        let cmd = voice_command(PLAY, &data(PLAY, vec![("query", OptionValue::String("  https://x/a.mp3 \n".into()))]));
+        assert_eq!(cmd.unwrap(), Some(VoiceCommand::Play { query: "https://x/a.mp3".into(), placement: Placement::End }));
+        let next = data(PLAY, vec![("query", OptionValue::String("a".into())), ("next", OptionValue::Bool(true))]);
+        assert!(matches!(voice_command(PLAY, &next), Ok(Some(VoiceCommand::Play { placement: Placement::Next, .. }))));
+        let now = data(PLAY, vec![("query", OptionValue::String("a".into())), ("now", OptionValue::Bool(true))]);
+        assert!(matches!(voice_command(PLAY, &now), Ok(Some(VoiceCommand::Play { placement: Placement::Now, .. }))));
     }
 
     #[test]
     fn play_query_must_be_present_non_empty_and_at_most_512_characters() {
         let too_long = "é".repeat(MAX_QUERY_LEN + 1);
-        let cases = [
-            (data(vec![]), "missing"),
-            (data(vec![CommandOption { name: QUERY_OPTION.into(), kind: 3, value: None, options: vec![] }]), "missing"),
-            (data(vec![query(OptionValue::Integer(5))]), "invalid"),
-            (data(vec![query(OptionValue::String("   ".into()))]), "empty"),
-            (data(vec![query(OptionValue::String(too_long))]), "long"),
-        ];
-        for (data, want) in cases {
-            let got = voice_command(PLAY, &data).unwrap_err();
-            let ok = match want {
-                "missing" => matches!(got, CommandError::MissingOption(QUERY_OPTION)),
-                "invalid" => matches!(got, CommandError::InvalidOption(QUERY_OPTION)),
-                "empty" => matches!(got, CommandError::EmptyQuery),
-                _ => matches!(got, CommandError::QueryTooLong { max: MAX_QUERY_LEN }),
-            };
-            assert!(ok, "{want}: {got:?}");
-        }
-        let exactly_max = "é".repeat(MAX_QUERY_LEN);
-        assert!(validate_query(&exactly_max).is_ok());
+        assert!(matches!(voice_command(PLAY, &data(PLAY, vec![])), Err(CommandError::MissingOption("query"))));
+        assert!(matches!(
+            voice_command(PLAY, &data(PLAY, vec![("query", OptionValue::Integer(5))])),
+            Err(CommandError::InvalidOption("query"))
+        ));
+        assert!(matches!(
+            voice_command(PLAY, &data(PLAY, vec![("query", OptionValue::String("   ".into()))])),
+            Err(CommandError::EmptyQuery)
+        ));
+        assert!(matches!(
+            voice_command(PLAY, &data(PLAY, vec![("query", OptionValue::String(too_long))])),
+            Err(CommandError::QueryTooLong { max: MAX_QUERY_LEN })
+        ));
+        assert!(validate_query(&"é".repeat(MAX_QUERY_LEN)).is_ok());
     }
 
     #[test]
-    fn stop_needs_no_options_and_other_names_are_not_voice_commands() {
-        assert_eq!(voice_command(STOP, &data(vec![])).unwrap(), Some(VoiceCommand::Stop));
-        assert_eq!(voice_command(HELP, &data(vec![])).unwrap(), None);
+    fn positions_volumes_seeks_and_loop_modes_are_checked() {
+        let int = |name: &'static str, command: &str, v: i64| data(command, vec![(name, OptionValue::Integer(v))]);
+        assert_eq!(voice_command("skipto", &int("position", "skipto", 3)).unwrap(), Some(VoiceCommand::SkipTo { position: 3 }));
+        assert!(matches!(voice_command("remove", &int("position", "remove", 0)), Err(CommandError::PositionOutOfRange)));
+        assert!(matches!(voice_command("volume", &int("percent", "volume", 999)), Err(CommandError::VolumeOutOfRange)));
+        assert!(matches!(voice_command("volume", &int("percent", "volume", -1)), Err(CommandError::VolumeOutOfRange)));
+        assert_eq!(voice_command("volume", &int("percent", "volume", 200)).unwrap(), Some(VoiceCommand::Volume { percent: 200 }));
+        let seek = |text: &str| data("seek", vec![("position", OptionValue::String(text.into()))]);
+        assert_eq!(
+            voice_command("seek", &seek("1:23")).unwrap(),
+            Some(VoiceCommand::Seek { target: SeekTarget::To(83_000) })
+        );
+        assert!(matches!(voice_command("seek", &seek("soon")), Err(CommandError::InvalidSeek)));
+        let mode = |m: &str| data("loop", vec![("mode", OptionValue::String(m.into()))]);
+        assert_eq!(voice_command("loop", &mode("queue")).unwrap(), Some(VoiceCommand::Loop { mode: LoopMode::Queue }));
+        assert!(matches!(voice_command("loop", &mode("forever")), Err(CommandError::InvalidLoopMode)));
+        assert!(matches!(voice_command("move", &int("from", "move", 2)), Err(CommandError::MissingOption("to"))));
+    }
+
+    #[test]
+    fn commands_without_options_and_other_names() {
+        assert_eq!(voice_command(STOP, &data(STOP, vec![])).unwrap(), Some(VoiceCommand::Stop));
+        assert_eq!(voice_command("voteskip", &data("voteskip", vec![])).unwrap(), Some(VoiceCommand::VoteSkip));
+        assert_eq!(voice_command(HELP, &data(HELP, vec![])).unwrap(), None);
+        assert_eq!(voice_command(QUEUE, &data(QUEUE, vec![])).unwrap(), None);
+    }
+
+    #[test]
+    fn every_player_command_parses_and_views_do_not() {
+        for command in COMMANDS {
+            let is_voice = !matches!(voice_command(command.name, &data(command.name, vec![])), Ok(None));
+            assert_eq!(is_voice, command.handling == Handling::Player, "{}", command.name);
+        }
     }
 }

@@ -11,7 +11,7 @@
 //! No message here ever contains a header value, a body or a token.
 
 use timmybot_allowlist::{AllowlistError, messages};
-use timmybot_core::{AllowlistState, BusError};
+use timmybot_core::{AllowlistState, BusError, SettingsError, StoreError};
 
 /// The Discord public key given at startup is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,6 +131,37 @@ pub enum CommandError {
     /// A button this bot does not know (or no longer handles).
     #[error("unknown component")]
     UnknownComponent,
+    /// A queue position below 1 or above the largest queue.
+    #[error("position out of range")]
+    PositionOutOfRange,
+    /// A volume outside 0–200.
+    #[error("volume out of range")]
+    VolumeOutOfRange,
+    /// A `/seek` value that is not a time.
+    #[error("invalid seek target")]
+    InvalidSeek,
+    /// A `/loop` mode other than off, track or queue.
+    #[error("invalid loop mode")]
+    InvalidLoopMode,
+    /// An integer option outside the range it was registered with.
+    #[error("option {name} out of range")]
+    OptionOutOfRange {
+        /// The option.
+        name: &'static str,
+        /// Its smallest value.
+        min: i64,
+        /// Its largest.
+        max: i64,
+    },
+    /// A `/settings` value out of bounds.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The player or settings store could not be read or written.
+    #[error("store")]
+    Store(#[source] StoreError),
+    /// The player store is not wired in (a deployment without it).
+    #[error("player views unavailable")]
+    ViewsUnavailable,
 }
 
 impl CommandError {
@@ -160,12 +191,28 @@ impl CommandError {
             Self::MissingPermission(name) => format!("Only members with the {name} permission can do that."),
             Self::Allowlist(e) => allowlist_message(e),
             Self::UnknownComponent => "That button no longer does anything.".into(),
+            Self::PositionOutOfRange => "Positions start at 1, as `/queue` shows them.".into(),
+            Self::VolumeOutOfRange => "Volume goes from 0 to 200%.".into(),
+            Self::InvalidSeek => {
+                "Give a time like `1:23`, or seconds to jump from here: `+30` forward, `-10` back.".into()
+            }
+            Self::InvalidLoopMode => "Loop can be `off`, `track` or `queue`.".into(),
+            Self::OptionOutOfRange { name, min, max } => {
+                format!("`{name}` must be between {min} and {max}. Nothing was changed.")
+            }
+            Self::Settings(SettingsError::OutOfRange { field, min, max }) => {
+                format!("`{field}` must be between {min} and {max}. Nothing was changed.")
+            }
+            Self::Settings(_) => "That setting is not valid. Nothing was changed.".into(),
+            Self::Store(_) | Self::ViewsUnavailable => {
+                "The player's data is unavailable right now, try again in a moment.".into()
+            }
         }
     }
 
     /// Whether the fault is ours rather than the member's (worth a warning).
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::BusUnavailable(_) | Self::WrongApplication)
+        matches!(self, Self::BusUnavailable(_) | Self::WrongApplication | Self::Store(_) | Self::ViewsUnavailable)
             || matches!(self, Self::Allowlist(e) if e.is_internal())
     }
 }

@@ -9,12 +9,17 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use timmybot_allowlist::{Access, AccessRequest, Allowlist, AllowlistMode, ButtonOutcome, messages};
-use timmybot_core::{ApplicationId, BusMessage, Clock, CommandBus};
+use timmybot_core::player::{PlayerState, messages as player_messages};
+use timmybot_core::{
+    ApplicationId, BusMessage, Clock, CommandBus, CommandOrigin, GuildId, GuildSettings, PlayerStore, SettingsStore,
+    StoreErrorKind, VoiceCommand,
+};
 use tracing::Instrument;
 use tracing::field::{Empty, display};
 
-use crate::commands::{self, ADMINISTRATOR, HELP, MANAGE_GUILD, PLAY, REQUEST_ACCESS, STOP};
-use crate::model::{Interaction, InteractionType, check_body_size};
+use crate::commands::{self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, NOW_PLAYING, QUEUE, REQUEST_ACCESS, SETTINGS};
+use crate::model::{Interaction, InteractionData, InteractionType, check_body_size};
+use crate::settings_command;
 use crate::verify::{PublicKey, verify_request};
 use crate::{CommandError, HttpReply, InteractionResponse, RequestError};
 
@@ -28,6 +33,8 @@ pub struct InteractionHandler {
     key: PublicKey,
     application_id: ApplicationId,
     allowlist: Option<Arc<Allowlist>>,
+    players: Option<Arc<dyn PlayerStore>>,
+    settings: Option<Arc<dyn SettingsStore>>,
 }
 
 impl std::fmt::Debug for InteractionHandler {
@@ -44,7 +51,22 @@ impl InteractionHandler {
     /// timestamps against `clock` and signatures against `key`, and accepts
     /// commands only for `application_id`.
     pub fn new(bus: Arc<dyn CommandBus>, clock: Arc<dyn Clock>, key: PublicKey, application_id: ApplicationId) -> Self {
-        Self { bus, clock, key, application_id, allowlist: None }
+        Self { bus, clock, key, application_id, allowlist: None, players: None, settings: None }
+    }
+
+    /// Answers `/queue`, `/nowplaying`, `/history`, the queue's page buttons
+    /// and position autocomplete from `players`, without a bus round trip.
+    #[must_use]
+    pub fn with_player_store(mut self, players: Arc<dyn PlayerStore>) -> Self {
+        self.players = Some(players);
+        self
+    }
+
+    /// Serves `/settings` from `settings`.
+    #[must_use]
+    pub fn with_settings_store(mut self, settings: Arc<dyn SettingsStore>) -> Self {
+        self.settings = Some(settings);
+        self
     }
 
     /// Gates commands on `allowlist` and serves `/request-access` and the
@@ -120,6 +142,7 @@ impl InteractionHandler {
             InteractionType::Ping => Ok(InteractionResponse::Pong),
             InteractionType::ApplicationCommand => self.run_command(interaction).await,
             InteractionType::MessageComponent => self.press_component(interaction).await,
+            InteractionType::ApplicationCommandAutocomplete => self.autocomplete(interaction).await,
             other => Err(CommandError::UnsupportedInteraction(other.into())),
         }
     }
@@ -130,22 +153,41 @@ impl InteractionHandler {
         }
         let data = interaction.data.as_ref().ok_or(CommandError::MissingData)?;
         let name = data.name.as_deref().ok_or(CommandError::MissingData)?;
-        if name == HELP {
-            return Ok(InteractionResponse::ephemeral(commands::help_text()));
+        let def = commands::find(name).ok_or_else(|| CommandError::UnknownCommand(name.to_owned()))?;
+        match name {
+            HELP => return Ok(InteractionResponse::ephemeral(commands::help_text())),
+            REQUEST_ACCESS => return self.request_access(interaction, data).await,
+            _ => {}
         }
-        if name == REQUEST_ACCESS {
-            return self.request_access(interaction, data).await;
-        }
-        if name != PLAY && name != STOP {
-            return Err(CommandError::UnknownCommand(name.to_owned()));
-        }
-        // Where before what: a DM gets "servers only", not a query complaint.
+        // Where before what: a DM gets "servers only", not an option complaint.
         let guild_id = interaction.guild_id.ok_or(CommandError::NotInGuild)?;
-        let user_id = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+        interaction.invoker().ok_or(CommandError::UnknownUser)?;
         self.check_access(guild_id).await?;
-        let command =
-            commands::voice_command(name, data)?.ok_or_else(|| CommandError::UnknownCommand(name.to_owned()))?;
+        match def.handling {
+            Handling::Player => {
+                let command =
+                    commands::voice_command(name, data)?.ok_or_else(|| CommandError::UnknownCommand(name.to_owned()))?;
+                self.publish(interaction, guild_id, command, CommandOrigin::SlashCommand).await
+            }
+            Handling::View => self.view(name, data, guild_id).await,
+            Handling::Direct if name == SETTINGS => self.settings_command(interaction, data, guild_id).await,
+            Handling::Direct => Err(CommandError::UnknownCommand(name.to_owned())),
+        }
+    }
 
+    /// Puts a player command on the bus and defers the reply, ephemerally:
+    /// the gateway service edits it with the outcome (or the refusal), which
+    /// only the member sees; what everyone sees is the controller.
+    async fn publish(
+        &self,
+        interaction: &Interaction,
+        guild_id: GuildId,
+        command: VoiceCommand,
+        origin: CommandOrigin,
+    ) -> Result<InteractionResponse, CommandError> {
+        let user_id = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+        let member = interaction.member.as_ref();
+        let label = command.label();
         let message = BusMessage {
             guild_id,
             channel_id: interaction.channel(),
@@ -154,10 +196,109 @@ impl InteractionHandler {
             application_id: self.application_id,
             interaction_token: interaction.token.clone(),
             command,
+            origin,
+            member_roles: member.map(|m| m.roles.clone()).unwrap_or_default(),
+            member_permissions: member.and_then(crate::model::Member::permission_bits).unwrap_or(0),
         };
         self.bus.publish(&message).await.map_err(CommandError::BusUnavailable)?;
-        tracing::info!(user_id = %user_id, "voice command published");
-        Ok(InteractionResponse::DeferredMessage)
+        tracing::info!(user_id = %user_id, command = label, "voice command published");
+        Ok(InteractionResponse::DeferredMessage { ephemeral: true })
+    }
+
+    /// The guild's stored player (an empty one when it has none).
+    async fn player(&self, guild: GuildId) -> Result<PlayerState, CommandError> {
+        let store = self.players.as_ref().ok_or(CommandError::ViewsUnavailable)?;
+        let stored = store.load(guild).await.map_err(CommandError::Store)?;
+        Ok(stored.unwrap_or_else(|| PlayerState::new(guild, 100)))
+    }
+
+    /// `/queue`, `/nowplaying`, `/history`: read from the store, answered
+    /// at once, for everyone in the channel.
+    async fn view(
+        &self,
+        name: &str,
+        data: &InteractionData,
+        guild: GuildId,
+    ) -> Result<InteractionResponse, CommandError> {
+        let state = self.player(guild).await?;
+        let now = self.clock.now_unix_millis();
+        let message = match name {
+            QUEUE => {
+                let page = commands::optional_integer(data, "page")?.unwrap_or(1).clamp(1, 100) as usize;
+                player_messages::queue_page(&state, page - 1, now)
+            }
+            NOW_PLAYING => timmybot_core::OutgoingMessage::text(player_messages::now_playing(&state, now)),
+            HISTORY => player_messages::history(&state),
+            other => return Err(CommandError::UnknownCommand(other.to_owned())),
+        };
+        Ok(InteractionResponse::public(message))
+    }
+
+    /// `/settings`: shows the guild's settings, or changes the options given
+    /// (Manage Server only, checked here whatever the client allowed).
+    async fn settings_command(
+        &self,
+        interaction: &Interaction,
+        data: &InteractionData,
+        guild: GuildId,
+    ) -> Result<InteractionResponse, CommandError> {
+        let bits = interaction.member.as_ref().and_then(crate::model::Member::permission_bits).unwrap_or(0);
+        if bits & (MANAGE_GUILD | ADMINISTRATOR) == 0 {
+            return Err(CommandError::MissingPermission("Manage Server"));
+        }
+        let store = self.settings.as_ref().ok_or(CommandError::ViewsUnavailable)?;
+        let change = settings_command::change(data)?;
+        // A maintainer editing at the same moment loses no change: re-read
+        // and re-apply once on a conflict.
+        for attempt in 0..2 {
+            let mut settings = store
+                .load_settings(guild)
+                .await
+                .map_err(CommandError::Store)?
+                .unwrap_or_else(|| GuildSettings::defaults(guild));
+            if change.is_empty() {
+                return Ok(InteractionResponse::ephemeral(settings_command::describe(&settings)));
+            }
+            settings.apply(&change)?;
+            match store.save_settings(&settings).await {
+                Ok(_) => {
+                    tracing::info!("guild settings changed");
+                    return Ok(InteractionResponse::ephemeral(format!(
+                        "Settings saved.\n{}",
+                        settings_command::describe(&settings)
+                    )));
+                }
+                Err(e) if e.kind() == StoreErrorKind::Conflict && attempt == 0 => {}
+                Err(e) => return Err(CommandError::Store(e)),
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// Suggestions for a queue position: the waiting tracks that match what
+    /// the member typed. A guild that may not use the bot gets none.
+    async fn autocomplete(&self, interaction: &Interaction) -> Result<InteractionResponse, CommandError> {
+        let empty = InteractionResponse::Autocomplete { choices: Vec::new() };
+        let Some(guild) = interaction.guild_id else { return Ok(empty) };
+        if self.check_access(guild).await.is_err() {
+            return Ok(empty);
+        }
+        let data = interaction.data.as_ref().ok_or(CommandError::MissingData)?;
+        let Some(focused) = data.focused() else { return Ok(empty) };
+        if !matches!(focused.name.as_str(), "position" | "from" | "first" | "second") {
+            return Ok(empty);
+        }
+        let typed = match &focused.value {
+            Some(crate::model::OptionValue::String(s)) => s.clone(),
+            Some(crate::model::OptionValue::Integer(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let state = self.player(guild).await?;
+        let choices = player_messages::position_choices(&state, &typed)
+            .into_iter()
+            .map(|(label, position)| (label, serde_json::json!(position)))
+            .collect();
+        Ok(InteractionResponse::Autocomplete { choices })
     }
 
     /// Refuses the command unless the guild may use the bot. A store
@@ -210,15 +351,35 @@ impl InteractionHandler {
         let custom_id =
             interaction.data.as_ref().and_then(|d| d.custom_id.as_deref()).ok_or(CommandError::MissingData)?;
         let user_id = interaction.invoker().ok_or(CommandError::UnknownUser)?;
-        let Some(allowlist) = self.allowlist.as_ref().filter(|_| messages::is_allowlist_button(custom_id)) else {
-            return Err(CommandError::UnknownComponent);
+        if messages::is_allowlist_button(custom_id) {
+            let allowlist = self.allowlist.as_ref().ok_or(CommandError::UnknownComponent)?;
+            return Ok(match allowlist.press_button(custom_id, user_id).await {
+                ButtonOutcome::UpdateNotice(notice) => {
+                    InteractionResponse::UpdateMessage { content: notice.content, buttons: notice.buttons }
+                }
+                ButtonOutcome::Refused(text) => InteractionResponse::ephemeral(text),
+            });
+        }
+        let guild = interaction.guild_id.ok_or(CommandError::NotInGuild)?;
+        if let Some(page) = player_messages::parse_queue_page(custom_id) {
+            self.check_access(guild).await?;
+            let state = self.player(guild).await?;
+            let message = player_messages::queue_page(&state, page, self.clock.now_unix_millis());
+            return Ok(InteractionResponse::UpdateMessage { content: message.content, buttons: message.buttons });
+        }
+        let command = match custom_id {
+            player_messages::controls::PAUSE => VoiceCommand::TogglePause,
+            player_messages::controls::SKIP => VoiceCommand::Skip,
+            player_messages::controls::STOP => VoiceCommand::Stop,
+            player_messages::controls::LOOP => VoiceCommand::CycleLoop,
+            player_messages::controls::SHUFFLE => VoiceCommand::Shuffle,
+            other => match player_messages::parse_requeue(other) {
+                Some(track) => VoiceCommand::Requeue { track },
+                None => return Err(CommandError::UnknownComponent),
+            },
         };
-        Ok(match allowlist.press_button(custom_id, user_id).await {
-            ButtonOutcome::UpdateNotice(notice) => {
-                InteractionResponse::UpdateMessage { content: notice.content, buttons: notice.buttons }
-            }
-            ButtonOutcome::Refused(text) => InteractionResponse::ephemeral(text),
-        })
+        self.check_access(guild).await?;
+        self.publish(interaction, guild, command, CommandOrigin::Button).await
     }
 }
 
@@ -226,13 +387,12 @@ impl InteractionHandler {
 fn route(interaction: &Interaction) -> &'static str {
     match interaction.kind {
         InteractionType::Ping => "ping",
-        InteractionType::ApplicationCommand => match interaction.data.as_ref().and_then(|d| d.name.as_deref()) {
-            Some(PLAY) => "/play",
-            Some(STOP) => "/stop",
-            Some(HELP) => "/help",
-            Some(REQUEST_ACCESS) => "/request-access",
-            _ => "unknown_command",
-        },
+        InteractionType::ApplicationCommand => interaction
+            .data
+            .as_ref()
+            .and_then(|d| d.name.as_deref())
+            .and_then(commands::find)
+            .map_or("unknown_command", |c| c.route),
         InteractionType::MessageComponent => "component",
         InteractionType::ApplicationCommandAutocomplete => "autocomplete",
         InteractionType::ModalSubmit => "modal",

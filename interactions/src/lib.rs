@@ -1,9 +1,11 @@
 //! Discord interactions, as library code with no runtime attached.
 //!
 //! [`InteractionHandler`] verifies a request's Ed25519 signature
-//! ([`verify`]), reads the interaction ([`model`]), answers PING and `/help`
-//! itself, and puts `/play` and `/stop` on the command bus with a deferred
-//! reply. The Lambda (`lambdas/interactions`) and the single binary's local
+//! ([`verify`]), reads the interaction ([`model`]), answers PING, `/help`,
+//! `/settings` and the data-only views (`/queue`, `/nowplaying`,
+//! `/history`, position autocomplete) itself from the stores, and puts the
+//! player's commands (and the controller's buttons) on the command bus with
+//! a deferred, ephemeral reply. The Lambda (`lambdas/interactions`) and the single binary's local
 //! server are thin adapters over [`InteractionHandler::handle_http`]; the
 //! gateway service calls [`InteractionHandler::handle_interaction`] for
 //! interactions it receives on INTERACTION_CREATE.
@@ -18,6 +20,7 @@ mod handler;
 mod http_reply;
 pub mod model;
 mod response;
+pub mod settings_command;
 pub mod verify;
 
 pub use error::{CommandError, KeyError, RequestError, VerifyError};

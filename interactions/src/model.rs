@@ -5,7 +5,7 @@
 //! the handler stays free of Discord libraries (see style.md).
 
 use serde::{Deserialize, Deserializer};
-use timmybot_core::{ApplicationId, ChannelId, GuildId, InteractionId, Secret, UserId};
+use timmybot_core::{ApplicationId, ChannelId, GuildId, InteractionId, RoleId, Secret, UserId};
 
 use crate::RequestError;
 
@@ -143,6 +143,9 @@ pub struct Member {
     /// The member's permissions in the channel, as Discord's decimal string.
     #[serde(default)]
     pub permissions: Option<String>,
+    /// The member's roles.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub roles: Vec<RoleId>,
 }
 
 impl Member {
@@ -178,6 +181,11 @@ impl InteractionData {
     pub fn option(&self, name: &str) -> Option<&CommandOption> {
         self.options.iter().find(|o| o.name == name)
     }
+
+    /// In an autocomplete interaction: the option being typed.
+    pub fn focused(&self) -> Option<&CommandOption> {
+        self.options.iter().find(|o| o.focused)
+    }
 }
 
 /// One option the member filled in.
@@ -194,6 +202,9 @@ pub struct CommandOption {
     /// Nested options, for subcommands.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub options: Vec<CommandOption>,
+    /// In an autocomplete interaction: the option being typed.
+    #[serde(default)]
+    pub focused: bool,
 }
 
 /// An option's value, as JSON gives it.
@@ -246,7 +257,7 @@ mod tests {
         "type": 2, "id": "1001", "application_id": "2002", "token": "tok-123",
         "guild_id": "3003", "channel_id": "4004", "version": 1,
         "channel": {"id": "4004", "type": 0},
-        "member": {"user": {"id": "5005", "username": "m"}, "roles": []},
+        "member": {"user": {"id": "5005", "username": "m"}, "roles": ["7007"]},
         "data": {"id": "6006", "name": "play", "type": 1,
                  "options": [{"name": "query", "type": 3, "value": "https://x/a.mp3"},
                              {"name": "volume", "type": 4, "value": 70}]}
@@ -262,6 +273,7 @@ mod tests {
         assert_eq!(i.guild_id, GuildId::new(3003));
         assert_eq!(i.channel(), ChannelId::new(4004));
         assert_eq!(i.invoker(), UserId::new(5005));
+        assert_eq!(i.member.as_ref().unwrap().roles, vec![RoleId::new(7007).unwrap()]);
         let data = i.data.unwrap();
         assert_eq!(data.name.as_deref(), Some("play"));
         assert_eq!(data.option("query").and_then(|o| o.value.as_ref()?.as_str()), Some("https://x/a.mp3"));

@@ -13,14 +13,25 @@ pub const EPHEMERAL: u64 = 1 << 6;
 pub enum InteractionResponse {
     /// Answer to a PING (callback type 1).
     Pong,
-    /// "Thinking…": the gateway service edits the reply later (type 5).
-    DeferredMessage,
+    /// "Thinking…": the gateway service edits the reply later (type 5);
+    /// player commands defer ephemerally, so only the member sees the outcome.
+    DeferredMessage {
+        /// Whether only the member who ran the command sees it.
+        ephemeral: bool,
+    },
     /// A message right away (type 4).
     Message {
         /// The text.
         content: String,
         /// Whether only the member who ran the command sees it.
         ephemeral: bool,
+        /// Buttons under it (five to a row).
+        buttons: Vec<Button>,
+    },
+    /// Suggestions for the option a member is typing (type 8).
+    Autocomplete {
+        /// `(shown name, value)`, at most 25.
+        choices: Vec<(String, serde_json::Value)>,
     },
     /// Replace the message a pressed button is on (type 7).
     UpdateMessage {
@@ -34,7 +45,12 @@ pub enum InteractionResponse {
 impl InteractionResponse {
     /// A message only the member who ran the command sees.
     pub fn ephemeral(content: impl Into<String>) -> Self {
-        Self::Message { content: content.into(), ephemeral: true }
+        Self::Message { content: content.into(), ephemeral: true, buttons: Vec::new() }
+    }
+
+    /// A message everyone in the channel sees.
+    pub fn public(message: timmybot_core::OutgoingMessage) -> Self {
+        Self::Message { content: message.content, ephemeral: false, buttons: message.buttons }
     }
 
     /// Discord's callback type code.
@@ -42,8 +58,9 @@ impl InteractionResponse {
         match self {
             Self::Pong => 1,
             Self::Message { .. } => 4,
-            Self::DeferredMessage => 5,
+            Self::DeferredMessage { .. } => 5,
             Self::UpdateMessage { .. } => 7,
+            Self::Autocomplete { .. } => 8,
         }
     }
 
@@ -62,7 +79,7 @@ impl Serialize for InteractionResponse {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("type", &self.callback_type())?;
-        if let Self::Message { content, ephemeral } = self {
+        if let Self::Message { content, ephemeral, buttons } = self {
             let mut data = json!({
                 "content": content,
                 // Our messages may echo what a member typed; never let that
@@ -72,7 +89,17 @@ impl Serialize for InteractionResponse {
             if *ephemeral {
                 data["flags"] = json!(EPHEMERAL);
             }
+            if !buttons.is_empty() {
+                data["components"] = components(buttons);
+            }
             map.serialize_entry("data", &data)?;
+        }
+        if let Self::DeferredMessage { ephemeral: true } = self {
+            map.serialize_entry("data", &json!({ "flags": EPHEMERAL }))?;
+        }
+        if let Self::Autocomplete { choices } = self {
+            let choices: Vec<Value> = choices.iter().map(|(name, value)| json!({"name": name, "value": value})).collect();
+            map.serialize_entry("data", &json!({ "choices": choices }))?;
         }
         if let Self::UpdateMessage { content, buttons } = self {
             let data = json!({
@@ -86,16 +113,10 @@ impl Serialize for InteractionResponse {
     }
 }
 
-/// One action row holding `buttons`, or no rows (which removes buttons).
+/// Action rows holding `buttons` (five to a row), or no rows (which
+/// removes buttons).
 pub fn components(buttons: &[Button]) -> Value {
-    if buttons.is_empty() {
-        return json!([]);
-    }
-    let row: Vec<Value> = buttons
-        .iter()
-        .map(|b| json!({"type": 2, "style": b.style.code(), "label": b.label, "custom_id": b.custom_id}))
-        .collect();
-    json!([{ "type": 1, "components": row }])
+    timmybot_core::components_json(buttons)
 }
 
 #[cfg(test)]
@@ -105,7 +126,11 @@ mod tests {
     #[test]
     fn pong_and_deferred_are_bare_types() {
         assert_eq!(InteractionResponse::Pong.to_json(), json!({"type": 1}));
-        assert_eq!(InteractionResponse::DeferredMessage.to_json(), json!({"type": 5}));
+        assert_eq!(InteractionResponse::DeferredMessage { ephemeral: false }.to_json(), json!({"type": 5}));
+        assert_eq!(
+            InteractionResponse::DeferredMessage { ephemeral: true }.to_json(),
+            json!({"type": 5, "data": {"flags": 64}})
+        );
     }
 
     #[test]
@@ -114,8 +139,15 @@ mod tests {
             InteractionResponse::ephemeral("nope").to_json(),
             json!({"type": 4, "data": {"content": "nope", "flags": 64, "allowed_mentions": {"parse": []}}})
         );
-        let public = InteractionResponse::Message { content: "hi".into(), ephemeral: false }.to_json();
+        let public = InteractionResponse::public(timmybot_core::OutgoingMessage::text("hi")).to_json();
         assert!(public["data"].get("flags").is_none());
+        assert!(public["data"].get("components").is_none());
+    }
+
+    #[test]
+    fn autocomplete_answers_are_type_8_choices() {
+        let answer = InteractionResponse::Autocomplete { choices: vec![("#1 a".into(), json!(1))] }.to_json();
+        assert_eq!(answer, json!({"type": 8, "data": {"choices": [{"name": "#1 a", "value": 1}]}}));
     }
 
     #[test]

@@ -12,7 +12,7 @@ async fn sdk_config() -> aws_config::SdkConfig {
     load_sdk_config(service_timeouts()).await
 }
 
-/// The store (queues and allowlist) on the named DynamoDB tables.
+/// The store (players, settings and allowlist) on the named DynamoDB tables.
 pub(crate) async fn dynamo_store(guilds_table: &str, queues_table: &str) -> DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let tables = DynamoTables { guilds: guilds_table.to_owned(), guild_queues: queues_table.to_owned() };

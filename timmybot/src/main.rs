@@ -26,7 +26,8 @@ enum Command {
         /// Seconds to listen to the voice channel after the last command.
         #[arg(long, default_value_t = 5)]
         listen: u64,
-        /// Slash commands to send, e.g. "/play ./tone.wav".
+        /// Slash commands to send, e.g. "/play ./tone.wav" or "/volume 50";
+        /// "[player:pause]" presses that button on the controller.
         commands: Vec<String>,
     },
     /// Exit 0 when the platform on TIMMYBOT_LISTEN is healthy (every gateway
@@ -111,7 +112,11 @@ async fn sandbox(ca: timmybot_test_support::test_ca::TestCa, listen: u64, comman
     let data = tempfile::tempdir()?;
     let sandbox = Sandbox::start(&ca, SandboxOptions::embedded(data.path().to_path_buf(), Some(media_dir))).await?;
     for line in &commands {
-        let sent = sandbox.send(line).await?;
+        // `[custom_id]` presses that button on the newest message with it.
+        let sent = match line.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            Some(custom_id) => sandbox.press_newest(timmybot::sandbox::MEMBER_ID, custom_id).await?,
+            None => sandbox.send(line).await?,
+        };
         println!("sent {line} -> HTTP {} {}", sent.status, sent.immediate_reply());
         // Let a deferred command take effect before the next one arrives.
         sandbox.wait_for_reply(&sent, Duration::from_secs(20)).await;

@@ -12,7 +12,7 @@ use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::emf::MetricsSink;
 use timmybot_core::{
-    AllowlistStore, CommandBus, DiscordRest, QueueStore, Secret, SecretError, SecretStore, SystemClock,
+    AllowlistStore, CommandBus, DiscordRest, PlayerStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
@@ -33,6 +33,9 @@ use crate::gateway_interactions::HandlerOverGateway;
 pub struct PlatformExtras {
     /// Where metric records go when [`Config::metrics`] is on; `None` = stdout.
     pub metrics_sink: Option<Arc<dyn MetricsSink>>,
+    /// How the players run (refresh and alive intervals, a fixed shuffle
+    /// seed); tests shorten them.
+    pub players: timmybot_voice::PlayersConfig,
 }
 
 /// A running platform.
@@ -58,14 +61,16 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start_with(config: Config, extras: PlatformExtras) -> anyhow::Result<Self> {
-        let Backends { queues, allowlist_store, bus } = backends(&config).await?;
+        let Backends { players, settings: settings_store, allowlist_store, bus } = backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
         let discord = discord_rest(&config)?;
         let allowlist = Arc::new(allowlist(&config, allowlist_store, discord.clone())?);
         let handler = Arc::new(
             InteractionHandler::new(bus.clone(), Arc::new(SystemClock), key, config.application_id)
-                .with_allowlist(allowlist.clone()),
+                .with_allowlist(allowlist.clone())
+                .with_player_store(players.clone())
+                .with_settings_store(settings_store.clone()),
         );
         let health = Health::new();
         let admin_token = admin_token(&config).await?;
@@ -100,10 +105,12 @@ impl Platform {
             },
             emit_metrics: config.metrics,
             ytdlp: config.ytdlp.clone(),
+            players: extras.players.clone(),
         };
         let deps = GatewayDeps {
             bus,
-            queues,
+            players,
+            settings: settings_store,
             gateway_interactions,
             health: health.clone(),
             // An open bot has nothing to revoke.
@@ -176,31 +183,33 @@ impl Platform {
 
 /// The store and bus adapters the configuration names.
 struct Backends {
-    queues: Arc<dyn QueueStore>,
+    players: Arc<dyn PlayerStore>,
+    settings: Arc<dyn SettingsStore>,
     allowlist_store: Arc<dyn AllowlistStore>,
     bus: Arc<dyn CommandBus>,
 }
 
 async fn backends(config: &Config) -> anyhow::Result<Backends> {
-    let (queues, allowlist_store): (Arc<dyn QueueStore>, Arc<dyn AllowlistStore>) = match &config.store {
+    type Stores = (Arc<dyn PlayerStore>, Arc<dyn SettingsStore>, Arc<dyn AllowlistStore>);
+    let (players, settings, allowlist_store): Stores = match &config.store {
         StoreBackend::Sqlite => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
             let path = config.data_dir.join("timmybot.db");
             let store = timmybot_embedded::SqliteStore::open(&path)
                 .with_context(|| format!("could not open {}", path.display()))?;
-            (Arc::new(store.clone()), Arc::new(store))
+            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
         }
         StoreBackend::DynamoDb { guilds_table, queues_table } => {
             let store = crate::aws::dynamo_store(guilds_table, queues_table).await;
-            (Arc::new(store.clone()), Arc::new(store))
+            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
         }
     };
     let bus: Arc<dyn CommandBus> = match &config.bus {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { queues, allowlist_store, bus })
+    Ok(Backends { players, settings, allowlist_store, bus })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord

@@ -16,7 +16,7 @@ use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::Secret;
 use timmybot_core::emf::{MemorySink, MetricsSink};
 use timmybot_gateway::DiscordEndpoints;
-use timmybot_interactions::commands::COMMANDS;
+use timmybot_interactions::commands::{COMMANDS, OptionKind};
 use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild};
 use timmybot_test_support::fake_voice::{FakeVoiceServer, Heard};
 use timmybot_test_support::signer::InteractionSigner;
@@ -29,6 +29,10 @@ use crate::platform::{Platform, PlatformExtras};
 pub const GUILD_ID: u64 = 800_000_000_000_000_001;
 /// Its voice channel, where the member sits.
 pub const VOICE_CHANNEL_ID: u64 = 800_000_000_000_000_002;
+/// A second voice channel, empty at the start.
+pub const OTHER_VOICE_CHANNEL_ID: u64 = 800_000_000_000_000_006;
+/// Two more members of the sandbox guild (out of voice at the start).
+pub const LISTENER_IDS: [u64; 2] = [800_000_000_000_000_007, 800_000_000_000_000_008];
 /// Its text channel, where commands are run.
 pub const TEXT_CHANNEL_ID: u64 = 800_000_000_000_000_003;
 /// The member who runs every command; they hold Manage Server.
@@ -92,6 +96,11 @@ pub struct SandboxOptions {
     /// off). With a sink the platform runs with metrics on and writes every
     /// record there instead of stdout.
     pub metrics: Option<MemorySink>,
+    /// How the players run (default: production's, with a random shuffle).
+    pub players: timmybot_voice::PlayersConfig,
+    /// `(user, role)` pairs: the roles members' interactions carry
+    /// (default: none).
+    pub member_roles: Vec<(u64, u64)>,
 }
 
 impl SandboxOptions {
@@ -109,6 +118,8 @@ impl SandboxOptions {
             member_dms_closed: false,
             outbound_allow: timmybot_outbound::AllowList::default(),
             metrics: None,
+            players: timmybot_voice::PlayersConfig::default(),
+            member_roles: Vec::new(),
         }
     }
 
@@ -183,8 +194,8 @@ impl Sandbox {
                 FakeGuild {
                     id: GUILD_ID,
                     name: "Sandbox".into(),
-                    member_count: 2,
-                    voice_channels: vec![VOICE_CHANNEL_ID],
+                    member_count: 4,
+                    voice_channels: vec![VOICE_CHANNEL_ID, OTHER_VOICE_CHANNEL_ID],
                     text_channels: vec![TEXT_CHANNEL_ID],
                     voice_states: vec![(MEMBER_ID, VOICE_CHANNEL_ID)],
                 },
@@ -200,6 +211,7 @@ impl Sandbox {
             guild_managers: vec![(GUILD_ID, MEMBER_ID)],
             dm_closed_users: if options.member_dms_closed { vec![MEMBER_ID] } else { vec![] },
             voice_endpoint: voice.endpoint(),
+            member_roles: options.member_roles.iter().map(|(user, role)| (GUILD_ID, *user, *role)).collect(),
             ..FakeDiscordConfig::default()
         })
         .await
@@ -233,8 +245,10 @@ impl Sandbox {
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
         };
-        let extras =
-            PlatformExtras { metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>) };
+        let extras = PlatformExtras {
+            metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>),
+            players: options.players,
+        };
         let mut platform = Platform::start_with(config, extras).await?;
         platform.wait_ready(Duration::from_secs(20)).await?;
         Ok(Self { discord, voice, platform, signer, http: reqwest::Client::new(), sent: Mutex::new(Vec::new()) })
@@ -280,6 +294,61 @@ impl Sandbox {
         let interaction =
             self.discord.button_press(MAINTAINERS_GUILD_ID, MAINTAINERS_CHANNEL_ID, user, message_id, custom_id);
         self.deliver(&format!("[{custom_id}]"), interaction, MAINTAINERS_GUILD_ID, Route::Http).await
+    }
+
+    /// `user` presses the button `custom_id` on message `message_id` in the
+    /// sandbox guild's text channel (the controller, a `/queue` or
+    /// `/history` reply); delivered over signed HTTP.
+    ///
+    /// # Errors
+    /// The request could not be delivered.
+    pub async fn press(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<SentCommand> {
+        let interaction = self.discord.button_press(GUILD_ID, TEXT_CHANNEL_ID, user, message_id, custom_id);
+        self.deliver(&format!("[{custom_id}]"), interaction, GUILD_ID, Route::Http).await
+    }
+
+    /// The now-playing controller: the newest message the bot posted in the
+    /// text channel, as it is now.
+    pub fn controller(&self) -> Option<timmybot_test_support::fake_discord::SentMessage> {
+        self.discord.channel_messages(TEXT_CHANNEL_ID).into_iter().rev().find(|m| {
+            m.body["components"].as_array().is_some_and(|rows| !rows.is_empty())
+                || m.content.contains("The queue is finished")
+                || m.content.contains("Stopped.")
+        })
+    }
+
+    /// Waits until the controller exists and `check` holds for it.
+    pub async fn wait_for_controller(
+        &self,
+        timeout: Duration,
+        check: impl Fn(&timmybot_test_support::fake_discord::SentMessage) -> bool,
+    ) -> Option<timmybot_test_support::fake_discord::SentMessage> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(controller) = self.controller().filter(|c| check(c)) {
+                return Some(controller);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// `user` presses `custom_id` on the newest bot message in the text
+    /// channel that carries it.
+    ///
+    /// # Errors
+    /// No such message, or the request could not be delivered.
+    pub async fn press_newest(&self, user: u64, custom_id: &str) -> anyhow::Result<SentCommand> {
+        let message = self
+            .discord
+            .channel_messages(TEXT_CHANNEL_ID)
+            .into_iter()
+            .rev()
+            .find(|m| has_button(&m.body, custom_id))
+            .with_context(|| format!("no message with a {custom_id} button"))?;
+        self.press(user, message.id, custom_id).await
     }
 
     async fn deliver(&self, line: &str, interaction: Value, guild: u64, route: Route) -> anyhow::Result<SentCommand> {
@@ -412,28 +481,69 @@ impl Sandbox {
     }
 }
 
-/// Formats what a guild heard as the sandbox prints it.
+/// Whether a message body carries a button `custom_id`.
+pub fn has_button(body: &Value, custom_id: &str) -> bool {
+    body["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .any(|button| button["custom_id"] == custom_id)
+}
+
+/// Formats what a guild heard as the sandbox prints it; `level_dbfs` is
+/// the RMS level of the last second of audio (-120 for silence).
 pub fn heard_line(guild_id: u64, heard: &Heard) -> String {
     format!(
-        "heard guild={guild_id} packets={} rate={:.1} dominant_hz={:.1}",
+        "heard guild={guild_id} packets={} rate={:.1} dominant_hz={:.1} level_dbfs={:.1}",
         heard.packets,
         heard.rate,
-        heard.dominant_hz.unwrap_or(0.0)
+        heard.dominant_hz.unwrap_or(0.0),
+        heard.level_dbfs.unwrap_or(-120.0),
     )
 }
 
 /// Splits `/name rest of line` into the command name and Discord's options
-/// array: the rest of the line becomes the command's first option.
+/// array, typed as the command defines them. `option:value` words set that
+/// option; the other words go to the first option when it is a string (all
+/// of them: `/play a b.wav`), else to the options in order (`/move 3 1`).
 pub fn parse_command_line(line: &str) -> (String, Value) {
     let line = line.trim().trim_start_matches('/');
     let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    let rest = rest.trim();
-    let option = COMMANDS.iter().find(|c| c.name == name).and_then(|c| c.options.first());
-    let options = match option {
-        Some(option) if !rest.is_empty() => json!([{ "name": option.name, "type": option.kind.code(), "value": rest }]),
-        _ => json!([]),
-    };
-    (name.to_owned(), options)
+    let Some(def) = COMMANDS.iter().find(|c| c.name == name) else { return (name.to_owned(), json!([])) };
+    let mut named = Vec::new();
+    let mut free = Vec::new();
+    for word in rest.split_whitespace() {
+        match word.split_once(':') {
+            Some((key, value)) if def.options.iter().any(|o| o.name == key) => named.push((key, value.to_owned())),
+            _ => free.push(word),
+        }
+    }
+    let mut values: Vec<(&str, String)> = Vec::new();
+    match def.options.first() {
+        Some(first) if first.kind == OptionKind::String && !free.is_empty() => {
+            values.push((first.name, free.join(" ")));
+        }
+        _ => {
+            for (option, word) in def.options.iter().zip(free) {
+                values.push((option.name, word.to_owned()));
+            }
+        }
+    }
+    values.extend(named);
+    let options: Vec<Value> = values
+        .into_iter()
+        .filter_map(|(key, text)| {
+            let option = def.options.iter().find(|o| o.name == key)?;
+            let value = match option.kind {
+                OptionKind::Integer => text.parse::<i64>().map_or_else(|_| json!(text), |n| json!(n)),
+                OptionKind::Boolean => json!(text == "true" || text == "yes"),
+                _ => json!(text),
+            };
+            Some(json!({ "name": option.name, "type": option.kind.code(), "value": value }))
+        })
+        .collect();
+    (name.to_owned(), Value::Array(options))
 }
 
 fn unix_now() -> u64 {
@@ -455,14 +565,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn command_lines_become_name_and_first_option() {
+    fn command_lines_become_name_and_typed_options() {
         let (name, options) = parse_command_line("/play ./tone.wav");
         assert_eq!(name, "play");
         assert_eq!(options, json!([{ "name": "query", "type": 3, "value": "./tone.wav" }]));
         let (name, options) = parse_command_line("/stop");
         assert_eq!((name.as_str(), options), ("stop", json!([])));
-        let (name, options) = parse_command_line("  /play   https://a.b/c d  ");
+        let (name, options) = parse_command_line("  /play   https://a.b:8080/c d  next:true");
         assert_eq!(name, "play");
-        assert_eq!(options[0]["value"], "https://a.b/c d");
+        assert_eq!(options[0]["value"], "https://a.b:8080/c d");
+        assert_eq!(options[1], json!({ "name": "next", "type": 5, "value": true }));
+        let (_, options) = parse_command_line("/move 3 1");
+        assert_eq!(options, json!([{ "name": "from", "type": 4, "value": 3 }, { "name": "to", "type": 4, "value": 1 }]));
+        let (_, options) = parse_command_line("/seek 1:23");
+        assert_eq!(options, json!([{ "name": "position", "type": 3, "value": "1:23" }]));
+        let (_, options) = parse_command_line("/volume 999");
+        assert_eq!(options, json!([{ "name": "percent", "type": 4, "value": 999 }]));
+        let (_, options) = parse_command_line("/settings idle_minutes:0 fair_queue:true");
+        assert_eq!(options[0], json!({ "name": "idle_minutes", "type": 4, "value": 0 }));
+        assert_eq!(options[1]["value"], true);
     }
 }

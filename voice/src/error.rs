@@ -1,6 +1,7 @@
 //! Errors of the voice crate, each with the sentence a member is shown.
 
-use timmybot_core::{QueueError, StoreError};
+use timmybot_core::player::{PlayerError, messages};
+use timmybot_core::{RoleId, StoreError};
 use timmybot_outbound::Refusal;
 
 use crate::YtDlpError;
@@ -75,35 +76,42 @@ impl SourceError {
     }
 }
 
-/// Playing or stopping failed.
+/// A command to a player failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlayError {
+    /// The queue engine refused the command (a member's mistake or a rule).
+    #[error(transparent)]
+    Player(#[from] PlayerError),
     /// The source could not be resolved.
     #[error(transparent)]
     Source(#[from] SourceError),
-    /// The guild's queue is full.
-    #[error(transparent)]
-    Queue(#[from] QueueError),
     /// Joining the voice channel failed.
     #[error("could not join the voice channel")]
     Join(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The queue could not be read or written.
-    #[error("queue store failed")]
+    /// The player could not be read or written.
+    #[error("player store failed")]
     Store(#[from] StoreError),
+    /// The guild's player is gone (the process is shutting down).
+    #[error("player unavailable")]
+    Unavailable,
 }
 
 impl PlayError {
     /// The sentence shown to the member; never contains internal details.
-    pub fn user_message(&self) -> String {
+    /// `dj_role` is named in refusals that need it.
+    pub fn user_message(&self, dj_role: Option<RoleId>) -> String {
         match self {
+            Self::Player(e) => messages::error(e, dj_role),
             Self::Source(e) => e.user_message().to_owned(),
-            Self::Queue(QueueError::Full { max }) => {
-                format!("The queue is full ({max} tracks); wait for some to play.")
-            }
-            Self::Queue(_) => "The queue refused that track.".to_owned(),
             Self::Join(_) => "I could not join your voice channel; check my permissions and try again.".to_owned(),
             Self::Store(_) => "Something went wrong saving the queue; please try again.".to_owned(),
+            Self::Unavailable => "The player is restarting; try again in a moment.".to_owned(),
         }
+    }
+
+    /// Whether the failure is ours rather than the member's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Join(_) | Self::Store(_) | Self::Unavailable)
     }
 }

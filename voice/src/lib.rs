@@ -1,19 +1,25 @@
-//! Voice playback: one songbird call per guild, fed from the guild's queue.
+//! Voice playback: one task per guild drives a songbird call from the
+//! guild's [`PlayerState`](timmybot_core::player::PlayerState).
 //!
-//! [`GuildPlayers`] is the only entry point. It resolves what a member asked
-//! for into an audio source ([`SourceResolver`]), keeps the guild's queue in a
-//! [`timmybot_core::QueueStore`], joins the voice channel through songbird and
-//! plays. Songbird runs the mixer and the UDP sender on its own threads; every
-//! method here is a plain async call.
+//! [`GuildPlayers`] is the only entry point. Each guild's task applies
+//! members' commands and songbird's events through the queue engine
+//! (`timmybot_core::player`), stores the state on every change in a
+//! [`timmybot_core::PlayerStore`], and makes songbird follow it: in the
+//! right channel, playing the current track at its position, paused or not,
+//! at its volume. [`SourceResolver`] opens what members ask for. Songbird
+//! runs the mixer and the UDP sender on its own threads; every method here
+//! is a plain async call.
 #![warn(missing_docs)]
 
+mod controller;
 mod error;
 pub mod playback_meter;
-mod player;
+mod player_task;
+mod players;
 mod source;
 mod ytdlp;
 
 pub use error::{PlayError, SourceError};
-pub use player::{GuildPlayers, PlayOutcome, PlaybackSample, StopOutcome};
+pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate};
 pub use source::{ResolvedSource, SourceKind, SourceResolver, classify_query};
 pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};

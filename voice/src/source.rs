@@ -61,11 +61,18 @@ pub struct ResolvedSource {
     pub title: String,
     /// The canonical source string to store in the queue.
     pub source: String,
+    /// How long the track lasts, when its container says (files, most
+    /// downloads); `None` for live streams.
+    pub duration: Option<Duration>,
 }
 
 impl std::fmt::Debug for ResolvedSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResolvedSource").field("title", &self.title).field("source", &self.source).finish()
+        f.debug_struct("ResolvedSource")
+            .field("title", &self.title)
+            .field("source", &self.source)
+            .field("duration", &self.duration)
+            .finish()
     }
 }
 
@@ -214,7 +221,8 @@ impl SourceResolver {
                     None => SourceError::Unplayable(Box::new(e)),
                 })?;
         let mut input = opened;
-        if track_length(&mut input).is_some_and(|length| length > self.http.policy().max_track_length) {
+        let duration = track_length(&mut input);
+        if duration.is_some_and(|length| length > self.http.policy().max_track_length) {
             return Err(SourceError::TooLong);
         }
         let title = match known_title {
@@ -227,7 +235,7 @@ impl SourceResolver {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or(fallback_title),
         };
-        Ok(ResolvedSource { input, title, source })
+        Ok(ResolvedSource { input, title, source, duration })
     }
 }
 

@@ -237,28 +237,16 @@ fn snowflake(value: &Value, key: &str) -> Option<u64> {
     .filter(|id| *id != 0)
 }
 
-/// The JSON of a create or edit. Mentions never ping (`parse: []`); an edit
-/// always sends `components` so buttons the message had disappear when the
-/// new version has none.
+/// The JSON of a create or edit. Mentions never ping (`parse: []`); buttons
+/// go five to a row; an edit always sends `components` so buttons the
+/// message had disappear when the new version has none.
 fn message_body(message: &OutgoingMessage, edit: bool) -> Value {
     let mut body = json!({
         "content": message.content,
         "allowed_mentions": { "parse": [] },
     });
     if !message.buttons.is_empty() {
-        let buttons: Vec<Value> = message
-            .buttons
-            .iter()
-            .map(|button| {
-                json!({
-                    "type": 2,
-                    "style": button.style.code(),
-                    "label": button.label,
-                    "custom_id": button.custom_id,
-                })
-            })
-            .collect();
-        body["components"] = json!([{ "type": 1, "components": buttons }]);
+        body["components"] = timmybot_core::components_json(&message.buttons);
     } else if edit {
         body["components"] = json!([]);
     }

@@ -570,7 +570,8 @@ impl PlayerState {
                 self.check_position(first)?;
                 self.check_position(second)?;
                 let own = |t: &Track| t.requested_by == ctx.caller.user;
-                if !ctx.caller.dj && !(own(&self.upcoming[first - 1]) && own(&self.upcoming[second - 1])) {
+                let both_own = own(&self.upcoming[first - 1]) && own(&self.upcoming[second - 1]);
+                if !ctx.caller.dj && !both_own {
                     return Err(PlayerError::NeedsDj(DjAction::Move));
                 }
                 self.upcoming.swap(first - 1, second - 1);
@@ -856,10 +857,10 @@ impl PlayerState {
         // With loop queue, the track is also waiting at the back: it moves
         // rather than being there twice.
         self.upcoming.retain(|t| t.id != track.id);
-        if let Some(current) = self.current.take() {
-            if current.track.id != track.id {
-                self.upcoming.insert(0, current.track);
-            }
+        if let Some(current) = self.current.take()
+            && current.track.id != track.id
+        {
+            self.upcoming.insert(0, current.track);
         }
         self.start(track.clone());
         self.paused = false;

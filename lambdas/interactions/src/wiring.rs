@@ -18,8 +18,9 @@ const DISCORD_API: &str = "https://discord.com/api/v10/";
 /// answer window for `/request-access` and the maintainers' buttons.
 const NOTIFY_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// Builds the interactions handler: the SQS command bus, the allowlist on
-/// DynamoDB (telling people through Discord when the bot token's secret is
+/// Builds the interactions handler: the SQS command bus, the allowlist, the
+/// players (read for the queue views) and the settings on DynamoDB
+/// (telling people through Discord when the bot token's secret is
 /// configured), and the real clock. Called once; every invocation shares it.
 ///
 /// # Errors
@@ -44,9 +45,9 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         }
     };
     let bus = SqsBus::new(aws_sdk_sqs::Client::new(&sdk), config.command_queue_url);
-    let tables = DynamoTables { guilds: config.guilds_table, ..DynamoTables::default() };
+    let tables = DynamoTables { guilds: config.guilds_table, guild_queues: config.queues_table };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
-    let mut allowlist = Allowlist::new(Arc::new(store), Arc::new(SystemClock), config.allowlist);
+    let mut allowlist = Allowlist::new(Arc::new(store.clone()), Arc::new(SystemClock), config.allowlist);
     if let Some(secret_id) = &config.discord_token_secret {
         let token = secrets.get(secret_id).await?;
         let client = DiscordRestClient::new(url::Url::parse(DISCORD_API)?, token, NOTIFY_TIMEOUT)?;
@@ -57,6 +58,9 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
             .map_err(|_| anyhow::anyhow!("TIMMYBOT_ALLOWLIST_WEBHOOK_URL is not a URL"))?;
         allowlist = allowlist.with_webhook(Arc::new(JsonWebhook::new(url, NOTIFY_TIMEOUT)?));
     }
+    let store = Arc::new(store);
     Ok(InteractionHandler::new(Arc::new(bus), Arc::new(SystemClock), public_key, config.application_id)
-        .with_allowlist(Arc::new(allowlist)))
+        .with_allowlist(Arc::new(allowlist))
+        .with_player_store(store.clone())
+        .with_settings_store(store))
 }

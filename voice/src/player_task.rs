@@ -1,0 +1,739 @@
+//! One guild's player task: owns the guild's [`PlayerState`], applies
+//! commands and events to it through the queue engine, stores it after
+//! every change, then makes songbird follow it ([`Task::reconcile`]).
+//!
+//! Everything slow happens off this task or is bounded: sources are opened
+//! on spawned tasks (the result comes back as [`Msg::Opened`]), seeks report
+//! back as [`Msg::Seeked`], the controller has its own worker. Joining a
+//! channel is awaited here (songbird bounds it), which only holds up this
+//! guild.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use songbird::events::{Event as SongbirdEvent, EventContext, EventHandler, TrackEvent};
+use songbird::input::Input;
+use songbird::tracks::TrackHandle;
+use timmybot_core::player::{
+    Caller, Command, Context, Event, EventOutcome, Limits, NowPlaying, Outcome, PlayerState, TrackId, messages,
+};
+use timmybot_core::{ChannelId, GuildId, GuildSettings, MessageRef, OutgoingMessage, StoreErrorKind};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::controller::{Controller, ControllerView};
+use crate::players::{PlayerRequest, Shared, VoiceUpdate};
+use crate::{PlayError, SourceError};
+
+/// How often a task looks at its timers (idle and alone leave, the
+/// controller's progress).
+const TICK: Duration = Duration::from_secs(1);
+/// How often loading a stored state is tried before the task gives up.
+const LOAD_ATTEMPTS: u32 = 3;
+
+/// What reaches a guild's task.
+pub(crate) enum Msg {
+    /// A member's command; the reply goes back on `reply`.
+    Command { request: Box<PlayerRequest>, reply: oneshot::Sender<Result<Outcome, PlayError>> },
+    /// songbird reported on the audio of `(track, epoch)`.
+    Audio { event: AudioEvent, track: TrackId, epoch: u32, play_time: Option<Duration> },
+    /// A source finished opening.
+    Opened { track: TrackId, epoch: u32, result: Result<Input, SourceError> },
+    /// A seek finished.
+    Seeked { track: TrackId, epoch: u32, ok: bool },
+    /// Where the bot is and who listens, from the gateway.
+    Voice(VoiceUpdate),
+    /// The controller worker posted the controller here.
+    ControllerPosted(MessageRef),
+    /// Load the stored state and resume it (a restart).
+    Wake,
+    /// Stop, clear and leave, whoever asked (a revoked guild).
+    SystemStop,
+    /// Store the exact position, leave voice, end (graceful shutdown).
+    Suspend { done: oneshot::Sender<()> },
+}
+
+/// What songbird said about a track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AudioEvent {
+    Playable,
+    Ended,
+    Errored,
+}
+
+/// The audio songbird is playing for the current track.
+struct Live {
+    track: TrackId,
+    epoch: u32,
+    handle: TrackHandle,
+    paused: bool,
+    volume: u16,
+    /// Started at an offset: it counts as started once the seek is done.
+    seeking: bool,
+}
+
+/// Why the bot leaves on its own.
+#[derive(Debug, Clone, Copy)]
+enum AutoLeave {
+    Idle,
+    Alone,
+}
+
+/// Runs `guild`'s task until it has nothing left to do.
+pub(crate) async fn run(
+    guild: GuildId,
+    generation: u64,
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<Msg>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) {
+    let span = info_span!("player", guild_id = %guild);
+    async move {
+        let Some(mut task) = Task::load(guild, shared.clone(), tx).await else {
+            // The store is down: refuse what waits, then let the next
+            // message try again with a new task.
+            loop {
+                while let Ok(msg) = rx.try_recv() {
+                    refuse(msg);
+                }
+                if shared.retire(guild, generation, &rx) {
+                    return;
+                }
+            }
+        };
+        task.reconcile_logged().await;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(Msg::Suspend { done }) => {
+                        task.suspend().await;
+                        let _ = done.send(());
+                        // The process is stopping: nothing more for this guild.
+                        while let Ok(msg) = rx.try_recv() {
+                            refuse(msg);
+                        }
+                        shared.retire(guild, generation, &rx);
+                        break;
+                    }
+                    Some(msg) => task.handle(msg).await,
+                    None => break,
+                },
+                _ = tick.tick() => task.on_tick().await,
+            }
+            if task.is_done() && shared.retire(guild, generation, &rx) {
+                debug!("player task ends");
+                break;
+            }
+        }
+        task.release();
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Answers a message the task cannot handle.
+fn refuse(msg: Msg) {
+    match msg {
+        Msg::Command { reply, .. } => {
+            let _ = reply.send(Err(PlayError::Unavailable));
+        }
+        Msg::Suspend { done } => {
+            let _ = done.send(());
+        }
+        _ => {}
+    }
+}
+
+struct Task {
+    guild: GuildId,
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<Msg>,
+    state: PlayerState,
+    settings: GuildSettings,
+    live: Option<Live>,
+    /// The `(track, epoch)` whose source is being opened.
+    opening: Option<(TrackId, u32)>,
+    /// Audio opened by `/play` for a track that starts at once.
+    prepared: Option<(TrackId, Input)>,
+    /// Whether this task counts in the shared audible count.
+    audible: bool,
+    /// Whether songbird holds a call this task joined.
+    in_voice: bool,
+    /// The bot's channel as the gateway last reported it.
+    bot_channel_seen: Option<ChannelId>,
+    /// Members listening in the bot's channel, once the gateway said.
+    listeners: Option<usize>,
+    idle_since: Option<Instant>,
+    alone_since: Option<Instant>,
+    controller: Option<Controller>,
+    last_refresh: Instant,
+}
+
+impl Task {
+    /// Loads the guild's settings and stored state, preparing a state left
+    /// by another process: its running clock is frozen where that process
+    /// was last known alive, and it is only in voice if it was playing.
+    async fn load(guild: GuildId, shared: Arc<Shared>, tx: mpsc::UnboundedSender<Msg>) -> Option<Self> {
+        let mut attempt = 0;
+        let (settings, state) = loop {
+            attempt += 1;
+            let loaded = async {
+                let settings = shared.settings.load_settings(guild).await?;
+                let state = shared.store.load(guild).await?;
+                Ok::<_, timmybot_core::StoreError>((settings, state))
+            }
+            .await;
+            match loaded {
+                Ok(found) => break found,
+                Err(e) if attempt < LOAD_ATTEMPTS => {
+                    warn!(error = %e, attempt, "loading the player failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+                Err(e) => {
+                    warn!(error = %e, "loading the player failed");
+                    return None;
+                }
+            }
+        };
+        let settings = settings.unwrap_or_else(|| GuildSettings::defaults(guild));
+        let mut state = state.unwrap_or_else(|| PlayerState::new(guild, settings.default_volume));
+        state.recover(shared.alive_bound_ms);
+        if !state.is_active() {
+            state.voice_channel = None;
+        }
+        Some(Self {
+            guild,
+            shared,
+            tx,
+            state,
+            settings,
+            live: None,
+            opening: None,
+            prepared: None,
+            audible: false,
+            in_voice: false,
+            bot_channel_seen: None,
+            listeners: None,
+            idle_since: None,
+            alone_since: None,
+            controller: None,
+            last_refresh: Instant::now(),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.shared.clock.now_unix_millis()
+    }
+
+    /// Whether the task can end: out of voice, no audio, nothing kept to resume.
+    fn is_done(&self) -> bool {
+        !self.in_voice && self.live.is_none() && self.opening.is_none() && !self.state.is_active()
+    }
+
+    /// Gives back what this task counted in the shared state.
+    fn release(&mut self) {
+        self.set_audible(false);
+        self.shared.set_in_voice(self.guild, false);
+    }
+
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Command { request, reply } => {
+                let result = self.command(*request).await;
+                let _ = reply.send(result);
+            }
+            Msg::Audio { event, track, epoch, play_time } => self.audio(event, track, epoch, play_time).await,
+            Msg::Opened { track, epoch, result } => self.opened(track, epoch, result).await,
+            Msg::Seeked { track, epoch, ok } => {
+                let Some(live) = self.live.as_mut().filter(|l| l.track == track && l.epoch == epoch) else { return };
+                live.seeking = false;
+                if !ok {
+                    warn!(track_id = %track, "seeking failed; playing on from where the audio is");
+                }
+                self.event(Event::Started { track, epoch }).await;
+            }
+            Msg::Voice(update) => self.voice(update).await,
+            Msg::ControllerPosted(at) => {
+                if self.state.controller != Some(at) {
+                    self.state.controller = Some(at);
+                    self.save_logged().await;
+                }
+            }
+            Msg::Wake => self.reconcile_logged().await,
+            Msg::SystemStop => {
+                let caller = self.system_caller();
+                if self.apply(Command::Stop, caller).await.is_ok() {
+                    info!("player stopped by the deployment");
+                }
+            }
+            Msg::Suspend { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    /// A caller with every right, in the bot's channel: the deployment
+    /// itself (idle leave, a revocation).
+    fn system_caller(&self) -> Caller {
+        Caller {
+            user: timmybot_core::UserId::new(1).expect("non-zero"),
+            dj: true,
+            voice_channel: self.state.voice_channel,
+            text_channel: None,
+        }
+    }
+
+    async fn command(&mut self, request: PlayerRequest) -> Result<Outcome, PlayError> {
+        let PlayerRequest { command, caller, settings, prepared } = request;
+        self.settings = settings;
+        let is_enqueue = matches!(command, Command::Enqueue { .. });
+        let controller = self.state.controller;
+        let outcome = self.apply(command, caller).await?;
+        if let (true, Some(input), Outcome::Enqueued { first, position: None, .. }) = (is_enqueue, prepared, &outcome)
+        {
+            // Opened by /play: it plays without being opened a second time.
+            self.prepared = Some((first.id, input));
+        }
+        self.reconcile().await?;
+        if matches!(outcome, Outcome::Stopped { .. }) {
+            // The last edit goes to the controller the session had.
+            self.show_last_controller(controller);
+        } else {
+            self.show_controller();
+        }
+        Ok(outcome)
+    }
+
+    /// Applies a command and stores the result; on a failed save the state
+    /// stays as it was.
+    async fn apply(&mut self, command: Command, caller: Caller) -> Result<Outcome, PlayError> {
+        let ctx = Context { now_ms: self.now_ms(), limits: Limits::from_settings(&self.settings), caller };
+        let before = self.state.clone();
+        let outcome = self.state.apply(command, &ctx)?;
+        if matches!(outcome, Outcome::Stopped { .. }) {
+            // The next session posts a controller of its own.
+            self.state.controller = None;
+        }
+        if let Err(e) = self.save().await {
+            self.state = before;
+            return Err(e);
+        }
+        debug!(?outcome, "command applied");
+        Ok(outcome)
+    }
+
+    /// Stores the state; the state's version moves on.
+    async fn save(&mut self) -> Result<(), PlayError> {
+        match self.shared.store.save(&self.state).await {
+            Ok(version) => {
+                self.state.version = version;
+                Ok(())
+            }
+            Err(e) => {
+                if e.kind() == StoreErrorKind::Conflict {
+                    // Another process wrote this guild's player: take its
+                    // version so the next change can land.
+                    warn!("the stored player changed under this task; reloading it");
+                    if let Ok(Some(stored)) = self.shared.store.load(self.guild).await {
+                        self.state.version = stored.version;
+                    }
+                }
+                Err(PlayError::Store(e))
+            }
+        }
+    }
+
+    async fn save_logged(&mut self) {
+        if let Err(e) = self.save().await {
+            warn!(error = %e, "saving the player failed");
+        }
+    }
+
+    /// Applies a playback or connection event, stores the result, and
+    /// makes the audio and the controller follow.
+    async fn event(&mut self, event: Event) {
+        let outcome = self.state.on_event(event, self.now_ms());
+        if outcome == EventOutcome::Ignored {
+            return;
+        }
+        self.save_logged().await;
+        if let Some(notice) = messages::event_notice(&outcome) {
+            self.notice(notice);
+        }
+        self.reconcile_logged().await;
+        self.show_controller();
+    }
+
+    async fn reconcile_logged(&mut self) {
+        if let Err(e) = self.reconcile().await {
+            warn!(error = %e, "could not resume in voice");
+        }
+    }
+
+    /// Makes songbird follow the state: in the stored voice channel or in
+    /// none, playing the current track at its position, paused or not, at
+    /// the state's volume.
+    async fn reconcile(&mut self) -> Result<(), PlayError> {
+        let guild = songbird_guild(self.guild);
+        let Some(want) = self.state.voice_channel else {
+            self.drop_audio().await;
+            if self.shared.songbird.get(guild).is_some()
+                && let Err(e) = self.shared.songbird.remove(guild).await
+            {
+                warn!(error = %e, "leaving voice failed");
+            }
+            self.set_in_voice(false);
+            return Ok(());
+        };
+        let have = match self.shared.songbird.get(guild) {
+            Some(call) => call.lock().await.current_channel(),
+            None => None,
+        };
+        if have != Some(songbird_channel(want)) {
+            self.drop_audio().await;
+            if let Err(e) = self.shared.songbird.join(guild, songbird_channel(want)).await {
+                warn!(channel_id = %want, error = %e, "joining voice failed");
+                let _ = self.shared.songbird.remove(guild).await;
+                self.set_in_voice(false);
+                // Out of voice, the queue kept: the next /play tries again.
+                self.state.on_event(Event::Disconnected, self.now_ms());
+                self.save_logged().await;
+                return Err(PlayError::Join(Box::new(e)));
+            }
+            info!(channel_id = %want, "joined voice");
+        }
+        self.set_in_voice(true);
+        self.follow_audio().await;
+        Ok(())
+    }
+
+    /// Brings the audio in line with the current track.
+    async fn follow_audio(&mut self) {
+        let Some(current) = self.state.current.clone() else {
+            self.drop_audio().await;
+            return;
+        };
+        let (id, epoch) = (current.track.id, current.epoch);
+        match &mut self.live {
+            Some(live) if live.track == id && live.epoch == epoch => {}
+            Some(live) if live.track == id => {
+                // Same audio, new position (a seek): move it.
+                live.epoch = epoch;
+                live.seeking = true;
+                let handle = live.handle.clone();
+                let tx = self.tx.clone();
+                let offset = Duration::from_millis(current.clock.offset_ms);
+                tokio::spawn(async move {
+                    let ok = handle.seek_async(offset).await.is_ok();
+                    let _ = tx.send(Msg::Seeked { track: id, epoch, ok });
+                });
+            }
+            _ => {
+                self.drop_audio().await;
+                if self.opening == Some((id, epoch)) {
+                    return;
+                }
+                match self.prepared.take() {
+                    Some((prepared, input)) if prepared == id && current.clock.offset_ms == 0 => {
+                        self.start_audio(input, &current).await;
+                    }
+                    _ => self.open(&current),
+                }
+            }
+        }
+        self.sync_live();
+    }
+
+    /// Opens the current track's source on its own task.
+    fn open(&mut self, current: &NowPlaying) {
+        let (track, epoch) = (current.track.id, current.epoch);
+        self.opening = Some((track, epoch));
+        let resolver = self.shared.resolver.clone();
+        let source = current.track.source.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = resolver.resolve(&source).await.map(|resolved| resolved.input);
+            let _ = tx.send(Msg::Opened { track, epoch, result });
+        });
+    }
+
+    async fn opened(&mut self, track: TrackId, epoch: u32, result: Result<Input, SourceError>) {
+        if self.opening == Some((track, epoch)) {
+            self.opening = None;
+        }
+        let Some(current) = self.state.current.clone().filter(|c| c.track.id == track && c.epoch == epoch) else {
+            return; // Moved on meanwhile.
+        };
+        match result {
+            Ok(input) if self.in_voice => {
+                self.start_audio(input, &current).await;
+                self.sync_live();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                info!(track_id = %track, error = %e, "a track did not open; moving on");
+                self.event(Event::Failed { track, epoch }).await;
+            }
+        }
+    }
+
+    /// Plays `input` as the current track, at its position.
+    async fn start_audio(&mut self, input: Input, current: &NowPlaying) {
+        let Some(call) = self.shared.songbird.get(songbird_guild(self.guild)) else { return };
+        let mut track = songbird::tracks::Track::new(input).volume(volume(self.state.volume));
+        if self.state.paused {
+            track = track.pause();
+        }
+        let handle = call.lock().await.play_only(track);
+        let (id, epoch) = (current.track.id, current.epoch);
+        for (event, kind) in [
+            (TrackEvent::Playable, AudioEvent::Playable),
+            (TrackEvent::End, AudioEvent::Ended),
+            (TrackEvent::Error, AudioEvent::Errored),
+        ] {
+            let watcher = AudioWatcher { tx: self.tx.clone(), uuid: handle.uuid(), track: id, epoch, kind };
+            if let Err(e) = handle.add_event(SongbirdEvent::Track(event), watcher) {
+                warn!(error = %e, "could not watch the track");
+            }
+        }
+        self.shared.meter(&handle);
+        let offset = current.clock.offset_ms;
+        if offset > 0 {
+            let (handle, tx) = (handle.clone(), self.tx.clone());
+            tokio::spawn(async move {
+                let ok = handle.seek_async(Duration::from_millis(offset)).await.is_ok();
+                let _ = tx.send(Msg::Seeked { track: id, epoch, ok });
+            });
+        }
+        self.live = Some(Live {
+            track: id,
+            epoch,
+            handle,
+            paused: self.state.paused,
+            volume: self.state.volume,
+            seeking: offset > 0,
+        });
+        info!(track_id = %id, offset_ms = offset, "track started");
+    }
+
+    /// Applies pause and volume to the live audio.
+    fn sync_live(&mut self) {
+        let (paused, vol) = (self.state.paused, self.state.volume);
+        let Some(live) = self.live.as_mut() else {
+            self.set_audible(false);
+            return;
+        };
+        if live.paused != paused {
+            let _ = if paused { live.handle.pause() } else { live.handle.play() };
+            live.paused = paused;
+        }
+        if live.volume != vol {
+            let _ = live.handle.set_volume(volume(vol));
+            live.volume = vol;
+        }
+        self.set_audible(!paused);
+    }
+
+    /// Stops the live audio, closing its deficit bookkeeping.
+    async fn drop_audio(&mut self) {
+        self.prepared = None;
+        if let Some(live) = self.live.take() {
+            let now = Instant::now();
+            let play_time = live.handle.get_info().await.ok().map(|s| s.play_time);
+            self.shared.finish_meter(live.handle.uuid(), now, play_time);
+            let _ = live.handle.stop();
+        }
+        self.set_audible(false);
+    }
+
+    async fn audio(&mut self, event: AudioEvent, track: TrackId, epoch: u32, play_time: Option<Duration>) {
+        let Some(live) = self.live.as_ref().filter(|l| l.track == track && l.epoch == epoch) else { return };
+        match event {
+            AudioEvent::Playable => {
+                let handle = live.handle.clone();
+                let seeking = live.seeking;
+                if let Ok(info) = handle.get_info().await {
+                    // The deficit baseline starts when the audio can play.
+                    self.shared.observe(handle.uuid(), Instant::now(), &info);
+                }
+                if !seeking {
+                    self.event(Event::Started { track, epoch }).await;
+                }
+            }
+            AudioEvent::Ended | AudioEvent::Errored => {
+                let live = self.live.take().expect("checked above");
+                self.shared.finish_meter(live.handle.uuid(), Instant::now(), play_time);
+                self.set_audible(false);
+                let event = if event == AudioEvent::Ended {
+                    Event::Ended { track, epoch }
+                } else {
+                    Event::Failed { track, epoch }
+                };
+                self.event(event).await;
+            }
+        }
+    }
+
+    async fn voice(&mut self, update: VoiceUpdate) {
+        self.listeners = Some(update.listeners);
+        let before = std::mem::replace(&mut self.bot_channel_seen, update.bot_channel);
+        match (before, update.bot_channel) {
+            (_, Some(channel)) if self.state.voice_channel.is_some_and(|c| c != channel) => {
+                info!(channel_id = %channel, "moved to another channel; following");
+                self.event(Event::Moved { channel }).await;
+            }
+            (Some(_), None) if self.in_voice && self.state.voice_channel.is_some() => {
+                info!("disconnected from voice; the queue is kept");
+                self.event(Event::Disconnected).await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let now = Instant::now();
+        let playing = self.live.as_ref().is_some_and(|l| !l.paused);
+        if playing && now.duration_since(self.last_refresh) >= self.shared.config.controller_refresh {
+            self.show_controller();
+        }
+        if self.state.voice_channel.is_none() || !self.in_voice || self.settings.always_on {
+            self.idle_since = None;
+            self.alone_since = None;
+            return;
+        }
+        let idle = self.state.current.is_none();
+        let due = |since: &mut Option<Instant>, active: bool, secs: u32| {
+            if !active || secs == 0 {
+                *since = None;
+                return false;
+            }
+            now.duration_since(*since.get_or_insert(now)) >= Duration::from_secs(u64::from(secs))
+        };
+        let idle_secs = self.settings.idle_leave_secs;
+        let alone_secs = self.settings.alone_leave_secs;
+        if due(&mut self.idle_since, idle, idle_secs) {
+            self.auto_leave(AutoLeave::Idle).await;
+        } else if due(&mut self.alone_since, self.listeners == Some(0), alone_secs) {
+            self.auto_leave(AutoLeave::Alone).await;
+        }
+    }
+
+    async fn auto_leave(&mut self, why: AutoLeave) {
+        self.idle_since = None;
+        self.alone_since = None;
+        let caller = self.system_caller();
+        if self.apply(Command::Leave, caller).await.is_err() {
+            return;
+        }
+        info!(reason = ?why, "left voice on its own");
+        self.reconcile_logged().await;
+        self.show_controller();
+        self.notice(match why {
+            AutoLeave::Idle => "Left the voice channel: nothing was playing.".to_owned(),
+            AutoLeave::Alone => "Left the voice channel: nobody was listening. The queue is kept.".to_owned(),
+        });
+    }
+
+    /// Graceful shutdown: the exact position is stored, the channel kept so
+    /// the next process rejoins, and the bot leaves voice.
+    async fn suspend(&mut self) {
+        let now = self.now_ms();
+        if let Some(current) = &mut self.state.current {
+            current.clock.freeze(now);
+            current.clock.ready = false;
+        }
+        self.save_logged().await;
+        self.drop_audio().await;
+        let guild = songbird_guild(self.guild);
+        if self.shared.songbird.get(guild).is_some() {
+            let _ = self.shared.songbird.remove(guild).await;
+        }
+        self.set_in_voice(false);
+    }
+
+    fn set_audible(&mut self, audible: bool) {
+        if self.audible != audible {
+            self.audible = audible;
+            self.shared.set_audible(audible);
+        }
+    }
+
+    fn set_in_voice(&mut self, in_voice: bool) {
+        self.in_voice = in_voice;
+        self.shared.set_in_voice(self.guild, in_voice);
+    }
+
+    /// The channel the controller and notices go to.
+    fn announce_channel(&self) -> Option<ChannelId> {
+        self.settings.announce_channel.or(self.state.text_channel)
+    }
+
+    /// Shows the state on the controller.
+    fn show_controller(&mut self) {
+        let body = messages::controller(&self.state, self.now_ms());
+        self.show(body, self.state.controller, false);
+    }
+
+    /// Edits the controller `at` one last time: the player stopped, and the
+    /// next session posts a new one.
+    fn show_last_controller(&mut self, at: Option<MessageRef>) {
+        let body = OutgoingMessage::text("⏹ Stopped. `/play` to start again.");
+        self.show(body, at, true);
+    }
+
+    fn show(&mut self, body: OutgoingMessage, message: Option<MessageRef>, last: bool) {
+        let Some(discord) = self.shared.discord.clone() else { return };
+        let Some(channel) = self.announce_channel() else { return };
+        let view = ControllerView { channel, message, body, last };
+        let tx = self.tx.clone();
+        self.controller.get_or_insert_with(|| Controller::start(discord, tx)).show(view);
+        self.last_refresh = Instant::now();
+    }
+
+    /// Posts a one-off message in the announce channel.
+    fn notice(&self, text: String) {
+        let (Some(discord), Some(channel)) = (self.shared.discord.clone(), self.announce_channel()) else { return };
+        tokio::spawn(async move {
+            if let Err(e) = discord.create_message(channel, &OutgoingMessage::text(text)).await {
+                warn!(channel_id = %channel, error = %e, "posting a notice failed");
+            }
+        });
+    }
+}
+
+/// Forwards one songbird event of one track to its guild's task.
+struct AudioWatcher {
+    tx: mpsc::UnboundedSender<Msg>,
+    uuid: uuid::Uuid,
+    track: TrackId,
+    epoch: u32,
+    kind: AudioEvent,
+}
+
+#[async_trait]
+impl EventHandler for AudioWatcher {
+    async fn act(&self, ctx: &EventContext<'_>) -> Option<SongbirdEvent> {
+        let EventContext::Track(tracks) = ctx else { return None };
+        let (state, _) = tracks.iter().find(|(_, h)| h.uuid() == self.uuid)?;
+        let msg = Msg::Audio { event: self.kind, track: self.track, epoch: self.epoch, play_time: Some(state.play_time) };
+        if self.tx.send(msg).is_err() || self.kind != AudioEvent::Playable {
+            return Some(SongbirdEvent::Cancel);
+        }
+        None
+    }
+}
+
+/// songbird's volume: 1.0 is 100 %.
+fn volume(percent: u16) -> f32 {
+    f32::from(percent) / 100.0
+}
+
+fn songbird_guild(guild: GuildId) -> songbird::id::GuildId {
+    songbird::id::GuildId(std::num::NonZeroU64::new(guild.get()).expect("guild ids are non-zero"))
+}
+
+fn songbird_channel(channel: ChannelId) -> songbird::id::ChannelId {
+    songbird::id::ChannelId(std::num::NonZeroU64::new(channel.get()).expect("channel ids are non-zero"))
+}
+

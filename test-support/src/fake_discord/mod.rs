@@ -18,10 +18,19 @@
 //! user in [`FakeDiscordConfig::dm_closed_users`] gets a DM channel, but a
 //! message to it fails with 403 / code 50007, as with closed DMs.
 //!
-//! Interactions ([`FakeDiscord::slash_command`], [`FakeDiscord::button_press`])
-//! carry `member.permissions` like Discord: [`MEMBER_PERMISSIONS`] for
-//! everyone, plus [`MANAGE_GUILD`] for the `(guild, user)` pairs in
-//! [`FakeDiscordConfig::guild_managers`].
+//! Interactions ([`FakeDiscord::slash_command`], [`FakeDiscord::button_press`],
+//! [`FakeDiscord::autocomplete`]) carry `member.permissions` like Discord:
+//! [`MEMBER_PERMISSIONS`] for everyone, plus [`MANAGE_GUILD`] for the
+//! `(guild, user)` pairs in [`FakeDiscordConfig::guild_managers`]; and
+//! `member.roles` from [`FakeDiscordConfig::member_roles`]. An autocomplete
+//! interaction is answered with callback type 8 (choices) only.
+//!
+//! Bodies are checked like Discord checks them, with 400 / code 50035 and
+//! the field named in `errors`: a message (created, edited, a follow-up, or
+//! callback types 4 and 7) has at most 2000 characters of content, 5 action
+//! rows of at most 5 components, `custom_id`s of at most 100 characters and
+//! button labels of at most 80; an autocomplete answer has at most 25
+//! choices with names of 1 to 100 characters.
 //!
 //! Intents are honoured like Discord does: no GUILD_CREATE without
 //! `GUILDS`, no voice states (in GUILD_CREATE or as VOICE_STATE_UPDATE)
@@ -50,6 +59,7 @@
 //! ```
 
 mod gateway;
+mod limits;
 mod payloads;
 mod rest;
 mod state;
@@ -102,6 +112,10 @@ pub struct FakeDiscordConfig {
     /// [`MANAGE_GUILD`], everyone else's just [`MEMBER_PERMISSIONS`].
     /// Default none.
     pub guild_managers: Vec<(u64, u64)>,
+    /// `(guild_id, user_id, role_id)`: the roles a member has. Every
+    /// interaction a member triggers in that guild lists them in
+    /// `member.roles` (decimal id strings, in this order). Default none.
+    pub member_roles: Vec<(u64, u64, u64)>,
 }
 
 impl Default for FakeDiscordConfig {
@@ -115,6 +129,7 @@ impl Default for FakeDiscordConfig {
             heartbeat_interval: Duration::from_secs(1),
             dm_closed_users: Vec::new(),
             guild_managers: Vec::new(),
+            member_roles: Vec::new(),
         }
     }
 }
@@ -262,41 +277,83 @@ impl FakeDiscord {
     ///
     /// `options` is Discord's `data.options` array, e.g.
     /// `[{"name": "query", "type": 3, "value": "song"}]`. The command id is
-    /// that of a registered command with this name, if any.
+    /// that of a registered command with this name, if any. The member
+    /// carries their permissions and roles.
     pub fn slash_command(&self, guild_id: u64, channel_id: u64, user_id: u64, name: &str, options: Value) -> Value {
-        let config = &self.shared.config;
+        self.command_interaction(payloads::APPLICATION_COMMAND, guild_id, channel_id, user_id, name, &options)
+    }
+
+    /// An APPLICATION_COMMAND_AUTOCOMPLETE interaction (type 4) in Discord's
+    /// JSON shape: like [`Self::slash_command`]'s, with a fresh id and token.
+    ///
+    /// `options` is the caller's `data.options` array in which the option
+    /// being typed carries `"focused": true`; its `value` is a string
+    /// whatever the option's type, as Discord sends it, e.g.
+    /// `[{"name": "query", "type": 3, "value": "nev", "focused": true}]`.
+    /// Deliver it like a slash command. The callback route takes only a
+    /// type 8 answer (`{"type": 8, "data": {"choices": [{"name", "value"}]}}`)
+    /// for it, with at most 25 choices whose names are 1 to 100 characters;
+    /// read the answer back with [`Self::interaction_response`].
+    pub fn autocomplete(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        user_id: u64,
+        command_name: &str,
+        options: Value,
+    ) -> Value {
+        self.command_interaction(payloads::AUTOCOMPLETE, guild_id, channel_id, user_id, command_name, &options)
+    }
+
+    /// A slash command or autocomplete interaction; an autocomplete one is
+    /// remembered at once, so the callback route knows its type.
+    fn command_interaction(
+        &self,
+        kind: u64,
+        guild_id: u64,
+        channel_id: u64,
+        user_id: u64,
+        name: &str,
+        options: &Value,
+    ) -> Value {
+        let token = payloads::interaction_token();
         let (interaction_id, command_id) = self.shared.update(|state| {
-            let registered = state
-                .guild_commands
-                .get(&guild_id)
-                .into_iter()
-                .flatten()
-                .chain(&state.global_commands)
-                .find(|command| command.get("name").and_then(Value::as_str) == Some(name))
-                .and_then(|command| command.get("id").and_then(gateway::snowflake));
             let interaction_id = state.ids.next();
-            (interaction_id, registered.unwrap_or_else(|| state.ids.next()))
+            let command_id = state.command_id(guild_id, name);
+            if kind == payloads::AUTOCOMPLETE {
+                state.remember_interaction(&token, interaction_id, guild_id, Some(channel_id), kind);
+            }
+            (interaction_id, command_id)
         });
-        let token = format!("fake-interaction-token-{}", payloads::random_hex(16));
-        payloads::slash_command(
+        let invoker = self.invoker(guild_id, user_id);
+        payloads::application_command(&payloads::CommandInvocation {
+            kind,
             interaction_id,
-            &token,
-            config.application_id,
+            token: &token,
+            application_id: self.shared.config.application_id,
             guild_id,
             channel_id,
-            user_id,
+            invoker: &invoker,
             command_id,
             name,
-            &options,
-            self.member_permissions(guild_id, user_id),
-        )
+            options,
+        })
+    }
+
+    /// The member an interaction of `user_id` in `guild_id` describes.
+    fn invoker(&self, guild_id: u64, user_id: u64) -> payloads::Invoker {
+        payloads::Invoker {
+            user_id,
+            permissions: self.member_permissions(guild_id, user_id),
+            roles: self.member_roles(guild_id, user_id),
+        }
     }
 
     /// A button press (MESSAGE_COMPONENT interaction, type 3) in Discord's
     /// JSON shape: `data: {"custom_id", "component_type": 2}`, `message` the
     /// full message object the button is on (one the bot sent: a channel or
     /// DM message, or an interaction response), the member with their
-    /// permissions, and a fresh id and token. Deliver it like a slash
+    /// permissions and roles, and a fresh id and token. Deliver it like a slash
     /// command (signed over HTTP, or [`Self::send_interaction`]).
     ///
     /// The fake remembers the message, so answering with callback type 7
@@ -312,8 +369,8 @@ impl FakeDiscord {
         custom_id: &str,
     ) -> Value {
         let config = &self.shared.config;
-        let token = format!("fake-interaction-token-{}", payloads::random_hex(16));
-        let permissions = self.member_permissions(guild_id, user_id);
+        let token = payloads::interaction_token();
+        let invoker = self.invoker(guild_id, user_id);
         let (interaction_id, message) = self.shared.update(|state| {
             let interaction_id = state.ids.next();
             let message = state.message_mut(message_id).map(|message| message.clone()).unwrap_or_else(|| {
@@ -331,10 +388,13 @@ impl FakeDiscord {
                     body: serde_json::json!({}),
                 }
             });
-            let record = state.interactions.entry(token.clone()).or_default();
-            record.id = Some(interaction_id);
-            record.guild_id = Some(guild_id);
-            record.channel_id = Some(channel_id);
+            let record = state.remember_interaction(
+                &token,
+                interaction_id,
+                guild_id,
+                Some(channel_id),
+                payloads::MESSAGE_COMPONENT,
+            );
             record.component_message = Some(message_id);
             (interaction_id, message)
         });
@@ -344,8 +404,7 @@ impl FakeDiscord {
             application_id: config.application_id,
             guild_id,
             channel_id,
-            user_id,
-            permissions,
+            invoker: &invoker,
             custom_id,
             message: message.to_json(config.bot_user_id, config.application_id),
         })
@@ -357,6 +416,19 @@ impl FakeDiscord {
     pub fn member_permissions(&self, guild_id: u64, user_id: u64) -> u64 {
         let manager = self.shared.config.guild_managers.contains(&(guild_id, user_id));
         if manager { MEMBER_PERMISSIONS | MANAGE_GUILD } else { MEMBER_PERMISSIONS }
+    }
+
+    /// The role ids `user_id` has in `guild_id`, as its interactions list
+    /// them in `member.roles`: the [`FakeDiscordConfig::member_roles`]
+    /// entries for that pair, in order, without repeats.
+    pub fn member_roles(&self, guild_id: u64, user_id: u64) -> Vec<u64> {
+        let mut roles: Vec<u64> = Vec::new();
+        for &(guild, user, role) in &self.shared.config.member_roles {
+            if (guild, user) == (guild_id, user_id) && !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        roles
     }
 
     /// Dispatch INTERACTION_CREATE with `interaction` to the shard that owns
@@ -377,6 +449,7 @@ impl FakeDiscord {
         self.wait_for_shard(shard, SHARD_WAIT).await?;
         let token = interaction.get("token").and_then(Value::as_str).map(str::to_owned);
         let id = interaction.get("id").and_then(gateway::snowflake);
+        let kind = interaction.get("type").and_then(Value::as_u64);
         let channel_id =
             interaction.get("channel_id").or_else(|| interaction.pointer("/channel/id")).and_then(gateway::snowflake);
         self.shared.update(|state| {
@@ -385,6 +458,7 @@ impl FakeDiscord {
                 record.id = id;
                 record.guild_id = Some(guild_id);
                 record.channel_id = channel_id;
+                record.kind = kind.or(record.kind);
             }
             state.dispatch_to_shard(shard, 0, "INTERACTION_CREATE", &interaction);
         });

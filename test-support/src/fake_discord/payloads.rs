@@ -57,6 +57,11 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     hex
 }
 
+/// A fresh interaction token.
+pub(crate) fn interaction_token() -> String {
+    format!("fake-interaction-token-{}", random_hex(16))
+}
+
 /// A gateway payload that is not a dispatch (no sequence, no event name).
 pub(crate) fn gateway_frame(op: u8, d: &Value) -> String {
     json!({ "op": op, "d": d, "s": null, "t": null }).to_string()
@@ -110,11 +115,24 @@ pub(crate) fn member(user_id: u64, bot: bool) -> Value {
     })
 }
 
-/// A member as interactions carry it: with `permissions`, the member's
-/// permission bits in the channel as a decimal string.
-pub(crate) fn interaction_member(user_id: u64, permissions: u64) -> Value {
-    let mut value = member(user_id, false);
-    value["permissions"] = json!(permissions.to_string());
+/// The member who triggered an interaction, as its `member` field
+/// describes them.
+#[derive(Debug, Clone)]
+pub(crate) struct Invoker {
+    pub(crate) user_id: u64,
+    /// Permission bits in the channel.
+    pub(crate) permissions: u64,
+    /// Role ids, in the order the config lists them.
+    pub(crate) roles: Vec<u64>,
+}
+
+/// A member as interactions carry it: `permissions`, the member's
+/// permission bits in the channel as a decimal string, and `roles` as
+/// decimal id strings.
+pub(crate) fn interaction_member(invoker: &Invoker) -> Value {
+    let mut value = member(invoker.user_id, false);
+    value["permissions"] = json!(invoker.permissions.to_string());
+    value["roles"] = invoker.roles.iter().map(|role| json!(role.to_string())).collect();
     value
 }
 
@@ -365,7 +383,12 @@ pub(crate) struct StoredMessage {
 impl StoredMessage {
     /// Apply the fields of a create or edit body (content, embeds,
     /// components, flags); absent fields keep their value, like Discord.
+    /// A body that is not an object (a type 5 callback without `data`)
+    /// changes nothing.
     pub(crate) fn apply(&mut self, body: &Value) {
+        let Some(fields) = body.as_object() else {
+            return;
+        };
         if let Some(content) = body.get("content") {
             self.content = content.as_str().unwrap_or_default().to_owned();
         }
@@ -378,7 +401,7 @@ impl StoredMessage {
         if let Some(flags) = body.get("flags").and_then(Value::as_u64) {
             self.flags = flags;
         }
-        if let (Some(merged), Some(fields)) = (self.body.as_object_mut(), body.as_object()) {
+        if let Some(merged) = self.body.as_object_mut() {
             merged.extend(fields.iter().map(|(key, value)| (key.clone(), value.clone())));
         } else {
             self.body = body.clone();
@@ -416,42 +439,57 @@ impl StoredMessage {
     }
 }
 
-/// A slash command interaction as Discord delivers it in INTERACTION_CREATE.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn slash_command(
-    interaction_id: u64,
-    token: &str,
-    application_id: u64,
-    guild_id: u64,
-    channel_id: u64,
-    user_id: u64,
-    command_id: u64,
-    name: &str,
-    options: &Value,
-    permissions: u64,
-) -> Value {
+/// Interaction type of a slash command (APPLICATION_COMMAND).
+pub(crate) const APPLICATION_COMMAND: u64 = 2;
+/// Interaction type of a button press (MESSAGE_COMPONENT).
+pub(crate) const MESSAGE_COMPONENT: u64 = 3;
+/// Interaction type of APPLICATION_COMMAND_AUTOCOMPLETE.
+pub(crate) const AUTOCOMPLETE: u64 = 4;
+
+/// A command invocation, for [`application_command`].
+pub(crate) struct CommandInvocation<'a> {
+    /// [`APPLICATION_COMMAND`] or [`AUTOCOMPLETE`].
+    pub(crate) kind: u64,
+    pub(crate) interaction_id: u64,
+    pub(crate) token: &'a str,
+    pub(crate) application_id: u64,
+    pub(crate) guild_id: u64,
+    pub(crate) channel_id: u64,
+    pub(crate) invoker: &'a Invoker,
+    pub(crate) command_id: u64,
+    pub(crate) name: &'a str,
+    /// Discord's `data.options` array; for autocomplete one option in it
+    /// carries `"focused": true`.
+    pub(crate) options: &'a Value,
+}
+
+/// A slash command (type 2) or autocomplete (type 4) interaction as Discord
+/// delivers it in INTERACTION_CREATE: both have the same shape.
+pub(crate) fn application_command(invocation: &CommandInvocation<'_>) -> Value {
+    let guild_id = invocation.guild_id.to_string();
+    let channel_id = invocation.channel_id.to_string();
     json!({
-        "id": interaction_id.to_string(),
-        "application_id": application_id.to_string(),
-        "type": 2,
-        "token": token,
+        "id": invocation.interaction_id.to_string(),
+        "application_id": invocation.application_id.to_string(),
+        "type": invocation.kind,
+        "token": invocation.token,
         "version": 1,
-        "guild_id": guild_id.to_string(),
-        "channel_id": channel_id.to_string(),
-        "channel": { "id": channel_id.to_string(), "type": 0, "guild_id": guild_id.to_string() },
-        "member": interaction_member(user_id, permissions),
+        "guild_id": guild_id,
+        "channel_id": channel_id,
+        "channel": { "id": channel_id, "type": 0, "guild_id": guild_id },
+        "member": interaction_member(invocation.invoker),
         "app_permissions": EVERYONE_PERMISSIONS.to_string(),
         "locale": "en-US",
         "guild_locale": "en-US",
         "entitlements": [],
-        "authorizing_integration_owners": { "0": guild_id.to_string() },
+        "authorizing_integration_owners": { "0": guild_id },
         "context": 0,
         "data": {
-            "id": command_id.to_string(),
-            "name": name,
+            "id": invocation.command_id.to_string(),
+            "name": invocation.name,
             "type": 1,
-            "guild_id": guild_id.to_string(),
-            "options": options,
+            "guild_id": guild_id,
+            "options": invocation.options,
         },
     })
 }
@@ -463,8 +501,7 @@ pub(crate) struct ButtonPress<'a> {
     pub(crate) application_id: u64,
     pub(crate) guild_id: u64,
     pub(crate) channel_id: u64,
-    pub(crate) user_id: u64,
-    pub(crate) permissions: u64,
+    pub(crate) invoker: &'a Invoker,
     pub(crate) custom_id: &'a str,
     /// The full message object the button is on.
     pub(crate) message: Value,
@@ -476,13 +513,13 @@ pub(crate) fn button_press(press: &ButtonPress<'_>) -> Value {
     json!({
         "id": press.interaction_id.to_string(),
         "application_id": press.application_id.to_string(),
-        "type": 3,
+        "type": MESSAGE_COMPONENT,
         "token": press.token,
         "version": 1,
         "guild_id": press.guild_id.to_string(),
         "channel_id": press.channel_id.to_string(),
         "channel": { "id": press.channel_id.to_string(), "type": 0, "guild_id": press.guild_id.to_string() },
-        "member": interaction_member(press.user_id, press.permissions),
+        "member": interaction_member(press.invoker),
         "app_permissions": EVERYONE_PERMISSIONS.to_string(),
         "locale": "en-US",
         "guild_locale": "en-US",
@@ -517,8 +554,8 @@ mod tests {
     use super::*;
     use twilight_model::{
         application::{
-            command::Command,
-            interaction::{Interaction, InteractionData, InteractionType},
+            command::{Command, CommandOptionType},
+            interaction::{Interaction, InteractionData, InteractionType, application_command::CommandOptionValue},
         },
         channel::message::component::ComponentType,
         channel::{Channel, Message},
@@ -587,27 +624,60 @@ mod tests {
         let _: Application = serde_json::from_value(application(5, 9)).unwrap();
     }
 
+    fn invocation<'a>(invoker: &'a Invoker, options: &'a Value) -> CommandInvocation<'a> {
+        CommandInvocation {
+            kind: APPLICATION_COMMAND,
+            interaction_id: 1,
+            token: "tok",
+            application_id: 5,
+            guild_id: 10,
+            channel_id: 100,
+            invoker,
+            command_id: 42,
+            name: "play",
+            options,
+        }
+    }
+
     #[test]
-    fn slash_command_parses_as_an_interaction() {
-        let value = slash_command(1, "tok", 5, 10, 100, 7, 42, "play", &json!([]), EVERYONE_PERMISSIONS | (1 << 5));
+    fn slash_command_parses_as_an_interaction_with_roles() {
+        let invoker = Invoker { user_id: 7, permissions: EVERYONE_PERMISSIONS | (1 << 5), roles: vec![300, 301] };
+        let value = application_command(&invocation(&invoker, &json!([])));
+        assert_eq!(value["member"]["roles"], json!(["300", "301"]));
         let interaction: Interaction = serde_json::from_value(value).unwrap();
         assert_eq!(interaction.token, "tok");
         assert_eq!(interaction.guild_id.unwrap().get(), 10);
-        let permissions = interaction.member.unwrap().permissions.unwrap();
-        assert!(permissions.contains(Permissions::MANAGE_GUILD | Permissions::CONNECT));
+        let member = interaction.member.unwrap();
+        assert!(member.permissions.unwrap().contains(Permissions::MANAGE_GUILD | Permissions::CONNECT));
+        assert_eq!(member.roles.iter().map(|role| role.get()).collect::<Vec<_>>(), [300, 301]);
+    }
+
+    #[test]
+    fn autocomplete_parses_with_a_focused_string_value() {
+        let invoker = Invoker { user_id: 7, permissions: EVERYONE_PERMISSIONS, roles: Vec::new() };
+        // An integer option being typed still arrives as a string.
+        let options = json!([{ "name": "position", "type": 4, "value": "1", "focused": true }]);
+        let value = application_command(&CommandInvocation { kind: AUTOCOMPLETE, ..invocation(&invoker, &options) });
+        let interaction: Interaction = serde_json::from_value(value).unwrap();
+        assert_eq!(interaction.kind, InteractionType::ApplicationCommandAutocomplete);
+        let Some(InteractionData::ApplicationCommand(data)) = interaction.data else {
+            panic!("not command data");
+        };
+        assert_eq!(data.name, "play");
+        assert_eq!(data.options[0].value, CommandOptionValue::Focused("1".into(), CommandOptionType::Integer));
     }
 
     #[test]
     fn button_press_parses_as_a_component_interaction() {
         let message = test_message().to_json(9, 5);
+        let invoker = Invoker { user_id: 7, permissions: EVERYONE_PERMISSIONS, roles: vec![300] };
         let press = ButtonPress {
             interaction_id: 2,
             token: "tok",
             application_id: 5,
             guild_id: 10,
             channel_id: 100,
-            user_id: 7,
-            permissions: EVERYONE_PERMISSIONS,
+            invoker: &invoker,
             custom_id: "allow:1",
             message,
         };
@@ -619,8 +689,9 @@ mod tests {
         };
         assert_eq!(data.custom_id, "allow:1");
         assert_eq!(data.component_type, ComponentType::Button);
-        let permissions = interaction.member.unwrap().permissions.unwrap();
-        assert!(!permissions.contains(Permissions::MANAGE_GUILD));
+        let member = interaction.member.unwrap();
+        assert!(!member.permissions.unwrap().contains(Permissions::MANAGE_GUILD));
+        assert_eq!(member.roles.len(), 1);
     }
 
     #[test]

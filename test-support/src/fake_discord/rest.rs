@@ -7,7 +7,8 @@
 
 use super::RecordedCall;
 use super::gateway::snowflake;
-use super::payloads::{self, GuildSnapshot, StoredMessage};
+use super::limits::{self, FieldError};
+use super::payloads::{self, AUTOCOMPLETE, GuildSnapshot, StoredMessage};
 use super::state::{ChannelMessage, INTENT_GUILDS, Shared, State};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -64,11 +65,13 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: u64,
     message: &'static str,
+    /// Discord's per-field `errors` object of a 50035, if known.
+    errors: Option<Value>,
 }
 
 impl ApiError {
     const fn new(status: StatusCode, code: u64, message: &'static str) -> Self {
-        Self { status, code, message }
+        Self { status, code, message, errors: None }
     }
 
     fn unauthorized() -> Self {
@@ -124,9 +127,21 @@ impl ApiError {
     }
 }
 
+/// A field Discord would refuse: 400, code 50035, with the field named in
+/// `errors` the way Discord does.
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        tracing::info!(field = %error.path.join("."), code = error.code, "invalid form body");
+        Self { errors: Some(error.to_errors()), ..Self::invalid_form_body() }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "message": self.message, "code": self.code });
+        let mut body = json!({ "message": self.message, "code": self.code });
+        if let Some(errors) = self.errors {
+            body["errors"] = errors;
+        }
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -388,6 +403,12 @@ async fn interaction_callback_create(
     if !matches!(kind, 4..=9) {
         return Err(ApiError::invalid_form_body());
     }
+    let data = response.get("data").unwrap_or(&Value::Null);
+    match kind {
+        4 | 7 => limits::check_message(data)?,
+        8 => limits::check_autocomplete(data)?,
+        _ => {}
+    }
     let interaction_id = parse_id(&interaction_id).ok_or_else(ApiError::unknown_interaction)?;
     let config = &shared.config;
     let (original, component) = shared.update(|state| {
@@ -400,6 +421,12 @@ async fn interaction_callback_create(
         }
         // Updating "the message" only exists for component interactions.
         if matches!(kind, 6 | 7) && component_message.is_none() {
+            return Err(ApiError::invalid_form_body());
+        }
+        // An autocomplete interaction takes choices and nothing else, and
+        // choices answer nothing else.
+        let autocomplete = state.interactions.get(&token).and_then(|record| record.kind).map(|k| k == AUTOCOMPLETE);
+        if autocomplete.is_some_and(|autocomplete| autocomplete != (kind == 8)) {
             return Err(ApiError::invalid_form_body());
         }
         if !state.respond_to_interaction(config, &token, response) {
@@ -443,6 +470,7 @@ async fn followup_create(
     check_application(&shared, &application_id)?;
     let body = parse_object(&body)?;
     check_not_empty(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let message = shared.update(|state| {
         let id = state.ids.next();
@@ -519,6 +547,7 @@ async fn webhook_message_update(
 ) -> ApiResult {
     check_application(&shared, &application_id)?;
     let body = parse_object(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let message = shared.update(|state| {
         let message = webhook_message(state, &token, &message_id)?;
@@ -570,6 +599,7 @@ async fn channel_message_create(
     let channel_id = parse_id(&channel_id).ok_or_else(ApiError::unknown_channel)?;
     let body = parse_object(&body)?;
     check_not_empty(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let guild_id = channel_guild(&shared, channel_id);
     let message = shared.update(|state| {
@@ -653,6 +683,7 @@ async fn channel_message_update(
 ) -> ApiResult {
     require_bot(&headers)?;
     let body = parse_object(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let message = shared.update(|state| {
         let message = channel_message(state, &channel_id, &message_id)?;

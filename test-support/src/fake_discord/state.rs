@@ -151,6 +151,9 @@ pub(crate) struct Session {
 #[derive(Debug, Default)]
 pub(crate) struct InteractionRecord {
     pub(crate) id: Option<u64>,
+    /// Interaction type (2 command, 3 component, 4 autocomplete), when the
+    /// fake built or delivered the interaction itself.
+    pub(crate) kind: Option<u64>,
     pub(crate) guild_id: Option<u64>,
     pub(crate) channel_id: Option<u64>,
     /// The initial response body (callback type and data).
@@ -361,6 +364,37 @@ impl State {
             message.edited_timestamp = Some(payloads::now_iso8601());
         }
         true
+    }
+
+    /// Remember an interaction the fake built, so the REST routes know it.
+    pub(crate) fn remember_interaction(
+        &mut self,
+        token: &str,
+        id: u64,
+        guild_id: u64,
+        channel_id: Option<u64>,
+        kind: u64,
+    ) -> &mut InteractionRecord {
+        let record = self.interactions.entry(token.to_owned()).or_default();
+        record.id = Some(id);
+        record.guild_id = Some(guild_id);
+        record.channel_id = channel_id;
+        record.kind = Some(kind);
+        record
+    }
+
+    /// The id of the command `name` registered for `guild_id` or globally,
+    /// or a fresh id for an unregistered one.
+    pub(crate) fn command_id(&mut self, guild_id: u64, name: &str) -> u64 {
+        let registered = self
+            .guild_commands
+            .get(&guild_id)
+            .into_iter()
+            .flatten()
+            .chain(&self.global_commands)
+            .find(|command| command.get("name").and_then(Value::as_str) == Some(name))
+            .and_then(|command| command.get("id").and_then(super::gateway::snowflake));
+        registered.unwrap_or_else(|| self.ids.next())
     }
 
     /// Any message the bot sent, by id: channel and DM messages, then

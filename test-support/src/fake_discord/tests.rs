@@ -10,10 +10,13 @@ use tokio::sync::oneshot;
 use twilight_gateway::{ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _, queue::Queue};
 use twilight_http::{Client, error::ErrorType};
 use twilight_model::{
-    application::interaction::{Interaction, InteractionData, InteractionType},
+    application::{
+        command::{CommandOptionChoice, CommandOptionChoiceValue, CommandOptionType},
+        interaction::{Interaction, InteractionData, InteractionType, application_command::CommandOptionValue},
+    },
     channel::message::Component,
     guild::Permissions,
-    http::interaction::InteractionResponse,
+    http::interaction::{InteractionResponse, InteractionResponseType},
     id::Id,
 };
 
@@ -23,6 +26,8 @@ const VOICE: u64 = 200;
 const MEMBER: u64 = 7;
 const ADMIN: u64 = 8;
 const CLOSED_DMS: u64 = 9;
+const DJ_ROLE: u64 = 300;
+const MOD_ROLE: u64 = 301;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn start() -> FakeDiscord {
@@ -39,6 +44,7 @@ async fn start() -> FakeDiscord {
         }],
         dm_closed_users: vec![CLOSED_DMS],
         guild_managers: vec![(GUILD, ADMIN)],
+        member_roles: vec![(GUILD, ADMIN, DJ_ROLE), (GUILD, ADMIN, MOD_ROLE), (GUILD + 1, MEMBER, DJ_ROLE)],
         ..FakeDiscordConfig::default()
     })
     .await
@@ -157,6 +163,86 @@ async fn interactions_carry_member_permissions() {
     assert!(parsed.member.unwrap().permissions.unwrap().contains(Permissions::MANAGE_GUILD));
     // Managers are per guild.
     assert_eq!(fake.member_permissions(GUILD + 1, ADMIN), MEMBER_PERMISSIONS);
+}
+
+#[tokio::test]
+async fn interactions_carry_member_roles() {
+    let fake = start().await;
+    let roles = |value: &Value| value["member"]["roles"].clone();
+    let message_id = post_with_buttons(&fake).await;
+    let command = fake.slash_command(GUILD, TEXT, ADMIN, "play", json!([]));
+    let press = fake.button_press(GUILD, TEXT, ADMIN, message_id, "allow:1");
+    let typing = fake.autocomplete(GUILD, TEXT, ADMIN, "play", json!([]));
+    for interaction in [&command, &press, &typing] {
+        assert_eq!(roles(interaction), json!(["300", "301"]), "{}", interaction["type"]);
+    }
+    let parsed: Interaction = serde_json::from_value(command).unwrap();
+    let parsed_roles: Vec<u64> = parsed.member.unwrap().roles.iter().map(|role| role.get()).collect();
+    assert_eq!(parsed_roles, [DJ_ROLE, MOD_ROLE]);
+    // Roles are per guild; a member without any has an empty list.
+    assert_eq!(roles(&fake.slash_command(GUILD, TEXT, MEMBER, "play", json!([]))), json!([]));
+    assert_eq!(fake.member_roles(GUILD, ADMIN), [DJ_ROLE, MOD_ROLE]);
+    assert_eq!(fake.member_roles(GUILD, MEMBER), Vec::<u64>::new());
+    assert_eq!(fake.member_roles(GUILD + 1, MEMBER), [DJ_ROLE]);
+}
+
+fn choices(count: usize, name_len: usize) -> InteractionResponse {
+    let choices: Vec<CommandOptionChoice> = (0..count)
+        .map(|i| CommandOptionChoice {
+            name: format!("{i:0>name_len$}"),
+            name_localizations: None,
+            value: CommandOptionChoiceValue::String(format!("song-{i}")),
+        })
+        .collect();
+    response(json!({ "type": 8, "data": { "choices": choices } }))
+}
+
+#[tokio::test]
+async fn autocomplete_is_answered_with_at_most_25_choices() {
+    let fake = start().await;
+    let client = http(&fake);
+    let interactions = client.interaction(Id::new(fake.config().application_id));
+    let typing = |value: &str| {
+        let options = json!([
+            { "name": "query", "type": 3, "value": value, "focused": true },
+            { "name": "position", "type": 4, "value": 2 },
+        ]);
+        let value = fake.autocomplete(GUILD, TEXT, MEMBER, "play", options);
+        serde_json::from_value::<Interaction>(value).unwrap()
+    };
+
+    let interaction = typing("nev");
+    assert_eq!(interaction.kind, InteractionType::ApplicationCommandAutocomplete);
+    let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else {
+        panic!("not command data: {:?}", interaction.data);
+    };
+    assert_eq!(data.name, "play");
+    assert_eq!(data.options[0].value, CommandOptionValue::Focused("nev".into(), CommandOptionType::String));
+    assert_eq!(data.options[1].value, CommandOptionValue::Integer(2));
+
+    // Discord refuses more than 25 choices, or a name over 100 characters.
+    for refused in [choices(26, 1), choices(1, 101)] {
+        let error = interactions.create_response(interaction.id, &interaction.token, &refused).await.unwrap_err();
+        assert_eq!(discord_code(&error), (400, 50035));
+    }
+    // An autocomplete takes choices only, and choices answer nothing else.
+    let message = response(json!({ "type": 4, "data": { "content": "hi" } }));
+    let error = interactions.create_response(interaction.id, &interaction.token, &message).await.unwrap_err();
+    assert_eq!(discord_code(&error), (400, 50035));
+    assert_eq!(fake.interaction_response(&interaction.token), None);
+
+    interactions.create_response(interaction.id, &interaction.token, &choices(25, 100)).await.unwrap();
+    let answer = fake.interaction_response(&interaction.token).unwrap();
+    assert_eq!(answer["type"], InteractionResponseType::ApplicationCommandAutocompleteResult as u8);
+    assert_eq!(answer["data"]["choices"].as_array().unwrap().len(), 25);
+    assert_eq!(answer["data"]["choices"][3]["value"], "song-3");
+    assert_eq!(fake.original_message(&interaction.token), None, "choices are no message");
+
+    let message_id = post_with_buttons(&fake).await;
+    let press: Interaction =
+        serde_json::from_value(fake.button_press(GUILD, TEXT, MEMBER, message_id, "allow:1")).unwrap();
+    let error = interactions.create_response(press.id, &press.token, &choices(1, 4)).await.unwrap_err();
+    assert_eq!(discord_code(&error), (400, 50035));
 }
 
 #[tokio::test]

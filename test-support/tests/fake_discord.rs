@@ -14,9 +14,11 @@ use twilight_model::{
         command::Command,
         interaction::{InteractionData, InteractionType},
     },
-    gateway::payload::outgoing::UpdateVoiceState,
+    gateway::payload::{incoming::GuildCreate, outgoing::UpdateVoiceState},
+    guild::Guild,
     http::interaction::{InteractionResponse, InteractionResponseType},
     id::Id,
+    voice::VoiceState,
 };
 
 const GUILD: u64 = 81_384_788_765_712_384;
@@ -24,6 +26,7 @@ const TEXT: u64 = 100;
 const VOICE: u64 = 200;
 const OTHER_VOICE: u64 = 201;
 const MEMBER: u64 = 7;
+const OTHER_BOT: u64 = 8;
 const EVENT_WAIT: Duration = Duration::from_secs(10);
 
 fn guild() -> FakeGuild {
@@ -97,6 +100,29 @@ async fn next_matching<T>(shard: &mut Shard<NoWaitQueue>, what: &str, mut select
         }
     };
     tokio::time::timeout(EVENT_WAIT, wait).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+fn available(create: Box<GuildCreate>) -> Guild {
+    match *create {
+        GuildCreate::Available(guild) => guild,
+        GuildCreate::Unavailable(_) => panic!("guild arrived unavailable: its JSON did not parse as a Guild"),
+    }
+}
+
+async fn guild_create(shard: &mut Shard<NoWaitQueue>) -> Guild {
+    next_matching(shard, "GUILD_CREATE", |event| match event {
+        Event::GuildCreate(create) => Some(available(create)),
+        _ => None,
+    })
+    .await
+}
+
+async fn voice_state_update(shard: &mut Shard<NoWaitQueue>, what: &str) -> VoiceState {
+    next_matching(shard, what, |event| match event {
+        Event::VoiceStateUpdate(update) => Some(update.0),
+        _ => None,
+    })
+    .await
 }
 
 async fn wait_for_guild_create(shard: &mut Shard<NoWaitQueue>) {
@@ -208,6 +234,28 @@ async fn voice_states_need_the_guild_voice_states_intent() {
         _ => None,
     })
     .await;
+}
+
+#[tokio::test]
+async fn other_bots_in_voice_are_marked_as_bots() {
+    let mut guild = guild();
+    guild.voice_states.push((OTHER_BOT, VOICE));
+    let fake = start(FakeDiscordConfig { guilds: vec![guild], bot_users: vec![OTHER_BOT], ..config() }).await;
+    let mut shard = shard(&fake, 0, 1, intents());
+    let guild = guild_create(&mut shard).await;
+    let is_bot = |state: &VoiceState| state.member.as_ref().map(|member| member.user.bot);
+    let bots: Vec<(u64, Option<bool>)> = guild.voice_states.iter().map(|s| (s.user_id.get(), is_bot(s))).collect();
+    assert_eq!(bots, [(MEMBER, Some(false)), (OTHER_BOT, Some(true))]);
+
+    fake.move_member(GUILD, OTHER_BOT, Some(OTHER_VOICE)).await.unwrap();
+    let moved = voice_state_update(&mut shard, "VOICE_STATE_UPDATE of the other bot").await;
+    assert_eq!((moved.user_id.get(), moved.channel_id.map(Id::get)), (OTHER_BOT, Some(OTHER_VOICE)));
+    assert_eq!(is_bot(&moved), Some(true));
+    fake.move_member(GUILD, MEMBER, None).await.unwrap();
+    let left = voice_state_update(&mut shard, "VOICE_STATE_UPDATE of the member").await;
+    assert_eq!((left.user_id.get(), is_bot(&left)), (MEMBER, Some(false)));
+    // The bot under test has its own controls.
+    assert!(fake.move_member(GUILD, fake.config().bot_user_id, Some(VOICE)).await.is_err());
 }
 
 #[tokio::test]

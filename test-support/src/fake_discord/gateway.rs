@@ -5,7 +5,7 @@
 //! itself ([`handle_frame`]) is synchronous code run under the state lock,
 //! so a dispatch and the state change behind it can never be reordered.
 
-use super::payloads::{self, GuildSnapshot};
+use super::payloads::{self, Account, GuildSnapshot};
 use super::state::{INTENT_GUILD_VOICE_STATES, INTENT_GUILDS, Outbound, Session, Shared, State, shard_for_guild};
 use super::{FakeDiscordConfig, RecordedIdentify};
 use futures_util::{SinkExt, StreamExt};
@@ -286,6 +286,7 @@ fn identify(state: &mut State, shared: &Shared, id: u64, data: &Value) {
             text_channels: &guild.text_channels,
             voice_states,
             bot_user_id: config.bot_user_id,
+            other_bots: &config.bot_users,
             include_voice_states: intents & INTENT_GUILD_VOICE_STATES != 0,
         };
         state.dispatch(&session_id, "GUILD_CREATE", &payloads::guild_create(&snapshot));
@@ -363,7 +364,7 @@ fn voice_state_update(state: &mut State, config: &FakeDiscordConfig, id: u64, se
     };
     tracing::info!(guild_id, channel_id = ?channel_id, "bot voice state updated");
     if intents & INTENT_GUILD_VOICE_STATES != 0 {
-        let voice_state = payloads::voice_state(guild_id, config.bot_user_id, channel_id, session_id, true);
+        let voice_state = payloads::voice_state(guild_id, config.bot_user_id, channel_id, session_id, Account::Me);
         state.dispatch(session_id, "VOICE_STATE_UPDATE", &voice_state);
     } else {
         tracing::info!(guild_id, "no GUILD_VOICE_STATES intent: VOICE_STATE_UPDATE not sent");

@@ -32,6 +32,10 @@
 //! button labels of at most 80; an autocomplete answer has at most 25
 //! choices with names of 1 to 100 characters.
 //!
+//! Voice states (in GUILD_CREATE and VOICE_STATE_UPDATE) carry the member;
+//! `member.user.bot` is true for the bot under test and for
+//! [`FakeDiscordConfig::bot_users`].
+//!
 //! Intents are honoured like Discord does: no GUILD_CREATE without
 //! `GUILDS`, no voice states (in GUILD_CREATE or as VOICE_STATE_UPDATE)
 //! without `GUILD_VOICE_STATES`. VOICE_SERVER_UPDATE and INTERACTION_CREATE
@@ -116,6 +120,11 @@ pub struct FakeDiscordConfig {
     /// interaction a member triggers in that guild lists them in
     /// `member.roles` (decimal id strings, in this order). Default none.
     pub member_roles: Vec<(u64, u64, u64)>,
+    /// Users that are bots (other than the fake's own bot): their voice
+    /// states, in GUILD_CREATE and in the VOICE_STATE_UPDATE of
+    /// [`FakeDiscord::move_member`], carry `member.user.bot = true`.
+    /// Default none.
+    pub bot_users: Vec<u64>,
 }
 
 impl Default for FakeDiscordConfig {
@@ -130,6 +139,21 @@ impl Default for FakeDiscordConfig {
             dm_closed_users: Vec::new(),
             guild_managers: Vec::new(),
             member_roles: Vec::new(),
+            bot_users: Vec::new(),
+        }
+    }
+}
+
+impl FakeDiscordConfig {
+    /// Whose user object `user_id` gets: the bot under test, another bot,
+    /// or a person.
+    pub(crate) fn account(&self, user_id: u64) -> payloads::Account {
+        if user_id == self.bot_user_id {
+            payloads::Account::Me
+        } else if self.bot_users.contains(&user_id) {
+            payloads::Account::OtherBot
+        } else {
+            payloads::Account::Human
         }
     }
 }
@@ -466,15 +490,17 @@ impl FakeDiscord {
         Ok(())
     }
 
-    /// Move a (non-bot) member into `channel_id`, or out of voice with
-    /// `None`, and dispatch VOICE_STATE_UPDATE to the owning shard if it has
-    /// identified with `GUILD_VOICE_STATES` (queued for replay if it is
-    /// between sockets). Later GUILD_CREATEs reflect the move.
+    /// Move a member (a person, or one of [`FakeDiscordConfig::bot_users`])
+    /// into `channel_id`, or out of voice with `None`, and dispatch
+    /// VOICE_STATE_UPDATE to the owning shard if it has identified with
+    /// `GUILD_VOICE_STATES` (queued for replay if it is between sockets).
+    /// Later GUILD_CREATEs reflect the move. The bot under test moves with
+    /// [`Self::move_bot`] and [`Self::disconnect_bot`] instead.
     ///
     /// # Errors
     ///
-    /// Fails for an unknown guild, or a channel that is not one of its voice
-    /// channels.
+    /// Fails for an unknown guild, a channel that is not one of its voice
+    /// channels, or the bot under test's own user id.
     pub async fn move_member(&self, guild_id: u64, user_id: u64, channel_id: Option<u64>) -> anyhow::Result<()> {
         let guild = self
             .shared
@@ -489,9 +515,14 @@ impl FakeDiscord {
                 "{channel_id} is not a voice channel of guild {guild_id}"
             );
         }
+        anyhow::ensure!(
+            user_id != self.shared.config.bot_user_id,
+            "use move_bot or disconnect_bot to move the bot under test"
+        );
         let shard = self.shard_for_guild(guild_id);
         let session = payloads::member_voice_session(user_id);
-        let voice_state = payloads::voice_state(guild_id, user_id, channel_id, &session, false);
+        let account = self.shared.config.account(user_id);
+        let voice_state = payloads::voice_state(guild_id, user_id, channel_id, &session, account);
         self.shared.update(|state| {
             let members = state.voice.entry(guild_id).or_default();
             match channel_id {

@@ -72,9 +72,25 @@ pub(crate) fn dispatch_frame(seq: u64, event: &str, d: &Value) -> String {
     json!({ "op": 0, "d": d, "s": seq, "t": event }).to_string()
 }
 
-/// A user object; the bot gets `bot: true`, everyone else a made-up name.
-pub(crate) fn user(id: u64, bot: bool) -> Value {
-    let username = if bot { "timmybot".to_owned() } else { format!("user{id}") };
+/// Whose user object the fake writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Account {
+    /// The fake's own bot (the bot under test).
+    Me,
+    /// Another bot in the guild ([`FakeDiscordConfig::bot_users`](super::FakeDiscordConfig::bot_users)).
+    OtherBot,
+    /// A person.
+    Human,
+}
+
+/// A user object: the bot under test is `timmybot`, another bot `bot{id}`
+/// (both with `bot: true`), a person `user{id}`.
+pub(crate) fn user(id: u64, account: Account) -> Value {
+    let (username, bot) = match account {
+        Account::Me => ("timmybot".to_owned(), true),
+        Account::OtherBot => (format!("bot{id}"), true),
+        Account::Human => (format!("user{id}"), false),
+    };
     json!({
         "id": id.to_string(),
         "username": username,
@@ -91,7 +107,7 @@ pub(crate) fn user(id: u64, bot: bool) -> Value {
 
 /// The bot's own user as `/users/@me` and READY describe it.
 pub(crate) fn current_user(id: u64) -> Value {
-    let mut value = user(id, true);
+    let mut value = user(id, Account::Me);
     value["mfa_enabled"] = json!(false);
     value["verified"] = json!(true);
     value["flags"] = json!(0);
@@ -99,9 +115,9 @@ pub(crate) fn current_user(id: u64) -> Value {
 }
 
 /// A guild member (used inside voice states and GUILD_CREATE).
-pub(crate) fn member(user_id: u64, bot: bool) -> Value {
+pub(crate) fn member(user_id: u64, account: Account) -> Value {
     json!({
-        "user": user(user_id, bot),
+        "user": user(user_id, account),
         "nick": null,
         "avatar": null,
         "roles": [],
@@ -130,19 +146,25 @@ pub(crate) struct Invoker {
 /// permission bits in the channel as a decimal string, and `roles` as
 /// decimal id strings.
 pub(crate) fn interaction_member(invoker: &Invoker) -> Value {
-    let mut value = member(invoker.user_id, false);
+    let mut value = member(invoker.user_id, Account::Human);
     value["permissions"] = json!(invoker.permissions.to_string());
     value["roles"] = invoker.roles.iter().map(|role| json!(role.to_string())).collect();
     value
 }
 
 /// A voice state; `channel_id: None` means the user left voice.
-pub(crate) fn voice_state(guild_id: u64, user_id: u64, channel_id: Option<u64>, session_id: &str, bot: bool) -> Value {
+pub(crate) fn voice_state(
+    guild_id: u64,
+    user_id: u64,
+    channel_id: Option<u64>,
+    session_id: &str,
+    account: Account,
+) -> Value {
     json!({
         "guild_id": guild_id.to_string(),
         "channel_id": channel_id.map(|id| id.to_string()),
         "user_id": user_id.to_string(),
-        "member": member(user_id, bot),
+        "member": member(user_id, account),
         "session_id": session_id,
         "deaf": false,
         "mute": false,
@@ -195,8 +217,22 @@ pub(crate) struct GuildSnapshot<'a> {
     /// `(user_id, channel_id, session_id)` of everyone in voice.
     pub(crate) voice_states: Vec<(u64, u64, String)>,
     pub(crate) bot_user_id: u64,
+    /// Other bots: their voice states and members say `bot: true`.
+    pub(crate) other_bots: &'a [u64],
     /// False when the shard lacks the GUILD_VOICE_STATES intent.
     pub(crate) include_voice_states: bool,
+}
+
+impl GuildSnapshot<'_> {
+    fn account(&self, user_id: u64) -> Account {
+        if user_id == self.bot_user_id {
+            Account::Me
+        } else if self.other_bots.contains(&user_id) {
+            Account::OtherBot
+        } else {
+            Account::Human
+        }
+    }
 }
 
 /// A full (available) guild, as the GUILD_CREATE dispatch carries it.
@@ -214,7 +250,7 @@ pub(crate) fn guild_create(guild: &GuildSnapshot<'_>) -> Value {
             .voice_states
             .iter()
             .map(|(user_id, channel_id, session)| {
-                voice_state(guild.id, *user_id, Some(*channel_id), session, *user_id == guild.bot_user_id)
+                voice_state(guild.id, *user_id, Some(*channel_id), session, guild.account(*user_id))
             })
             .collect()
     } else {
@@ -222,9 +258,12 @@ pub(crate) fn guild_create(guild: &GuildSnapshot<'_>) -> Value {
     };
     // Discord includes the bot and everyone in voice in `members`.
     let mut member_ids = vec![guild.bot_user_id];
-    member_ids.extend(guild.voice_states.iter().map(|(user_id, _, _)| *user_id));
-    member_ids.dedup();
-    let members: Vec<Value> = member_ids.iter().map(|&id| member(id, id == guild.bot_user_id)).collect();
+    for (user_id, _, _) in &guild.voice_states {
+        if !member_ids.contains(user_id) {
+            member_ids.push(*user_id);
+        }
+    }
+    let members: Vec<Value> = member_ids.iter().map(|&id| member(id, guild.account(id))).collect();
     let everyone = json!({
         "id": guild.id.to_string(),
         "name": "@everyone",
@@ -357,7 +396,7 @@ pub(crate) fn dm_channel(channel_id: u64, recipient_id: u64) -> Value {
         "type": 1,
         "last_message_id": null,
         "flags": 0,
-        "recipients": [user(recipient_id, false)],
+        "recipients": [user(recipient_id, Account::Human)],
     })
 }
 
@@ -413,7 +452,7 @@ impl StoredMessage {
         let mut message = json!({
             "id": self.id.to_string(),
             "channel_id": self.channel_id.to_string(),
-            "author": user(author_id, true),
+            "author": user(author_id, Account::Me),
             "content": self.content,
             "timestamp": self.timestamp,
             "edited_timestamp": self.edited_timestamp,
@@ -540,7 +579,7 @@ pub(crate) fn application(application_id: u64, bot_user_id: u64) -> Value {
         "description": "",
         "bot_public": false,
         "bot_require_code_grant": false,
-        "bot": user(bot_user_id, true),
+        "bot": user(bot_user_id, Account::Me),
         "verify_key": "0".repeat(64),
         "flags": 0,
         "team": null,
@@ -576,8 +615,9 @@ mod tests {
             member_count: 3,
             voice_channels: &[200],
             text_channels: &[100],
-            voice_states: vec![(7, 200, member_voice_session(7))],
+            voice_states: vec![(7, 200, member_voice_session(7)), (11, 200, member_voice_session(11))],
             bot_user_id: 9,
+            other_bots: &[11],
             include_voice_states: true,
         }
     }
@@ -589,10 +629,14 @@ mod tests {
         let guild: Guild = serde_json::from_value(guild_create(&snapshot())).unwrap();
         assert_eq!(guild.member_count, Some(3));
         assert_eq!(guild.channels.len(), 2);
-        assert_eq!(guild.voice_states.len(), 1);
+        assert_eq!(guild.voice_states.len(), 2);
         assert_eq!(guild.voice_states[0].user_id.get(), 7);
         assert_eq!(guild.voice_states[0].channel_id.unwrap().get(), 200);
-        assert!(guild.voice_states[0].member.is_some());
+        let bot = |index: usize| guild.voice_states[index].member.as_ref().unwrap().user.bot;
+        assert!(!bot(0));
+        assert!(bot(1), "another bot is a bot");
+        let members: Vec<(u64, bool)> = guild.members.iter().map(|m| (m.user.id.get(), m.user.bot)).collect();
+        assert_eq!(members, [(9, true), (7, false), (11, true)]);
     }
 
     #[test]
@@ -607,7 +651,7 @@ mod tests {
 
     #[test]
     fn dispatch_frame_parses_as_a_twilight_gateway_event() {
-        let frame = dispatch_frame(3, "VOICE_STATE_UPDATE", &voice_state(10, 9, Some(200), "s", true));
+        let frame = dispatch_frame(3, "VOICE_STATE_UPDATE", &voice_state(10, 9, Some(200), "s", Account::Me));
         let deserializer = GatewayEventDeserializer::from_json(&frame).unwrap();
         assert_eq!(deserializer.sequence(), Some(3));
         let mut json = serde_json::Deserializer::from_str(&frame);
@@ -618,7 +662,7 @@ mod tests {
     #[test]
     fn small_payloads_parse_with_twilight_model() {
         let _: CurrentUser = serde_json::from_value(current_user(9)).unwrap();
-        let _: VoiceState = serde_json::from_value(voice_state(10, 9, None, "session", true)).unwrap();
+        let _: VoiceState = serde_json::from_value(voice_state(10, 9, None, "session", Account::Me)).unwrap();
         let _: VoiceServerUpdate = serde_json::from_value(voice_server_update(10, "tok", "127.0.0.1:1")).unwrap();
         let _: Channel = serde_json::from_value(dm_channel(30, 7)).unwrap();
         let _: Application = serde_json::from_value(application(5, 9)).unwrap();

@@ -721,6 +721,7 @@ async fn guild_get(
         text_channels: &guild.text_channels,
         voice_states: Vec::new(),
         bot_user_id: config.bot_user_id,
+        other_bots: &config.bot_users,
         include_voice_states: false,
     };
     json_response(payloads::rest_guild(&snapshot, query.with_counts))

@@ -284,12 +284,14 @@ fn identify(state: &mut State, shared: &Shared, id: u64, data: &Value) {
             member_count: guild.member_count,
             voice_channels: &guild.voice_channels,
             text_channels: &guild.text_channels,
+            deleted_channels: &state.deleted_channels,
             voice_states,
             bot_user_id: config.bot_user_id,
             other_bots: &config.bot_users,
             include_voice_states: intents & INTENT_GUILD_VOICE_STATES != 0,
         };
-        state.dispatch(&session_id, "GUILD_CREATE", &payloads::guild_create(&snapshot));
+        let guild_create = payloads::guild_create(&snapshot);
+        state.dispatch(&session_id, "GUILD_CREATE", &guild_create);
     }
 }
 
@@ -351,7 +353,7 @@ fn voice_state_update(state: &mut State, config: &FakeDiscordConfig, id: u64, se
         return;
     }
     if let Some(channel_id) = channel_id
-        && !guild.voice_channels.contains(&channel_id)
+        && !state.is_voice_channel(guild, channel_id)
     {
         tracing::warn!(guild_id, channel_id, "voice state update to a non-voice channel ignored");
         return;

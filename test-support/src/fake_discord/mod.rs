@@ -11,6 +11,14 @@
 //!   VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE pointing at the caller's
 //!   fake voice server.
 //!
+//! What admins and members do arrives as gateway events:
+//! [`FakeDiscord::move_member`] (a member joins, moves or leaves voice),
+//! [`FakeDiscord::move_bot`] (the bot is dragged to another channel:
+//! VOICE_STATE_UPDATE, then VOICE_SERVER_UPDATE with a fresh token),
+//! [`FakeDiscord::disconnect_bot`] (kicked from voice) and
+//! [`FakeDiscord::delete_channel`] (CHANNEL_DELETE, then everyone in it
+//! leaves voice). [`FakeDiscord::bot_voice_channel`] follows all of them.
+//!
 //! Messages and DMs: `POST /channels/{id}/messages` to a fake guild's
 //! channel or a DM channel (`POST /users/@me/channels`), edits with
 //! `PATCH /channels/{id}/messages/{id}`, `GET /guilds/{id}?with_counts=true`
@@ -62,6 +70,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod gateway;
 mod limits;
 mod payloads;
@@ -72,7 +81,7 @@ mod tests;
 
 use anyhow::Context as _;
 use serde_json::Value;
-use state::{ChannelMessage, INTENT_GUILD_VOICE_STATES, Outbound, Shared};
+use state::{ChannelMessage, Outbound, Shared};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -145,6 +154,11 @@ impl Default for FakeDiscordConfig {
 }
 
 impl FakeDiscordConfig {
+    /// The guild `guild_id` of the config.
+    pub(crate) fn guild(&self, guild_id: u64) -> Option<&FakeGuild> {
+        self.guilds.iter().find(|guild| guild.id == guild_id)
+    }
+
     /// Whose user object `user_id` gets: the bot under test, another bot,
     /// or a person.
     pub(crate) fn account(&self, user_id: u64) -> payloads::Account {
@@ -490,51 +504,6 @@ impl FakeDiscord {
         Ok(())
     }
 
-    /// Move a member (a person, or one of [`FakeDiscordConfig::bot_users`])
-    /// into `channel_id`, or out of voice with `None`, and dispatch
-    /// VOICE_STATE_UPDATE to the owning shard if it has identified with
-    /// `GUILD_VOICE_STATES` (queued for replay if it is between sockets).
-    /// Later GUILD_CREATEs reflect the move. The bot under test moves with
-    /// [`Self::move_bot`] and [`Self::disconnect_bot`] instead.
-    ///
-    /// # Errors
-    ///
-    /// Fails for an unknown guild, a channel that is not one of its voice
-    /// channels, or the bot under test's own user id.
-    pub async fn move_member(&self, guild_id: u64, user_id: u64, channel_id: Option<u64>) -> anyhow::Result<()> {
-        let guild = self
-            .shared
-            .config
-            .guilds
-            .iter()
-            .find(|guild| guild.id == guild_id)
-            .with_context(|| format!("unknown guild {guild_id}"))?;
-        if let Some(channel_id) = channel_id {
-            anyhow::ensure!(
-                guild.voice_channels.contains(&channel_id),
-                "{channel_id} is not a voice channel of guild {guild_id}"
-            );
-        }
-        anyhow::ensure!(
-            user_id != self.shared.config.bot_user_id,
-            "use move_bot or disconnect_bot to move the bot under test"
-        );
-        let shard = self.shard_for_guild(guild_id);
-        let session = payloads::member_voice_session(user_id);
-        let account = self.shared.config.account(user_id);
-        let voice_state = payloads::voice_state(guild_id, user_id, channel_id, &session, account);
-        self.shared.update(|state| {
-            let members = state.voice.entry(guild_id).or_default();
-            match channel_id {
-                Some(channel_id) => members.insert(user_id, channel_id),
-                None => members.remove(&user_id),
-            };
-            state.dispatch_to_shard(shard, INTENT_GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", &voice_state);
-        });
-        tracing::info!(guild_id, user_id, channel_id = ?channel_id, "member moved");
-        Ok(())
-    }
-
     /// Every REST call so far, oldest first.
     pub fn rest_calls(&self) -> Vec<RecordedCall> {
         self.shared.read(|state| state.calls.clone())
@@ -596,7 +565,9 @@ impl FakeDiscord {
         self.shared.update(|state| state.respond_to_interaction(config, token, response))
     }
 
-    /// The voice channel the bot's last op 4 put it in.
+    /// The voice channel the bot is in: where its last op 4 put it, or
+    /// [`Self::move_bot`]; `None` after it left, [`Self::disconnect_bot`],
+    /// or [`Self::delete_channel`] of its channel.
     pub fn bot_voice_channel(&self, guild_id: u64) -> Option<u64> {
         self.voice_channel(guild_id, self.shared.config.bot_user_id)
     }

@@ -207,6 +207,23 @@ fn guild_channel(guild_id: u64, id: u64, voice: bool, position: usize) -> Value 
     channel
 }
 
+/// Every channel of a guild, text channels first; a channel's `position` is
+/// its place in that list, which a deletion does not change.
+fn guild_channels<'a>(guild_id: u64, text: &'a [u64], voice: &'a [u64]) -> impl Iterator<Item = Value> + 'a {
+    text.iter()
+        .map(|&id| (id, false))
+        .chain(voice.iter().map(|&id| (id, true)))
+        .enumerate()
+        .map(move |(position, (id, voice))| guild_channel(guild_id, id, voice, position))
+}
+
+/// The channel object of `channel_id` as GUILD_CREATE describes it (what
+/// CHANNEL_DELETE carries), if it is one of the guild's channels.
+pub(crate) fn channel_object(guild_id: u64, text: &[u64], voice: &[u64], channel_id: u64) -> Option<Value> {
+    let id = channel_id.to_string();
+    guild_channels(guild_id, text, voice).find(|channel| channel.get("id").and_then(Value::as_str) == Some(&id))
+}
+
 /// What GUILD_CREATE needs to describe one guild.
 pub(crate) struct GuildSnapshot<'a> {
     pub(crate) id: u64,
@@ -214,6 +231,8 @@ pub(crate) struct GuildSnapshot<'a> {
     pub(crate) member_count: u64,
     pub(crate) voice_channels: &'a [u64],
     pub(crate) text_channels: &'a [u64],
+    /// Channels deleted since the start, left out of `channels`.
+    pub(crate) deleted_channels: &'a [u64],
     /// `(user_id, channel_id, session_id)` of everyone in voice.
     pub(crate) voice_states: Vec<(u64, u64, String)>,
     pub(crate) bot_user_id: u64,
@@ -237,13 +256,11 @@ impl GuildSnapshot<'_> {
 
 /// A full (available) guild, as the GUILD_CREATE dispatch carries it.
 pub(crate) fn guild_create(guild: &GuildSnapshot<'_>) -> Value {
-    let channels: Vec<Value> = guild
-        .text_channels
-        .iter()
-        .map(|&id| (id, false))
-        .chain(guild.voice_channels.iter().map(|&id| (id, true)))
-        .enumerate()
-        .map(|(position, (id, voice))| guild_channel(guild.id, id, voice, position))
+    let channels: Vec<Value> = guild_channels(guild.id, guild.text_channels, guild.voice_channels)
+        .filter(|channel| {
+            let id = channel.get("id").and_then(Value::as_str).and_then(|id| id.parse::<u64>().ok());
+            !id.is_some_and(|id| guild.deleted_channels.contains(&id))
+        })
         .collect();
     let voice_states: Vec<Value> = if guild.include_voice_states {
         guild
@@ -615,6 +632,7 @@ mod tests {
             member_count: 3,
             voice_channels: &[200],
             text_channels: &[100],
+            deleted_channels: &[],
             voice_states: vec![(7, 200, member_voice_session(7)), (11, 200, member_voice_session(11))],
             bot_user_id: 9,
             other_bots: &[11],
@@ -637,6 +655,18 @@ mod tests {
         assert!(bot(1), "another bot is a bot");
         let members: Vec<(u64, bool)> = guild.members.iter().map(|m| (m.user.id.get(), m.user.bot)).collect();
         assert_eq!(members, [(9, true), (7, false), (11, true)]);
+    }
+
+    #[test]
+    fn deleted_channels_leave_guild_create_and_keep_the_others_positions() {
+        let guild: Guild =
+            serde_json::from_value(guild_create(&GuildSnapshot { deleted_channels: &[100], ..snapshot() })).unwrap();
+        assert_eq!(guild.channels.len(), 1);
+        assert_eq!((guild.channels[0].id.get(), guild.channels[0].position), (200, Some(1)));
+        let deleted: Channel = serde_json::from_value(channel_object(10, &[100], &[200], 200).unwrap()).unwrap();
+        assert_eq!(deleted.kind, twilight_model::channel::ChannelType::GuildVoice);
+        assert_eq!(deleted.guild_id.map(|id| id.get()), Some(10));
+        assert_eq!(channel_object(10, &[100], &[200], 300), None);
     }
 
     #[test]

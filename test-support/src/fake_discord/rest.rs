@@ -606,6 +606,7 @@ async fn channel_message_create(
         let recipient_id = state.dm_channels.iter().find(|(_, channel)| **channel == channel_id).map(|(user, _)| *user);
         match (guild_id, recipient_id) {
             (None, None) => return Err(ApiError::unknown_channel()),
+            _ if state.deleted_channels.contains(&channel_id) => return Err(ApiError::unknown_channel()),
             // A guild the bot left: its channels are out of reach.
             (Some(guild_id), _) if !state.in_guild(config, guild_id) => return Err(ApiError::missing_access()),
             // The channel opens fine; the message is what closed DMs refuse.
@@ -719,6 +720,7 @@ async fn guild_get(
         member_count: guild.member_count,
         voice_channels: &guild.voice_channels,
         text_channels: &guild.text_channels,
+        deleted_channels: &[],
         voice_states: Vec::new(),
         bot_user_id: config.bot_user_id,
         other_bots: &config.bot_users,

@@ -5,7 +5,7 @@
 //! connections and test controls see one consistent order of events.
 
 use super::payloads::{self, Snowflakes, StoredMessage};
-use super::{FakeDiscordConfig, RecordedCall, RecordedIdentify, SentMessage};
+use super::{FakeDiscordConfig, FakeGuild, RecordedCall, RecordedIdentify, SentMessage};
 use serde_json::Value;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -214,6 +214,8 @@ pub(crate) struct State {
     pub(crate) channel_messages: Vec<ChannelMessage>,
     /// Guilds the bot left (`DELETE /users/@me/guilds/{id}`), in order.
     pub(crate) left_guilds: Vec<u64>,
+    /// Channels an admin deleted ([`FakeDiscord::delete_channel`](super::FakeDiscord::delete_channel)).
+    pub(crate) deleted_channels: Vec<u64>,
     pub(crate) identifies: Vec<RecordedIdentify>,
     pub(crate) resume_count: usize,
     pub(crate) heartbeat_count: usize,
@@ -238,6 +240,7 @@ impl State {
             dm_channels: HashMap::new(),
             channel_messages: Vec::new(),
             left_guilds: Vec::new(),
+            deleted_channels: Vec::new(),
             identifies: Vec::new(),
             resume_count: 0,
             heartbeat_count: 0,
@@ -407,6 +410,17 @@ impl State {
             .values_mut()
             .flat_map(|record| record.original.iter_mut().chain(record.followups.iter_mut()))
             .find(|message| message.id == id)
+    }
+
+    /// Whether `channel_id` is a voice channel of `guild` that still exists.
+    pub(crate) fn is_voice_channel(&self, guild: &FakeGuild, channel_id: u64) -> bool {
+        guild.voice_channels.contains(&channel_id) && !self.deleted_channels.contains(&channel_id)
+    }
+
+    /// The session id of `shard`'s newest gateway session, which the bot's
+    /// voice states carry (empty if the shard never identified).
+    pub(crate) fn shard_session_id(&self, shard: u32) -> String {
+        self.shard_sessions.get(&shard).cloned().unwrap_or_default()
     }
 
     /// Whether the bot is (still) in `guild_id`.

@@ -21,10 +21,20 @@
 //!
 //! Messages and DMs: `POST /channels/{id}/messages` to a fake guild's
 //! channel or a DM channel (`POST /users/@me/channels`), edits with
-//! `PATCH /channels/{id}/messages/{id}`, `GET /guilds/{id}?with_counts=true`
-//! and leaving with `DELETE /users/@me/guilds/{id}` (then GUILD_DELETE). A
-//! user in [`FakeDiscordConfig::dm_closed_users`] gets a DM channel, but a
-//! message to it fails with 403 / code 50007, as with closed DMs.
+//! `PATCH /channels/{id}/messages/{id}`, deletes with
+//! `DELETE /channels/{id}/messages/{id}` ([`FakeDiscord::deleted_messages`]),
+//! `GET /guilds/{id}?with_counts=true` and leaving with
+//! `DELETE /users/@me/guilds/{id}` (then GUILD_DELETE). A user in
+//! [`FakeDiscordConfig::dm_closed_users`] gets a DM channel, but a message
+//! to it fails with 403 / code 50007, as with closed DMs.
+//!
+//! Interaction replies: the callback (`POST /interactions/{id}/{token}/callback`),
+//! `@original` and follow-ups (`POST /webhooks/{app}/{token}`) can be read
+//! back as a test needs them: [`FakeDiscord::interaction_response`],
+//! [`FakeDiscord::original_message`] and [`FakeDiscord::original_body`]
+//! (the request bodies merged: `components`, `allowed_mentions`, `flags`),
+//! [`FakeDiscord::original_deleted`], and [`FakeDiscord::followups`] with
+//! each follow-up's `flags` (64 = ephemeral) and body.
 //!
 //! Interactions ([`FakeDiscord::slash_command`], [`FakeDiscord::button_press`],
 //! [`FakeDiscord::autocomplete`]) carry `member.permissions` like Discord:
@@ -208,8 +218,9 @@ pub struct RecordedCall {
     pub at: Instant,
 }
 
-/// A message the bot posted to a channel (guild channel or DM), as it is
-/// now: edits (`PATCH`, or an interaction's UPDATE_MESSAGE) are applied.
+/// A message the bot posted, as it is now: to a channel (guild channel or
+/// DM), with edits (`PATCH`, or an interaction's UPDATE_MESSAGE) applied;
+/// or an interaction follow-up ([`FakeDiscord::followups`]).
 #[derive(Debug, Clone)]
 pub struct SentMessage {
     /// The new message's id.
@@ -222,6 +233,9 @@ pub struct SentMessage {
     pub recipient_id: Option<u64>,
     /// Message content (empty if only embeds were sent).
     pub content: String,
+    /// Message flags as Discord reports them: 64 for an ephemeral reply,
+    /// 128 while a deferred reply is still "thinking".
+    pub flags: u64,
     /// The create request's body with every edit's fields merged over it:
     /// `body["components"]` holds the current buttons, `body["allowed_mentions"]`
     /// what the bot last sent.
@@ -343,8 +357,9 @@ impl FakeDiscord {
         self.command_interaction(payloads::AUTOCOMPLETE, guild_id, channel_id, user_id, command_name, &options)
     }
 
-    /// A slash command or autocomplete interaction; an autocomplete one is
-    /// remembered at once, so the callback route knows its type.
+    /// A slash command or autocomplete interaction, remembered at once (so
+    /// the REST routes know its type, guild and channel however it is
+    /// delivered).
     fn command_interaction(
         &self,
         kind: u64,
@@ -358,9 +373,7 @@ impl FakeDiscord {
         let (interaction_id, command_id) = self.shared.update(|state| {
             let interaction_id = state.ids.next();
             let command_id = state.command_id(guild_id, name);
-            if kind == payloads::AUTOCOMPLETE {
-                state.remember_interaction(&token, interaction_id, guild_id, Some(channel_id), kind);
-            }
+            state.remember_interaction(&token, interaction_id, guild_id, Some(channel_id), kind);
             (interaction_id, command_id)
         });
         let invoker = self.invoker(guild_id, user_id);
@@ -544,6 +557,41 @@ impl FakeDiscord {
         self.shared.read(|state| state.interactions.get(token).and_then(|record| record.response.clone()))
     }
 
+    /// The follow-up messages of an interaction (`POST /webhooks/{app}/{token}`),
+    /// oldest first, as they are now: content, `flags` (64 for an ephemeral
+    /// one) and the request bodies merged. A deleted one is gone.
+    pub fn followups(&self, token: &str) -> Vec<SentMessage> {
+        self.shared.read(|state| {
+            state
+                .interactions
+                .get(token)
+                .map_or_else(Vec::new, |record| record.followups.iter().map(|m| m.sent(None)).collect())
+        })
+    }
+
+    /// The request bodies of the interaction's original response merged in
+    /// order (the callback's `data`, then every `@original` edit), so a test
+    /// can read what the bot last sent: `["components"]`,
+    /// `["allowed_mentions"]`, `["flags"]`. After callback type 6 or 7 it is
+    /// the body of the message the pressed button is on. `None` before a
+    /// response, for one without a message (type 8), and once deleted.
+    pub fn original_body(&self, token: &str) -> Option<Value> {
+        self.shared.read(|state| state.original(token).map(|message| message.body.clone()))
+    }
+
+    /// Whether `DELETE /webhooks/{app}/{token}/messages/@original` removed
+    /// the interaction's original response.
+    pub fn original_deleted(&self, token: &str) -> bool {
+        self.shared.read(|state| state.interactions.get(token).is_some_and(|record| record.original_deleted))
+    }
+
+    /// Ids of the messages the bot deleted, in order: channel and DM
+    /// messages (`DELETE /channels/{id}/messages/{id}`), and interaction
+    /// responses and follow-ups (`DELETE /webhooks/.../messages/{id}`).
+    pub fn deleted_messages(&self) -> Vec<u64> {
+        self.shared.read(|state| state.deleted_messages.clone())
+    }
+
     /// Contents of the follow-up messages of an interaction, oldest first.
     pub fn followup_messages(&self, token: &str) -> Vec<String> {
         self.shared.read(|state| {
@@ -587,13 +635,13 @@ impl FakeDiscord {
     }
 
     /// Messages posted with `POST /channels/{id}/messages`, oldest first,
-    /// with later edits applied.
+    /// with later edits applied; deleted ones are gone.
     pub fn messages_sent(&self) -> Vec<SentMessage> {
         self.shared.read(|state| state.channel_messages.iter().map(ChannelMessage::sent).collect())
     }
 
     /// The messages the bot posted in `channel_id` (a guild channel or a DM
-    /// channel), oldest first, as they are now.
+    /// channel), oldest first, as they are now; deleted ones are gone.
     pub fn channel_messages(&self, channel_id: u64) -> Vec<SentMessage> {
         self.shared.read(|state| {
             state

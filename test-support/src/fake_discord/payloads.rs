@@ -4,6 +4,7 @@
 //! shape is visible in one place; the unit tests at the end parse every
 //! builder's output with twilight-model, which is what a real client does.
 
+use super::SentMessage;
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 use twilight_model::util::Timestamp;
@@ -461,6 +462,19 @@ impl StoredMessage {
             merged.extend(fields.iter().map(|(key, value)| (key.clone(), value.clone())));
         } else {
             self.body = body.clone();
+        }
+    }
+
+    /// The public view of the message; `recipient_id` for a DM.
+    pub(crate) fn sent(&self, recipient_id: Option<u64>) -> SentMessage {
+        SentMessage {
+            id: self.id,
+            channel_id: self.channel_id,
+            guild_id: self.guild_id,
+            recipient_id,
+            content: self.content.clone(),
+            flags: self.flags,
+            body: self.body.clone(),
         }
     }
 

@@ -51,7 +51,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v10/channels/{channel_id}/messages", post(channel_message_create))
         .route(
             "/api/v10/channels/{channel_id}/messages/{message_id}",
-            get(channel_message_get).patch(channel_message_update),
+            get(channel_message_get).patch(channel_message_update).delete(channel_message_delete),
         )
         .fallback(route_missing)
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), record_call))
@@ -567,14 +567,17 @@ async fn webhook_message_delete(
     check_application(&shared, &application_id)?;
     shared.update(|state| {
         let id = webhook_message(state, &token, &message_id)?.id;
-        if let Some(record) = state.interactions.get_mut(&token) {
-            if record.original.as_ref().is_some_and(|message| message.id == id) {
-                record.original = None;
-            }
-            record.followups.retain(|message| message.id != id);
+        // After callback type 6 or 7 `@original` is the pressed message,
+        // which goes too.
+        state.delete_message(id);
+        if message_id == "@original"
+            && let Some(record) = state.interactions.get_mut(&token)
+        {
+            record.original_deleted = true;
         }
         Ok::<_, ApiError>(())
     })?;
+    tracing::info!("webhook message deleted");
     no_content()
 }
 
@@ -694,6 +697,21 @@ async fn channel_message_update(
     })?;
     tracing::info!(channel_id, message_id, "message edited");
     json_response(message)
+}
+
+async fn channel_message_delete(
+    AxumState(shared): SharedState,
+    Path((channel_id, message_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    require_bot(&headers)?;
+    shared.update(|state| {
+        let id = channel_message(state, &channel_id, &message_id)?.id;
+        state.delete_message(id);
+        Ok::<_, ApiError>(())
+    })?;
+    tracing::info!(channel_id, message_id, "message deleted");
+    no_content()
 }
 
 #[derive(Debug, Deserialize)]

@@ -159,6 +159,8 @@ pub(crate) struct InteractionRecord {
     /// The initial response body (callback type and data).
     pub(crate) response: Option<Value>,
     pub(crate) original: Option<StoredMessage>,
+    /// Whether `DELETE .../messages/@original` removed the original.
+    pub(crate) original_deleted: bool,
     pub(crate) followups: Vec<StoredMessage>,
     /// For a component interaction: the message the pressed button is on,
     /// which callback type 7 (and `@original` after types 6 and 7) edits.
@@ -183,14 +185,7 @@ pub(crate) struct ChannelMessage {
 impl ChannelMessage {
     /// The public view: current content, and the request bodies merged.
     pub(crate) fn sent(&self) -> SentMessage {
-        SentMessage {
-            id: self.message.id,
-            channel_id: self.message.channel_id,
-            guild_id: self.message.guild_id,
-            recipient_id: self.recipient_id,
-            content: self.message.content.clone(),
-            body: self.message.body.clone(),
-        }
+        self.message.sent(self.recipient_id)
     }
 }
 
@@ -214,6 +209,8 @@ pub(crate) struct State {
     pub(crate) channel_messages: Vec<ChannelMessage>,
     /// Guilds the bot left (`DELETE /users/@me/guilds/{id}`), in order.
     pub(crate) left_guilds: Vec<u64>,
+    /// Messages the bot deleted, in order.
+    pub(crate) deleted_messages: Vec<u64>,
     /// Channels an admin deleted ([`FakeDiscord::delete_channel`](super::FakeDiscord::delete_channel)).
     pub(crate) deleted_channels: Vec<u64>,
     pub(crate) identifies: Vec<RecordedIdentify>,
@@ -241,6 +238,7 @@ impl State {
             channel_messages: Vec::new(),
             left_guilds: Vec::new(),
             deleted_channels: Vec::new(),
+            deleted_messages: Vec::new(),
             identifies: Vec::new(),
             resume_count: 0,
             heartbeat_count: 0,
@@ -398,6 +396,49 @@ impl State {
             .find(|command| command.get("name").and_then(Value::as_str) == Some(name))
             .and_then(|command| command.get("id").and_then(super::gateway::snowflake));
         registered.unwrap_or_else(|| self.ids.next())
+    }
+
+    /// The original response of an interaction: the message callback type
+    /// 4 or 5 created, or after type 6 or 7 the message the pressed button
+    /// is on (what `@original` names).
+    pub(crate) fn original(&self, token: &str) -> Option<&StoredMessage> {
+        let record = self.interactions.get(token)?;
+        if record.original.is_some() {
+            return record.original.as_ref();
+        }
+        let component = record.component_message.filter(|_| matches!(record.response_kind(), Some(6 | 7)))?;
+        self.channel_messages
+            .iter()
+            .map(|entry| &entry.message)
+            .chain(self.webhook_messages())
+            .find(|m| m.id == component)
+    }
+
+    /// Interaction responses and follow-ups.
+    fn webhook_messages(&self) -> impl Iterator<Item = &StoredMessage> {
+        self.interactions.values().flat_map(|record| record.original.iter().chain(&record.followups))
+    }
+
+    /// Delete a message the bot sent, wherever it is; returns whether it
+    /// existed. Recorded in `deleted_messages`.
+    pub(crate) fn delete_message(&mut self, id: u64) -> bool {
+        let before = self.channel_messages.len();
+        self.channel_messages.retain(|entry| entry.message.id != id);
+        let mut found = self.channel_messages.len() != before;
+        for record in self.interactions.values_mut() {
+            if record.original.as_ref().is_some_and(|message| message.id == id) {
+                record.original = None;
+                record.original_deleted = true;
+                found = true;
+            }
+            let before = record.followups.len();
+            record.followups.retain(|message| message.id != id);
+            found |= record.followups.len() != before;
+        }
+        if found {
+            self.deleted_messages.push(id);
+        }
+        found
     }
 
     /// Any message the bot sent, by id: channel and DM messages, then

@@ -8,7 +8,7 @@
 use super::RecordedCall;
 use super::gateway::snowflake;
 use super::limits::{self, FieldError};
-use super::payloads::{self, AUTOCOMPLETE, GuildSnapshot, StoredMessage};
+use super::payloads::{self, APPLICATION_COMMAND, AUTOCOMPLETE, GuildSnapshot, StoredMessage};
 use super::state::{ChannelMessage, INTENT_GUILDS, Shared, State};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -411,7 +411,7 @@ async fn interaction_callback_create(
     }
     let interaction_id = parse_id(&interaction_id).ok_or_else(ApiError::unknown_interaction)?;
     let config = &shared.config;
-    let (original, component) = shared.update(|state| {
+    let (original, interaction_kind) = shared.update(|state| {
         let component_message = state.interactions.get(&token).and_then(|record| record.component_message);
         // Tokens the fake delivered itself must come back with their id.
         if let Some(record) = state.interactions.get(&token)
@@ -439,7 +439,9 @@ async fn interaction_callback_create(
             Some(id) if matches!(kind, 6 | 7) => state.message_mut(id).map(|message| message.clone()),
             _ => state.interactions.get(&token).and_then(|record| record.original.clone()),
         };
-        Ok((message, component_message.is_some()))
+        let fallback = if component_message.is_some() { payloads::MESSAGE_COMPONENT } else { APPLICATION_COMMAND };
+        let interaction_kind = state.interactions.get(&token).and_then(|record| record.kind).unwrap_or(fallback);
+        Ok((message, interaction_kind))
     })?;
     tracing::info!(interaction_id, kind, "interaction answered");
     if !query.with_response {
@@ -450,7 +452,7 @@ async fn interaction_callback_create(
     json_response(json!({
         "interaction": {
             "id": interaction_id.to_string(),
-            "type": if component { 3 } else { 2 },
+            "type": interaction_kind,
             "response_message_id": message.as_ref().and_then(|m| m.get("id").cloned()),
             "response_message_loading": kind == 5,
             "response_message_ephemeral": message

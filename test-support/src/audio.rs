@@ -1,9 +1,12 @@
 //! Tone generation and frequency analysis for audio tests.
 //!
-//! A test writes a pure tone with [`write_tone_wav`], has the bot play it, and
-//! checks what the fake voice server decoded with [`dominant_frequency`].
+//! A test writes a pure tone with [`write_tone_wav`] (or a sequence of tones
+//! with [`write_steps_wav`]), has the bot play it, and checks what the fake
+//! voice server decoded with [`dominant_frequency`], [`frequency_timeline`]
+//! (which tone played when, so the order of tracks or where a seek landed)
+//! and [`dbfs`] (how loud).
 
-use std::{f64::consts::PI, path::Path};
+use std::{f64::consts::PI, path::Path, time::Duration};
 
 use anyhow::Context as _;
 
@@ -15,6 +18,14 @@ pub const SAMPLE_RATE: u32 = 48_000;
 /// Half scale leaves headroom, so songbird's soft clipper and the Opus
 /// encoder see an undistorted sine.
 const TONE_AMPLITUDE: f64 = 0.5;
+
+/// Below this RMS (-60 dBFS) audio counts as silence and has no dominant
+/// frequency: the noise Opus decodes at silence would otherwise "win".
+pub const SILENCE_RMS: f64 = 1e-3;
+
+/// What [`dbfs`] reads for digital silence, and its floor for anything
+/// quieter.
+pub const DBFS_FLOOR: f64 = -120.0;
 
 /// Writes a pure sine tone as a 48 kHz, stereo, 16-bit PCM WAV file.
 ///
@@ -39,14 +50,54 @@ pub fn write_tone_wav(path: impl AsRef<Path>, hz: f64, secs: f64) -> anyhow::Res
 /// Fails if `hz` or `secs` is not finite and positive, or if the tone would
 /// exceed the 4 GiB a RIFF header can describe.
 pub fn tone_wav(hz: f64, secs: f64) -> anyhow::Result<Vec<u8>> {
-    anyhow::ensure!(hz.is_finite() && hz > 0.0, "tone frequency must be positive");
-    anyhow::ensure!(secs.is_finite() && secs > 0.0, "tone length must be positive");
+    tone_steps_wav(&[(hz, secs)])
+}
+
+/// Writes one WAV file (48 kHz, stereo, 16-bit, like [`write_tone_wav`])
+/// that plays each `(hz, secs)` tone of `steps` in turn, at the same
+/// amplitude.
+///
+/// The phase runs on across each boundary, so a change of tone makes no
+/// click (a jump that would add every frequency for an instant). Each
+/// step lasts `secs` rounded to whole samples.
+///
+/// # Errors
+///
+/// Fails if `steps` is empty, if any `hz` or `secs` is not finite and
+/// positive, if the file would exceed the 4 GiB a RIFF header can describe,
+/// or if writing fails.
+pub fn write_steps_wav(path: impl AsRef<Path>, steps: &[(f64, f64)]) -> anyhow::Result<()> {
+    let path = path.as_ref();
+    let bytes = tone_steps_wav(steps)?;
+    std::fs::write(path, bytes).with_context(|| format!("write wav {}", path.display()))
+}
+
+/// The bytes [`write_steps_wav`] writes, for tests that serve them over HTTP.
+///
+/// # Errors
+///
+/// Fails if `steps` is empty, if any `hz` or `secs` is not finite and
+/// positive, or if the tones would exceed the 4 GiB a RIFF header can
+/// describe.
+pub fn tone_steps_wav(steps: &[(f64, f64)]) -> anyhow::Result<Vec<u8>> {
+    anyhow::ensure!(!steps.is_empty(), "give at least one tone");
+    for &(hz, secs) in steps {
+        anyhow::ensure!(hz.is_finite() && hz > 0.0, "tone frequency must be positive");
+        anyhow::ensure!(secs.is_finite() && secs > 0.0, "tone length must be positive");
+    }
 
     const CHANNELS: u16 = 2;
     const BITS: u16 = 16;
     let block_align = CHANNELS * BITS / 8;
-    let frames = (secs * f64::from(SAMPLE_RATE)).round() as u64;
-    let data_len = frames * u64::from(block_align);
+    let rate = f64::from(SAMPLE_RATE);
+    // Checked one step at a time, so a huge `secs` cannot overflow the sum.
+    let mut step_frames = Vec::with_capacity(steps.len());
+    let mut data_len: u64 = 0;
+    for &(_, secs) in steps {
+        let frames = (secs * rate).round() as u64;
+        data_len = data_len.saturating_add(frames.saturating_mul(u64::from(block_align)));
+        step_frames.push(frames);
+    }
     let data_len =
         u32::try_from(data_len).ok().filter(|len| *len <= u32::MAX - 36).context("tone too long for a wav file")?;
 
@@ -65,13 +116,20 @@ pub fn tone_wav(hz: f64, secs: f64) -> anyhow::Result<Vec<u8>> {
     bytes.extend_from_slice(b"data");
     bytes.extend_from_slice(&data_len.to_le_bytes());
 
-    let step = 2.0 * PI * hz / f64::from(SAMPLE_RATE);
-    for n in 0..frames {
-        let value = TONE_AMPLITUDE * (step * n as f64).sin();
-        let sample = (value * f64::from(i16::MAX)).round() as i16;
-        for _ in 0..CHANNELS {
-            bytes.extend_from_slice(&sample.to_le_bytes());
+    // Each step starts at the phase the previous one ended on. Within a
+    // step the phase is `start + step * n` rather than a running sum, so a
+    // long tone gathers no rounding drift.
+    let mut start = 0.0;
+    for (&(hz, _), &frames) in steps.iter().zip(&step_frames) {
+        let step = 2.0 * PI * hz / rate;
+        for n in 0..frames {
+            let value = TONE_AMPLITUDE * (start + step * n as f64).sin();
+            let sample = (value * f64::from(i16::MAX)).round() as i16;
+            for _ in 0..CHANNELS {
+                bytes.extend_from_slice(&sample.to_le_bytes());
+            }
         }
+        start = (start + step * frames as f64) % (2.0 * PI);
     }
     Ok(bytes)
 }
@@ -90,6 +148,40 @@ pub fn rms(samples: &[f32]) -> f64 {
     }
     let sum: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
     (sum / samples.len() as f64).sqrt()
+}
+
+/// Returns the level of `samples` in dBFS: `20 * log10(rms)`, where a
+/// full-scale value is 1.0 (a full-scale sine reads about -3 dBFS).
+///
+/// Digital silence (and an empty slice) reads [`DBFS_FLOOR`], -120, which
+/// is also the floor for anything quieter, so the result is always finite.
+pub fn dbfs(samples: &[f32]) -> f64 {
+    let rms = rms(samples);
+    if rms > 0.0 { (20.0 * rms.log10()).max(DBFS_FLOOR) } else { DBFS_FLOOR }
+}
+
+/// Returns the dominant frequency of each consecutive `chunk` of mono
+/// `samples`, in order: `None` for a chunk quieter than [`SILENCE_RMS`]
+/// (the threshold the fake voice server uses), so a test can read the
+/// order of tones, a gap, or where a seek landed.
+///
+/// Only whole chunks count: a shorter remainder at the end is left out,
+/// as is everything when `chunk` is shorter than one sample. A chunk that
+/// straddles a change of tone reports the stronger part. Mix stereo down
+/// with [`stereo_to_mono`] first.
+///
+/// Each chunk costs one [`dominant_frequency`] call, which grows with the
+/// square of the chunk up to 50 ms and slowly after; chunks of 50 to 200 ms
+/// keep a few seconds of audio well under a second in a debug build.
+pub fn frequency_timeline(samples: &[f32], sample_rate: u32, chunk: Duration) -> Vec<Option<f64>> {
+    let len = (chunk.as_secs_f64() * f64::from(sample_rate)).round() as usize;
+    if len == 0 {
+        return Vec::new();
+    }
+    samples
+        .chunks_exact(len)
+        .map(|part| (rms(part) >= SILENCE_RMS).then(|| dominant_frequency(part, sample_rate)).filter(|hz| *hz > 0.0))
+        .collect()
 }
 
 /// Estimates the strongest frequency in `mono`, in Hz.
@@ -283,6 +375,84 @@ mod tests {
         assert!((rms(&mono) - 0.5 / 2f64.sqrt()).abs() < 0.01);
         let hz = dominant_frequency(&mono, SAMPLE_RATE);
         assert!((hz - 440.0).abs() < 0.05, "{hz}");
+    }
+
+    /// The samples of a 16-bit stereo WAV from this module, mixed to mono.
+    fn wav_mono(bytes: &[u8]) -> Vec<f32> {
+        let stereo: Vec<f32> =
+            bytes[44..].chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect();
+        stereo_to_mono(&stereo)
+    }
+
+    #[test]
+    fn steps_wav_plays_each_tone_in_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("steps.wav");
+        write_steps_wav(&path, &[(440.0, 0.3), (880.0, 0.3), (660.0, 0.3)]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 44 + 43_200 * 4);
+        assert_eq!(u32::from_le_bytes(bytes[40..44].try_into().unwrap()), 43_200 * 4);
+        assert_eq!(bytes, tone_steps_wav(&[(440.0, 0.3), (880.0, 0.3), (660.0, 0.3)]).unwrap());
+
+        let mono = wav_mono(&bytes);
+        assert!((rms(&mono) - 0.5 / 2f64.sqrt()).abs() < 0.01, "same amplitude as write_tone_wav");
+        let timeline = frequency_timeline(&mono, SAMPLE_RATE, Duration::from_millis(100));
+        let expected = [440.0, 440.0, 440.0, 880.0, 880.0, 880.0, 660.0, 660.0, 660.0];
+        assert_eq!(timeline.len(), expected.len());
+        for (index, (heard, want)) in timeline.iter().zip(expected).enumerate() {
+            let heard = heard.unwrap_or_else(|| panic!("chunk {index} silent"));
+            assert!((heard - want).abs() < 1.0, "chunk {index}: {heard} Hz, not {want}");
+        }
+    }
+
+    #[test]
+    fn steps_wav_keeps_the_phase_across_boundaries() {
+        // 437 Hz for 0.2 s ends 0.4 of the way through a cycle: restarting
+        // the next tone at phase 0 would jump by about a quarter of full scale.
+        let mono = wav_mono(&tone_steps_wav(&[(437.0, 0.2), (1000.0, 0.2), (437.0, 0.2)]).unwrap());
+        let largest_step = mono.windows(2).map(|pair| (pair[1] - pair[0]).abs()).fold(0.0, f32::max);
+        // A sine's steepest slope, plus rounding to 16 bits.
+        let bound = TONE_AMPLITUDE * 2.0 * PI * 1000.0 / f64::from(SAMPLE_RATE) + 2.0 / 32768.0;
+        assert!(f64::from(largest_step) <= bound, "a click: step {largest_step} > {bound}");
+    }
+
+    #[test]
+    fn tone_steps_wav_rejects_nonsense() {
+        assert!(tone_steps_wav(&[]).is_err());
+        assert!(tone_steps_wav(&[(440.0, 1.0), (0.0, 1.0)]).is_err());
+        assert!(tone_steps_wav(&[(440.0, 1.0), (440.0, f64::INFINITY)]).is_err());
+        assert!(tone_steps_wav(&[(440.0, 1.0e5), (440.0, 1.0e5)]).is_err(), "over 4 GiB in all");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_steps_wav(dir.path().join("bad.wav"), &[(-1.0, 1.0)]).is_err());
+    }
+
+    #[test]
+    fn frequency_timeline_marks_silent_chunks_and_drops_a_partial_one() {
+        let mut samples = sine(440.0, 0.2);
+        samples.extend(vec![0.0; 9_600]);
+        samples.extend(sine(1000.0, 0.25));
+        let timeline = frequency_timeline(&samples, SAMPLE_RATE, Duration::from_millis(100));
+        assert_eq!(timeline.len(), 6, "0.65 s in 0.1 s chunks: the last 0.05 s is left out");
+        assert!(timeline[..2].iter().all(|hz| (hz.unwrap() - 440.0).abs() < 1.0), "{timeline:?}");
+        assert_eq!(&timeline[2..4], &[None, None]);
+        assert!(timeline[4..].iter().all(|hz| (hz.unwrap() - 1000.0).abs() < 1.0), "{timeline:?}");
+        // Quieter than the silence threshold is silence too.
+        let whisper: Vec<f32> = sine(440.0, 0.1).iter().map(|s| s * 1e-3).collect();
+        assert_eq!(frequency_timeline(&whisper, SAMPLE_RATE, Duration::from_millis(100)), [None]);
+        assert!(frequency_timeline(&samples, SAMPLE_RATE, Duration::ZERO).is_empty());
+    }
+
+    #[test]
+    fn dbfs_reads_the_rms_level_against_full_scale() {
+        let quiet: Vec<f32> = sine(440.0, 1.0).iter().map(|s| s * 0.6).collect(); // amplitude 0.3
+        let level = dbfs(&quiet);
+        assert!((level - (-13.47)).abs() < 0.2, "{level}");
+        let louder: Vec<f32> = quiet.iter().map(|s| s * 2.0).collect();
+        assert!((dbfs(&louder) - level - 6.02).abs() < 0.01, "{}", dbfs(&louder) - level);
+        assert_eq!(dbfs(&[1.0; 480]), 0.0);
+        assert_eq!(dbfs(&[0.0; 480]), DBFS_FLOOR);
+        assert_eq!(dbfs(&[]), DBFS_FLOOR);
+        assert_eq!(dbfs(&[1e-9; 480]), DBFS_FLOOR, "the floor holds for the very quiet");
     }
 
     #[test]

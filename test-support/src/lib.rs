@@ -4,7 +4,8 @@
 //! - [`fake_voice`]: Discord's voice WebSocket (TLS) and UDP/RTP server that
 //!   decrypts and decodes what it receives, so a test can ask what it heard.
 //! - [`test_ca`]: a throwaway certificate authority for the voice TLS.
-//! - [`audio`]: tone generation and frequency analysis.
+//! - [`audio`]: tone generation (single tones and sequences) and analysis
+//!   (dominant frequency, frequency timeline, level in dBFS).
 //! - [`signer`]: signs interactions like Discord does (Ed25519).
 //! - [`contract`]: one behaviour suite per port, run over every adapter.
 //! - [`emulators`]: connects tests to the local AWS emulators.

@@ -14,9 +14,12 @@ use twilight_model::{
         command::Command,
         interaction::{InteractionData, InteractionType},
     },
-    gateway::payload::outgoing::UpdateVoiceState,
+    channel::ChannelType,
+    gateway::payload::{incoming::GuildCreate, outgoing::UpdateVoiceState},
+    guild::Guild,
     http::interaction::{InteractionResponse, InteractionResponseType},
     id::Id,
+    voice::VoiceState,
 };
 
 const GUILD: u64 = 81_384_788_765_712_384;
@@ -24,6 +27,7 @@ const TEXT: u64 = 100;
 const VOICE: u64 = 200;
 const OTHER_VOICE: u64 = 201;
 const MEMBER: u64 = 7;
+const OTHER_BOT: u64 = 8;
 const EVENT_WAIT: Duration = Duration::from_secs(10);
 
 fn guild() -> FakeGuild {
@@ -97,6 +101,57 @@ async fn next_matching<T>(shard: &mut Shard<NoWaitQueue>, what: &str, mut select
         }
     };
     tokio::time::timeout(EVENT_WAIT, wait).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+fn available(create: Box<GuildCreate>) -> Guild {
+    match *create {
+        GuildCreate::Available(guild) => guild,
+        GuildCreate::Unavailable(_) => panic!("guild arrived unavailable: its JSON did not parse as a Guild"),
+    }
+}
+
+async fn guild_create(shard: &mut Shard<NoWaitQueue>) -> Guild {
+    next_matching(shard, "GUILD_CREATE", |event| match event {
+        Event::GuildCreate(create) => Some(available(create)),
+        _ => None,
+    })
+    .await
+}
+
+async fn voice_state_update(shard: &mut Shard<NoWaitQueue>, what: &str) -> VoiceState {
+    next_matching(shard, what, |event| match event {
+        Event::VoiceStateUpdate(update) => Some(update.0),
+        _ => None,
+    })
+    .await
+}
+
+/// The next VOICE_STATE_UPDATE or VOICE_SERVER_UPDATE, whichever comes first.
+async fn next_voice_event(shard: &mut Shard<NoWaitQueue>, what: &str) -> Event {
+    next_matching(shard, what, |event| {
+        matches!(event, Event::VoiceStateUpdate(_) | Event::VoiceServerUpdate(_)).then_some(event)
+    })
+    .await
+}
+
+/// Have the bot join `channel` with op 4; returns the server update's token.
+async fn bot_joins(shard: &mut Shard<NoWaitQueue>, channel: u64) -> String {
+    shard.sender().command(&UpdateVoiceState::new(Id::new(GUILD), Some(Id::new(channel)), false, false)).unwrap();
+    let joined = voice_state_update(shard, "VOICE_STATE_UPDATE (join)").await;
+    assert_eq!(joined.channel_id.map(Id::get), Some(channel), "the first voice state after op 4");
+    next_matching(shard, "VOICE_SERVER_UPDATE (join)", |event| match event {
+        Event::VoiceServerUpdate(update) => Some(update.token),
+        _ => None,
+    })
+    .await
+}
+
+async fn ready_session(shard: &mut Shard<NoWaitQueue>) -> String {
+    next_matching(shard, "READY", |event| match event {
+        Event::Ready(ready) => Some(ready.session_id),
+        _ => None,
+    })
+    .await
 }
 
 async fn wait_for_guild_create(shard: &mut Shard<NoWaitQueue>) {
@@ -187,6 +242,134 @@ async fn bot_voice_state_update_yields_voice_state_and_server_updates() {
 }
 
 #[tokio::test]
+async fn move_bot_sends_voice_state_then_server_update_like_discord() {
+    let fake = start(config()).await;
+    let bot = fake.config().bot_user_id;
+    let mut shard = shard(&fake, 0, 1, intents());
+    let session_id = ready_session(&mut shard).await;
+    let joined_token = bot_joins(&mut shard, VOICE).await;
+
+    fake.move_bot(GUILD, OTHER_VOICE).await.unwrap();
+    let Event::VoiceStateUpdate(state) = next_voice_event(&mut shard, "VOICE_STATE_UPDATE (moved)").await else {
+        panic!("the server update came before the state update");
+    };
+    assert_eq!(state.user_id.get(), bot);
+    assert_eq!(state.channel_id.map(Id::get), Some(OTHER_VOICE));
+    assert_eq!(state.session_id, session_id, "a move keeps the voice session");
+    assert_eq!(state.member.as_ref().map(|member| member.user.bot), Some(true));
+    let Event::VoiceServerUpdate(server) = next_voice_event(&mut shard, "VOICE_SERVER_UPDATE (moved)").await else {
+        panic!("no server update after the move");
+    };
+    assert_eq!(server.guild_id.get(), GUILD);
+    assert_eq!(server.endpoint.as_deref(), Some("127.0.0.1:4433"));
+    assert_ne!(server.token, joined_token, "a fresh token");
+    assert_eq!(fake.bot_voice_channel(GUILD), Some(OTHER_VOICE));
+
+    // Only where Discord could drag it.
+    assert!(fake.move_bot(GUILD, OTHER_VOICE).await.is_err(), "already there");
+    assert!(fake.move_bot(GUILD, TEXT).await.is_err(), "not a voice channel");
+    assert!(fake.move_bot(GUILD + 1, VOICE).await.is_err(), "unknown guild");
+    fake.disconnect_bot(GUILD).await.unwrap();
+    assert!(fake.move_bot(GUILD, VOICE).await.is_err(), "the bot is in no channel");
+    assert_eq!(fake.bot_voice_channel(GUILD), None);
+}
+
+#[tokio::test]
+async fn disconnect_bot_sends_a_voice_state_without_a_channel_and_op_4_still_rejoins() {
+    let fake = start(config()).await;
+    let mut shard = shard(&fake, 0, 1, intents());
+    let session_id = ready_session(&mut shard).await;
+    assert!(fake.disconnect_bot(GUILD).await.is_err(), "not in voice yet");
+    bot_joins(&mut shard, VOICE).await;
+
+    fake.disconnect_bot(GUILD).await.unwrap();
+    let left = voice_state_update(&mut shard, "VOICE_STATE_UPDATE (disconnected)").await;
+    assert_eq!(left.user_id.get(), fake.config().bot_user_id);
+    assert_eq!(left.channel_id, None);
+    assert_eq!(left.session_id, session_id);
+    assert_eq!(fake.bot_voice_channel(GUILD), None);
+    assert!(fake.disconnect_bot(GUILD).await.is_err(), "already out of voice");
+
+    // The bot can join again the usual way.
+    bot_joins(&mut shard, OTHER_VOICE).await;
+    assert_eq!(fake.bot_voice_channel(GUILD), Some(OTHER_VOICE));
+}
+
+#[tokio::test]
+async fn deleting_a_voice_channel_sends_channel_delete_then_empties_the_channel() {
+    let mut guild = guild();
+    guild.voice_states.push((OTHER_BOT, OTHER_VOICE));
+    let fake = start(FakeDiscordConfig { guilds: vec![guild], bot_users: vec![OTHER_BOT], ..config() }).await;
+    let bot = fake.config().bot_user_id;
+    let mut shard = shard(&fake, 0, 1, intents());
+    wait_for_guild_create(&mut shard).await;
+    bot_joins(&mut shard, VOICE).await;
+
+    fake.delete_channel(GUILD, VOICE).await.unwrap();
+    let deleted = next_matching(&mut shard, "CHANNEL_DELETE", |event| match event {
+        Event::ChannelDelete(deleted) => Some(deleted.0),
+        Event::VoiceStateUpdate(_) => panic!("VOICE_STATE_UPDATE before CHANNEL_DELETE"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(deleted.id.get(), VOICE);
+    assert_eq!(deleted.kind, ChannelType::GuildVoice);
+    assert_eq!(deleted.guild_id.map(Id::get), Some(GUILD));
+    // Everyone in it leaves voice, in user id order; the other channel keeps its bot.
+    let mut left = Vec::new();
+    for _ in 0..2 {
+        let state = voice_state_update(&mut shard, "VOICE_STATE_UPDATE (channel deleted)").await;
+        left.push((state.user_id.get(), state.channel_id));
+    }
+    assert_eq!(left, [(MEMBER, None), (bot, None)]);
+    assert_eq!(fake.bot_voice_channel(GUILD), None);
+    assert_eq!(fake.voice_channel(GUILD, MEMBER), None);
+    assert_eq!(fake.voice_channel(GUILD, OTHER_BOT), Some(OTHER_VOICE));
+
+    // Nobody goes into it any more: op 4 to it is ignored like Discord's.
+    assert!(fake.move_member(GUILD, MEMBER, Some(VOICE)).await.is_err());
+    assert!(fake.move_bot(GUILD, VOICE).await.is_err());
+    assert!(fake.delete_channel(GUILD, VOICE).await.is_err(), "already deleted");
+    shard.sender().command(&UpdateVoiceState::new(Id::new(GUILD), Some(Id::new(VOICE)), false, false)).unwrap();
+    bot_joins(&mut shard, OTHER_VOICE).await;
+    assert_eq!(fake.bot_voice_channel(GUILD), Some(OTHER_VOICE));
+
+    // A new session's GUILD_CREATE no longer lists the channel.
+    let mut fresh = self::shard(&fake, 0, 1, intents());
+    let guild = guild_create(&mut fresh).await;
+    let channels: Vec<u64> = guild.channels.iter().map(|channel| channel.id.get()).collect();
+    assert_eq!(channels, [TEXT, OTHER_VOICE]);
+    let in_voice: Vec<u64> = guild.voice_states.iter().map(|state| state.user_id.get()).collect();
+    assert_eq!(in_voice, [OTHER_BOT, bot]);
+}
+
+#[tokio::test]
+async fn deleting_a_text_channel_sends_channel_delete_and_refuses_messages_in_it() {
+    let fake = start(config()).await;
+    let mut shard = shard(&fake, 0, 1, intents());
+    wait_for_guild_create(&mut shard).await;
+    http(&fake).create_message(Id::new(TEXT)).content("before").await.unwrap();
+
+    fake.delete_channel(GUILD, TEXT).await.unwrap();
+    let deleted = next_matching(&mut shard, "CHANNEL_DELETE", |event| match event {
+        Event::ChannelDelete(deleted) => Some(deleted.0),
+        _ => None,
+    })
+    .await;
+    assert_eq!((deleted.id.get(), deleted.kind), (TEXT, ChannelType::GuildText));
+    let error = http(&fake).create_message(Id::new(TEXT)).content("after").await.unwrap_err();
+    match error.kind() {
+        ErrorType::Response { status, error, .. } => {
+            assert_eq!(status.get(), 404);
+            assert!(error.to_string().contains("10003"), "{error}");
+        }
+        other => panic!("expected a response error, got {other:?}"),
+    }
+    assert!(fake.delete_channel(GUILD, 999).await.is_err(), "not a channel of the guild");
+    assert!(fake.delete_channel(GUILD + 1, TEXT).await.is_err(), "unknown guild");
+}
+
+#[tokio::test]
 async fn voice_states_need_the_guild_voice_states_intent() {
     let fake = start(config()).await;
     let mut shard = shard(&fake, 0, 1, Intents::GUILDS);
@@ -208,6 +391,28 @@ async fn voice_states_need_the_guild_voice_states_intent() {
         _ => None,
     })
     .await;
+}
+
+#[tokio::test]
+async fn other_bots_in_voice_are_marked_as_bots() {
+    let mut guild = guild();
+    guild.voice_states.push((OTHER_BOT, VOICE));
+    let fake = start(FakeDiscordConfig { guilds: vec![guild], bot_users: vec![OTHER_BOT], ..config() }).await;
+    let mut shard = shard(&fake, 0, 1, intents());
+    let guild = guild_create(&mut shard).await;
+    let is_bot = |state: &VoiceState| state.member.as_ref().map(|member| member.user.bot);
+    let bots: Vec<(u64, Option<bool>)> = guild.voice_states.iter().map(|s| (s.user_id.get(), is_bot(s))).collect();
+    assert_eq!(bots, [(MEMBER, Some(false)), (OTHER_BOT, Some(true))]);
+
+    fake.move_member(GUILD, OTHER_BOT, Some(OTHER_VOICE)).await.unwrap();
+    let moved = voice_state_update(&mut shard, "VOICE_STATE_UPDATE of the other bot").await;
+    assert_eq!((moved.user_id.get(), moved.channel_id.map(Id::get)), (OTHER_BOT, Some(OTHER_VOICE)));
+    assert_eq!(is_bot(&moved), Some(true));
+    fake.move_member(GUILD, MEMBER, None).await.unwrap();
+    let left = voice_state_update(&mut shard, "VOICE_STATE_UPDATE of the member").await;
+    assert_eq!((left.user_id.get(), is_bot(&left)), (MEMBER, Some(false)));
+    // The bot under test has its own controls.
+    assert!(fake.move_member(GUILD, fake.config().bot_user_id, Some(VOICE)).await.is_err());
 }
 
 #[tokio::test]

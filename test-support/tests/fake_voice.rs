@@ -108,6 +108,9 @@ fn songbird_plays_tone(config: FakeVoiceConfig, expected: CryptoMode, guild_id: 
         assert!((45.0..=55.0).contains(&heard.rate), "{heard:?}");
         let hz = heard.dominant_hz.expect("a tone");
         assert!((hz - 440.0).abs() <= 5.0, "{hz}");
+        // The WAV's half-scale sine is -9.03 dBFS; Opus keeps the level.
+        let level = heard.level_dbfs.expect("a level");
+        assert!((level - (-9.03)).abs() <= 1.5, "{level} dBFS");
         assert_eq!(heard.undecryptable, 0, "{heard:?}");
         assert_eq!(heard.undecodable, 0, "{heard:?}");
 

@@ -5,7 +5,7 @@
 //! itself ([`handle_frame`]) is synchronous code run under the state lock,
 //! so a dispatch and the state change behind it can never be reordered.
 
-use super::payloads::{self, GuildSnapshot};
+use super::payloads::{self, Account, GuildSnapshot};
 use super::state::{INTENT_GUILD_VOICE_STATES, INTENT_GUILDS, Outbound, Session, Shared, State, shard_for_guild};
 use super::{FakeDiscordConfig, RecordedIdentify};
 use futures_util::{SinkExt, StreamExt};
@@ -284,11 +284,14 @@ fn identify(state: &mut State, shared: &Shared, id: u64, data: &Value) {
             member_count: guild.member_count,
             voice_channels: &guild.voice_channels,
             text_channels: &guild.text_channels,
+            deleted_channels: &state.deleted_channels,
             voice_states,
             bot_user_id: config.bot_user_id,
+            other_bots: &config.bot_users,
             include_voice_states: intents & INTENT_GUILD_VOICE_STATES != 0,
         };
-        state.dispatch(&session_id, "GUILD_CREATE", &payloads::guild_create(&snapshot));
+        let guild_create = payloads::guild_create(&snapshot);
+        state.dispatch(&session_id, "GUILD_CREATE", &guild_create);
     }
 }
 
@@ -350,7 +353,7 @@ fn voice_state_update(state: &mut State, config: &FakeDiscordConfig, id: u64, se
         return;
     }
     if let Some(channel_id) = channel_id
-        && !guild.voice_channels.contains(&channel_id)
+        && !state.is_voice_channel(guild, channel_id)
     {
         tracing::warn!(guild_id, channel_id, "voice state update to a non-voice channel ignored");
         return;
@@ -363,7 +366,7 @@ fn voice_state_update(state: &mut State, config: &FakeDiscordConfig, id: u64, se
     };
     tracing::info!(guild_id, channel_id = ?channel_id, "bot voice state updated");
     if intents & INTENT_GUILD_VOICE_STATES != 0 {
-        let voice_state = payloads::voice_state(guild_id, config.bot_user_id, channel_id, session_id, true);
+        let voice_state = payloads::voice_state(guild_id, config.bot_user_id, channel_id, session_id, Account::Me);
         state.dispatch(session_id, "VOICE_STATE_UPDATE", &voice_state);
     } else {
         tracing::info!(guild_id, "no GUILD_VOICE_STATES intent: VOICE_STATE_UPDATE not sent");

@@ -11,17 +11,48 @@
 //!   VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE pointing at the caller's
 //!   fake voice server.
 //!
+//! What admins and members do arrives as gateway events:
+//! [`FakeDiscord::move_member`] (a member joins, moves or leaves voice),
+//! [`FakeDiscord::move_bot`] (the bot is dragged to another channel:
+//! VOICE_STATE_UPDATE, then VOICE_SERVER_UPDATE with a fresh token),
+//! [`FakeDiscord::disconnect_bot`] (kicked from voice) and
+//! [`FakeDiscord::delete_channel`] (CHANNEL_DELETE, then everyone in it
+//! leaves voice). [`FakeDiscord::bot_voice_channel`] follows all of them.
+//!
 //! Messages and DMs: `POST /channels/{id}/messages` to a fake guild's
 //! channel or a DM channel (`POST /users/@me/channels`), edits with
-//! `PATCH /channels/{id}/messages/{id}`, `GET /guilds/{id}?with_counts=true`
-//! and leaving with `DELETE /users/@me/guilds/{id}` (then GUILD_DELETE). A
-//! user in [`FakeDiscordConfig::dm_closed_users`] gets a DM channel, but a
-//! message to it fails with 403 / code 50007, as with closed DMs.
+//! `PATCH /channels/{id}/messages/{id}`, deletes with
+//! `DELETE /channels/{id}/messages/{id}` ([`FakeDiscord::deleted_messages`]),
+//! `GET /guilds/{id}?with_counts=true` and leaving with
+//! `DELETE /users/@me/guilds/{id}` (then GUILD_DELETE). A user in
+//! [`FakeDiscordConfig::dm_closed_users`] gets a DM channel, but a message
+//! to it fails with 403 / code 50007, as with closed DMs.
 //!
-//! Interactions ([`FakeDiscord::slash_command`], [`FakeDiscord::button_press`])
-//! carry `member.permissions` like Discord: [`MEMBER_PERMISSIONS`] for
-//! everyone, plus [`MANAGE_GUILD`] for the `(guild, user)` pairs in
-//! [`FakeDiscordConfig::guild_managers`].
+//! Interaction replies: the callback (`POST /interactions/{id}/{token}/callback`),
+//! `@original` and follow-ups (`POST /webhooks/{app}/{token}`) can be read
+//! back as a test needs them: [`FakeDiscord::interaction_response`],
+//! [`FakeDiscord::original_message`] and [`FakeDiscord::original_body`]
+//! (the request bodies merged: `components`, `allowed_mentions`, `flags`),
+//! [`FakeDiscord::original_deleted`], and [`FakeDiscord::followups`] with
+//! each follow-up's `flags` (64 = ephemeral) and body.
+//!
+//! Interactions ([`FakeDiscord::slash_command`], [`FakeDiscord::button_press`],
+//! [`FakeDiscord::autocomplete`]) carry `member.permissions` like Discord:
+//! [`MEMBER_PERMISSIONS`] for everyone, plus [`MANAGE_GUILD`] for the
+//! `(guild, user)` pairs in [`FakeDiscordConfig::guild_managers`]; and
+//! `member.roles` from [`FakeDiscordConfig::member_roles`]. An autocomplete
+//! interaction is answered with callback type 8 (choices) only.
+//!
+//! Bodies are checked like Discord checks them, with 400 / code 50035 and
+//! the field named in `errors`: a message (created, edited, a follow-up, or
+//! callback types 4 and 7) has at most 2000 characters of content, 5 action
+//! rows of at most 5 components, `custom_id`s of at most 100 characters and
+//! button labels of at most 80; an autocomplete answer has at most 25
+//! choices with names of 1 to 100 characters.
+//!
+//! Voice states (in GUILD_CREATE and VOICE_STATE_UPDATE) carry the member;
+//! `member.user.bot` is true for the bot under test and for
+//! [`FakeDiscordConfig::bot_users`].
 //!
 //! Intents are honoured like Discord does: no GUILD_CREATE without
 //! `GUILDS`, no voice states (in GUILD_CREATE or as VOICE_STATE_UPDATE)
@@ -49,7 +80,9 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod gateway;
+mod limits;
 mod payloads;
 mod rest;
 mod state;
@@ -58,7 +91,7 @@ mod tests;
 
 use anyhow::Context as _;
 use serde_json::Value;
-use state::{ChannelMessage, INTENT_GUILD_VOICE_STATES, Outbound, Shared};
+use state::{ChannelMessage, Outbound, Shared};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -102,6 +135,15 @@ pub struct FakeDiscordConfig {
     /// [`MANAGE_GUILD`], everyone else's just [`MEMBER_PERMISSIONS`].
     /// Default none.
     pub guild_managers: Vec<(u64, u64)>,
+    /// `(guild_id, user_id, role_id)`: the roles a member has. Every
+    /// interaction a member triggers in that guild lists them in
+    /// `member.roles` (decimal id strings, in this order). Default none.
+    pub member_roles: Vec<(u64, u64, u64)>,
+    /// Users that are bots (other than the fake's own bot): their voice
+    /// states, in GUILD_CREATE and in the VOICE_STATE_UPDATE of
+    /// [`FakeDiscord::move_member`], carry `member.user.bot = true`.
+    /// Default none.
+    pub bot_users: Vec<u64>,
 }
 
 impl Default for FakeDiscordConfig {
@@ -115,6 +157,27 @@ impl Default for FakeDiscordConfig {
             heartbeat_interval: Duration::from_secs(1),
             dm_closed_users: Vec::new(),
             guild_managers: Vec::new(),
+            member_roles: Vec::new(),
+            bot_users: Vec::new(),
+        }
+    }
+}
+
+impl FakeDiscordConfig {
+    /// The guild `guild_id` of the config.
+    pub(crate) fn guild(&self, guild_id: u64) -> Option<&FakeGuild> {
+        self.guilds.iter().find(|guild| guild.id == guild_id)
+    }
+
+    /// Whose user object `user_id` gets: the bot under test, another bot,
+    /// or a person.
+    pub(crate) fn account(&self, user_id: u64) -> payloads::Account {
+        if user_id == self.bot_user_id {
+            payloads::Account::Me
+        } else if self.bot_users.contains(&user_id) {
+            payloads::Account::OtherBot
+        } else {
+            payloads::Account::Human
         }
     }
 }
@@ -155,8 +218,9 @@ pub struct RecordedCall {
     pub at: Instant,
 }
 
-/// A message the bot posted to a channel (guild channel or DM), as it is
-/// now: edits (`PATCH`, or an interaction's UPDATE_MESSAGE) are applied.
+/// A message the bot posted, as it is now: to a channel (guild channel or
+/// DM), with edits (`PATCH`, or an interaction's UPDATE_MESSAGE) applied;
+/// or an interaction follow-up ([`FakeDiscord::followups`]).
 #[derive(Debug, Clone)]
 pub struct SentMessage {
     /// The new message's id.
@@ -169,6 +233,9 @@ pub struct SentMessage {
     pub recipient_id: Option<u64>,
     /// Message content (empty if only embeds were sent).
     pub content: String,
+    /// Message flags as Discord reports them: 64 for an ephemeral reply,
+    /// 128 while a deferred reply is still "thinking".
+    pub flags: u64,
     /// The create request's body with every edit's fields merged over it:
     /// `body["components"]` holds the current buttons, `body["allowed_mentions"]`
     /// what the bot last sent.
@@ -262,41 +329,82 @@ impl FakeDiscord {
     ///
     /// `options` is Discord's `data.options` array, e.g.
     /// `[{"name": "query", "type": 3, "value": "song"}]`. The command id is
-    /// that of a registered command with this name, if any.
+    /// that of a registered command with this name, if any. The member
+    /// carries their permissions and roles.
     pub fn slash_command(&self, guild_id: u64, channel_id: u64, user_id: u64, name: &str, options: Value) -> Value {
-        let config = &self.shared.config;
+        self.command_interaction(payloads::APPLICATION_COMMAND, guild_id, channel_id, user_id, name, &options)
+    }
+
+    /// An APPLICATION_COMMAND_AUTOCOMPLETE interaction (type 4) in Discord's
+    /// JSON shape: like [`Self::slash_command`]'s, with a fresh id and token.
+    ///
+    /// `options` is the caller's `data.options` array in which the option
+    /// being typed carries `"focused": true`; its `value` is a string
+    /// whatever the option's type, as Discord sends it, e.g.
+    /// `[{"name": "query", "type": 3, "value": "nev", "focused": true}]`.
+    /// Deliver it like a slash command. The callback route takes only a
+    /// type 8 answer (`{"type": 8, "data": {"choices": [{"name", "value"}]}}`)
+    /// for it, with at most 25 choices whose names are 1 to 100 characters;
+    /// read the answer back with [`Self::interaction_response`].
+    pub fn autocomplete(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        user_id: u64,
+        command_name: &str,
+        options: Value,
+    ) -> Value {
+        self.command_interaction(payloads::AUTOCOMPLETE, guild_id, channel_id, user_id, command_name, &options)
+    }
+
+    /// A slash command or autocomplete interaction, remembered at once (so
+    /// the REST routes know its type, guild and channel however it is
+    /// delivered).
+    fn command_interaction(
+        &self,
+        kind: u64,
+        guild_id: u64,
+        channel_id: u64,
+        user_id: u64,
+        name: &str,
+        options: &Value,
+    ) -> Value {
+        let token = payloads::interaction_token();
         let (interaction_id, command_id) = self.shared.update(|state| {
-            let registered = state
-                .guild_commands
-                .get(&guild_id)
-                .into_iter()
-                .flatten()
-                .chain(&state.global_commands)
-                .find(|command| command.get("name").and_then(Value::as_str) == Some(name))
-                .and_then(|command| command.get("id").and_then(gateway::snowflake));
             let interaction_id = state.ids.next();
-            (interaction_id, registered.unwrap_or_else(|| state.ids.next()))
+            let command_id = state.command_id(guild_id, name);
+            state.remember_interaction(&token, interaction_id, guild_id, Some(channel_id), kind);
+            (interaction_id, command_id)
         });
-        let token = format!("fake-interaction-token-{}", payloads::random_hex(16));
-        payloads::slash_command(
+        let invoker = self.invoker(guild_id, user_id);
+        payloads::application_command(&payloads::CommandInvocation {
+            kind,
             interaction_id,
-            &token,
-            config.application_id,
+            token: &token,
+            application_id: self.shared.config.application_id,
             guild_id,
             channel_id,
-            user_id,
+            invoker: &invoker,
             command_id,
             name,
-            &options,
-            self.member_permissions(guild_id, user_id),
-        )
+            options,
+        })
+    }
+
+    /// The member an interaction of `user_id` in `guild_id` describes.
+    fn invoker(&self, guild_id: u64, user_id: u64) -> payloads::Invoker {
+        payloads::Invoker {
+            user_id,
+            permissions: self.member_permissions(guild_id, user_id),
+            roles: self.member_roles(guild_id, user_id),
+        }
     }
 
     /// A button press (MESSAGE_COMPONENT interaction, type 3) in Discord's
     /// JSON shape: `data: {"custom_id", "component_type": 2}`, `message` the
     /// full message object the button is on (one the bot sent: a channel or
     /// DM message, or an interaction response), the member with their
-    /// permissions, and a fresh id and token. Deliver it like a slash
+    /// permissions and roles, and a fresh id and token. Deliver it like a slash
     /// command (signed over HTTP, or [`Self::send_interaction`]).
     ///
     /// The fake remembers the message, so answering with callback type 7
@@ -312,8 +420,8 @@ impl FakeDiscord {
         custom_id: &str,
     ) -> Value {
         let config = &self.shared.config;
-        let token = format!("fake-interaction-token-{}", payloads::random_hex(16));
-        let permissions = self.member_permissions(guild_id, user_id);
+        let token = payloads::interaction_token();
+        let invoker = self.invoker(guild_id, user_id);
         let (interaction_id, message) = self.shared.update(|state| {
             let interaction_id = state.ids.next();
             let message = state.message_mut(message_id).map(|message| message.clone()).unwrap_or_else(|| {
@@ -331,10 +439,13 @@ impl FakeDiscord {
                     body: serde_json::json!({}),
                 }
             });
-            let record = state.interactions.entry(token.clone()).or_default();
-            record.id = Some(interaction_id);
-            record.guild_id = Some(guild_id);
-            record.channel_id = Some(channel_id);
+            let record = state.remember_interaction(
+                &token,
+                interaction_id,
+                guild_id,
+                Some(channel_id),
+                payloads::MESSAGE_COMPONENT,
+            );
             record.component_message = Some(message_id);
             (interaction_id, message)
         });
@@ -344,8 +455,7 @@ impl FakeDiscord {
             application_id: config.application_id,
             guild_id,
             channel_id,
-            user_id,
-            permissions,
+            invoker: &invoker,
             custom_id,
             message: message.to_json(config.bot_user_id, config.application_id),
         })
@@ -357,6 +467,19 @@ impl FakeDiscord {
     pub fn member_permissions(&self, guild_id: u64, user_id: u64) -> u64 {
         let manager = self.shared.config.guild_managers.contains(&(guild_id, user_id));
         if manager { MEMBER_PERMISSIONS | MANAGE_GUILD } else { MEMBER_PERMISSIONS }
+    }
+
+    /// The role ids `user_id` has in `guild_id`, as its interactions list
+    /// them in `member.roles`: the [`FakeDiscordConfig::member_roles`]
+    /// entries for that pair, in order, without repeats.
+    pub fn member_roles(&self, guild_id: u64, user_id: u64) -> Vec<u64> {
+        let mut roles: Vec<u64> = Vec::new();
+        for &(guild, user, role) in &self.shared.config.member_roles {
+            if (guild, user) == (guild_id, user_id) && !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        roles
     }
 
     /// Dispatch INTERACTION_CREATE with `interaction` to the shard that owns
@@ -377,6 +500,7 @@ impl FakeDiscord {
         self.wait_for_shard(shard, SHARD_WAIT).await?;
         let token = interaction.get("token").and_then(Value::as_str).map(str::to_owned);
         let id = interaction.get("id").and_then(gateway::snowflake);
+        let kind = interaction.get("type").and_then(Value::as_u64);
         let channel_id =
             interaction.get("channel_id").or_else(|| interaction.pointer("/channel/id")).and_then(gateway::snowflake);
         self.shared.update(|state| {
@@ -385,48 +509,11 @@ impl FakeDiscord {
                 record.id = id;
                 record.guild_id = Some(guild_id);
                 record.channel_id = channel_id;
+                record.kind = kind.or(record.kind);
             }
             state.dispatch_to_shard(shard, 0, "INTERACTION_CREATE", &interaction);
         });
         tracing::info!(guild_id, shard_id = shard, interaction_id = ?id, "interaction sent");
-        Ok(())
-    }
-
-    /// Move a (non-bot) member into `channel_id`, or out of voice with
-    /// `None`, and dispatch VOICE_STATE_UPDATE to the owning shard if it has
-    /// identified with `GUILD_VOICE_STATES` (queued for replay if it is
-    /// between sockets). Later GUILD_CREATEs reflect the move.
-    ///
-    /// # Errors
-    ///
-    /// Fails for an unknown guild, or a channel that is not one of its voice
-    /// channels.
-    pub async fn move_member(&self, guild_id: u64, user_id: u64, channel_id: Option<u64>) -> anyhow::Result<()> {
-        let guild = self
-            .shared
-            .config
-            .guilds
-            .iter()
-            .find(|guild| guild.id == guild_id)
-            .with_context(|| format!("unknown guild {guild_id}"))?;
-        if let Some(channel_id) = channel_id {
-            anyhow::ensure!(
-                guild.voice_channels.contains(&channel_id),
-                "{channel_id} is not a voice channel of guild {guild_id}"
-            );
-        }
-        let shard = self.shard_for_guild(guild_id);
-        let session = payloads::member_voice_session(user_id);
-        let voice_state = payloads::voice_state(guild_id, user_id, channel_id, &session, false);
-        self.shared.update(|state| {
-            let members = state.voice.entry(guild_id).or_default();
-            match channel_id {
-                Some(channel_id) => members.insert(user_id, channel_id),
-                None => members.remove(&user_id),
-            };
-            state.dispatch_to_shard(shard, INTENT_GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", &voice_state);
-        });
-        tracing::info!(guild_id, user_id, channel_id = ?channel_id, "member moved");
         Ok(())
     }
 
@@ -470,6 +557,41 @@ impl FakeDiscord {
         self.shared.read(|state| state.interactions.get(token).and_then(|record| record.response.clone()))
     }
 
+    /// The follow-up messages of an interaction (`POST /webhooks/{app}/{token}`),
+    /// oldest first, as they are now: content, `flags` (64 for an ephemeral
+    /// one) and the request bodies merged. A deleted one is gone.
+    pub fn followups(&self, token: &str) -> Vec<SentMessage> {
+        self.shared.read(|state| {
+            state
+                .interactions
+                .get(token)
+                .map_or_else(Vec::new, |record| record.followups.iter().map(|m| m.sent(None)).collect())
+        })
+    }
+
+    /// The request bodies of the interaction's original response merged in
+    /// order (the callback's `data`, then every `@original` edit), so a test
+    /// can read what the bot last sent: `["components"]`,
+    /// `["allowed_mentions"]`, `["flags"]`. After callback type 6 or 7 it is
+    /// the body of the message the pressed button is on. `None` before a
+    /// response, for one without a message (type 8), and once deleted.
+    pub fn original_body(&self, token: &str) -> Option<Value> {
+        self.shared.read(|state| state.original(token).map(|message| message.body.clone()))
+    }
+
+    /// Whether `DELETE /webhooks/{app}/{token}/messages/@original` removed
+    /// the interaction's original response.
+    pub fn original_deleted(&self, token: &str) -> bool {
+        self.shared.read(|state| state.interactions.get(token).is_some_and(|record| record.original_deleted))
+    }
+
+    /// Ids of the messages the bot deleted, in order: channel and DM
+    /// messages (`DELETE /channels/{id}/messages/{id}`), and interaction
+    /// responses and follow-ups (`DELETE /webhooks/.../messages/{id}`).
+    pub fn deleted_messages(&self) -> Vec<u64> {
+        self.shared.read(|state| state.deleted_messages.clone())
+    }
+
     /// Contents of the follow-up messages of an interaction, oldest first.
     pub fn followup_messages(&self, token: &str) -> Vec<String> {
         self.shared.read(|state| {
@@ -491,7 +613,9 @@ impl FakeDiscord {
         self.shared.update(|state| state.respond_to_interaction(config, token, response))
     }
 
-    /// The voice channel the bot's last op 4 put it in.
+    /// The voice channel the bot is in: where its last op 4 put it, or
+    /// [`Self::move_bot`]; `None` after it left, [`Self::disconnect_bot`],
+    /// or [`Self::delete_channel`] of its channel.
     pub fn bot_voice_channel(&self, guild_id: u64) -> Option<u64> {
         self.voice_channel(guild_id, self.shared.config.bot_user_id)
     }
@@ -511,13 +635,13 @@ impl FakeDiscord {
     }
 
     /// Messages posted with `POST /channels/{id}/messages`, oldest first,
-    /// with later edits applied.
+    /// with later edits applied; deleted ones are gone.
     pub fn messages_sent(&self) -> Vec<SentMessage> {
         self.shared.read(|state| state.channel_messages.iter().map(ChannelMessage::sent).collect())
     }
 
     /// The messages the bot posted in `channel_id` (a guild channel or a DM
-    /// channel), oldest first, as they are now.
+    /// channel), oldest first, as they are now; deleted ones are gone.
     pub fn channel_messages(&self, channel_id: u64) -> Vec<SentMessage> {
         self.shared.read(|state| {
             state

@@ -4,6 +4,7 @@
 //! shape is visible in one place; the unit tests at the end parse every
 //! builder's output with twilight-model, which is what a real client does.
 
+use super::SentMessage;
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 use twilight_model::util::Timestamp;
@@ -57,6 +58,11 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     hex
 }
 
+/// A fresh interaction token.
+pub(crate) fn interaction_token() -> String {
+    format!("fake-interaction-token-{}", random_hex(16))
+}
+
 /// A gateway payload that is not a dispatch (no sequence, no event name).
 pub(crate) fn gateway_frame(op: u8, d: &Value) -> String {
     json!({ "op": op, "d": d, "s": null, "t": null }).to_string()
@@ -67,9 +73,25 @@ pub(crate) fn dispatch_frame(seq: u64, event: &str, d: &Value) -> String {
     json!({ "op": 0, "d": d, "s": seq, "t": event }).to_string()
 }
 
-/// A user object; the bot gets `bot: true`, everyone else a made-up name.
-pub(crate) fn user(id: u64, bot: bool) -> Value {
-    let username = if bot { "timmybot".to_owned() } else { format!("user{id}") };
+/// Whose user object the fake writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Account {
+    /// The fake's own bot (the bot under test).
+    Me,
+    /// Another bot in the guild ([`FakeDiscordConfig::bot_users`](super::FakeDiscordConfig::bot_users)).
+    OtherBot,
+    /// A person.
+    Human,
+}
+
+/// A user object: the bot under test is `timmybot`, another bot `bot{id}`
+/// (both with `bot: true`), a person `user{id}`.
+pub(crate) fn user(id: u64, account: Account) -> Value {
+    let (username, bot) = match account {
+        Account::Me => ("timmybot".to_owned(), true),
+        Account::OtherBot => (format!("bot{id}"), true),
+        Account::Human => (format!("user{id}"), false),
+    };
     json!({
         "id": id.to_string(),
         "username": username,
@@ -86,7 +108,7 @@ pub(crate) fn user(id: u64, bot: bool) -> Value {
 
 /// The bot's own user as `/users/@me` and READY describe it.
 pub(crate) fn current_user(id: u64) -> Value {
-    let mut value = user(id, true);
+    let mut value = user(id, Account::Me);
     value["mfa_enabled"] = json!(false);
     value["verified"] = json!(true);
     value["flags"] = json!(0);
@@ -94,9 +116,9 @@ pub(crate) fn current_user(id: u64) -> Value {
 }
 
 /// A guild member (used inside voice states and GUILD_CREATE).
-pub(crate) fn member(user_id: u64, bot: bool) -> Value {
+pub(crate) fn member(user_id: u64, account: Account) -> Value {
     json!({
-        "user": user(user_id, bot),
+        "user": user(user_id, account),
         "nick": null,
         "avatar": null,
         "roles": [],
@@ -110,21 +132,40 @@ pub(crate) fn member(user_id: u64, bot: bool) -> Value {
     })
 }
 
-/// A member as interactions carry it: with `permissions`, the member's
-/// permission bits in the channel as a decimal string.
-pub(crate) fn interaction_member(user_id: u64, permissions: u64) -> Value {
-    let mut value = member(user_id, false);
-    value["permissions"] = json!(permissions.to_string());
+/// The member who triggered an interaction, as its `member` field
+/// describes them.
+#[derive(Debug, Clone)]
+pub(crate) struct Invoker {
+    pub(crate) user_id: u64,
+    /// Permission bits in the channel.
+    pub(crate) permissions: u64,
+    /// Role ids, in the order the config lists them.
+    pub(crate) roles: Vec<u64>,
+}
+
+/// A member as interactions carry it: `permissions`, the member's
+/// permission bits in the channel as a decimal string, and `roles` as
+/// decimal id strings.
+pub(crate) fn interaction_member(invoker: &Invoker) -> Value {
+    let mut value = member(invoker.user_id, Account::Human);
+    value["permissions"] = json!(invoker.permissions.to_string());
+    value["roles"] = invoker.roles.iter().map(|role| json!(role.to_string())).collect();
     value
 }
 
 /// A voice state; `channel_id: None` means the user left voice.
-pub(crate) fn voice_state(guild_id: u64, user_id: u64, channel_id: Option<u64>, session_id: &str, bot: bool) -> Value {
+pub(crate) fn voice_state(
+    guild_id: u64,
+    user_id: u64,
+    channel_id: Option<u64>,
+    session_id: &str,
+    account: Account,
+) -> Value {
     json!({
         "guild_id": guild_id.to_string(),
         "channel_id": channel_id.map(|id| id.to_string()),
         "user_id": user_id.to_string(),
-        "member": member(user_id, bot),
+        "member": member(user_id, account),
         "session_id": session_id,
         "deaf": false,
         "mute": false,
@@ -167,6 +208,23 @@ fn guild_channel(guild_id: u64, id: u64, voice: bool, position: usize) -> Value 
     channel
 }
 
+/// Every channel of a guild, text channels first; a channel's `position` is
+/// its place in that list, which a deletion does not change.
+fn guild_channels<'a>(guild_id: u64, text: &'a [u64], voice: &'a [u64]) -> impl Iterator<Item = Value> + 'a {
+    text.iter()
+        .map(|&id| (id, false))
+        .chain(voice.iter().map(|&id| (id, true)))
+        .enumerate()
+        .map(move |(position, (id, voice))| guild_channel(guild_id, id, voice, position))
+}
+
+/// The channel object of `channel_id` as GUILD_CREATE describes it (what
+/// CHANNEL_DELETE carries), if it is one of the guild's channels.
+pub(crate) fn channel_object(guild_id: u64, text: &[u64], voice: &[u64], channel_id: u64) -> Option<Value> {
+    let id = channel_id.to_string();
+    guild_channels(guild_id, text, voice).find(|channel| channel.get("id").and_then(Value::as_str) == Some(&id))
+}
+
 /// What GUILD_CREATE needs to describe one guild.
 pub(crate) struct GuildSnapshot<'a> {
     pub(crate) id: u64,
@@ -174,29 +232,43 @@ pub(crate) struct GuildSnapshot<'a> {
     pub(crate) member_count: u64,
     pub(crate) voice_channels: &'a [u64],
     pub(crate) text_channels: &'a [u64],
+    /// Channels deleted since the start, left out of `channels`.
+    pub(crate) deleted_channels: &'a [u64],
     /// `(user_id, channel_id, session_id)` of everyone in voice.
     pub(crate) voice_states: Vec<(u64, u64, String)>,
     pub(crate) bot_user_id: u64,
+    /// Other bots: their voice states and members say `bot: true`.
+    pub(crate) other_bots: &'a [u64],
     /// False when the shard lacks the GUILD_VOICE_STATES intent.
     pub(crate) include_voice_states: bool,
 }
 
+impl GuildSnapshot<'_> {
+    fn account(&self, user_id: u64) -> Account {
+        if user_id == self.bot_user_id {
+            Account::Me
+        } else if self.other_bots.contains(&user_id) {
+            Account::OtherBot
+        } else {
+            Account::Human
+        }
+    }
+}
+
 /// A full (available) guild, as the GUILD_CREATE dispatch carries it.
 pub(crate) fn guild_create(guild: &GuildSnapshot<'_>) -> Value {
-    let channels: Vec<Value> = guild
-        .text_channels
-        .iter()
-        .map(|&id| (id, false))
-        .chain(guild.voice_channels.iter().map(|&id| (id, true)))
-        .enumerate()
-        .map(|(position, (id, voice))| guild_channel(guild.id, id, voice, position))
+    let channels: Vec<Value> = guild_channels(guild.id, guild.text_channels, guild.voice_channels)
+        .filter(|channel| {
+            let id = channel.get("id").and_then(Value::as_str).and_then(|id| id.parse::<u64>().ok());
+            !id.is_some_and(|id| guild.deleted_channels.contains(&id))
+        })
         .collect();
     let voice_states: Vec<Value> = if guild.include_voice_states {
         guild
             .voice_states
             .iter()
             .map(|(user_id, channel_id, session)| {
-                voice_state(guild.id, *user_id, Some(*channel_id), session, *user_id == guild.bot_user_id)
+                voice_state(guild.id, *user_id, Some(*channel_id), session, guild.account(*user_id))
             })
             .collect()
     } else {
@@ -204,9 +276,12 @@ pub(crate) fn guild_create(guild: &GuildSnapshot<'_>) -> Value {
     };
     // Discord includes the bot and everyone in voice in `members`.
     let mut member_ids = vec![guild.bot_user_id];
-    member_ids.extend(guild.voice_states.iter().map(|(user_id, _, _)| *user_id));
-    member_ids.dedup();
-    let members: Vec<Value> = member_ids.iter().map(|&id| member(id, id == guild.bot_user_id)).collect();
+    for (user_id, _, _) in &guild.voice_states {
+        if !member_ids.contains(user_id) {
+            member_ids.push(*user_id);
+        }
+    }
+    let members: Vec<Value> = member_ids.iter().map(|&id| member(id, guild.account(id))).collect();
     let everyone = json!({
         "id": guild.id.to_string(),
         "name": "@everyone",
@@ -339,7 +414,7 @@ pub(crate) fn dm_channel(channel_id: u64, recipient_id: u64) -> Value {
         "type": 1,
         "last_message_id": null,
         "flags": 0,
-        "recipients": [user(recipient_id, false)],
+        "recipients": [user(recipient_id, Account::Human)],
     })
 }
 
@@ -365,7 +440,12 @@ pub(crate) struct StoredMessage {
 impl StoredMessage {
     /// Apply the fields of a create or edit body (content, embeds,
     /// components, flags); absent fields keep their value, like Discord.
+    /// A body that is not an object (a type 5 callback without `data`)
+    /// changes nothing.
     pub(crate) fn apply(&mut self, body: &Value) {
+        let Some(fields) = body.as_object() else {
+            return;
+        };
         if let Some(content) = body.get("content") {
             self.content = content.as_str().unwrap_or_default().to_owned();
         }
@@ -378,10 +458,23 @@ impl StoredMessage {
         if let Some(flags) = body.get("flags").and_then(Value::as_u64) {
             self.flags = flags;
         }
-        if let (Some(merged), Some(fields)) = (self.body.as_object_mut(), body.as_object()) {
+        if let Some(merged) = self.body.as_object_mut() {
             merged.extend(fields.iter().map(|(key, value)| (key.clone(), value.clone())));
         } else {
             self.body = body.clone();
+        }
+    }
+
+    /// The public view of the message; `recipient_id` for a DM.
+    pub(crate) fn sent(&self, recipient_id: Option<u64>) -> SentMessage {
+        SentMessage {
+            id: self.id,
+            channel_id: self.channel_id,
+            guild_id: self.guild_id,
+            recipient_id,
+            content: self.content.clone(),
+            flags: self.flags,
+            body: self.body.clone(),
         }
     }
 
@@ -390,7 +483,7 @@ impl StoredMessage {
         let mut message = json!({
             "id": self.id.to_string(),
             "channel_id": self.channel_id.to_string(),
-            "author": user(author_id, true),
+            "author": user(author_id, Account::Me),
             "content": self.content,
             "timestamp": self.timestamp,
             "edited_timestamp": self.edited_timestamp,
@@ -416,42 +509,57 @@ impl StoredMessage {
     }
 }
 
-/// A slash command interaction as Discord delivers it in INTERACTION_CREATE.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn slash_command(
-    interaction_id: u64,
-    token: &str,
-    application_id: u64,
-    guild_id: u64,
-    channel_id: u64,
-    user_id: u64,
-    command_id: u64,
-    name: &str,
-    options: &Value,
-    permissions: u64,
-) -> Value {
+/// Interaction type of a slash command (APPLICATION_COMMAND).
+pub(crate) const APPLICATION_COMMAND: u64 = 2;
+/// Interaction type of a button press (MESSAGE_COMPONENT).
+pub(crate) const MESSAGE_COMPONENT: u64 = 3;
+/// Interaction type of APPLICATION_COMMAND_AUTOCOMPLETE.
+pub(crate) const AUTOCOMPLETE: u64 = 4;
+
+/// A command invocation, for [`application_command`].
+pub(crate) struct CommandInvocation<'a> {
+    /// [`APPLICATION_COMMAND`] or [`AUTOCOMPLETE`].
+    pub(crate) kind: u64,
+    pub(crate) interaction_id: u64,
+    pub(crate) token: &'a str,
+    pub(crate) application_id: u64,
+    pub(crate) guild_id: u64,
+    pub(crate) channel_id: u64,
+    pub(crate) invoker: &'a Invoker,
+    pub(crate) command_id: u64,
+    pub(crate) name: &'a str,
+    /// Discord's `data.options` array; for autocomplete one option in it
+    /// carries `"focused": true`.
+    pub(crate) options: &'a Value,
+}
+
+/// A slash command (type 2) or autocomplete (type 4) interaction as Discord
+/// delivers it in INTERACTION_CREATE: both have the same shape.
+pub(crate) fn application_command(invocation: &CommandInvocation<'_>) -> Value {
+    let guild_id = invocation.guild_id.to_string();
+    let channel_id = invocation.channel_id.to_string();
     json!({
-        "id": interaction_id.to_string(),
-        "application_id": application_id.to_string(),
-        "type": 2,
-        "token": token,
+        "id": invocation.interaction_id.to_string(),
+        "application_id": invocation.application_id.to_string(),
+        "type": invocation.kind,
+        "token": invocation.token,
         "version": 1,
-        "guild_id": guild_id.to_string(),
-        "channel_id": channel_id.to_string(),
-        "channel": { "id": channel_id.to_string(), "type": 0, "guild_id": guild_id.to_string() },
-        "member": interaction_member(user_id, permissions),
+        "guild_id": guild_id,
+        "channel_id": channel_id,
+        "channel": { "id": channel_id, "type": 0, "guild_id": guild_id },
+        "member": interaction_member(invocation.invoker),
         "app_permissions": EVERYONE_PERMISSIONS.to_string(),
         "locale": "en-US",
         "guild_locale": "en-US",
         "entitlements": [],
-        "authorizing_integration_owners": { "0": guild_id.to_string() },
+        "authorizing_integration_owners": { "0": guild_id },
         "context": 0,
         "data": {
-            "id": command_id.to_string(),
-            "name": name,
+            "id": invocation.command_id.to_string(),
+            "name": invocation.name,
             "type": 1,
-            "guild_id": guild_id.to_string(),
-            "options": options,
+            "guild_id": guild_id,
+            "options": invocation.options,
         },
     })
 }
@@ -463,8 +571,7 @@ pub(crate) struct ButtonPress<'a> {
     pub(crate) application_id: u64,
     pub(crate) guild_id: u64,
     pub(crate) channel_id: u64,
-    pub(crate) user_id: u64,
-    pub(crate) permissions: u64,
+    pub(crate) invoker: &'a Invoker,
     pub(crate) custom_id: &'a str,
     /// The full message object the button is on.
     pub(crate) message: Value,
@@ -476,13 +583,13 @@ pub(crate) fn button_press(press: &ButtonPress<'_>) -> Value {
     json!({
         "id": press.interaction_id.to_string(),
         "application_id": press.application_id.to_string(),
-        "type": 3,
+        "type": MESSAGE_COMPONENT,
         "token": press.token,
         "version": 1,
         "guild_id": press.guild_id.to_string(),
         "channel_id": press.channel_id.to_string(),
         "channel": { "id": press.channel_id.to_string(), "type": 0, "guild_id": press.guild_id.to_string() },
-        "member": interaction_member(press.user_id, press.permissions),
+        "member": interaction_member(press.invoker),
         "app_permissions": EVERYONE_PERMISSIONS.to_string(),
         "locale": "en-US",
         "guild_locale": "en-US",
@@ -503,7 +610,7 @@ pub(crate) fn application(application_id: u64, bot_user_id: u64) -> Value {
         "description": "",
         "bot_public": false,
         "bot_require_code_grant": false,
-        "bot": user(bot_user_id, true),
+        "bot": user(bot_user_id, Account::Me),
         "verify_key": "0".repeat(64),
         "flags": 0,
         "team": null,
@@ -517,8 +624,8 @@ mod tests {
     use super::*;
     use twilight_model::{
         application::{
-            command::Command,
-            interaction::{Interaction, InteractionData, InteractionType},
+            command::{Command, CommandOptionType},
+            interaction::{Interaction, InteractionData, InteractionType, application_command::CommandOptionValue},
         },
         channel::message::component::ComponentType,
         channel::{Channel, Message},
@@ -539,8 +646,10 @@ mod tests {
             member_count: 3,
             voice_channels: &[200],
             text_channels: &[100],
-            voice_states: vec![(7, 200, member_voice_session(7))],
+            deleted_channels: &[],
+            voice_states: vec![(7, 200, member_voice_session(7)), (11, 200, member_voice_session(11))],
             bot_user_id: 9,
+            other_bots: &[11],
             include_voice_states: true,
         }
     }
@@ -552,10 +661,26 @@ mod tests {
         let guild: Guild = serde_json::from_value(guild_create(&snapshot())).unwrap();
         assert_eq!(guild.member_count, Some(3));
         assert_eq!(guild.channels.len(), 2);
-        assert_eq!(guild.voice_states.len(), 1);
+        assert_eq!(guild.voice_states.len(), 2);
         assert_eq!(guild.voice_states[0].user_id.get(), 7);
         assert_eq!(guild.voice_states[0].channel_id.unwrap().get(), 200);
-        assert!(guild.voice_states[0].member.is_some());
+        let bot = |index: usize| guild.voice_states[index].member.as_ref().unwrap().user.bot;
+        assert!(!bot(0));
+        assert!(bot(1), "another bot is a bot");
+        let members: Vec<(u64, bool)> = guild.members.iter().map(|m| (m.user.id.get(), m.user.bot)).collect();
+        assert_eq!(members, [(9, true), (7, false), (11, true)]);
+    }
+
+    #[test]
+    fn deleted_channels_leave_guild_create_and_keep_the_others_positions() {
+        let guild: Guild =
+            serde_json::from_value(guild_create(&GuildSnapshot { deleted_channels: &[100], ..snapshot() })).unwrap();
+        assert_eq!(guild.channels.len(), 1);
+        assert_eq!((guild.channels[0].id.get(), guild.channels[0].position), (200, Some(1)));
+        let deleted: Channel = serde_json::from_value(channel_object(10, &[100], &[200], 200).unwrap()).unwrap();
+        assert_eq!(deleted.kind, twilight_model::channel::ChannelType::GuildVoice);
+        assert_eq!(deleted.guild_id.map(|id| id.get()), Some(10));
+        assert_eq!(channel_object(10, &[100], &[200], 300), None);
     }
 
     #[test]
@@ -570,7 +695,7 @@ mod tests {
 
     #[test]
     fn dispatch_frame_parses_as_a_twilight_gateway_event() {
-        let frame = dispatch_frame(3, "VOICE_STATE_UPDATE", &voice_state(10, 9, Some(200), "s", true));
+        let frame = dispatch_frame(3, "VOICE_STATE_UPDATE", &voice_state(10, 9, Some(200), "s", Account::Me));
         let deserializer = GatewayEventDeserializer::from_json(&frame).unwrap();
         assert_eq!(deserializer.sequence(), Some(3));
         let mut json = serde_json::Deserializer::from_str(&frame);
@@ -581,33 +706,66 @@ mod tests {
     #[test]
     fn small_payloads_parse_with_twilight_model() {
         let _: CurrentUser = serde_json::from_value(current_user(9)).unwrap();
-        let _: VoiceState = serde_json::from_value(voice_state(10, 9, None, "session", true)).unwrap();
+        let _: VoiceState = serde_json::from_value(voice_state(10, 9, None, "session", Account::Me)).unwrap();
         let _: VoiceServerUpdate = serde_json::from_value(voice_server_update(10, "tok", "127.0.0.1:1")).unwrap();
         let _: Channel = serde_json::from_value(dm_channel(30, 7)).unwrap();
         let _: Application = serde_json::from_value(application(5, 9)).unwrap();
     }
 
+    fn invocation<'a>(invoker: &'a Invoker, options: &'a Value) -> CommandInvocation<'a> {
+        CommandInvocation {
+            kind: APPLICATION_COMMAND,
+            interaction_id: 1,
+            token: "tok",
+            application_id: 5,
+            guild_id: 10,
+            channel_id: 100,
+            invoker,
+            command_id: 42,
+            name: "play",
+            options,
+        }
+    }
+
     #[test]
-    fn slash_command_parses_as_an_interaction() {
-        let value = slash_command(1, "tok", 5, 10, 100, 7, 42, "play", &json!([]), EVERYONE_PERMISSIONS | (1 << 5));
+    fn slash_command_parses_as_an_interaction_with_roles() {
+        let invoker = Invoker { user_id: 7, permissions: EVERYONE_PERMISSIONS | (1 << 5), roles: vec![300, 301] };
+        let value = application_command(&invocation(&invoker, &json!([])));
+        assert_eq!(value["member"]["roles"], json!(["300", "301"]));
         let interaction: Interaction = serde_json::from_value(value).unwrap();
         assert_eq!(interaction.token, "tok");
         assert_eq!(interaction.guild_id.unwrap().get(), 10);
-        let permissions = interaction.member.unwrap().permissions.unwrap();
-        assert!(permissions.contains(Permissions::MANAGE_GUILD | Permissions::CONNECT));
+        let member = interaction.member.unwrap();
+        assert!(member.permissions.unwrap().contains(Permissions::MANAGE_GUILD | Permissions::CONNECT));
+        assert_eq!(member.roles.iter().map(|role| role.get()).collect::<Vec<_>>(), [300, 301]);
+    }
+
+    #[test]
+    fn autocomplete_parses_with_a_focused_string_value() {
+        let invoker = Invoker { user_id: 7, permissions: EVERYONE_PERMISSIONS, roles: Vec::new() };
+        // An integer option being typed still arrives as a string.
+        let options = json!([{ "name": "position", "type": 4, "value": "1", "focused": true }]);
+        let value = application_command(&CommandInvocation { kind: AUTOCOMPLETE, ..invocation(&invoker, &options) });
+        let interaction: Interaction = serde_json::from_value(value).unwrap();
+        assert_eq!(interaction.kind, InteractionType::ApplicationCommandAutocomplete);
+        let Some(InteractionData::ApplicationCommand(data)) = interaction.data else {
+            panic!("not command data");
+        };
+        assert_eq!(data.name, "play");
+        assert_eq!(data.options[0].value, CommandOptionValue::Focused("1".into(), CommandOptionType::Integer));
     }
 
     #[test]
     fn button_press_parses_as_a_component_interaction() {
         let message = test_message().to_json(9, 5);
+        let invoker = Invoker { user_id: 7, permissions: EVERYONE_PERMISSIONS, roles: vec![300] };
         let press = ButtonPress {
             interaction_id: 2,
             token: "tok",
             application_id: 5,
             guild_id: 10,
             channel_id: 100,
-            user_id: 7,
-            permissions: EVERYONE_PERMISSIONS,
+            invoker: &invoker,
             custom_id: "allow:1",
             message,
         };
@@ -619,8 +777,9 @@ mod tests {
         };
         assert_eq!(data.custom_id, "allow:1");
         assert_eq!(data.component_type, ComponentType::Button);
-        let permissions = interaction.member.unwrap().permissions.unwrap();
-        assert!(!permissions.contains(Permissions::MANAGE_GUILD));
+        let member = interaction.member.unwrap();
+        assert!(!member.permissions.unwrap().contains(Permissions::MANAGE_GUILD));
+        assert_eq!(member.roles.len(), 1);
     }
 
     #[test]

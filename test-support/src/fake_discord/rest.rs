@@ -7,7 +7,8 @@
 
 use super::RecordedCall;
 use super::gateway::snowflake;
-use super::payloads::{self, GuildSnapshot, StoredMessage};
+use super::limits::{self, FieldError};
+use super::payloads::{self, APPLICATION_COMMAND, AUTOCOMPLETE, GuildSnapshot, StoredMessage};
 use super::state::{ChannelMessage, INTENT_GUILDS, Shared, State};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -50,7 +51,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v10/channels/{channel_id}/messages", post(channel_message_create))
         .route(
             "/api/v10/channels/{channel_id}/messages/{message_id}",
-            get(channel_message_get).patch(channel_message_update),
+            get(channel_message_get).patch(channel_message_update).delete(channel_message_delete),
         )
         .fallback(route_missing)
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), record_call))
@@ -64,11 +65,13 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: u64,
     message: &'static str,
+    /// Discord's per-field `errors` object of a 50035, if known.
+    errors: Option<Value>,
 }
 
 impl ApiError {
     const fn new(status: StatusCode, code: u64, message: &'static str) -> Self {
-        Self { status, code, message }
+        Self { status, code, message, errors: None }
     }
 
     fn unauthorized() -> Self {
@@ -124,9 +127,21 @@ impl ApiError {
     }
 }
 
+/// A field Discord would refuse: 400, code 50035, with the field named in
+/// `errors` the way Discord does.
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        tracing::info!(field = %error.path.join("."), code = error.code, "invalid form body");
+        Self { errors: Some(error.to_errors()), ..Self::invalid_form_body() }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "message": self.message, "code": self.code });
+        let mut body = json!({ "message": self.message, "code": self.code });
+        if let Some(errors) = self.errors {
+            body["errors"] = errors;
+        }
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -388,9 +403,15 @@ async fn interaction_callback_create(
     if !matches!(kind, 4..=9) {
         return Err(ApiError::invalid_form_body());
     }
+    let data = response.get("data").unwrap_or(&Value::Null);
+    match kind {
+        4 | 7 => limits::check_message(data)?,
+        8 => limits::check_autocomplete(data)?,
+        _ => {}
+    }
     let interaction_id = parse_id(&interaction_id).ok_or_else(ApiError::unknown_interaction)?;
     let config = &shared.config;
-    let (original, component) = shared.update(|state| {
+    let (original, interaction_kind) = shared.update(|state| {
         let component_message = state.interactions.get(&token).and_then(|record| record.component_message);
         // Tokens the fake delivered itself must come back with their id.
         if let Some(record) = state.interactions.get(&token)
@@ -400,6 +421,12 @@ async fn interaction_callback_create(
         }
         // Updating "the message" only exists for component interactions.
         if matches!(kind, 6 | 7) && component_message.is_none() {
+            return Err(ApiError::invalid_form_body());
+        }
+        // An autocomplete interaction takes choices and nothing else, and
+        // choices answer nothing else.
+        let autocomplete = state.interactions.get(&token).and_then(|record| record.kind).map(|k| k == AUTOCOMPLETE);
+        if autocomplete.is_some_and(|autocomplete| autocomplete != (kind == 8)) {
             return Err(ApiError::invalid_form_body());
         }
         if !state.respond_to_interaction(config, &token, response) {
@@ -412,7 +439,9 @@ async fn interaction_callback_create(
             Some(id) if matches!(kind, 6 | 7) => state.message_mut(id).map(|message| message.clone()),
             _ => state.interactions.get(&token).and_then(|record| record.original.clone()),
         };
-        Ok((message, component_message.is_some()))
+        let fallback = if component_message.is_some() { payloads::MESSAGE_COMPONENT } else { APPLICATION_COMMAND };
+        let interaction_kind = state.interactions.get(&token).and_then(|record| record.kind).unwrap_or(fallback);
+        Ok((message, interaction_kind))
     })?;
     tracing::info!(interaction_id, kind, "interaction answered");
     if !query.with_response {
@@ -423,7 +452,7 @@ async fn interaction_callback_create(
     json_response(json!({
         "interaction": {
             "id": interaction_id.to_string(),
-            "type": if component { 3 } else { 2 },
+            "type": interaction_kind,
             "response_message_id": message.as_ref().and_then(|m| m.get("id").cloned()),
             "response_message_loading": kind == 5,
             "response_message_ephemeral": message
@@ -443,6 +472,7 @@ async fn followup_create(
     check_application(&shared, &application_id)?;
     let body = parse_object(&body)?;
     check_not_empty(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let message = shared.update(|state| {
         let id = state.ids.next();
@@ -519,6 +549,7 @@ async fn webhook_message_update(
 ) -> ApiResult {
     check_application(&shared, &application_id)?;
     let body = parse_object(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let message = shared.update(|state| {
         let message = webhook_message(state, &token, &message_id)?;
@@ -538,14 +569,17 @@ async fn webhook_message_delete(
     check_application(&shared, &application_id)?;
     shared.update(|state| {
         let id = webhook_message(state, &token, &message_id)?.id;
-        if let Some(record) = state.interactions.get_mut(&token) {
-            if record.original.as_ref().is_some_and(|message| message.id == id) {
-                record.original = None;
-            }
-            record.followups.retain(|message| message.id != id);
+        // After callback type 6 or 7 `@original` is the pressed message,
+        // which goes too.
+        state.delete_message(id);
+        if message_id == "@original"
+            && let Some(record) = state.interactions.get_mut(&token)
+        {
+            record.original_deleted = true;
         }
         Ok::<_, ApiError>(())
     })?;
+    tracing::info!("webhook message deleted");
     no_content()
 }
 
@@ -570,12 +604,14 @@ async fn channel_message_create(
     let channel_id = parse_id(&channel_id).ok_or_else(ApiError::unknown_channel)?;
     let body = parse_object(&body)?;
     check_not_empty(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let guild_id = channel_guild(&shared, channel_id);
     let message = shared.update(|state| {
         let recipient_id = state.dm_channels.iter().find(|(_, channel)| **channel == channel_id).map(|(user, _)| *user);
         match (guild_id, recipient_id) {
             (None, None) => return Err(ApiError::unknown_channel()),
+            _ if state.deleted_channels.contains(&channel_id) => return Err(ApiError::unknown_channel()),
             // A guild the bot left: its channels are out of reach.
             (Some(guild_id), _) if !state.in_guild(config, guild_id) => return Err(ApiError::missing_access()),
             // The channel opens fine; the message is what closed DMs refuse.
@@ -653,6 +689,7 @@ async fn channel_message_update(
 ) -> ApiResult {
     require_bot(&headers)?;
     let body = parse_object(&body)?;
+    limits::check_message(&body)?;
     let config = &shared.config;
     let message = shared.update(|state| {
         let message = channel_message(state, &channel_id, &message_id)?;
@@ -662,6 +699,21 @@ async fn channel_message_update(
     })?;
     tracing::info!(channel_id, message_id, "message edited");
     json_response(message)
+}
+
+async fn channel_message_delete(
+    AxumState(shared): SharedState,
+    Path((channel_id, message_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    require_bot(&headers)?;
+    shared.update(|state| {
+        let id = channel_message(state, &channel_id, &message_id)?.id;
+        state.delete_message(id);
+        Ok::<_, ApiError>(())
+    })?;
+    tracing::info!(channel_id, message_id, "message deleted");
+    no_content()
 }
 
 #[derive(Debug, Deserialize)]
@@ -688,8 +740,10 @@ async fn guild_get(
         member_count: guild.member_count,
         voice_channels: &guild.voice_channels,
         text_channels: &guild.text_channels,
+        deleted_channels: &[],
         voice_states: Vec::new(),
         bot_user_id: config.bot_user_id,
+        other_bots: &config.bot_users,
         include_voice_states: false,
     };
     json_response(payloads::rest_guild(&snapshot, query.with_counts))

@@ -5,7 +5,7 @@
 //! connections and test controls see one consistent order of events.
 
 use super::payloads::{self, Snowflakes, StoredMessage};
-use super::{FakeDiscordConfig, RecordedCall, RecordedIdentify, SentMessage};
+use super::{FakeDiscordConfig, FakeGuild, RecordedCall, RecordedIdentify, SentMessage};
 use serde_json::Value;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -151,11 +151,16 @@ pub(crate) struct Session {
 #[derive(Debug, Default)]
 pub(crate) struct InteractionRecord {
     pub(crate) id: Option<u64>,
+    /// Interaction type (2 command, 3 component, 4 autocomplete), when the
+    /// fake built or delivered the interaction itself.
+    pub(crate) kind: Option<u64>,
     pub(crate) guild_id: Option<u64>,
     pub(crate) channel_id: Option<u64>,
     /// The initial response body (callback type and data).
     pub(crate) response: Option<Value>,
     pub(crate) original: Option<StoredMessage>,
+    /// Whether `DELETE .../messages/@original` removed the original.
+    pub(crate) original_deleted: bool,
     pub(crate) followups: Vec<StoredMessage>,
     /// For a component interaction: the message the pressed button is on,
     /// which callback type 7 (and `@original` after types 6 and 7) edits.
@@ -180,14 +185,7 @@ pub(crate) struct ChannelMessage {
 impl ChannelMessage {
     /// The public view: current content, and the request bodies merged.
     pub(crate) fn sent(&self) -> SentMessage {
-        SentMessage {
-            id: self.message.id,
-            channel_id: self.message.channel_id,
-            guild_id: self.message.guild_id,
-            recipient_id: self.recipient_id,
-            content: self.message.content.clone(),
-            body: self.message.body.clone(),
-        }
+        self.message.sent(self.recipient_id)
     }
 }
 
@@ -211,6 +209,10 @@ pub(crate) struct State {
     pub(crate) channel_messages: Vec<ChannelMessage>,
     /// Guilds the bot left (`DELETE /users/@me/guilds/{id}`), in order.
     pub(crate) left_guilds: Vec<u64>,
+    /// Messages the bot deleted, in order.
+    pub(crate) deleted_messages: Vec<u64>,
+    /// Channels an admin deleted ([`FakeDiscord::delete_channel`](super::FakeDiscord::delete_channel)).
+    pub(crate) deleted_channels: Vec<u64>,
     pub(crate) identifies: Vec<RecordedIdentify>,
     pub(crate) resume_count: usize,
     pub(crate) heartbeat_count: usize,
@@ -235,6 +237,8 @@ impl State {
             dm_channels: HashMap::new(),
             channel_messages: Vec::new(),
             left_guilds: Vec::new(),
+            deleted_channels: Vec::new(),
+            deleted_messages: Vec::new(),
             identifies: Vec::new(),
             resume_count: 0,
             heartbeat_count: 0,
@@ -363,6 +367,80 @@ impl State {
         true
     }
 
+    /// Remember an interaction the fake built, so the REST routes know it.
+    pub(crate) fn remember_interaction(
+        &mut self,
+        token: &str,
+        id: u64,
+        guild_id: u64,
+        channel_id: Option<u64>,
+        kind: u64,
+    ) -> &mut InteractionRecord {
+        let record = self.interactions.entry(token.to_owned()).or_default();
+        record.id = Some(id);
+        record.guild_id = Some(guild_id);
+        record.channel_id = channel_id;
+        record.kind = Some(kind);
+        record
+    }
+
+    /// The id of the command `name` registered for `guild_id` or globally,
+    /// or a fresh id for an unregistered one.
+    pub(crate) fn command_id(&mut self, guild_id: u64, name: &str) -> u64 {
+        let registered = self
+            .guild_commands
+            .get(&guild_id)
+            .into_iter()
+            .flatten()
+            .chain(&self.global_commands)
+            .find(|command| command.get("name").and_then(Value::as_str) == Some(name))
+            .and_then(|command| command.get("id").and_then(super::gateway::snowflake));
+        registered.unwrap_or_else(|| self.ids.next())
+    }
+
+    /// The original response of an interaction: the message callback type
+    /// 4 or 5 created, or after type 6 or 7 the message the pressed button
+    /// is on (what `@original` names).
+    pub(crate) fn original(&self, token: &str) -> Option<&StoredMessage> {
+        let record = self.interactions.get(token)?;
+        if record.original.is_some() {
+            return record.original.as_ref();
+        }
+        let component = record.component_message.filter(|_| matches!(record.response_kind(), Some(6 | 7)))?;
+        self.channel_messages
+            .iter()
+            .map(|entry| &entry.message)
+            .chain(self.webhook_messages())
+            .find(|m| m.id == component)
+    }
+
+    /// Interaction responses and follow-ups.
+    fn webhook_messages(&self) -> impl Iterator<Item = &StoredMessage> {
+        self.interactions.values().flat_map(|record| record.original.iter().chain(&record.followups))
+    }
+
+    /// Delete a message the bot sent, wherever it is; returns whether it
+    /// existed. Recorded in `deleted_messages`.
+    pub(crate) fn delete_message(&mut self, id: u64) -> bool {
+        let before = self.channel_messages.len();
+        self.channel_messages.retain(|entry| entry.message.id != id);
+        let mut found = self.channel_messages.len() != before;
+        for record in self.interactions.values_mut() {
+            if record.original.as_ref().is_some_and(|message| message.id == id) {
+                record.original = None;
+                record.original_deleted = true;
+                found = true;
+            }
+            let before = record.followups.len();
+            record.followups.retain(|message| message.id != id);
+            found |= record.followups.len() != before;
+        }
+        if found {
+            self.deleted_messages.push(id);
+        }
+        found
+    }
+
     /// Any message the bot sent, by id: channel and DM messages, then
     /// interaction responses and follow-ups.
     pub(crate) fn message_mut(&mut self, id: u64) -> Option<&mut StoredMessage> {
@@ -373,6 +451,17 @@ impl State {
             .values_mut()
             .flat_map(|record| record.original.iter_mut().chain(record.followups.iter_mut()))
             .find(|message| message.id == id)
+    }
+
+    /// Whether `channel_id` is a voice channel of `guild` that still exists.
+    pub(crate) fn is_voice_channel(&self, guild: &FakeGuild, channel_id: u64) -> bool {
+        guild.voice_channels.contains(&channel_id) && !self.deleted_channels.contains(&channel_id)
+    }
+
+    /// The session id of `shard`'s newest gateway session, which the bot's
+    /// voice states carry (empty if the shard never identified).
+    pub(crate) fn shard_session_id(&self, shard: u32) -> String {
+        self.shard_sessions.get(&shard).cloned().unwrap_or_default()
     }
 
     /// Whether the bot is (still) in `guild_id`.

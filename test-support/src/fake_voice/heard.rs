@@ -5,21 +5,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::audio::{SAMPLE_RATE, dominant_frequency, rms};
+use crate::audio::{SAMPLE_RATE, SILENCE_RMS, dbfs, dominant_frequency, rms};
 
-/// Decoded audio shorter than this gives no [`Heard::dominant_hz`]: a few
-/// frames are too little to measure and usually just the start of a track.
+/// Decoded audio shorter than this gives no [`Heard::dominant_hz`] and no
+/// [`Heard::level_dbfs`]: a few frames are too little to measure and usually
+/// just the start of a track.
 const MIN_ANALYSIS_SAMPLES: usize = SAMPLE_RATE as usize / 10;
 
-/// Length of the most recent stretch of audio that `dominant_hz` measures.
+/// Length of the most recent stretch of audio that `dominant_hz` and
+/// `level_dbfs` measure.
 ///
 /// One second keeps each [`heard`](super::FakeVoiceServer::heard) call cheap
 /// enough to poll, and lets a test see a change of track within a second.
 pub const ANALYSIS_WINDOW: Duration = Duration::from_secs(1);
-
-/// Below this RMS (about -60 dBFS) decoded audio counts as silence and gets
-/// no dominant frequency: Opus noise at silence would otherwise "win".
-const SILENCE_RMS: f64 = 1e-3;
 
 /// A snapshot of what arrived over UDP for one guild, across all its sessions.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,6 +50,12 @@ pub struct Heard {
     pub dominant_hz: Option<f64>,
     /// Total decoded audio, in seconds (not capped like the kept samples).
     pub seconds_of_audio: f64,
+    /// RMS level, in dBFS (full scale = 1.0, see [`dbfs`](crate::audio::dbfs)),
+    /// of the same last [`ANALYSIS_WINDOW`] of decoded audio as
+    /// `dominant_hz`; `None` with less than 0.1 s of audio. Unlike
+    /// `dominant_hz` it is given for silent audio too: digital silence reads
+    /// -120, so a test can tell a track at volume 0 from no audio at all.
+    pub level_dbfs: Option<f64>,
 }
 
 impl Heard {
@@ -143,10 +147,11 @@ impl AudioLog {
     }
 }
 
-/// Fills in `heard.dominant_hz` from `recent` audio.
+/// Fills in `heard.dominant_hz` and `heard.level_dbfs` from `recent` audio.
 pub(crate) fn measure(mut heard: Heard, recent: &[f32]) -> Heard {
-    heard.dominant_hz = (recent.len() >= MIN_ANALYSIS_SAMPLES && rms(recent) >= SILENCE_RMS)
-        .then(|| dominant_frequency(recent, SAMPLE_RATE));
+    let enough = recent.len() >= MIN_ANALYSIS_SAMPLES;
+    heard.dominant_hz = (enough && rms(recent) >= SILENCE_RMS).then(|| dominant_frequency(recent, SAMPLE_RATE));
+    heard.level_dbfs = enough.then(|| dbfs(recent));
     heard
 }
 
@@ -197,6 +202,28 @@ mod tests {
         assert_eq!(recent.len(), 48_000);
         let hz = measure(heard, &recent).dominant_hz.unwrap();
         assert!((hz - 440.0).abs() < 0.5, "{hz}");
+    }
+
+    #[test]
+    fn measure_reports_the_level_of_the_last_window() {
+        let mut log = AudioLog::new(Duration::from_secs(10));
+        log.audio(&[0.0; 96_000]);
+        log.audio(&tone(440.0, 48_000));
+        let (heard, recent) = log.snapshot();
+        let level = measure(heard, &recent).level_dbfs.unwrap();
+        assert!((level - (-13.47)).abs() < 0.2, "{level}");
+        let louder: Vec<f32> = recent.iter().map(|s| s * 2.0).collect();
+        let gain = measure(Heard::default(), &louder).level_dbfs.unwrap() - level;
+        assert!((gain - 6.02).abs() < 0.01, "{gain}");
+    }
+
+    #[test]
+    fn measure_reports_silence_as_the_floor_level_but_no_frequency() {
+        let silent = measure(Heard::default(), &[0.0; 48_000]);
+        assert_eq!(silent.level_dbfs, Some(-120.0));
+        assert_eq!(silent.dominant_hz, None);
+        assert_eq!(measure(Heard::default(), &tone(440.0, 4_799)).level_dbfs, None, "under 0.1 s");
+        assert!(measure(Heard::default(), &tone(440.0, 4_800)).level_dbfs.is_some());
     }
 
     #[test]

@@ -9,7 +9,13 @@
 //! - a UDP socket on `127.0.0.1:<port>` that answers IP discovery, then
 //!   decrypts each RTP packet (`aead_aes256_gcm_rtpsize` or
 //!   `aead_xchacha20_poly1305_rtpsize`), decodes the Opus inside, and keeps
-//!   per-guild statistics a test reads with [`FakeVoiceServer::heard`].
+//!   per-guild statistics a test reads with [`FakeVoiceServer::heard`]:
+//!   packet counts and rate, and over the last [`ANALYSIS_WINDOW`] the
+//!   dominant frequency ([`Heard::dominant_hz`]) and the level in dBFS
+//!   ([`Heard::level_dbfs`], -120 for silence, so volume 0 is visible).
+//!   [`FakeVoiceServer::audio`] returns the decoded audio itself, for
+//!   [`frequency_timeline`](crate::audio::frequency_timeline) (which tone
+//!   played when) or other analysis.
 //!
 //! Sessions are announced with `dave_protocol_version: 0`, so no DAVE/MLS
 //! end-to-end layer is negotiated and the Opus frames are readable.
@@ -56,6 +62,8 @@
 //! assert!(played);
 //! let heard = voice.heard(1);
 //! assert!((heard.dominant_hz.unwrap() - 440.0).abs() < 5.0);
+//! // A half-scale sine (what `write_tone_wav` writes) is about -9 dBFS.
+//! assert!((heard.level_dbfs.unwrap() + 9.0).abs() < 1.5);
 //! # Ok(()) }
 //! ```
 
@@ -199,7 +207,8 @@ impl FakeVoiceServer {
     /// Returns what arrived for `guild_id` so far, across all its sessions;
     /// all zeros for a guild never heard from.
     ///
-    /// Measuring `dominant_hz` costs a few milliseconds, done outside the lock.
+    /// Measuring `dominant_hz` and `level_dbfs` costs a few milliseconds,
+    /// done outside the lock.
     pub fn heard(&self, guild_id: u64) -> Heard {
         let (heard, recent) = match self.shared.lock().guilds.get(&guild_id) {
             Some(guild) => guild.audio.snapshot(),

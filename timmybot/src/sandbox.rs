@@ -307,6 +307,16 @@ impl Sandbox {
         self.deliver(&format!("[{custom_id}]"), interaction, GUILD_ID, Route::Http).await
     }
 
+    /// `user` presses `custom_id` on the response the bot gave to the
+    /// interaction `token` (a `/queue` or `/history` reply).
+    ///
+    /// # Errors
+    /// That response is not a message, or the request could not be delivered.
+    pub async fn press_on_original(&self, user: u64, token: &str, custom_id: &str) -> anyhow::Result<SentCommand> {
+        let message = self.discord.original_id(token).context("that interaction has no message")?;
+        self.press(user, message, custom_id).await
+    }
+
     /// The now-playing controller: the newest message the bot posted in the
     /// text channel, as it is now.
     pub fn controller(&self) -> Option<timmybot_test_support::fake_discord::SentMessage> {

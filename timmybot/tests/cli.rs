@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use timmybot_core::{GuildId, QueueStore};
+use timmybot_core::{ChannelId, GuildId, PlayerStore};
 use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild};
 use timmybot_test_support::fake_voice::FakeVoiceServer;
 use timmybot_test_support::signer::InteractionSigner;
@@ -124,7 +124,7 @@ fn register_commands_overwrites_global_and_guild_commands() {
 }
 
 #[test]
-fn serve_on_sigterm_leaves_voice_keeps_the_queue_and_exits_zero() {
+fn serve_on_sigterm_leaves_voice_keeps_the_player_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let media = dir.path().join("media");
     let data = dir.path().join("data");
@@ -216,9 +216,14 @@ fn serve_on_sigterm_leaves_voice_keeps_the_queue_and_exits_zero() {
         assert!(!voice.is_connected(GUILD), "voice session still open");
         assert_eq!(discord.bot_voice_channel(GUILD), None, "bot still in the channel");
 
-        // The queue outlives the process: the track that was playing is kept.
+        // The player outlives the process: the track that was playing is
+        // kept at the position it reached, with the channel to rejoin.
         let store = timmybot_embedded::SqliteStore::open(data.join("timmybot.db")).unwrap();
-        let queue = store.load(GuildId::new(GUILD).unwrap()).await.unwrap().expect("queue persisted");
-        assert_eq!(queue.now_playing.map(|t| t.source), Some("long.wav".to_owned()));
+        let player = store.load(GuildId::new(GUILD).unwrap()).await.unwrap().expect("player persisted");
+        assert_eq!(player.voice_channel, ChannelId::new(VOICE), "the next start rejoins");
+        let current = player.current.expect("the track is kept");
+        assert_eq!(current.track.source, "long.wav");
+        assert!(!current.clock.is_running(), "stopped at an exact position");
+        assert!((1_000..10_000).contains(&current.clock.offset_ms), "position {} ms", current.clock.offset_ms);
     });
 }

@@ -26,6 +26,7 @@ async fn play_tone_then_stop(sandbox: &Sandbox) {
     let play = sandbox.send("/play tone.wav").await.expect("play sent");
     assert_eq!(play.status, 200);
     assert_eq!(play.response.as_ref().expect("a response")["type"], 5, "play is deferred");
+    assert_eq!(play.response.as_ref().unwrap()["data"]["flags"], 64, "only the member sees the reply");
     let reply = sandbox.wait_for_reply(&play, Duration::from_secs(30)).await.expect("the deferred reply was edited");
     assert!(reply.starts_with("Now playing"), "reply was {reply:?}");
     assert!(reply.contains("tone"), "reply names the track: {reply:?}");
@@ -35,7 +36,7 @@ async fn play_tone_then_stop(sandbox: &Sandbox) {
 
     let stop = sandbox.send("/stop").await.expect("stop sent");
     let reply = sandbox.wait_for_reply(&stop, Duration::from_secs(15)).await.expect("stop answered");
-    assert_eq!(reply, "Stopped and left the voice channel.");
+    assert_eq!(reply, "Stopped, cleared the queue and left the voice channel.");
     let left = sandbox.voice.wait_until(Duration::from_secs(10), |v| !v.is_connected(GUILD_ID)).await;
     assert!(left, "voice session still open after /stop");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -105,8 +106,9 @@ fn play_and_stop_end_to_end_on_dynamodb_and_sqs() {
         // The queue really lived in DynamoDB: /stop left an empty one there.
         let store = timmybot_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
         let guild = timmybot_core::GuildId::new(GUILD_ID).unwrap();
-        let queue = timmybot_core::QueueStore::load(&store, guild).await.expect("load").expect("a stored queue");
-        assert!(queue.is_empty() && queue.version >= 2, "stored queue {queue:?}");
+        let player = timmybot_core::PlayerStore::load(&store, guild).await.expect("load").expect("a stored player");
+        assert!(player.is_empty() && player.version >= 2, "stored player {player:?}");
+        assert_eq!(player.history.last().map(|t| t.source.as_str()), Some("tone.wav"), "the tone counts as played");
     });
 }
 
@@ -150,7 +152,7 @@ fn gateway_route_bad_sources_and_absent_members_get_clear_replies() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let absent = sandbox.send("/play noise.wav").await.unwrap();
         let reply = sandbox.wait_for_reply(&absent, Duration::from_secs(15)).await.expect("edited");
-        assert_eq!(reply, "Join a voice channel first, then use /play again.");
+        assert_eq!(reply, "Join a voice channel first.");
 
         assert_eq!(sandbox.discord.bot_voice_channel(GUILD_ID), None, "the bot never joined");
         assert_eq!(sandbox.voice.sessions_opened(GUILD_ID), 0);

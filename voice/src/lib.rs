@@ -13,6 +13,7 @@
 
 mod controller;
 mod error;
+mod http_source;
 pub mod playback_meter;
 mod player_task;
 mod players;
@@ -20,6 +21,7 @@ mod source;
 mod ytdlp;
 
 pub use error::{PlayError, SourceError};
+pub use http_source::TooLarge;
 pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate};
 pub use source::{ResolvedSource, SourceKind, SourceResolver, classify_query};
 pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};

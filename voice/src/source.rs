@@ -8,6 +8,7 @@ use songbird::input::{AudioStreamError, File as FileInput, HttpRequest, Input, M
 
 use timmybot_outbound::{Refusal, SafeHttpClient};
 
+use crate::http_source::{LimitedHttp, is_too_large};
 use crate::{SourceError, YouTubeLink, YtDlp};
 
 /// What kind of source a query names.
@@ -127,11 +128,10 @@ impl SourceResolver {
                 // reqwest resolves no IP-literal host, so the first hop is checked
                 // here; named hosts and redirects are checked inside the client.
                 self.http.check_url(&url)?;
-                self.http.check_track_size(&url).await.map_err(|e| match e {
-                    timmybot_outbound::FetchError::Refused(refusal) => SourceError::Refused(refusal),
-                    _ => SourceError::TooLarge,
-                })?;
-                let input: Input = HttpRequest::new(self.http.reqwest(), url.to_string()).into();
+                // One GET: its announced size is checked before the body is
+                // read, and the bytes read are counted against the limit.
+                let max_bytes = self.http.policy().max_track_bytes;
+                let input = Input::Lazy(Box::new(LimitedHttp::new(self.http.reqwest(), url.clone(), max_bytes)));
                 let title = url
                     .path_segments()
                     .and_then(|mut s| s.next_back().map(str::to_owned))
@@ -218,6 +218,9 @@ impl SourceResolver {
                 .map_err(|e| SourceError::Unplayable(Box::new(e)))?
                 .map_err(|e| match refusal_in(&e) {
                     Some(refusal) => SourceError::Refused(refusal),
+                    None if matches!(&e, MakePlayableError::Create(inner) if is_too_large(inner)) => {
+                        SourceError::TooLarge
+                    }
                     None => SourceError::Unplayable(Box::new(e)),
                 })?;
         let mut input = opened;

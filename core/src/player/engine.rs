@@ -531,7 +531,10 @@ impl PlayerState {
                     return Err(PlayerError::NothingPlaying);
                 }
                 let cleared = usize::from(self.current.is_some()) + self.upcoming.len();
-                self.current = None;
+                if let Some(current) = self.current.take() {
+                    // It was heard: the history keeps it.
+                    self.log_played(current.track);
+                }
                 self.upcoming.clear();
                 self.paused = false;
                 self.voice_channel = None;
@@ -938,6 +941,11 @@ impl PlayerState {
         if self.loop_mode == LoopMode::Queue {
             self.upcoming.push(track.clone());
         }
+        self.log_played(track);
+    }
+
+    /// Adds `track` to the history, keeping the newest [`HISTORY_LEN`].
+    fn log_played(&mut self, track: Track) {
         self.history.push(track);
         if self.history.len() > HISTORY_LEN {
             let excess = self.history.len() - HISTORY_LEN;

@@ -364,6 +364,7 @@ fn stop_clears_everything_and_leave_keeps_the_queue_for_a_rejoin() {
     assert_eq!(s.position_at(NOW), 7_000);
     assert_eq!(s.apply(Command::Stop, &dj()), Ok(Outcome::Stopped { cleared: 4 }));
     assert!(s.is_empty() && s.voice_channel.is_none());
+    assert_eq!(s.history.last().unwrap().title, "t0", "what was playing counts as played");
 }
 
 #[test]

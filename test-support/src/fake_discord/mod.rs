@@ -552,6 +552,12 @@ impl FakeDiscord {
         })
     }
 
+    /// The message id of the interaction's original response, if it has one
+    /// (to press a button on it with [`Self::button_press`]).
+    pub fn original_id(&self, token: &str) -> Option<u64> {
+        self.shared.read(|state| state.original(token).map(|message| message.id))
+    }
+
     /// The initial response body (`{"type": .., "data": ..}`) the bot gave.
     pub fn interaction_response(&self, token: &str) -> Option<Value> {
         self.shared.read(|state| state.interactions.get(token).and_then(|record| record.response.clone()))

@@ -1,0 +1,153 @@
+//! An http(s) track opened with one GET through the outbound client.
+//!
+//! songbird's own `HttpRequest` would work, but a size check before it took
+//! a HEAD request first (the track opened twice), and a stream that
+//! announces no size could be read without end. This source checks the
+//! announced size on the GET's own response, before reading the body, and
+//! counts the bytes actually read, failing the stream once they pass the
+//! limit. A resume after a read error (and so a backward seek) asks for the
+//! rest with a `Range` request when the server accepts ranges.
+
+use std::io::{Error as IoError, ErrorKind, SeekFrom};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, RANGE};
+use songbird::input::{AsyncAdapterStream, AsyncMediaSource, AudioStream, AudioStreamError, Compose};
+use symphonia::core::io::MediaSource;
+use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
+use tokio_util::io::StreamReader;
+
+/// The body was (or announced it would be) larger than allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the track is larger than {limit} bytes")]
+pub struct TooLarge {
+    /// The limit.
+    pub limit: u64,
+}
+
+/// Read-ahead of the adapter between the async stream and the decoder.
+const BUFFER: usize = 64 * 1024;
+
+/// A link to open, with the client and the byte limit.
+#[derive(Clone)]
+pub(crate) struct LimitedHttp {
+    client: reqwest::Client,
+    url: url::Url,
+    max_bytes: u64,
+}
+
+impl LimitedHttp {
+    /// A source for `url` through `client` (the outbound policy's),
+    /// reading at most `max_bytes`.
+    pub(crate) fn new(client: reqwest::Client, url: url::Url, max_bytes: u64) -> Self {
+        Self { client, url, max_bytes }
+    }
+
+    /// One GET, from `offset` when resuming.
+    async fn open(&self, offset: u64) -> Result<LimitedStream, AudioStreamError> {
+        let mut request = self.client.get(self.url.clone());
+        if offset > 0 {
+            request = request.header(RANGE, format!("bytes={offset}-"));
+        }
+        let response = request.send().await.map_err(|e| AudioStreamError::Fail(Box::new(e)))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            return Err(AudioStreamError::Fail(format!("http status {status}").into()));
+        }
+        let headers = response.headers();
+        let announced = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        // Refused before a byte of the body is read.
+        if announced.is_some_and(|len| offset.saturating_add(len) > self.max_bytes) {
+            return Err(AudioStreamError::Fail(Box::new(TooLarge { limit: self.max_bytes })));
+        }
+        let ranges = headers.get(ACCEPT_RANGES).and_then(|v| v.to_str().ok()) == Some("bytes");
+        let body = StreamReader::new(response.bytes_stream().map_err(IoError::other));
+        Ok(LimitedStream {
+            body: Box::new(body),
+            read: offset,
+            max_bytes: self.max_bytes,
+            len: announced.map(|len| offset + len),
+            resume: ranges.then(|| self.clone()),
+        })
+    }
+}
+
+#[async_trait]
+impl Compose for LimitedHttp {
+    fn create(&mut self) -> Result<AudioStream<Box<dyn MediaSource>>, AudioStreamError> {
+        Err(AudioStreamError::Unsupported)
+    }
+
+    async fn create_async(&mut self) -> Result<AudioStream<Box<dyn MediaSource>>, AudioStreamError> {
+        let stream = self.open(0).await?;
+        Ok(AudioStream { input: Box::new(AsyncAdapterStream::new(Box::new(stream), BUFFER)) as Box<dyn MediaSource> })
+    }
+
+    fn should_create_async(&self) -> bool {
+        true
+    }
+}
+
+/// The body of one GET, counted.
+struct LimitedStream {
+    body: Box<dyn AsyncRead + Send + Sync + Unpin>,
+    /// Bytes of the track read so far (from its start).
+    read: u64,
+    max_bytes: u64,
+    len: Option<u64>,
+    resume: Option<LimitedHttp>,
+}
+
+impl AsyncRead for LimitedStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.body).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            self.read += (buf.filled().len() - before) as u64;
+            if self.read > self.max_bytes {
+                // A stream that announced nothing (or lied) ends here.
+                return Poll::Ready(Err(IoError::other(TooLarge { limit: self.max_bytes })));
+            }
+        }
+        polled
+    }
+}
+
+impl AsyncSeek for LimitedStream {
+    fn start_seek(self: Pin<&mut Self>, _position: SeekFrom) -> std::io::Result<()> {
+        Err(ErrorKind::Unsupported.into())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<u64>> {
+        Poll::Ready(Err(ErrorKind::Unsupported.into()))
+    }
+}
+
+#[async_trait]
+impl AsyncMediaSource for LimitedStream {
+    fn is_seekable(&self) -> bool {
+        false
+    }
+
+    async fn byte_len(&self) -> Option<u64> {
+        self.len
+    }
+
+    async fn try_resume(&mut self, offset: u64) -> Result<Box<dyn AsyncMediaSource>, AudioStreamError> {
+        match &self.resume {
+            Some(source) => source.open(offset).await.map(|s| Box::new(s) as Box<dyn AsyncMediaSource>),
+            None => Err(AudioStreamError::Unsupported),
+        }
+    }
+}
+
+/// Whether an open failed because the track is too large.
+pub(crate) fn is_too_large(error: &AudioStreamError) -> bool {
+    matches!(error, AudioStreamError::Fail(inner) if inner.downcast_ref::<TooLarge>().is_some())
+}

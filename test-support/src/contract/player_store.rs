@@ -109,7 +109,7 @@ pub fn advance(state: &mut PlayerState) {
         epoch: state.next_epoch,
         votes: Vec::new(),
     });
-    state.next_epoch += 1;
+    state.next_epoch = state.next_epoch.wrapping_add(1).max(1);
     if let Some(previous) = previous {
         state.history.push(previous.track);
         if state.history.len() > HISTORY_LEN {

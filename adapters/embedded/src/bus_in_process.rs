@@ -255,7 +255,7 @@ impl CommandBus for InProcessBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timmybot_core::{ApplicationId, Secret, UserId, VoiceCommand};
+    use timmybot_core::{ApplicationId, CommandOrigin, Secret, UserId, VoiceCommand};
 
     fn message(guild: u64, interaction: u64) -> BusMessage {
         BusMessage {
@@ -266,6 +266,9 @@ mod tests {
             application_id: ApplicationId::new(2).unwrap(),
             interaction_token: Secret::new("token"),
             command: VoiceCommand::Stop,
+            origin: CommandOrigin::SlashCommand,
+            member_roles: Vec::new(),
+            member_permissions: 0,
         }
     }
 

@@ -1,8 +1,8 @@
 //! Embedded adapters: everything the bot needs on one machine, no cloud.
 //!
-//! - [`SqliteStore`] implements the store ports (`QueueStore` in
-//!   `queue_sqlite.rs`, `AllowlistStore` in `allowlist_sqlite.rs`) over one
-//!   SQLite file.
+//! - [`SqliteStore`] implements the store ports (`PlayerStore` in
+//!   `player_sqlite.rs`, `SettingsStore` in `settings_sqlite.rs`,
+//!   `AllowlistStore` in `allowlist_sqlite.rs`) over one SQLite file.
 //! - [`FileSecretStore`] implements `SecretStore` over a 0600 file.
 //! - [`InProcessBus`] implements `CommandBus` with in-memory queues that keep
 //!   SQS FIFO's semantics.
@@ -13,8 +13,9 @@
 
 mod allowlist_sqlite;
 pub mod bus_in_process;
-mod queue_sqlite;
+mod player_sqlite;
 pub mod secrets_file;
+mod settings_sqlite;
 mod sqlite_store;
 
 pub use bus_in_process::InProcessBus;

@@ -1,10 +1,13 @@
 //! The SQLite file behind the embedded store adapters.
 //!
 //! One [`SqliteStore`] holds one connection; each repository port
-//! (`queue_sqlite.rs`, `allowlist_sqlite.rs`) is implemented on it over its
-//! own tables. Every guild table has the same shape: the guild id as key,
-//! the optimistic-concurrency `version`, the item's `schema_version`, and the
-//! item itself as JSON. The allowlist adds its audit trail
+//! (`player_sqlite.rs`, `settings_sqlite.rs`, `allowlist_sqlite.rs`) is
+//! implemented on it over its own tables. Every guild table has the same
+//! shape: the guild id as key, the optimistic-concurrency `version`, the
+//! item's `schema_version`, and the item itself as JSON. The players' table
+//! (`guild_queues`, named before the queue engine) adds an `active` flag
+//! with a partial index for `active_guilds`, and a one-row `player_alive`
+//! holds the alive mark. The allowlist adds its audit trail
 //! (`allowlist_events`, keyed by guild and `seq`) and a one-row
 //! `allowlist_settings` holding the slot limit.
 
@@ -12,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 use timmybot_core::{GuildId, StoreError, StoreErrorKind};
 
 /// How long a writer waits for another process's lock before failing as
@@ -21,7 +24,23 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Tables, one per repository, created on open.
 const SCHEMA: &str = "
+-- One player per guild. `active` mirrors PlayerState::is_active for the
+-- partial index below; files from before the queue engine get the column
+-- from `add_active_column` (their schema-1 rows are never active).
 CREATE TABLE IF NOT EXISTS guild_queues (
+    guild_id       TEXT PRIMARY KEY NOT NULL,
+    version        INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL,
+    item           TEXT NOT NULL,
+    active         INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))
+) STRICT;
+-- One row at most (id 1): when the deployment's players were last alive.
+CREATE TABLE IF NOT EXISTS player_alive (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    at_ms          INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS guild_settings (
     guild_id       TEXT PRIMARY KEY NOT NULL,
     version        INTEGER NOT NULL,
     schema_version INTEGER NOT NULL,
@@ -54,19 +73,28 @@ CREATE TABLE IF NOT EXISTS allowlist_settings (
 ) STRICT;
 ";
 
+/// Serves `active_guilds`: only active rows are in it, so the lookup reads
+/// the index alone. Created after `add_active_column`, since an older file's
+/// table has no `active` column until then.
+const ACTIVE_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS guild_queues_active ON guild_queues (guild_id) WHERE active = 1;
+";
+
 /// A repository table; the names are constants, never input, so formatting
 /// them into SQL is safe.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Table {
     GuildQueues,
     GuildAllowlist,
+    GuildSettings,
 }
 
 impl Table {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::GuildQueues => "guild_queues",
             Self::GuildAllowlist => "guild_allowlist",
+            Self::GuildSettings => "guild_settings",
         }
     }
 }
@@ -78,10 +106,19 @@ pub(crate) struct Row {
     pub(crate) item: String,
 }
 
+/// A row to write: the item JSON, the layout it is in, and for the players'
+/// table the `active` flag (`None` for tables without one).
+pub(crate) struct NewRow {
+    pub(crate) schema_version: u32,
+    pub(crate) item: String,
+    pub(crate) active: Option<bool>,
+}
+
 /// An embedded store in one SQLite database (a file, or memory for tests).
 ///
-/// Implements [`timmybot_core::QueueStore`] and
-/// [`timmybot_core::AllowlistStore`]. Cheap to clone: clones share the
+/// Implements [`timmybot_core::PlayerStore`],
+/// [`timmybot_core::SettingsStore`] and [`timmybot_core::AllowlistStore`].
+/// Cheap to clone: clones share the
 /// connection. rusqlite is blocking, so every call runs on tokio's blocking
 /// pool and the returned futures stay `Send`; the connection sits behind a
 /// mutex because one connection serves one call at a time.
@@ -113,7 +150,7 @@ impl SqliteStore {
         Self::init(conn)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
         // WAL lets readers in other processes (a backup, the CLI) read while
         // the bot writes. An in-memory database answers "memory": fine.
@@ -122,6 +159,8 @@ impl SqliteStore {
         // power loss may drop the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        add_active_column(&mut conn)?;
+        conn.execute_batch(ACTIVE_INDEX).map_err(unavailable)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -166,34 +205,45 @@ impl SqliteStore {
         .await
     }
 
-    /// Writes `item` as the guild's row if its stored version is `expected`
+    /// Writes `row` as the guild's row if its stored version is `expected`
     /// (0 = no row); returns the new version.
     pub(crate) async fn save_row(
         &self,
         table: Table,
         guild: GuildId,
         expected: u64,
-        item: String,
+        row: NewRow,
     ) -> Result<u64, StoreError> {
         let name = table.name();
         let new_version = expected.checked_add(1).ok_or_else(|| StoreError::new(StoreErrorKind::Corrupt))?;
         let new_version_sql = i64::try_from(new_version).map_err(corrupt)?;
         let expected_sql = new_version_sql - 1;
-        let schema_version = i64::from(timmybot_core::SCHEMA_VERSION);
+        let NewRow { schema_version, item, active } = row;
+        let schema_version = i64::from(schema_version);
+        let guild = guild.to_string();
         self.call(move |conn| {
+            // The flag is the last parameter, and only in tables that have it.
+            let active = active.map(i64::from);
             let changed = if expected == 0 {
                 // Version 0 means "never saved": only an absent row matches.
+                let (column, value) = if active.is_some() { (", active", ", ?5") } else { ("", "") };
                 let sql = format!(
-                    "INSERT INTO {name} (guild_id, version, schema_version, item) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO {name} (guild_id, version, schema_version, item{column})
+                     VALUES (?1, ?2, ?3, ?4{value})
                      ON CONFLICT (guild_id) DO NOTHING"
                 );
-                conn.execute(&sql, params![guild.to_string(), new_version_sql, schema_version, item])
+                let mut values: Vec<&dyn ToSql> = vec![&guild, &new_version_sql, &schema_version, &item];
+                values.extend(active.as_ref().map(|a| a as &dyn ToSql));
+                conn.execute(&sql, params_from_iter(values))
             } else {
+                let set = if active.is_some() { ", active = ?6" } else { "" };
                 let sql = format!(
-                    "UPDATE {name} SET version = ?2, schema_version = ?3, item = ?4
+                    "UPDATE {name} SET version = ?2, schema_version = ?3, item = ?4{set}
                      WHERE guild_id = ?1 AND version = ?5"
                 );
-                conn.execute(&sql, params![guild.to_string(), new_version_sql, schema_version, item, expected_sql])
+                let mut values: Vec<&dyn ToSql> = vec![&guild, &new_version_sql, &schema_version, &item, &expected_sql];
+                values.extend(active.as_ref().map(|a| a as &dyn ToSql));
+                conn.execute(&sql, params_from_iter(values))
             }
             .map_err(unavailable)?;
             if changed == 1 { Ok(new_version) } else { Err(StoreError::new(StoreErrorKind::Conflict)) }
@@ -208,14 +258,38 @@ impl SqliteStore {
     }
 }
 
-/// Checks a row's schema version and decodes its JSON item.
+/// Gives a `guild_queues` table from before the queue engine its `active`
+/// column. Inside one write transaction, so two processes opening an old
+/// file at once add it once.
+fn add_active_column(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
+    let present: i64 = tx
+        .query_row("SELECT count(*) FROM pragma_table_info('guild_queues') WHERE name = 'active'", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    if present == 0 {
+        tx.execute_batch(
+            "ALTER TABLE guild_queues ADD COLUMN active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))",
+        )
+        .map_err(unavailable)?;
+        tracing::info!(table = "guild_queues", "added the active column");
+    }
+    tx.commit().map_err(unavailable)
+}
+
+/// Checks a row's schema version against [`timmybot_core::SCHEMA_VERSION`]
+/// and decodes its JSON item.
 pub(crate) fn decode_item<T: serde::de::DeserializeOwned>(row: &Row) -> Result<T, StoreError> {
     // A newer layout was written by a newer build; reading it as ours could
     // silently drop fields on the next save.
     if row.schema_version > timmybot_core::SCHEMA_VERSION {
         return Err(StoreError::new(StoreErrorKind::Corrupt));
     }
-    serde_json::from_str(&row.item).map_err(corrupt)
+    decode_json(&row.item)
+}
+
+/// Decodes a JSON item whose schema version the caller checked.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(item: &str) -> Result<T, StoreError> {
+    serde_json::from_str(item).map_err(corrupt)
 }
 
 /// Encodes an item as JSON.
@@ -234,26 +308,6 @@ pub(crate) fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> Stor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timmybot_core::{GuildQueue, QueueStore};
-
-    fn guild() -> GuildId {
-        GuildId::new(81384788765712384).unwrap()
-    }
-
-    async fn raw_insert(store: &SqliteStore, schema_version: i64, item: &str) {
-        let item = item.to_owned();
-        store
-            .call(move |conn| {
-                conn.execute(
-                    "INSERT INTO guild_queues (guild_id, version, schema_version, item) VALUES (?1, 1, ?2, ?3)",
-                    params![guild().to_string(), schema_version, item],
-                )
-                .map(drop)
-                .map_err(unavailable)
-            })
-            .await
-            .unwrap();
-    }
 
     #[tokio::test]
     async fn open_puts_a_file_database_in_wal_mode() {
@@ -266,20 +320,34 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
+    /// A file written before the queue engine has a `guild_queues` table
+    /// without `active`: opening it adds the column (rows inactive) and the
+    /// index, and keeps the rows.
     #[tokio::test]
-    async fn undecodable_item_is_corrupt() {
-        let store = SqliteStore::in_memory().unwrap();
-        raw_insert(&store, 1, "{not json").await;
-        let err = store.load(guild()).await.unwrap_err();
-        assert_eq!(err.kind(), StoreErrorKind::Corrupt);
-    }
-
-    #[tokio::test]
-    async fn item_from_a_newer_schema_is_corrupt_not_misread() {
-        let store = SqliteStore::in_memory().unwrap();
-        let item = serde_json::to_string(&GuildQueue::empty(guild())).unwrap();
-        raw_insert(&store, i64::from(timmybot_core::SCHEMA_VERSION) + 1, &item).await;
-        let err = store.load(guild()).await.unwrap_err();
-        assert_eq!(err.kind(), StoreErrorKind::Corrupt);
+    async fn opening_a_file_from_before_the_queue_engine_adds_the_active_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE guild_queues (
+                guild_id TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL,
+                schema_version INTEGER NOT NULL, item TEXT NOT NULL) STRICT;
+             INSERT INTO guild_queues VALUES ('1', 3, 1, '{}');",
+        )
+        .unwrap();
+        drop(old);
+        for _ in 0..2 {
+            let store = SqliteStore::open(&path).unwrap();
+            let (active, version): (i64, i64) = store
+                .call(|conn| {
+                    conn.query_row("SELECT active, version FROM guild_queues WHERE guild_id = '1'", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .map_err(unavailable)
+                })
+                .await
+                .unwrap();
+            assert_eq!((active, version), (0, 3));
+        }
     }
 }

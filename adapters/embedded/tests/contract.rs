@@ -7,15 +7,20 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tempfile::TempDir;
 use timmybot_core::{
-    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, GuildQueue, QueueStore,
+    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, PlayerStore, SettingsStore,
     SlotEffect, SlotUsage,
 };
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
 use timmybot_test_support::contract::{self, SecretSeeder};
 
-mod queue_sqlite {
+mod player_sqlite {
     use super::*;
-    timmybot_test_support::queue_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
+    timmybot_test_support::player_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
+mod settings_sqlite {
+    use super::*;
+    timmybot_test_support::settings_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
 mod allowlist_sqlite {
@@ -71,11 +76,16 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("timmybot.sqlite3");
     let store = SqliteStore::open(&path).unwrap();
-    contract::run_all_queue_store(Arc::new(store.clone())).await;
+    contract::run_all_player_store(Arc::new(store.clone())).await;
+    contract::run_all_settings_store(&store).await;
     contract::run_all_allowlist_store(Arc::new(store.clone())).await;
 
     let guild = contract::random_guild();
-    let version = store.save(&GuildQueue::empty(guild)).await.unwrap();
+    let player = contract::player_store::full_state(guild, contract::player_store::LONG_QUEUE);
+    let version = store.save(&player).await.unwrap();
+    let settings = contract::settings_store::changed_settings(guild);
+    store.save_settings(&settings).await.unwrap();
+    store.mark_alive(1_234).await.unwrap();
     let (record, event) = approved(contract::random_guild());
     let change =
         AllowlistChange { record: record.clone(), event: Some(event.clone()), slot: SlotEffect::Take { force: true } };
@@ -84,8 +94,11 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     drop(store);
     // Opening again runs the schema again: it must keep what is there.
     let reopened = SqliteStore::open(&path).unwrap();
-    let loaded = reopened.load(guild).await.unwrap().expect("queue persisted in the file");
-    assert_eq!(loaded.version, version);
+    let loaded = reopened.load(guild).await.unwrap().expect("player persisted in the file");
+    assert_eq!(loaded, timmybot_core::player::PlayerState { version, ..player });
+    assert!(reopened.active_guilds().await.unwrap().contains(&guild), "the active flag persisted");
+    assert_eq!(reopened.load_settings(guild).await.unwrap(), Some(timmybot_core::GuildSettings { version: 1, ..settings }));
+    assert_eq!(reopened.last_alive().await.unwrap(), Some(1_234));
     let stored = AllowlistStore::get(&reopened, record.guild_id).await.unwrap();
     assert_eq!(stored, Some(AllowlistRecord { version: 1, ..record.clone() }), "allowlist record persisted");
     assert_eq!(reopened.history(record.guild_id, 10).await.unwrap(), vec![event]);

@@ -15,18 +15,14 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use timmybot_core::{
-    Actor, AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, AllowlistStore, ChannelId,
+    Actor, AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, AllowlistStore,
     GuildId, MessageRef, SlotEffect, SlotUsage, StoreErrorKind,
 };
 
-use super::{random_guild, random_user};
+use super::{random_channel, random_guild, random_user};
 
 /// A plausible "now" (Unix seconds); tests move forward from it.
 const T0: u64 = 1_790_000_000;
-
-fn random_channel() -> ChannelId {
-    ChannelId::new((rand::random::<u64>() >> 2) | 1).expect("non-zero")
-}
 
 /// A first request with every request field set.
 fn request(guild: GuildId, at: u64) -> AllowlistRecord {

@@ -7,8 +7,10 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use timmybot_core::player::Placement;
 use timmybot_core::{
-    ApplicationId, BusDelivery, BusMessage, ChannelId, CommandBus, GuildId, InteractionId, Secret, VoiceCommand,
+    ApplicationId, BusDelivery, BusMessage, ChannelId, CommandBus, CommandOrigin, GuildId, InteractionId, Secret,
+    VoiceCommand,
 };
 
 use super::{random_guild, random_interaction, random_user};
@@ -45,7 +47,13 @@ fn message_with_id(guild: GuildId, interaction: InteractionId, n: u32) -> BusMes
         interaction_id: interaction,
         application_id: ApplicationId::new(42).expect("non-zero"),
         interaction_token: Secret::new(format!("aW50ZXJhY3Rpb24.token-{n}")),
-        command: VoiceCommand::Play { query: format!("https://radio.example.com/{n}.mp3?a=1&b=ü") },
+        command: VoiceCommand::Play {
+            query: format!("https://radio.example.com/{n}.mp3?a=1&b=ü"),
+            placement: Placement::End,
+        },
+        origin: CommandOrigin::SlashCommand,
+        member_roles: Vec::new(),
+        member_permissions: 0,
     }
 }
 

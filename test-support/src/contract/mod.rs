@@ -12,15 +12,17 @@
 
 pub mod allowlist_store;
 pub mod command_bus;
-pub mod queue_store;
+pub mod player_store;
 pub mod secret_store;
+pub mod settings_store;
 
 pub use allowlist_store::run_all_allowlist_store;
 pub use command_bus::{RawPublisher, run_all_command_bus};
-pub use queue_store::run_all_queue_store;
+pub use player_store::run_all_player_store;
 pub use secret_store::{SecretSeeder, run_all_secret_store};
+pub use settings_store::run_all_settings_store;
 
-use timmybot_core::{GuildId, InteractionId, UserId};
+use timmybot_core::{ChannelId, GuildId, InteractionId, UserId};
 
 /// A random guild id no other test will pick.
 pub fn random_guild() -> GuildId {
@@ -33,49 +35,70 @@ pub fn random_user() -> UserId {
     UserId::new((rand::random::<u64>() >> 2) | 1).expect("non-zero")
 }
 
+/// A random channel id.
+pub fn random_channel() -> ChannelId {
+    ChannelId::new((rand::random::<u64>() >> 2) | 1).expect("non-zero")
+}
+
 /// A random interaction id.
 pub fn random_interaction() -> InteractionId {
     InteractionId::new((rand::random::<u64>() >> 2) | 1).expect("non-zero")
 }
 
-/// Expands to one `#[tokio::test]` per [`queue_store`] behaviour.
+/// Expands to one `#[tokio::test]` per [`player_store`] behaviour.
 ///
 /// The argument is an expression evaluated inside each (async) test that
-/// yields a fresh `impl QueueStore`; it may use `.await`.
+/// yields a fresh `impl PlayerStore`; it may use `.await`. Each test gets
+/// its own store because the alive mark is deployment-wide.
 ///
 /// ```ignore
 /// mod sqlite {
-///     timmybot_test_support::queue_store_contract!(SqliteStore::in_memory().unwrap());
+///     timmybot_test_support::player_store_contract!(SqliteStore::in_memory().unwrap());
 /// }
 /// ```
 #[macro_export]
-macro_rules! queue_store_contract {
+macro_rules! player_store_contract {
     ($store:expr) => {
-        $crate::__contract_tests!(queue_store, QueueStore, $store;
+        $crate::__contract_tests!(player_store, PlayerStore, $store;
             load_missing_guild_is_none,
             first_save_needs_version_zero_and_returns_one,
-            round_trip_preserves_queue,
+            full_state_round_trips_exactly,
             save_increments_version,
-            save_rejects_stale_version,
-            save_rejects_version_ahead_of_stored,
-            save_after_delete_needs_version_zero,
-            delete_removes,
-            delete_missing_guild_is_ok,
-            guilds_are_isolated,
-            full_queue_round_trips,
+            stale_save_is_a_conflict_and_changes_nothing,
+            stale_save_after_delete_cannot_recreate,
+            delete_of_nothing_is_ok,
+            guilds_are_independent,
+            active_guilds_lists_exactly_the_active_ones,
+            mark_alive_then_last_alive_returns_the_latest,
+            maximum_state_round_trips,
+            long_queue_edits_round_trip,
         );
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_saves_one_wins() {
-            let store: ::std::sync::Arc<dyn ::timmybot_core::QueueStore> = ::std::sync::Arc::new($store);
-            $crate::contract::queue_store::concurrent_saves_one_wins(store).await;
+            let store: ::std::sync::Arc<dyn ::timmybot_core::PlayerStore> = ::std::sync::Arc::new($store);
+            $crate::contract::player_store::concurrent_saves_one_wins(store).await;
         }
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`settings_store`] behaviour (see
+/// [`player_store_contract!`] for the argument).
+#[macro_export]
+macro_rules! settings_store_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(settings_store, SettingsStore, $store;
+            missing_settings_are_none,
+            settings_round_trip,
+            stale_settings_save_is_a_conflict,
+            settings_guilds_are_independent,
+        );
     };
 }
 
 /// Expands to one `#[tokio::test]` per [`allowlist_store`] behaviour.
 ///
 /// The argument yields a fresh, isolated `impl AllowlistStore` in each test
-/// (see [`queue_store_contract!`]): the slot behaviours count approved guilds
+/// (see [`player_store_contract!`]): the slot behaviours count approved guilds
 /// across the whole deployment, so every test needs a deployment of its own
 /// (a new SQLite database, or new DynamoDB tables).
 #[macro_export]

@@ -4,6 +4,7 @@ mod common;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::json;
+use timmybot_core::player::Placement;
 use timmybot_core::{ApplicationId, VoiceCommand};
 use timmybot_interactions::{InteractionResponse, MAX_BODY_BYTES};
 use timmybot_test_support::signer::{
@@ -87,7 +88,8 @@ async fn play_with_a_valid_query_is_deferred_and_published_once() {
     let h = Harness::new();
     let reply = h.post(&play("  https://example.com/song.mp3  ")).await;
     assert_eq!(reply.status, 200);
-    assert_eq!(json_of(&reply), json!({"type": 5}));
+    // Only the member sees the outcome (or the refusal) the player edits in.
+    assert_eq!(json_of(&reply), json!({"type": 5, "data": {"flags": 64}}));
 
     let published = h.published();
     assert_eq!(published.len(), 1);
@@ -99,14 +101,17 @@ async fn play_with_a_valid_query_is_deferred_and_published_once() {
     assert_eq!(message.interaction_id, sample.id);
     assert_eq!(message.application_id, sample.application_id);
     assert_eq!(message.interaction_token.expose(), TOKEN);
-    assert_eq!(message.command, VoiceCommand::Play { query: "https://example.com/song.mp3".into() });
+    assert_eq!(
+        message.command,
+        VoiceCommand::Play { query: "https://example.com/song.mp3".into(), placement: Placement::End }
+    );
 }
 
 #[tokio::test]
 async fn stop_is_deferred_and_published() {
     let h = Harness::new();
     let reply = h.post(&command("stop")).await;
-    assert_eq!(json_of(&reply), json!({"type": 5}));
+    assert_eq!(json_of(&reply), json!({"type": 5, "data": {"flags": 64}}));
     let published = h.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].command, VoiceCommand::Stop);
@@ -167,9 +172,13 @@ async fn bus_failure_is_an_ephemeral_player_unavailable() {
 #[tokio::test]
 async fn unknown_interaction_types_and_other_applications_are_ephemeral_messages() {
     let h = Harness::new();
+    let mut modal = command("play");
+    modal["type"] = json!(5);
+    assert_ephemeral(&h.post(&modal).await, "can't handle");
+    // Autocomplete of an option that has none gets no suggestions.
     let mut autocomplete = command("play");
     autocomplete["type"] = json!(4);
-    assert_ephemeral(&h.post(&autocomplete).await, "can't handle");
+    assert_eq!(json_of(&h.post(&autocomplete).await), json!({"type": 8, "data": {"choices": []}}));
     // A button this bot does not know (no allowlist configured here).
     let mut component = command("play");
     component["type"] = json!(3);
@@ -189,6 +198,6 @@ async fn unknown_interaction_types_and_other_applications_are_ephemeral_messages
 async fn gateway_interactions_skip_verification_but_share_dispatch() {
     let h = Harness::new();
     let interaction = serde_json::from_value(play("https://example.com/a.mp3")).unwrap();
-    assert_eq!(h.handler.handle_interaction(interaction).await, InteractionResponse::DeferredMessage);
+    assert_eq!(h.handler.handle_interaction(interaction).await, InteractionResponse::DeferredMessage { ephemeral: true });
     assert_eq!(h.published().len(), 1);
 }

@@ -319,7 +319,13 @@ fn assert_well_formed(reply: &HttpReply) -> Result<(), TestCaseError> {
         return Ok(());
     }
     match body["type"].as_u64() {
-        Some(1 | 5) => prop_assert_eq!(body.as_object().map(Map::len), Some(1), "{}", body),
+        Some(1) => prop_assert_eq!(body.as_object().map(Map::len), Some(1), "{}", body),
+        // Player commands defer ephemerally: only the member sees the outcome.
+        Some(5) => prop_assert_eq!(&body, &json!({"type": 5, "data": {"flags": 64}})),
+        Some(8) => {
+            let choices = body["data"]["choices"].as_array();
+            prop_assert!(choices.is_some_and(|c| c.len() <= 25), "{}", body);
+        }
         Some(4) => {
             let content = body["data"]["content"].as_str().unwrap_or_default();
             prop_assert!(!content.is_empty(), "{}", body);
@@ -336,7 +342,7 @@ fn assert_well_formed(reply: &HttpReply) -> Result<(), TestCaseError> {
 /// Every command that reached the bus obeys the option limits.
 fn assert_published_commands_are_valid(h: &Harness) -> Result<(), TestCaseError> {
     for message in h.published() {
-        if let VoiceCommand::Play { query } = &message.command {
+        if let VoiceCommand::Play { query, .. } = &message.command {
             prop_assert!(!query.is_empty());
             prop_assert!(query.chars().count() <= MAX_QUERY_LEN);
             prop_assert_eq!(query.trim(), query.as_str());
@@ -455,6 +461,7 @@ fn command_option() -> impl Strategy<Value = CommandOption> {
         kind,
         value,
         options: vec![],
+        focused: false,
     })
 }
 
@@ -468,7 +475,7 @@ proptest! {
     ) {
         let data = InteractionData { name: Some(name.clone()), options, custom_id: None };
         match commands::voice_command(&name, &data) {
-            Ok(Some(VoiceCommand::Play { query })) => {
+            Ok(Some(VoiceCommand::Play { query, .. })) => {
                 prop_assert_eq!(name.as_str(), PLAY);
                 prop_assert!(!query.is_empty());
                 prop_assert!(query.chars().count() <= MAX_QUERY_LEN, "{} characters", query.chars().count());
@@ -486,7 +493,7 @@ proptest! {
         // The same path the handler takes: JSON into our types, then options.
         if let Ok(data) = serde_json::from_value::<InteractionData>(data) {
             let name = data.name.clone().unwrap_or_default();
-            if let Ok(Some(VoiceCommand::Play { query })) = commands::voice_command(&name, &data) {
+            if let Ok(Some(VoiceCommand::Play { query, .. })) = commands::voice_command(&name, &data) {
                 prop_assert!(!query.is_empty() && query.chars().count() <= MAX_QUERY_LEN);
             }
         }

@@ -348,34 +348,100 @@ mod tests {
         assert_eq!(resolver.resolve("three.wav").await.unwrap().title, "three");
     }
 
-    #[tokio::test]
-    async fn a_link_announcing_more_bytes_than_allowed_is_refused_before_download() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
+    /// Serves every request with `head` followed by `body` (then closes),
+    /// counting requests by their first word.
+    async fn serve(head: String, body: Vec<u8>) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let gets = Arc::new(AtomicUsize::new(0));
-        let seen = gets.clone();
+        let methods = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = methods.clone();
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let mut buf = [0u8; 4096];
                 let n = stream.read(&mut buf).await.unwrap_or(0);
-                if buf[..n].starts_with(b"GET") {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                }
-                let reply = "HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 10485760\r\n\
-                             Connection: close\r\n\r\n";
-                let _ = stream.write_all(reply.as_bytes()).await;
+                let method = String::from_utf8_lossy(&buf[..n]).split(' ').next().unwrap_or("").to_owned();
+                seen.lock().unwrap().push(method);
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
             }
         });
+        (port, methods)
+    }
+
+    fn loopback_policy(max_track_bytes: u64) -> OutboundPolicy {
         let allow = timmybot_outbound::AllowList::parse(["127.0.0.1/32"]).unwrap();
-        let policy = OutboundPolicy { allow, max_track_bytes: 1024 * 1024, ..OutboundPolicy::default() };
-        let resolver = SourceResolver::new(SafeHttpClient::new(policy), None);
+        OutboundPolicy { allow, max_track_bytes, ..OutboundPolicy::default() }
+    }
+
+    #[tokio::test]
+    async fn a_link_announcing_more_bytes_than_allowed_is_refused_on_its_one_get() {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 10485760\r\n\
+                    Connection: close\r\n\r\n";
+        let (port, methods) = serve(head.to_owned(), Vec::new()).await;
+        let resolver = SourceResolver::new(SafeHttpClient::new(loopback_policy(1024 * 1024)), None);
         let error = resolver.resolve(&format!("http://127.0.0.1:{port}/big.mp3")).await.unwrap_err();
         assert!(matches!(error, SourceError::TooLarge), "{error:?}");
         assert_eq!(error.user_message(), "That file is too large.");
-        assert_eq!(gets.load(Ordering::SeqCst), 0, "no audio was downloaded");
+        assert_eq!(*methods.lock().unwrap(), ["GET"], "one request, no HEAD first");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_link_is_opened_with_one_get_and_plays_from_it() {
+        let wav = timmybot_test_support::audio::tone_wav(440.0, 1.0).unwrap();
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", wav.len());
+        let (port, methods) = serve(head, wav).await;
+        let resolver = SourceResolver::new(SafeHttpClient::new(loopback_policy(1024 * 1024)), None);
+        let resolved = resolver.resolve(&format!("http://127.0.0.1:{port}/tone.wav")).await.unwrap();
+        assert_eq!(resolved.duration, Some(Duration::from_secs(1)));
+        let packets = tokio::task::spawn_blocking(move || decoded_packets(resolved.input, 1000)).await.unwrap();
+        assert!(packets.is_ok_and(|n| n > 10), "the whole tone decodes from the same stream");
+        assert_eq!(*methods.lock().unwrap(), ["GET"], "probed and played from one GET");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_that_announces_no_size_is_cut_by_the_bytes_read() {
+        // Ten seconds of WAV (about 1.9 MB), sent without a Content-Length.
+        let wav = timmybot_test_support::audio::tone_wav(440.0, 10.0).unwrap();
+        let media = tempfile::tempdir().unwrap();
+        std::fs::write(media.path().join("whole.wav"), &wav).unwrap();
+        let full = wav.len();
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nConnection: close\r\n\r\n".to_owned();
+        let (port, _) = serve(head, wav).await;
+        let limit = 256 * 1024;
+        let resolver =
+            SourceResolver::new(SafeHttpClient::new(loopback_policy(limit)), Some(media.path().to_path_buf()));
+        // The same file from disk, uncapped, for the number of packets it has.
+        let whole = resolver.resolve("whole.wav").await.unwrap();
+        let whole = tokio::task::spawn_blocking(move || decoded_packets(whole.input, 100_000)).await.unwrap();
+        let whole = whole.expect("the file decodes to its end");
+        let streamed = resolver.resolve(&format!("http://127.0.0.1:{port}/endless.wav")).await.unwrap();
+        let read = tokio::task::spawn_blocking(move || decoded_packets(streamed.input, 100_000)).await.unwrap();
+        // songbird's adapter reports the cut as the end of the stream (the
+        // track ends there) or as an error; either way it comes at the limit.
+        let packets = read.unwrap_or_else(|at| at);
+        let at_limit = whole * limit as usize / full;
+        assert!(packets <= at_limit + 4, "read {packets} packets, the limit is about {at_limit} of {whole}");
+        assert!(packets + 16 >= at_limit, "cut at {packets} packets, before the limit (about {at_limit})");
+    }
+
+    /// Reads the packets of a resolved input until it ends (`Ok(count)`) or
+    /// fails (`Err(count before the failure)`). Blocking: songbird's adapter
+    /// feeds the reader from the async runtime, so call it off the runtime.
+    fn decoded_packets(input: Input, max: usize) -> Result<usize, usize> {
+        let Input::Live(songbird::input::LiveInput::Parsed(mut parsed), _) = input else {
+            panic!("resolve returns a parsed input")
+        };
+        for n in 0..max {
+            match parsed.format.next_packet() {
+                Ok(_) => {}
+                Err(symphonia::core::errors::Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(n);
+                }
+                Err(_) => return Err(n),
+            }
+        }
+        Ok(max)
     }
 
     #[tokio::test]

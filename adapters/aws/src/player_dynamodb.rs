@@ -260,7 +260,7 @@ struct AliveItem {
 /// What one read of a partition found.
 enum Read {
     Missing,
-    Found(PlayerState),
+    Found(Box<PlayerState>),
     /// The head lists a page that is gone: a save landed meanwhile.
     PageGone,
 }
@@ -321,7 +321,7 @@ fn assemble(guild: GuildId, items: Vec<Item>) -> Result<Read, StoreError> {
                 return Err(corrupt());
             }
             let tracks = legacy.now_playing.into_iter().chain(legacy.upcoming).collect();
-            Ok(Read::Found(PlayerState::from_legacy(guild, legacy.version, tracks)))
+            Ok(Read::Found(Box::new(PlayerState::from_legacy(guild, legacy.version, tracks))))
         }
         Some(PLAYER_SCHEMA_VERSION) => {
             let head: HeadItem = decode(head)?;
@@ -341,7 +341,7 @@ fn assemble(guild: GuildId, items: Vec<Item>) -> Result<Read, StoreError> {
                 }
                 upcoming.extend(tracks);
             }
-            head.into_state(upcoming).map(Read::Found)
+            head.into_state(upcoming).map(|state| Read::Found(Box::new(state)))
         }
         _ => Err(corrupt()),
     }
@@ -511,7 +511,7 @@ impl PlayerStore for DynamoStore {
         for attempt in 1..=LOAD_ATTEMPTS {
             match assemble(guild, self.partition(guild, false).await?)? {
                 Read::Missing => return Ok(None),
-                Read::Found(state) => return Ok(Some(state)),
+                Read::Found(state) => return Ok(Some(*state)),
                 Read::PageGone if attempt < LOAD_ATTEMPTS => {
                     tracing::debug!(guild_id = %guild, attempt, "a listed page was gone, reading again");
                     tokio::time::sleep(pause).await;
@@ -533,11 +533,8 @@ impl PlayerStore for DynamoStore {
         }
 
         let write_id = new_write_id();
-        let kept: HashMap<(&str, u32), &str> = old
-            .iter()
-            .flat_map(|h| &h.pages)
-            .map(|p| ((p.hash.as_str(), p.count), p.key.as_str()))
-            .collect();
+        let kept: HashMap<(&str, u32), &str> =
+            old.iter().flat_map(|h| &h.pages).map(|p| ((p.hash.as_str(), p.count), p.key.as_str())).collect();
         let before: Vec<TrackId> =
             state.history.iter().map(|t| t.id).chain(state.current.as_ref().map(|c| c.track.id)).collect();
         let mut pages = Vec::new();
@@ -626,6 +623,9 @@ impl PlayerStore for DynamoStore {
     }
 
     async fn active_guilds(&self) -> Result<Vec<GuildId>, StoreError> {
+        // Index reads are eventually consistent: a player that changed a
+        // moment ago may still be listed as it was. A resuming gateway loads
+        // each listed player anyway, and that load is consistent.
         let mut guilds = Vec::new();
         let mut seen = HashSet::new();
         let mut start = None;

@@ -66,7 +66,7 @@ pub(crate) fn track_size(track: &Track) -> usize {
 fn is_candidate(id: TrackId) -> bool {
     let digest = Sha256::new().chain_update(b"timmybot player page cut\0").chain_update(id.0.to_le_bytes()).finalize();
     let head = u64::from_le_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"));
-    head % CUT_EVERY == 0
+    head.is_multiple_of(CUT_EVERY)
 }
 
 /// Cuts `upcoming` into pages: consecutive, non-empty ranges covering it,

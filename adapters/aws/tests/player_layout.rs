@@ -311,7 +311,11 @@ async fn schema_one_head_loads_as_from_legacy_makes_it_and_saves_over() {
     let table = &store.tables().guild_queues;
     client.put_item().table_name(table).set_item(Some(legacy_head(guild, 1))).send().await.unwrap();
     let user = |id| UserId::new(id).unwrap();
-    let legacy = |source: &str, title: &str, by| LegacyTrack { source: source.into(), title: title.into(), requested_by: user(by) };
+    let legacy = |source: &str, title: &str, by| LegacyTrack {
+        source: source.into(),
+        title: title.into(),
+        requested_by: user(by),
+    };
     let expected = PlayerState::from_legacy(
         guild,
         6,

@@ -409,3 +409,23 @@ async fn settings_from_a_newer_schema_are_corrupt() {
     client.put_item().table_name(&store.tables().guilds).set_item(Some(item)).send().await.unwrap();
     assert_eq!(store.load_settings(guild).await.unwrap_err().kind(), StoreErrorKind::Corrupt);
 }
+
+/// A page the head lists but that stays gone is not a state anyone saved:
+/// the load reads again a few times, then reports the store unavailable,
+/// and deletes nothing.
+#[tokio::test]
+async fn a_listed_page_that_stays_missing_makes_the_load_unavailable() {
+    let (store, client) = store().await;
+    let guild = random_guild();
+    let mut state = full_state(guild, 40);
+    state.version = store.save(&state).await.unwrap();
+    let items = partition(&store, &client, &guild.to_string()).await;
+    let page = items.keys().find(|pos| pos.starts_with("page#")).unwrap().clone();
+    let key = HashMap::from([
+        ("guild_id".to_owned(), AttributeValue::S(guild.to_string())),
+        ("pos".to_owned(), AttributeValue::S(page)),
+    ]);
+    client.delete_item().table_name(&store.tables().guild_queues).set_key(Some(key)).send().await.unwrap();
+    assert_eq!(store.load(guild).await.unwrap_err().kind(), StoreErrorKind::Unavailable);
+    assert_eq!(partition(&store, &client, &guild.to_string()).await.len(), items.len() - 1, "a load deletes nothing");
+}

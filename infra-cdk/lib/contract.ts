@@ -35,10 +35,15 @@ export interface KeyAttribute {
   readonly type: AttributeType;
 }
 
+/** Which attributes an index copies: all of them, or only the keys. */
+export type IndexProjection = 'ALL' | 'KEYS_ONLY';
+
 export interface IndexContract {
   readonly name: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /** Absent in the file means ALL. */
+  readonly projection: IndexProjection;
 }
 
 /** A table's key schema. Table keys are always strings (S) on the Rust side. */
@@ -162,6 +167,12 @@ function attributeType(value: unknown, field: string): AttributeType {
   throw new ContractError(field, 'is not one of S, N, B');
 }
 
+function indexProjection(value: unknown, field: string): IndexProjection {
+  if (value === undefined || value === 'ALL') return 'ALL';
+  if (value === 'KEYS_ONLY') return value;
+  throw new ContractError(field, 'is not one of ALL, KEYS_ONLY');
+}
+
 function keyAttribute(value: unknown, field: string): KeyAttribute {
   const o = obj(value, field);
   return { name: str(o.name, `${field}.name`), type: attributeType(o.type, `${field}.type`) };
@@ -193,6 +204,7 @@ function tableContract(value: unknown, field: string): TableContract {
         name: str(io.name, `${f}.name`),
         partitionKey: keyAttribute(io.partitionKey, `${f}.partitionKey`),
         sortKey: io.sortKey === undefined ? undefined : keyAttribute(io.sortKey, `${f}.sortKey`),
+        projection: indexProjection(io.projection, `${f}.projection`),
       };
     }),
   };

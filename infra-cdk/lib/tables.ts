@@ -6,7 +6,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { AttributeType, DeployContract, TableContract } from './contract';
+import type { AttributeType, DeployContract, IndexProjection, TableContract } from './contract';
 
 /**
  * The DynamoDB calls the Rust adapters make (adapters/aws/src): GetItem,
@@ -34,6 +34,21 @@ function attributeType(type: AttributeType): dynamodb.AttributeType {
   }
 }
 
+/**
+ * The reads a component that only looks at items makes: GetItem and Query on
+ * the table itself (the interactions Lambda reading a guild's player).
+ */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
+
+function projectionType(projection: IndexProjection): dynamodb.ProjectionType {
+  switch (projection) {
+    case 'ALL':
+      return dynamodb.ProjectionType.ALL;
+    case 'KEYS_ONLY':
+      return dynamodb.ProjectionType.KEYS_ONLY;
+  }
+}
+
 /** One table plus the index names it was built with. */
 export class ContractTable extends Construct {
   readonly table: dynamodb.Table;
@@ -58,7 +73,7 @@ export class ContractTable extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey.type) },
         sortKey: index.sortKey === undefined ? undefined : { name: index.sortKey.name, type: attributeType(index.sortKey.type) },
-        projectionType: dynamodb.ProjectionType.ALL,
+        projectionType: projectionType(index.projection),
       });
     }
     this.indexNames = spec.indexes.map((i) => i.name);
@@ -71,6 +86,11 @@ export class ContractTable extends Construct {
       actions: [...TABLE_DATA_ACTIONS],
       resourceArns: [this.table.tableArn, ...this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`)],
     });
+  }
+
+  /** GetItem and Query on the table, not its indexes; no write. */
+  grantItemReads(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: [...TABLE_READ_ACTIONS], resourceArns: [this.table.tableArn] });
   }
 }
 

@@ -70,13 +70,18 @@ export class TimmybotStack extends Stack {
         [env.discordTokenSecret]: this.secrets.discordToken.secretArn,
         [env.commandQueueUrl]: this.commands.queue.queueUrl,
         [env.tableGuilds]: guilds.table.tableName,
+        [env.tableGuildQueues]: guildQueues.table.tableName,
         ...allowlist,
       }),
     });
     // Public: Discord signs each request with Ed25519 and the code verifies it.
     const interactionsUrl = this.interactions.addFunctionUrl(lambda.FunctionUrlAuthType.NONE);
     this.commands.queue.grant(this.interactions.role, 'sqs:SendMessage');
+    // The allowlist record and the guild's settings (`kind = "settings"`,
+    // written by /settings): GetItem, Query, PutItem and the rest.
     guilds.grantData(this.interactions.role);
+    // /queue, /nowplaying and /history read the player; only the gateway writes it.
+    guildQueues.grantItemReads(this.interactions.role);
     this.secrets.discordPublicKey.grantRead(this.interactions.role);
     this.secrets.discordToken.grantRead(this.interactions.role);
 

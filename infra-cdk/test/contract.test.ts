@@ -32,6 +32,8 @@ describe('deploy contract', () => {
   it('the checked-in contract parses, with the names the stack needs', () => {
     assert.ok(contract.artifacts.gatewayCommand.length >= 1);
     assert.ok(contract.tables.guilds.indexes.length >= 1);
+    // An index without a projection in the file projects everything.
+    assert.equal(contract.tables.guilds.indexes[0]?.projection, 'ALL');
     // Every role name is read by some component (resolveEnvNames checked it).
     assert.ok(Object.values(envNames).length >= 10);
   });
@@ -39,6 +41,7 @@ describe('deploy contract', () => {
   const broken: [string, string[], unknown, RegExp][] = [
     ['a missing table', ['tables', 'guilds'], undefined, /tables\.guilds is not an object/],
     ['a bad key type', ['tables', 'guilds', 'indexes', '0', 'partitionKey', 'type'], 'X', /indexes\[0\]\.partitionKey\.type/],
+    ['an unknown projection', ['tables', 'guildQueues', 'indexes', '0', 'projection'], 'INCLUDE', /guildQueues\.indexes\[0\]\.projection/],
     ['a non-numeric redrive count', ['commandQueue', 'maxReceiveCount'], '5', /commandQueue\.maxReceiveCount/],
     ['an empty gateway command', ['artifacts', 'gatewayCommand'], [], /artifacts\.gatewayCommand is empty/],
     ['a slot counter key that is not the table key', ['slotCounter', 'key'], { guild_id: 'deployment' }, /slotCounter\.key/],

@@ -96,6 +96,30 @@ describe('DynamoDB tables', () => {
     });
   });
 
+  it('guildQueues has the active-players GSI from the contract, keys only', () => {
+    const [index, ...more] = contract.tables.guildQueues.indexes;
+    assert.ok(index, 'the contract lists no guildQueues index');
+    assert.equal(more.length, 0);
+    assert.equal(index.name, 'active-players');
+    assert.equal(index.projection, 'KEYS_ONLY');
+    assert.equal(index.sortKey, undefined);
+    const spec = contract.tables.guildQueues;
+    base.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: spec.partitionKey, KeyType: 'HASH' },
+        { AttributeName: spec.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: index.partitionKey.name, AttributeType: index.partitionKey.type }]),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: index.name,
+          KeySchema: [{ AttributeName: index.partitionKey.name, KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
   it('deletionProtection=false turns it off (tables stay retained)', () => {
     const s = synth(fixture, { deletionProtection: 'false' });
     for (const [, table] of ofType(s.resources, 'AWS::DynamoDB::Table')) {
@@ -363,6 +387,27 @@ describe('IAM least privilege', () => {
       }
     });
   }
+
+  it('interactions gets the guild-queues table name and may only read it; it may write the guilds table', () => {
+    const fnId = logicalId(base.stack, base.stack.interactions.function.node.defaultChild);
+    const env = base.resources[fnId]?.Properties?.Environment;
+    const queuesId = logicalId(base.stack, base.stack.tables.guildQueues.table.node.defaultChild);
+    const guildsId = logicalId(base.stack, base.stack.tables.guilds.table.node.defaultChild);
+    assert.ok(isObject(env) && isObject(env.Variables));
+    assert.deepEqual(env.Variables[envNames.tableGuildQueues], { Ref: queuesId });
+    const roleId = logicalId(base.stack, base.stack.interactions.role.node.defaultChild);
+    const mine = statements(base.resources, ['AWS::IAM::Policy']).filter((st) =>
+      JSON.stringify(base.resources[st.where]?.Properties?.Roles ?? []).includes(`"${roleId}"`),
+    );
+    const on = (tableId: string) => mine.filter((st) => JSON.stringify(st.resources).includes(`"${tableId}"`));
+    const queues = on(queuesId);
+    assert.equal(queues.length, 1, JSON.stringify(queues));
+    assert.deepEqual([...(queues[0]?.actions ?? [])].sort(), ['dynamodb:GetItem', 'dynamodb:Query']);
+    assert.deepEqual(queues[0]?.resources, [{ 'Fn::GetAtt': [queuesId, 'Arn'] }], 'the table itself, not its index');
+    // The settings item (`kind = "settings"`) is put by /settings.
+    const guilds = on(guildsId).flatMap((st) => st.actions);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem']) assert.ok(guilds.includes(action), action);
+  });
 
   it('the gateway task may consume the bus but not send; interactions may send but not consume', () => {
     const byRole = (role: unknown) => {

@@ -1,13 +1,17 @@
 //! The DynamoDB client behind the store adapters.
 //!
 //! One [`DynamoStore`] implements each repository port over its table
-//! (`queue_dynamodb.rs`, `allowlist_dynamodb.rs`). Every item carries its
-//! optimistic-concurrency `version` and a `schema_version`; writes are
-//! conditional on the version read.
+//! (`player_dynamodb.rs`, `settings_dynamodb.rs`, `allowlist_dynamodb.rs`).
+//! Every item carries a `schema_version`, and every versioned one its
+//! optimistic-concurrency `version`; writes are conditional on the version
+//! read.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,8 +24,9 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// The store adapters on DynamoDB.
 ///
-/// Implements [`timmybot_core::QueueStore`] and
-/// [`timmybot_core::AllowlistStore`]. Cheap to clone (the SDK client is a
+/// Implements [`timmybot_core::PlayerStore`],
+/// [`timmybot_core::SettingsStore`] and [`timmybot_core::AllowlistStore`].
+/// Cheap to clone (the SDK client is a
 /// handle).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -109,25 +114,7 @@ impl DynamoStore {
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
         };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::with_source(StoreErrorKind::Conflict, e))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    /// Deletes an item; deleting nothing is not an error.
-    pub(crate) async fn delete_item(&self, key: &ItemKey<'_>) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(key.table)
-            .set_key(Some(key.attributes()))
-            .send()
-            .await
-            .map(drop)
-            .map_err(unavailable)
+        request.send().await.map(drop).map_err(put_error)
     }
 }
 
@@ -145,13 +132,27 @@ pub(crate) fn encode_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 /// Refuses items written by a newer layout: reading one as ours could drop
 /// its new fields on the next save.
 fn check_schema_version(item: &Item) -> Result<(), StoreError> {
-    let version = match item.get("schema_version") {
-        Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
-        _ => None,
-    };
-    match version {
+    match schema_version(item) {
         Some(v) if v <= timmybot_core::SCHEMA_VERSION => Ok(()),
         _ => Err(StoreError::new(StoreErrorKind::Corrupt)),
+    }
+}
+
+/// The item's `schema_version`, if it has a readable one.
+pub(crate) fn schema_version(item: &Item) -> Option<u32> {
+    match item.get("schema_version") {
+        Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
+        _ => None,
+    }
+}
+
+/// A failed conditional `PutItem`: a lost condition is a conflict, anything
+/// else leaves the outcome unknown.
+pub(crate) fn put_error(e: SdkError<PutItemError, HttpResponse>) -> StoreError {
+    if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
+        StoreError::with_source(StoreErrorKind::Conflict, e)
+    } else {
+        unavailable(e)
     }
 }
 

@@ -22,6 +22,19 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// stack must create it under this name.
 pub const ALLOWLIST_BY_STATE_INDEX: &str = "allowlist-by-state";
 
+/// The global secondary index of the guild-queues table that lists active
+/// players: partition key [`ACTIVE_ATTRIBUTE`] (string), no sort key, keys
+/// only projected. Only a player's head carries the attribute, and only
+/// while the player is active, so the index holds exactly the active
+/// players; since it projects nothing else, the frequent head writes of a
+/// playing guild (pause, volume, next track) do not write to it. The CDK
+/// stack must create it under this name.
+pub const ACTIVE_PLAYERS_INDEX: &str = "active-players";
+
+/// The partition key of [`ACTIVE_PLAYERS_INDEX`], set on an active player's
+/// head.
+pub const ACTIVE_ATTRIBUTE: &str = "active_player";
+
 /// How long [`create_tables`] waits for a new table to become active.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -29,12 +42,16 @@ const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 ///
 /// Both are partitioned by guild id (`guild_id`, a string):
 /// - `guilds`, sort key `kind` (string): one item per kind of guild data;
-///   the allowlist record is at `kind = "allowlist"`, its audit trail at
+///   the settings are at `kind = "settings"`, the allowlist record at
+///   `kind = "allowlist"`, its audit trail at
 ///   `kind = "allowlist#event#<seq, 20 digits>"`, and the deployment's slot
 ///   counter at `guild_id = "deployment"`, `kind = "allowlist#slots"`; the
 ///   index [`ALLOWLIST_BY_STATE_INDEX`] lists the records by state;
-/// - `guild_queues`, sort key `pos` (string): the whole queue is one item at
-///   `pos = "head"` for now; the sort key leaves room to split long queues.
+/// - `guild_queues`, sort key `pos` (string): each guild's player as a head
+///   at `pos = "head"` and its upcoming tracks in page items at
+///   `pos = "page#..."`, the deployment's alive mark at
+///   `guild_id = "deployment"`, `pos = "alive"`; the index
+///   [`ACTIVE_PLAYERS_INDEX`] lists the active players.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamoTables {
     /// The guilds table. Default: `guilds`.
@@ -57,19 +74,40 @@ impl DynamoTables {
     }
 }
 
+/// A global secondary index, as [`create_tables`] makes it.
+struct IndexSpec {
+    name: &'static str,
+    partition_key: (&'static str, ScalarAttributeType),
+    sort_key: Option<(&'static str, ScalarAttributeType)>,
+    projection: ProjectionType,
+}
+
 /// Creates the tables if they do not exist, on-demand billing, with the
-/// guilds table's [`ALLOWLIST_BY_STATE_INDEX`], waits until they are active
-/// and enables TTL on [`TTL_ATTRIBUTE`]. Safe to run again (a table that
-/// exists is left as it is, index or not).
+/// guilds table's [`ALLOWLIST_BY_STATE_INDEX`] and the guild-queues
+/// table's [`ACTIVE_PLAYERS_INDEX`], waits until they are active and
+/// enables TTL on [`TTL_ATTRIBUTE`]. Safe to run again (a table that exists
+/// is left as it is, index or not).
 ///
 /// # Errors
 /// [`SetupError`] naming the table whose creation failed.
 pub async fn create_tables(client: &Client, tables: &DynamoTables) -> Result<(), SetupError> {
-    create_table(client, &tables.guilds, "kind", true).await?;
-    create_table(client, &tables.guild_queues, "pos", false).await
+    let by_state = IndexSpec {
+        name: ALLOWLIST_BY_STATE_INDEX,
+        partition_key: ("allowlist_state", ScalarAttributeType::S),
+        sort_key: Some(("updated_at", ScalarAttributeType::N)),
+        projection: ProjectionType::All,
+    };
+    let active = IndexSpec {
+        name: ACTIVE_PLAYERS_INDEX,
+        partition_key: (ACTIVE_ATTRIBUTE, ScalarAttributeType::S),
+        sort_key: None,
+        projection: ProjectionType::KeysOnly,
+    };
+    create_table(client, &tables.guilds, "kind", by_state).await?;
+    create_table(client, &tables.guild_queues, "pos", active).await
 }
 
-async fn create_table(client: &Client, name: &str, sort_key: &str, by_state_index: bool) -> Result<(), SetupError> {
+async fn create_table(client: &Client, name: &str, sort_key: &str, index: IndexSpec) -> Result<(), SetupError> {
     let fail = |e: aws_sdk_dynamodb::error::BuildError| SetupError::new(name, e);
     let attribute = |attr: &str, attr_type| {
         AttributeDefinition::builder().attribute_name(attr).attribute_type(attr_type).build().map_err(fail)
@@ -78,7 +116,7 @@ async fn create_table(client: &Client, name: &str, sort_key: &str, by_state_inde
         KeySchemaElement::builder().attribute_name(attr).key_type(key_type).build().map_err(fail)
     };
 
-    let mut request = client
+    let request = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
@@ -86,20 +124,17 @@ async fn create_table(client: &Client, name: &str, sort_key: &str, by_state_inde
         .attribute_definitions(attribute(sort_key, ScalarAttributeType::S)?)
         .key_schema(key("guild_id", KeyType::Hash)?)
         .key_schema(key(sort_key, KeyType::Range)?);
-    if by_state_index {
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(ALLOWLIST_BY_STATE_INDEX)
-            .key_schema(key("allowlist_state", KeyType::Hash)?)
-            .key_schema(key("updated_at", KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()
-            .map_err(fail)?;
-        request = request
-            .attribute_definitions(attribute("allowlist_state", ScalarAttributeType::S)?)
-            .attribute_definitions(attribute("updated_at", ScalarAttributeType::N)?)
-            .global_secondary_indexes(index);
+    let (partition, partition_type) = index.partition_key;
+    let mut gsi = GlobalSecondaryIndex::builder()
+        .index_name(index.name)
+        .key_schema(key(partition, KeyType::Hash)?)
+        .projection(Projection::builder().projection_type(index.projection).build());
+    let mut request = request.attribute_definitions(attribute(partition, partition_type)?);
+    if let Some((sort, sort_type)) = index.sort_key {
+        gsi = gsi.key_schema(key(sort, KeyType::Range)?);
+        request = request.attribute_definitions(attribute(sort, sort_type)?);
     }
-    let created = request.send().await;
+    let created = request.global_secondary_indexes(gsi.build().map_err(fail)?).send().await;
     match created {
         Ok(_) => tracing::info!(table = name, "table created"),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {

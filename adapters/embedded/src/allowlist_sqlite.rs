@@ -133,7 +133,7 @@ fn to_row((version, schema_version, item): (i64, i64, String)) -> Result<Row, St
 #[async_trait]
 impl AllowlistStore for SqliteStore {
     async fn get(&self, guild: GuildId) -> Result<Option<AllowlistRecord>, StoreError> {
-        let Some(row) = self.load_row(Table::GuildAllowlist, guild).await? else {
+        let Some(row) = self.load_row(Table::Allowlist, guild).await? else {
             return Ok(None);
         };
         decode_record(&row, Some(guild)).map(Some)

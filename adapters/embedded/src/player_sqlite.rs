@@ -58,7 +58,7 @@ fn decode_player(row: &Row, guild: GuildId) -> Result<PlayerState, StoreError> {
 #[async_trait]
 impl PlayerStore for SqliteStore {
     async fn load(&self, guild: GuildId) -> Result<Option<PlayerState>, StoreError> {
-        let Some(row) = self.load_row(Table::GuildQueues, guild).await? else {
+        let Some(row) = self.load_row(Table::Players, guild).await? else {
             return Ok(None);
         };
         decode_player(&row, guild).map(Some)
@@ -72,13 +72,13 @@ impl PlayerStore for SqliteStore {
             item: encode_item(&stored)?,
             active: Some(state.is_active()),
         };
-        let version = self.save_row(Table::GuildQueues, state.guild_id, state.version, row).await?;
+        let version = self.save_row(Table::Players, state.guild_id, state.version, row).await?;
         tracing::debug!(guild_id = %state.guild_id, version, table = "guild_queues", "player saved");
         Ok(version)
     }
 
     async fn delete(&self, guild: GuildId) -> Result<(), StoreError> {
-        self.delete_row(Table::GuildQueues, guild).await
+        self.delete_row(Table::Players, guild).await
     }
 
     async fn active_guilds(&self) -> Result<Vec<GuildId>, StoreError> {
@@ -187,7 +187,11 @@ mod tests {
             guild(),
             4,
             vec![
-                LegacyTrack { source: "https://a.example/1.mp3".into(), title: "One «1»".into(), requested_by: user(7) },
+                LegacyTrack {
+                    source: "https://a.example/1.mp3".into(),
+                    title: "One «1»".into(),
+                    requested_by: user(7),
+                },
                 LegacyTrack { source: "/media/2.ogg".into(), title: "  Two\n".into(), requested_by: user(8) },
             ],
         );
@@ -196,7 +200,7 @@ mod tests {
         assert_eq!(loaded.upcoming[0].title, "Two", "titles are capped as from_legacy does");
 
         assert_eq!(store.save(&loaded).await.unwrap(), 5);
-        let row = store.load_row(Table::GuildQueues, guild()).await.unwrap().unwrap();
+        let row = store.load_row(Table::Players, guild()).await.unwrap().unwrap();
         assert_eq!(row.schema_version, PLAYER_SCHEMA_VERSION);
         assert_eq!(store.load(guild()).await.unwrap().unwrap(), PlayerState { version: 5, ..expected });
     }
@@ -204,8 +208,13 @@ mod tests {
     #[tokio::test]
     async fn an_empty_schema_one_queue_is_an_empty_player() {
         let store = SqliteStore::in_memory().unwrap();
-        raw_insert(&store, 2, 1, &format!(r#"{{"guild_id":"{}","version":2,"now_playing":null,"upcoming":[]}}"#, guild()))
-            .await;
+        raw_insert(
+            &store,
+            2,
+            1,
+            &format!(r#"{{"guild_id":"{}","version":2,"now_playing":null,"upcoming":[]}}"#, guild()),
+        )
+        .await;
         assert_eq!(store.load(guild()).await.unwrap(), Some(PlayerState::from_legacy(guild(), 2, Vec::new())));
     }
 
@@ -215,7 +224,8 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let plan: Vec<String> = store
             .call(|conn| {
-                let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {ACTIVE_GUILDS}")).map_err(unavailable)?;
+                let mut statement =
+                    conn.prepare(&format!("EXPLAIN QUERY PLAN {ACTIVE_GUILDS}")).map_err(unavailable)?;
                 let rows = statement.query_map([], |r| r.get::<_, String>(3)).map_err(unavailable)?;
                 rows.map(|r| r.map_err(unavailable)).collect()
             })

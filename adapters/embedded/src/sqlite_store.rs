@@ -84,17 +84,20 @@ CREATE INDEX IF NOT EXISTS guild_queues_active ON guild_queues (guild_id) WHERE 
 /// them into SQL is safe.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Table {
-    GuildQueues,
-    GuildAllowlist,
-    GuildSettings,
+    /// `guild_queues`: one player per guild.
+    Players,
+    /// `guild_allowlist`: one allowlist record per guild.
+    Allowlist,
+    /// `guild_settings`: one settings item per guild.
+    Settings,
 }
 
 impl Table {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Self::GuildQueues => "guild_queues",
-            Self::GuildAllowlist => "guild_allowlist",
-            Self::GuildSettings => "guild_settings",
+            Self::Players => "guild_queues",
+            Self::Allowlist => "guild_allowlist",
+            Self::Settings => "guild_settings",
         }
     }
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tempfile::TempDir;
 use timmybot_core::{
-    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, PlayerStore, SettingsStore,
-    SlotEffect, SlotUsage,
+    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, PlayerStore,
+    SettingsStore, SlotEffect, SlotUsage,
 };
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
 use timmybot_test_support::contract::{self, SecretSeeder};
@@ -97,7 +97,10 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     let loaded = reopened.load(guild).await.unwrap().expect("player persisted in the file");
     assert_eq!(loaded, timmybot_core::player::PlayerState { version, ..player });
     assert!(reopened.active_guilds().await.unwrap().contains(&guild), "the active flag persisted");
-    assert_eq!(reopened.load_settings(guild).await.unwrap(), Some(timmybot_core::GuildSettings { version: 1, ..settings }));
+    assert_eq!(
+        reopened.load_settings(guild).await.unwrap(),
+        Some(timmybot_core::GuildSettings { version: 1, ..settings })
+    );
     assert_eq!(reopened.last_alive().await.unwrap(), Some(1_234));
     let stored = AllowlistStore::get(&reopened, record.guild_id).await.unwrap();
     assert_eq!(stored, Some(AllowlistRecord { version: 1, ..record.clone() }), "allowlist record persisted");

@@ -14,8 +14,12 @@ pub const PUBLIC_KEY_SECRET_VAR: &str = "TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET";
 pub const APPLICATION_ID_VAR: &str = "DISCORD_APPLICATION_ID";
 /// Environment variable holding the SQS FIFO command queue's URL.
 pub const COMMAND_QUEUE_URL_VAR: &str = "TIMMYBOT_COMMAND_QUEUE_URL";
-/// Environment variable naming the DynamoDB guilds table (the allowlist).
+/// Environment variable naming the DynamoDB guilds table (the allowlist
+/// and the guilds' settings).
 pub const TABLE_GUILDS_VAR: &str = "TIMMYBOT_TABLE_GUILDS";
+/// Environment variable naming the DynamoDB guild-queues table (the
+/// players, read for `/queue`, `/nowplaying` and `/history`).
+pub const TABLE_GUILD_QUEUES_VAR: &str = "TIMMYBOT_TABLE_GUILD_QUEUES";
 /// Environment variable naming the Secrets Manager secret with the bot
 /// token, used to tell maintainers and requesters (optional).
 pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
@@ -23,7 +27,8 @@ pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
 pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
 /// Variables that must all be set.
-pub const REQUIRED_VARS: [&str; 3] = [APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, TABLE_GUILDS_VAR];
+pub const REQUIRED_VARS: [&str; 4] =
+    [APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, TABLE_GUILDS_VAR, TABLE_GUILD_QUEUES_VAR];
 /// Variables of which at least one must be set (the public key, inline or
 /// from a secret; inline wins).
 pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, PUBLIC_KEY_SECRET_VAR];
@@ -52,9 +57,12 @@ pub struct Config {
     pub application_id: ApplicationId,
     /// Where voice commands go (`TIMMYBOT_COMMAND_QUEUE_URL`, required, no default).
     pub command_queue_url: String,
-    /// The guilds table holding the allowlist (`TIMMYBOT_TABLE_GUILDS`,
-    /// required).
+    /// The guilds table holding the allowlist and the settings
+    /// (`TIMMYBOT_TABLE_GUILDS`, required, no default).
     pub guilds_table: String,
+    /// The guild-queues table holding the players, only read here
+    /// (`TIMMYBOT_TABLE_GUILD_QUEUES`, required, no default).
+    pub queues_table: String,
     /// The allowlist's settings (see [`AllowlistSettings::from_lookup`]).
     pub allowlist: AllowlistSettings,
     /// The bot token's secret id (`TIMMYBOT_DISCORD_TOKEN_SECRET`, optional:
@@ -117,6 +125,7 @@ impl Config {
             return Err(ConfigError::Invalid { name: COMMAND_QUEUE_URL_VAR, reason: "expected an http(s) URL".into() });
         }
         let guilds_table = required(TABLE_GUILDS_VAR)?;
+        let queues_table = required(TABLE_GUILD_QUEUES_VAR)?;
         let allowlist = AllowlistSettings::from_lookup(&lookup)
             .map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
         let optional = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -125,6 +134,7 @@ impl Config {
             application_id,
             command_queue_url,
             guilds_table,
+            queues_table,
             allowlist,
             discord_token_secret: optional(DISCORD_TOKEN_SECRET_VAR),
             allowlist_webhook: optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
@@ -150,11 +160,13 @@ mod tests {
             (APPLICATION_ID_VAR, "123"),
             (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
             (TABLE_GUILDS_VAR, "timmybot-guilds"),
+            (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
             ("TIMMYBOT_MAINTAINER_IDS", "7"),
         ]))
         .unwrap();
         assert_eq!(config.application_id, ApplicationId::new(123).unwrap());
         assert_eq!(config.guilds_table, "timmybot-guilds");
+        assert_eq!(config.queues_table, "timmybot-guild-queues");
         assert_eq!(config.allowlist.maintainers, [timmybot_core::UserId::new(7).unwrap()]);
         assert_eq!(config.discord_token_secret, None);
     }
@@ -172,6 +184,7 @@ mod tests {
                 (APPLICATION_ID_VAR, "123"),
                 (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
                 (TABLE_GUILDS_VAR, "timmybot-guilds"),
+                (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
             ];
             let values = lookup(&pairs);
             Config::from_lookup(|name: &str| {
@@ -191,11 +204,24 @@ mod tests {
     }
 
     #[test]
+    fn the_queues_table_is_required() {
+        let err = Config::from_lookup(lookup(&[
+            (PUBLIC_KEY_VAR, KEY),
+            (APPLICATION_ID_VAR, "123"),
+            (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
+            (TABLE_GUILDS_VAR, "timmybot-guilds"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err, ConfigError::Missing(TABLE_GUILD_QUEUES_VAR));
+    }
+
+    #[test]
     fn public_key_may_come_from_a_secret_and_inline_wins() {
         let base = [
             (APPLICATION_ID_VAR, "123"),
             (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
             (TABLE_GUILDS_VAR, "timmybot-guilds"),
+            (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
         ];
         let with = |extra: &[(&'static str, &'static str)]| {
             let mut vars = base.to_vec();

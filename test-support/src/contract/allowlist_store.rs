@@ -15,8 +15,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use timmybot_core::{
-    Actor, AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, AllowlistStore,
-    GuildId, MessageRef, SlotEffect, SlotUsage, StoreErrorKind,
+    Actor, AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, AllowlistStore, GuildId,
+    MessageRef, SlotEffect, SlotUsage, StoreErrorKind,
 };
 
 use super::{random_channel, random_guild, random_user};

@@ -31,7 +31,7 @@ pub fn track(id: u64, requested_by: UserId) -> Track {
         id: TrackId(id),
         source: format!("https://radio.example.com/stream/{id}.mp3?quality=high&name=%C3%A9"),
         title: format!("Track {id} — « ünïcødé » \"quoted\" \\ 🎵"),
-        duration_ms: if id % 7 == 0 { None } else { Some(180_000 + id) },
+        duration_ms: if id.is_multiple_of(7) { None } else { Some(180_000 + id) },
         requested_by,
     }
 }
@@ -65,7 +65,9 @@ pub fn full_state(guild: GuildId, upcoming: usize) -> PlayerState {
             epoch: 7,
             votes: vec![random_user(), random_user()],
         }),
-        upcoming: (0..upcoming as u64).map(|n| track(1000 + n, if n % 3 == 0 { user } else { random_user() })).collect(),
+        upcoming: (0..upcoming as u64)
+            .map(|n| track(1000 + n, if n.is_multiple_of(3) { user } else { random_user() }))
+            .collect(),
         history: (1..=3).map(|n| track(n, random_user())).collect(),
         loop_mode: LoopMode::Queue,
         volume: 150,

@@ -197,14 +197,18 @@ mod tests {
 
     #[test]
     fn buttons_are_laid_out_five_to_a_row_in_at_most_five_rows() {
-        let button = |n: usize| Button { custom_id: format!("b{n}"), label: n.to_string(), style: ButtonStyle::Secondary };
+        let button =
+            |n: usize| Button { custom_id: format!("b{n}"), label: n.to_string(), style: ButtonStyle::Secondary };
         assert_eq!(components_json(&[]), serde_json::json!([]));
         let seven: Vec<Button> = (0..7).map(button).collect();
         let rows = components_json(&seven);
         assert_eq!(rows.as_array().unwrap().len(), 2);
         assert_eq!(rows[0]["components"].as_array().unwrap().len(), 5);
         assert_eq!(rows[1]["components"][1]["custom_id"], "b6");
-        assert_eq!(rows[0]["components"][0], serde_json::json!({"type": 2, "style": 2, "label": "0", "custom_id": "b0"}));
+        assert_eq!(
+            rows[0]["components"][0],
+            serde_json::json!({"type": 2, "style": 2, "label": "0", "custom_id": "b0"})
+        );
         let thirty: Vec<Button> = (0..30).map(button).collect();
         assert_eq!(components_json(&thirty).as_array().unwrap().len(), 5);
     }

@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use timmybot_core::player::{Caller, Command, NewTrack, PlayerError, messages};
-use timmybot_core::{
-    BusMessage, DiscordReplies, GuildSettings, OutgoingMessage, SettingsStore, UserId, VoiceCommand,
-};
+use timmybot_core::{BusMessage, DiscordReplies, GuildSettings, OutgoingMessage, SettingsStore, UserId, VoiceCommand};
 use timmybot_voice::{GuildPlayers, PlayError, PlayerRequest};
 use tracing::{info, warn};
 

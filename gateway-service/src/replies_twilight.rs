@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use timmybot_core::{ApplicationId, DiscordReplies, OutgoingMessage, ReplyError, Secret};
-use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle, Component};
 use twilight_model::channel::message::AllowedMentions;
+use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle, Component};
 
 use crate::discord_ids;
 

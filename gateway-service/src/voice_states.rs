@@ -109,7 +109,8 @@ impl VoiceStateCache {
                         .iter()
                         .filter_map(|s| s.channel_id.map(|c| (discord_ids::user(s.user_id), discord_ids::channel(c))))
                         .collect();
-                    let bots = guild.voice_states.iter().filter(|s| is_bot(s)).map(|s| discord_ids::user(s.user_id)).collect();
+                    let bots =
+                        guild.voice_states.iter().filter(|s| is_bot(s)).map(|s| discord_ids::user(s.user_id)).collect();
                     self.guilds.write().expect("voice state lock poisoned").insert(id, GuildVoice { members, bots });
                     self.guild_arrived.notify_waiters();
                 }

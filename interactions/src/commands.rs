@@ -8,8 +8,8 @@
 //! checked again here with the same numbers.
 
 use serde_json::{Value, json};
-use timmybot_core::player::{LoopMode, MAX_QUEUE_LEN, MAX_VOLUME, Placement, SeekTarget};
 use timmybot_core::VoiceCommand;
+use timmybot_core::player::{LoopMode, MAX_QUEUE_LEN, MAX_VOLUME, Placement, SeekTarget};
 
 use crate::CommandError;
 use crate::model::InteractionData;
@@ -210,7 +210,12 @@ const fn player(
     }
 }
 
-const fn view(name: &'static str, route: &'static str, description: &'static str, options: &'static [OptionDef]) -> CommandDef {
+const fn view(
+    name: &'static str,
+    route: &'static str,
+    description: &'static str,
+    options: &'static [OptionDef],
+) -> CommandDef {
     CommandDef {
         name,
         route,
@@ -285,7 +290,9 @@ pub const COMMANDS: &[CommandDef] = &[
         "loop",
         "/loop",
         "Loop nothing, the current track, or the whole queue",
-        &[OptionDef::new("mode", "off, track or queue", OptionKind::String).required().choices(&["off", "track", "queue"])],
+        &[OptionDef::new("mode", "off, track or queue", OptionKind::String)
+            .required()
+            .choices(&["off", "track", "queue"])],
         Audience::Everyone,
     ),
     player(
@@ -309,7 +316,11 @@ pub const COMMANDS: &[CommandDef] = &[
         route: "/settings",
         description: "Show or change this server's player settings (needs Manage Server)",
         options: &[
-            OptionDef::new("dj_role", "Members with this role may skip, stop, clear, move and remove", OptionKind::Role),
+            OptionDef::new(
+                "dj_role",
+                "Members with this role may skip, stop, clear, move and remove",
+                OptionKind::Role,
+            ),
             OptionDef::boolean("clear_dj_role", "Let everyone do what a DJ may"),
             OptionDef::integer("default_volume", "Volume a new player starts at (0–200 %)", 0, MAX_VOLUME as i64),
             OptionDef::integer("max_queue", "The most tracks that may wait", 1, MAX_POSITION),
@@ -443,7 +454,9 @@ pub fn help_text() -> String {
         }
         text.push('\n');
     }
-    text.push_str("(DJ): members with the server's DJ role, or anyone when none is set; others only for their own tracks.");
+    text.push_str(
+        "(DJ): members with the server's DJ role, or anyone when none is set; others only for their own tracks.",
+    );
     text
 }
 
@@ -591,7 +604,13 @@ mod tests {
             name: Some(name.into()),
             options: options
                 .into_iter()
-                .map(|(n, v)| CommandOption { name: n.into(), kind: 0, value: Some(v), options: vec![], focused: false })
+                .map(|(n, v)| CommandOption {
+                    name: n.into(),
+                    kind: 0,
+                    value: Some(v),
+                    options: vec![],
+                    focused: false,
+                })
                 .collect(),
             custom_id: None,
         }
@@ -604,8 +623,28 @@ mod tests {
         assert_eq!(commands.len(), COMMANDS.len());
         let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
         for expected in [
-            "play", "pause", "resume", "skip", "skipto", "previous", "stop", "leave", "queue", "nowplaying", "remove",
-            "move", "swap", "shuffle", "clear", "loop", "seek", "volume", "voteskip", "history", "settings", "help",
+            "play",
+            "pause",
+            "resume",
+            "skip",
+            "skipto",
+            "previous",
+            "stop",
+            "leave",
+            "queue",
+            "nowplaying",
+            "remove",
+            "move",
+            "swap",
+            "shuffle",
+            "clear",
+            "loop",
+            "seek",
+            "volume",
+            "voteskip",
+            "history",
+            "settings",
+            "help",
             "request-access",
         ] {
             assert!(names.contains(&expected), "{expected} missing from {names:?}");
@@ -667,7 +706,10 @@ mod tests {
     #[test]
     fn play_takes_a_trimmed_query_and_a_placement() {
         let cmd = voice_command(PLAY, &data(PLAY, vec![("query", OptionValue::String("  https://x/a.mp3 \n".into()))]));
-        assert_eq!(cmd.unwrap(), Some(VoiceCommand::Play { query: "https://x/a.mp3".into(), placement: Placement::End }));
+        assert_eq!(
+            cmd.unwrap(),
+            Some(VoiceCommand::Play { query: "https://x/a.mp3".into(), placement: Placement::End })
+        );
         let next = data(PLAY, vec![("query", OptionValue::String("a".into())), ("next", OptionValue::Bool(true))]);
         assert!(matches!(voice_command(PLAY, &next), Ok(Some(VoiceCommand::Play { placement: Placement::Next, .. }))));
         let now = data(PLAY, vec![("query", OptionValue::String("a".into())), ("now", OptionValue::Bool(true))]);
@@ -696,11 +738,20 @@ mod tests {
     #[test]
     fn positions_volumes_seeks_and_loop_modes_are_checked() {
         let int = |name: &'static str, command: &str, v: i64| data(command, vec![(name, OptionValue::Integer(v))]);
-        assert_eq!(voice_command("skipto", &int("position", "skipto", 3)).unwrap(), Some(VoiceCommand::SkipTo { position: 3 }));
-        assert!(matches!(voice_command("remove", &int("position", "remove", 0)), Err(CommandError::PositionOutOfRange)));
+        assert_eq!(
+            voice_command("skipto", &int("position", "skipto", 3)).unwrap(),
+            Some(VoiceCommand::SkipTo { position: 3 })
+        );
+        assert!(matches!(
+            voice_command("remove", &int("position", "remove", 0)),
+            Err(CommandError::PositionOutOfRange)
+        ));
         assert!(matches!(voice_command("volume", &int("percent", "volume", 999)), Err(CommandError::VolumeOutOfRange)));
         assert!(matches!(voice_command("volume", &int("percent", "volume", -1)), Err(CommandError::VolumeOutOfRange)));
-        assert_eq!(voice_command("volume", &int("percent", "volume", 200)).unwrap(), Some(VoiceCommand::Volume { percent: 200 }));
+        assert_eq!(
+            voice_command("volume", &int("percent", "volume", 200)).unwrap(),
+            Some(VoiceCommand::Volume { percent: 200 })
+        );
         let seek = |text: &str| data("seek", vec![("position", OptionValue::String(text.into()))]);
         assert_eq!(
             voice_command("seek", &seek("1:23")).unwrap(),

@@ -17,7 +17,9 @@ use timmybot_core::{
 use tracing::Instrument;
 use tracing::field::{Empty, display};
 
-use crate::commands::{self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, NOW_PLAYING, QUEUE, REQUEST_ACCESS, SETTINGS};
+use crate::commands::{
+    self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, NOW_PLAYING, QUEUE, REQUEST_ACCESS, SETTINGS,
+};
 use crate::model::{Interaction, InteractionData, InteractionType, check_body_size};
 use crate::settings_command;
 use crate::verify::{PublicKey, verify_request};
@@ -165,8 +167,8 @@ impl InteractionHandler {
         self.check_access(guild_id).await?;
         match def.handling {
             Handling::Player => {
-                let command =
-                    commands::voice_command(name, data)?.ok_or_else(|| CommandError::UnknownCommand(name.to_owned()))?;
+                let command = commands::voice_command(name, data)?
+                    .ok_or_else(|| CommandError::UnknownCommand(name.to_owned()))?;
                 self.publish(interaction, guild_id, command, CommandOrigin::SlashCommand).await
             }
             Handling::View => self.view(name, data, guild_id).await,

@@ -98,7 +98,8 @@ impl Serialize for InteractionResponse {
             map.serialize_entry("data", &json!({ "flags": EPHEMERAL }))?;
         }
         if let Self::Autocomplete { choices } = self {
-            let choices: Vec<Value> = choices.iter().map(|(name, value)| json!({"name": name, "value": value})).collect();
+            let choices: Vec<Value> =
+                choices.iter().map(|(name, value)| json!({"name": name, "value": value})).collect();
             map.serialize_entry("data", &json!({ "choices": choices }))?;
         }
         if let Self::UpdateMessage { content, buttons } = self {

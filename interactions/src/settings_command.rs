@@ -100,7 +100,13 @@ mod tests {
             name: Some(SETTINGS.into()),
             options: options
                 .into_iter()
-                .map(|(n, v)| CommandOption { name: n.into(), kind: 0, value: Some(v), options: vec![], focused: false })
+                .map(|(n, v)| CommandOption {
+                    name: n.into(),
+                    kind: 0,
+                    value: Some(v),
+                    options: vec![],
+                    focused: false,
+                })
                 .collect(),
             custom_id: None,
         }
@@ -139,8 +145,17 @@ mod tests {
         settings.dj_role = RoleId::new(9);
         settings.idle_leave_secs = 0;
         let text = describe(&settings);
-        for needle in ["DJ role: <@&9>", "Default volume: 100%", "Queue limit: 500", "Leave when idle: never",
-            "Leave when alone: after 2 min", "24/7: off", "more than 50%", "Fair queue: off", "Longest track: 180 min"] {
+        for needle in [
+            "DJ role: <@&9>",
+            "Default volume: 100%",
+            "Queue limit: 500",
+            "Leave when idle: never",
+            "Leave when alone: after 2 min",
+            "24/7: off",
+            "more than 50%",
+            "Fair queue: off",
+            "Longest track: 180 min",
+        ] {
             assert!(text.contains(needle), "{needle} in {text}");
         }
     }

@@ -198,6 +198,9 @@ async fn unknown_interaction_types_and_other_applications_are_ephemeral_messages
 async fn gateway_interactions_skip_verification_but_share_dispatch() {
     let h = Harness::new();
     let interaction = serde_json::from_value(play("https://example.com/a.mp3")).unwrap();
-    assert_eq!(h.handler.handle_interaction(interaction).await, InteractionResponse::DeferredMessage { ephemeral: true });
+    assert_eq!(
+        h.handler.handle_interaction(interaction).await,
+        InteractionResponse::DeferredMessage { ephemeral: true }
+    );
     assert_eq!(h.published().len(), 1);
 }

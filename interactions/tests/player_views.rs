@@ -8,9 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use timmybot_core::player::{
-    Caller, Command, Context, Limits, NewTrack, Placement, PlayerState, messages::controls,
-};
+use timmybot_core::player::{Caller, Command, Context, Limits, NewTrack, Placement, PlayerState, messages::controls};
 use timmybot_core::{
     ChannelId, CommandOrigin, GuildId, GuildSettings, PlayerStore, RoleId, SettingsStore, UserId, VoiceCommand,
 };
@@ -36,7 +34,8 @@ struct Views {
 fn views() -> Views {
     let store = SqliteStore::in_memory().unwrap();
     let mut harness = Harness::new();
-    harness.handler = harness.handler.with_player_store(Arc::new(store.clone())).with_settings_store(Arc::new(store.clone()));
+    harness.handler =
+        harness.handler.with_player_store(Arc::new(store.clone())).with_settings_store(Arc::new(store.clone()));
     Views { harness, store }
 }
 
@@ -154,7 +153,8 @@ async fn position_autocomplete_lists_matching_tracks_within_discords_limits() {
     assert_eq!(choices.len(), 25, "at most 25 choices");
     assert_eq!(choices[0], json!({"name": "#1 t1 (1:00)", "value": 1}));
     let some = json_of(&v.harness.post(&autocomplete("remove", "position", "3")).await);
-    let values: Vec<u64> = some["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_u64().unwrap()).collect();
+    let values: Vec<u64> =
+        some["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_u64().unwrap()).collect();
     assert_eq!(values, vec![3, 13, 23, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39], "by number or by title");
     // Another option, or a guild without a player, gets no suggestions.
     let other = json_of(&v.harness.post(&autocomplete("volume", "percent", "")).await);
@@ -168,7 +168,8 @@ async fn controller_buttons_and_player_commands_go_on_the_bus_with_the_members_r
     press["member"]["roles"] = json!(["900", "901"]);
     let reply = json_of(&v.harness.post(&press).await);
     assert_eq!(reply, json!({"type": 5, "data": {"flags": 64}}), "only the presser sees the outcome");
-    let volume = json_of(&v.harness.post(&with_permissions(command("volume", vec![("percent", json!(150))]), 32)).await);
+    let volume =
+        json_of(&v.harness.post(&with_permissions(command("volume", vec![("percent", json!(150))]), 32)).await);
     assert_eq!(volume, json!({"type": 5, "data": {"flags": 64}}));
     let published = v.harness.published();
     assert_eq!(published[0].command, VoiceCommand::Skip);

@@ -586,7 +586,10 @@ mod tests {
         assert_eq!(options[0]["value"], "https://a.b:8080/c d");
         assert_eq!(options[1], json!({ "name": "next", "type": 5, "value": true }));
         let (_, options) = parse_command_line("/move 3 1");
-        assert_eq!(options, json!([{ "name": "from", "type": 4, "value": 3 }, { "name": "to", "type": 4, "value": 1 }]));
+        assert_eq!(
+            options,
+            json!([{ "name": "from", "type": 4, "value": 3 }, { "name": "to", "type": 4, "value": 1 }])
+        );
         let (_, options) = parse_command_line("/seek 1:23");
         assert_eq!(options, json!([{ "name": "position", "type": 3, "value": "1:23" }]));
         let (_, options) = parse_command_line("/volume 999");

@@ -89,7 +89,7 @@ async fn request_approve_play_revoke(sandbox: &Sandbox, store: &dyn AllowlistSto
     let record = store.get(guild()).await.unwrap().expect("request recorded");
     assert_eq!(record.state, AllowlistState::Pending);
     assert_eq!(record.guild_name.as_deref(), Some("Sandbox"), "name looked up on Discord");
-    assert_eq!(record.member_count, Some(2));
+    assert_eq!(record.member_count, Some(4));
     assert_eq!(record.requested_by, UserId::new(MEMBER_ID));
     assert_eq!(record.reason.as_deref(), Some("we run a lo-fi club"));
     let again = sandbox.send("/request-access").await.unwrap();

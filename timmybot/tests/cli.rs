@@ -39,7 +39,7 @@ fn sandbox_prints_a_heard_line_for_the_tone_it_was_given() {
     let out = timmybot(dir.path()).args(["sandbox", "--listen", "5", "/play ./tone.wav"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("reply to /play ./tone.wav: Now playing tone"), "{stdout}");
+    assert!(stdout.contains("reply to /play ./tone.wav: Now playing **tone** (0:05)"), "{stdout}");
 
     let heard = stdout.lines().find(|l| l.starts_with("heard ")).unwrap_or_else(|| panic!("no heard line:\n{stdout}"));
     let field = |name: &str| -> f64 {
@@ -50,6 +50,9 @@ fn sandbox_prints_a_heard_line_for_the_tone_it_was_given() {
     assert!(field("packets") >= 240.0, "{heard}");
     assert!((45.0..=55.0).contains(&field("rate")), "{heard}");
     assert!((field("dominant_hz") - 440.0).abs() <= 5.0, "{heard}");
+    // A half-scale sine: -9 dBFS; the level is the line's last field.
+    assert!(heard.split_whitespace().last().unwrap().starts_with("level_dbfs="), "{heard}");
+    assert!((field("level_dbfs") + 9.0).abs() <= 1.5, "{heard}");
 }
 
 #[test]
@@ -92,24 +95,22 @@ fn register_commands_overwrites_global_and_guild_commands() {
         };
         let global = tokio::task::block_in_place(|| run(&[]));
         assert!(global.status.success(), "{}", String::from_utf8_lossy(&global.stderr));
+        let every: Vec<&str> = timmybot_interactions::commands::COMMANDS.iter().map(|c| c.name).collect();
         assert_eq!(
             String::from_utf8_lossy(&global.stdout),
-            "registered 4 globally: play, stop, help, request-access\n"
+            format!("registered {} globally: {}\n", every.len(), every.join(", "))
         );
         let names = |commands: Vec<serde_json::Value>| -> Vec<String> {
             commands.iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
         };
-        assert_eq!(names(fake.registered_commands(None)), ["play", "stop", "help", "request-access"]);
+        assert_eq!(names(fake.registered_commands(None)), every);
         let play = &fake.registered_commands(None)[0];
         assert_eq!(play["options"][0]["name"], "query");
         assert_eq!(play["options"][0]["max_length"], 512);
 
         let guild = tokio::task::block_in_place(|| run(&["--guild", "123456789012345678"]));
         assert!(guild.status.success(), "{}", String::from_utf8_lossy(&guild.stderr));
-        assert_eq!(
-            names(fake.registered_commands(Some(123_456_789_012_345_678))),
-            ["play", "stop", "help", "request-access"]
-        );
+        assert_eq!(names(fake.registered_commands(Some(123_456_789_012_345_678))), every);
 
         let bad = tokio::task::block_in_place(|| run(&["--guild", "../1"]));
         assert!(!bad.status.success());

@@ -163,6 +163,7 @@ async fn killed_mid_track_resumes_where_it_was(store: StoreEnv) {
     let audio = world.voice.audio(GUILD);
     let quarter = SAMPLE_RATE as usize / 4;
     let resumed_at = step_of(&audio[..quarter]).expect("the steps track again");
+    eprintln!("killed at second {killed_at}, resumed at second {resumed_at}, down for {DOWNTIME:?}");
     assert!(
         resumed_at + 2 >= killed_at && resumed_at <= killed_at + 1,
         "killed at second {killed_at}, resumed at second {resumed_at} (the downtime was {DOWNTIME:?})"

@@ -156,7 +156,7 @@ fn a_youtube_link_plays_the_stream_ytdlp_names_when_loopback_is_allowed() {
         let play = sandbox.send("/play https://www.youtube.com/watch?v=abc12345678").await.unwrap();
         assert_eq!(play.status, 200);
         let reply = sandbox.wait_for_reply(&play, Duration::from_secs(30)).await.expect("edited");
-        assert_eq!(reply, "Now playing Fake Song");
+        assert_eq!(reply, format!("Now playing **Fake Song** (0:05) · <@{}>", timmybot::sandbox::MEMBER_ID));
         assert_eq!(sandbox.discord.bot_voice_channel(GUILD_ID), Some(VOICE_CHANNEL_ID));
 
         sandbox.hear_tone(3.0, TONE_HZ).await.expect("the tone, clean");
@@ -177,7 +177,7 @@ fn a_youtube_link_plays_the_stream_ytdlp_names_when_loopback_is_allowed() {
 
         let stop = sandbox.send("/stop").await.unwrap();
         let reply = sandbox.wait_for_reply(&stop, Duration::from_secs(15)).await.expect("stop answered");
-        assert_eq!(reply, "Stopped and left the voice channel.");
+        assert_eq!(reply, "Stopped, cleared the queue and left the voice channel.");
         let left = sandbox.voice.wait_until(Duration::from_secs(10), |v| !v.is_connected(GUILD_ID)).await;
         assert!(left, "voice session still open after /stop");
 

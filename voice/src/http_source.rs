@@ -58,10 +58,8 @@ impl LimitedHttp {
             return Err(AudioStreamError::Fail(format!("http status {status}").into()));
         }
         let headers = response.headers();
-        let announced = headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let announced =
+            headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         // Refused before a byte of the body is read.
         if announced.is_some_and(|len| offset.saturating_add(len) > self.max_bytes) {
             return Err(AudioStreamError::Fail(Box::new(TooLarge { limit: self.max_bytes })));

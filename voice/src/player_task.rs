@@ -253,6 +253,7 @@ impl Task {
                 if !ok {
                     warn!(track_id = %track, "seeking failed; playing on from where the audio is");
                 }
+                self.sync_live();
                 self.event(Event::Started { track, epoch }).await;
             }
             Msg::Voice(update) => self.voice(update).await,
@@ -265,8 +266,11 @@ impl Task {
             Msg::Wake => self.reconcile_logged().await,
             Msg::SystemStop => {
                 let caller = self.system_caller();
+                let controller = self.state.controller;
                 if self.apply(Command::Stop, caller).await.is_ok() {
                     info!("player stopped by the deployment");
+                    self.reconcile_logged().await;
+                    self.show_last_controller(controller);
                 }
             }
             Msg::Suspend { .. } => unreachable!("handled by the loop"),
@@ -290,8 +294,7 @@ impl Task {
         let is_enqueue = matches!(command, Command::Enqueue { .. });
         let controller = self.state.controller;
         let outcome = self.apply(command, caller).await?;
-        if let (true, Some(input), Outcome::Enqueued { first, position: None, .. }) = (is_enqueue, prepared, &outcome)
-        {
+        if let (true, Some(input), Outcome::Enqueued { first, position: None, .. }) = (is_enqueue, prepared, &outcome) {
             // Opened by /play: it plays without being opened a second time.
             self.prepared = Some((first.id, input));
         }
@@ -481,39 +484,36 @@ impl Task {
     /// Plays `input` as the current track, at its position.
     async fn start_audio(&mut self, input: Input, current: &NowPlaying) {
         let Some(call) = self.shared.songbird.get(songbird_guild(self.guild)) else { return };
+        let offset = current.clock.offset_ms;
         let mut track = songbird::tracks::Track::new(input).volume(volume(self.state.volume));
-        if self.state.paused {
+        // Started at a position, it waits paused until the seek lands, so
+        // the start of the track is never heard first.
+        let paused = self.state.paused || offset > 0;
+        if paused {
             track = track.pause();
         }
         let handle = call.lock().await.play_only(track);
         let (id, epoch) = (current.track.id, current.epoch);
-        for (event, kind) in [
-            (TrackEvent::Playable, AudioEvent::Playable),
-            (TrackEvent::End, AudioEvent::Ended),
-            (TrackEvent::Error, AudioEvent::Errored),
-        ] {
+        for (event, kind) in [(TrackEvent::End, AudioEvent::Ended), (TrackEvent::Error, AudioEvent::Errored)] {
             let watcher = AudioWatcher { tx: self.tx.clone(), uuid: handle.uuid(), track: id, epoch, kind };
             if let Err(e) = handle.add_event(SongbirdEvent::Track(event), watcher) {
                 warn!(error = %e, "could not watch the track");
             }
         }
         self.shared.meter(&handle);
-        let offset = current.clock.offset_ms;
-        if offset > 0 {
+        if offset == 0 {
+            // The resolver hands over audio already opened and probed:
+            // songbird plays it from its next 20 ms tick, and reports no
+            // "playable" event for it, so the player says so itself.
+            let _ = self.tx.send(Msg::Audio { event: AudioEvent::Playable, track: id, epoch, play_time: None });
+        } else {
             let (handle, tx) = (handle.clone(), self.tx.clone());
             tokio::spawn(async move {
                 let ok = handle.seek_async(Duration::from_millis(offset)).await.is_ok();
                 let _ = tx.send(Msg::Seeked { track: id, epoch, ok });
             });
         }
-        self.live = Some(Live {
-            track: id,
-            epoch,
-            handle,
-            paused: self.state.paused,
-            volume: self.state.volume,
-            seeking: offset > 0,
-        });
+        self.live = Some(Live { track: id, epoch, handle, paused, volume: self.state.volume, seeking: offset > 0 });
         info!(track_id = %id, offset_ms = offset, "track started");
     }
 
@@ -524,6 +524,8 @@ impl Task {
             self.set_audible(false);
             return;
         };
+        // A track waiting for its first seek stays paused until it lands.
+        let paused = paused || (live.seeking && live.paused);
         if live.paused != paused {
             let _ = if paused { live.handle.pause() } else { live.handle.play() };
             live.paused = paused;
@@ -716,7 +718,8 @@ impl EventHandler for AudioWatcher {
     async fn act(&self, ctx: &EventContext<'_>) -> Option<SongbirdEvent> {
         let EventContext::Track(tracks) = ctx else { return None };
         let (state, _) = tracks.iter().find(|(_, h)| h.uuid() == self.uuid)?;
-        let msg = Msg::Audio { event: self.kind, track: self.track, epoch: self.epoch, play_time: Some(state.play_time) };
+        let msg =
+            Msg::Audio { event: self.kind, track: self.track, epoch: self.epoch, play_time: Some(state.play_time) };
         if self.tx.send(msg).is_err() || self.kind != AudioEvent::Playable {
             return Some(SongbirdEvent::Cancel);
         }
@@ -736,4 +739,3 @@ fn songbird_guild(guild: GuildId) -> songbird::id::GuildId {
 fn songbird_channel(channel: ChannelId) -> songbird::id::ChannelId {
     songbird::id::ChannelId(std::num::NonZeroU64::new(channel.get()).expect("channel ids are non-zero"))
 }
-

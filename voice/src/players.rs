@@ -16,9 +16,7 @@ use songbird::Songbird;
 use songbird::input::Input;
 use songbird::tracks::{PlayMode, ReadyState, TrackHandle, TrackState};
 use timmybot_core::player::{Caller, Command, Outcome, PlayerState};
-use timmybot_core::{
-    ChannelId, Clock, DiscordRest, GuildId, GuildSettings, PlayerStore, SettingsStore, StoreError,
-};
+use timmybot_core::{ChannelId, Clock, DiscordRest, GuildId, GuildSettings, PlayerStore, SettingsStore, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};

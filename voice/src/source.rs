@@ -389,7 +389,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_link_is_opened_with_one_get_and_plays_from_it() {
         let wav = timmybot_test_support::audio::tone_wav(440.0, 1.0).unwrap();
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", wav.len());
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            wav.len()
+        );
         let (port, methods) = serve(head, wav).await;
         let resolver = SourceResolver::new(SafeHttpClient::new(loopback_policy(1024 * 1024)), None);
         let resolved = resolver.resolve(&format!("http://127.0.0.1:{port}/tone.wav")).await.unwrap();

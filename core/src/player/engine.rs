@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use super::{
-    HISTORY_LEN, LoopMode, MAX_QUEUE_LEN, NewTrack, NowPlaying, PlaybackClock, PlayerState, SeekTarget, Track,
-    TrackId, shuffle_seeded,
+    HISTORY_LEN, LoopMode, MAX_QUEUE_LEN, NewTrack, NowPlaying, PlaybackClock, PlayerState, SeekTarget, Track, TrackId,
+    shuffle_seeded,
 };
 use crate::{ChannelId, GuildSettings, UserId};
 
@@ -619,7 +619,8 @@ impl PlayerState {
             }
             Command::VoteSkip { listeners } => self.vote_skip(&listeners, ctx),
             Command::Requeue { track } => {
-                let entry = self.history.iter().rev().find(|t| t.id == track).cloned().ok_or(PlayerError::UnknownTrack)?;
+                let entry =
+                    self.history.iter().rev().find(|t| t.id == track).cloned().ok_or(PlayerError::UnknownTrack)?;
                 let new = NewTrack {
                     source: entry.source,
                     title: entry.title,
@@ -640,7 +641,9 @@ impl PlayerState {
         match event {
             Event::Started { track, epoch } => {
                 let paused = self.paused;
-                let Some(current) = self.current_at(track, epoch) else { return EventOutcome::Ignored };
+                let Some(current) = self.current_at(track, epoch).filter(|c| !c.clock.ready) else {
+                    return EventOutcome::Ignored;
+                };
                 current.clock.ready = true;
                 if !paused {
                     current.clock.run(now_ms);
@@ -753,8 +756,7 @@ impl PlayerState {
         }
         // The track that plays now does not wait, unless the one it
         // interrupts goes back to the queue (loop queue).
-        let frees_a_slot = self.current.is_none()
-            || (placement == Placement::Now && self.loop_mode != LoopMode::Queue);
+        let frees_a_slot = self.current.is_none() || (placement == Placement::Now && self.loop_mode != LoopMode::Queue);
         let room = max.saturating_sub(self.upcoming.len()) + usize::from(frees_a_slot);
         if room == 0 {
             return Err(PlayerError::QueueFull { max });

@@ -138,9 +138,7 @@ fn skip_skipto_and_previous_walk_the_queue() {
     let mut s = playing(4);
     let Ok(Outcome::Skipped { skipped, next: Some(next) }) = s.apply(Command::Skip, &dj()) else { panic!() };
     assert_eq!((skipped.title.as_str(), next.title.as_str()), ("t0", "t1"));
-    let Ok(Outcome::SkippedTo { next, passed: 2 }) = s.apply(Command::SkipTo { position: 3 }, &dj()) else {
-        panic!()
-    };
+    let Ok(Outcome::SkippedTo { next, passed: 2 }) = s.apply(Command::SkipTo { position: 3 }, &dj()) else { panic!() };
     assert_eq!(next.title, "t4");
     let Ok(Outcome::WentBack(back)) = s.apply(Command::Previous, &dj()) else { panic!() };
     assert_eq!(back.title, "t3");
@@ -243,10 +241,7 @@ fn volume_is_bounded_to_200() {
 fn members_outside_the_bots_channel_change_nothing() {
     let mut s = playing(1);
     let before = s.clone();
-    let elsewhere = Context {
-        caller: Caller { voice_channel: ChannelId::new(VOICE + 1), ..caller(2, true) },
-        ..dj()
-    };
+    let elsewhere = Context { caller: Caller { voice_channel: ChannelId::new(VOICE + 1), ..caller(2, true) }, ..dj() };
     assert_eq!(
         s.apply(Command::Pause, &elsewhere),
         Err(PlayerError::NotInBotChannel { bot_channel: ChannelId::new(VOICE).unwrap() })

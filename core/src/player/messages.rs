@@ -197,7 +197,12 @@ pub fn now_playing(state: &PlayerState, now_ms: u64) -> String {
     let mut text = format!("{} {}\nRequested by <@{}>\n", status(state), title(track), track.requested_by);
     match track.duration_ms {
         Some(length) => {
-            text.push_str(&format!("{} `{} / {}`", progress_bar(position, length, 16), duration(position), duration(length)));
+            text.push_str(&format!(
+                "{} `{} / {}`",
+                progress_bar(position, length, 16),
+                duration(position),
+                duration(length)
+            ));
         }
         None => text.push_str(&format!("live · `{}`", duration(position))),
     }

@@ -115,7 +115,12 @@ mod tests {
     use super::*;
 
     fn new(source: &str, title: &str) -> NewTrack {
-        NewTrack { source: source.into(), title: title.into(), duration_ms: Some(1), requested_by: UserId::new(1).unwrap() }
+        NewTrack {
+            source: source.into(),
+            title: title.into(),
+            duration_ms: Some(1),
+            requested_by: UserId::new(1).unwrap(),
+        }
     }
 
     #[test]

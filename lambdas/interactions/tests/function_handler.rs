@@ -13,6 +13,7 @@ use interactions_lambda::function_handler;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use timmybot_core::emf::{EmfEmitter, MemorySink};
+use timmybot_core::player::Placement;
 use timmybot_core::{ApplicationId, CommandBus, ManualClock, VoiceCommand};
 use timmybot_embedded::InProcessBus;
 use timmybot_interactions::{InteractionHandler, PublicKey};
@@ -119,7 +120,7 @@ async fn base64_play_event_is_deferred_and_lands_on_the_bus() {
     let response =
         function_handler(&handler, &metrics, event(&signer, body.to_string().as_bytes(), true)).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(body_json(&response), json!({"type": 5}));
+    assert_eq!(body_json(&response), json!({"type": 5, "data": {"flags": 64}}));
 
     let delivered = bus.receive(10, Duration::ZERO).await.unwrap();
     assert_eq!(delivered.len(), 1);
@@ -128,7 +129,10 @@ async fn base64_play_event_is_deferred_and_lands_on_the_bus() {
     assert_eq!(message.guild_id, sample.guild_id.unwrap());
     assert_eq!(message.user_id, sample.user_id);
     assert_eq!(message.interaction_token.expose(), sample.token);
-    assert_eq!(message.command, VoiceCommand::Play { query: "https://example.com/café.mp3".into() });
+    assert_eq!(
+        message.command,
+        VoiceCommand::Play { query: "https://example.com/café.mp3".into(), placement: Placement::End }
+    );
 
     // The record names the command, and nothing from the request itself.
     let line = sink.lines().concat();

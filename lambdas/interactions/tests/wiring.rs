@@ -54,6 +54,7 @@ fn config(public_key: PublicKeySource, queue_url: &str) -> Config {
         application_id: ApplicationId::new(SAMPLE_APPLICATION_ID).unwrap(),
         command_queue_url: queue_url.to_owned(),
         guilds_table: unique_name("guilds"),
+        queues_table: unique_name("guild-queues"),
         allowlist: AllowlistSettings::open(),
         discord_token_secret: None,
         allowlist_webhook: None,

@@ -687,7 +687,7 @@ mod tests {
                 assert!(!(seen_optional && option.required), "{}: required after optional", command.name);
                 seen_optional |= !option.required;
                 assert!(option.choices.len() <= 25);
-                assert!(!(option.autocomplete && !option.choices.is_empty()));
+                assert!(!option.autocomplete || option.choices.is_empty(), "autocomplete or choices, not both");
             }
         }
         assert!(help_text().chars().count() < 2000, "help fits one message");

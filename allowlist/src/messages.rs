@@ -143,18 +143,9 @@ fn mention(actor: &Actor) -> String {
 }
 
 /// Escapes Discord markdown so a guild name or reason cannot restyle the
-/// message or fake a mention (mentions never ping anyway: every message is
-/// sent with no allowed mentions).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '_' | '~' | '`' | '|' | '>' | '<' | '@' | '#' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+/// message or fake a mention (one rule for every text from outside:
+/// [`timmybot_core::escape_markdown`]).
+pub use timmybot_core::escape_markdown as escape;
 
 #[cfg(test)]
 mod tests {

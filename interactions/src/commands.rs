@@ -597,23 +597,10 @@ pub fn optional_bool(data: &InteractionData, name: &'static str) -> Result<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CommandOption, OptionValue};
+    use crate::model::OptionValue;
 
     fn data(name: &str, options: Vec<(&str, OptionValue)>) -> InteractionData {
-        InteractionData {
-            name: Some(name.into()),
-            options: options
-                .into_iter()
-                .map(|(n, v)| CommandOption {
-                    name: n.into(),
-                    kind: 0,
-                    value: Some(v),
-                    options: vec![],
-                    focused: false,
-                })
-                .collect(),
-            custom_id: None,
-        }
+        InteractionData::with_options(name, options)
     }
 
     #[test]

@@ -177,6 +177,25 @@ pub struct InteractionData {
 }
 
 impl InteractionData {
+    /// The data of command `name` with `options` filled in (tests build
+    /// interactions with it).
+    pub fn with_options(name: &str, options: Vec<(&str, OptionValue)>) -> Self {
+        Self {
+            name: Some(name.into()),
+            options: options
+                .into_iter()
+                .map(|(n, v)| CommandOption {
+                    name: n.into(),
+                    kind: 0,
+                    value: Some(v),
+                    options: vec![],
+                    focused: false,
+                })
+                .collect(),
+            custom_id: None,
+        }
+    }
+
     /// The top-level option called `name`.
     pub fn option(&self, name: &str) -> Option<&CommandOption> {
         self.options.iter().find(|o| o.name == name)

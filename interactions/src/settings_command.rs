@@ -92,24 +92,11 @@ pub fn describe(settings: &GuildSettings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CommandOption, OptionValue};
+    use crate::model::OptionValue;
     use timmybot_core::GuildId;
 
     fn data(options: Vec<(&str, OptionValue)>) -> InteractionData {
-        InteractionData {
-            name: Some(SETTINGS.into()),
-            options: options
-                .into_iter()
-                .map(|(n, v)| CommandOption {
-                    name: n.into(),
-                    kind: 0,
-                    value: Some(v),
-                    options: vec![],
-                    focused: false,
-                })
-                .collect(),
-            custom_id: None,
-        }
+        InteractionData::with_options(SETTINGS, options)
     }
 
     #[test]

@@ -1,21 +1,12 @@
 //! The `timmybot` binary as a user runs it: the sandbox's `heard` line,
-//! `register-commands`, config errors, and `serve` stopping on SIGTERM.
+//! `register-commands` and config errors. `serve` stopping on SIGTERM and
+//! surviving SIGKILL are in `restart_e2e.rs`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use timmybot_core::{ChannelId, GuildId, PlayerStore};
 use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild};
-use timmybot_test_support::fake_voice::FakeVoiceServer;
-use timmybot_test_support::signer::InteractionSigner;
-use timmybot_test_support::test_ca::TestCa;
 
 const BIN: &str = env!("CARGO_BIN_EXE_timmybot");
-const GUILD: u64 = 700_000_000_000_000_001;
-const VOICE: u64 = 700_000_000_000_000_002;
-const TEXT: u64 = 700_000_000_000_000_003;
-const MEMBER: u64 = 700_000_000_000_000_004;
 
 fn runtime() -> tokio::runtime::Runtime {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -121,110 +112,5 @@ fn register_commands_overwrites_global_and_guild_commands() {
         assert!(!stranger.status.success());
         assert_eq!(String::from_utf8_lossy(&stranger.stderr), "timmybot: Discord refused the commands: HTTP 403\n");
         assert!(fake.registered_commands(Some(999_999_999_999_999_999)).is_empty());
-    });
-}
-
-#[test]
-fn serve_on_sigterm_leaves_voice_keeps_the_player_and_exits_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    let media = dir.path().join("media");
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&media).unwrap();
-    timmybot_test_support::audio::write_tone_wav(media.join("long.wav"), 440.0, 30.0).unwrap();
-    let ca = TestCa::new().unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    ca.write_ca_file(&ca_file).unwrap();
-    let signer = InteractionSigner::from_seed([5; 32]);
-
-    runtime().block_on(async {
-        let voice = FakeVoiceServer::start(&ca).await.unwrap();
-        let discord = FakeDiscord::start(FakeDiscordConfig {
-            guilds: vec![FakeGuild {
-                id: GUILD,
-                name: "Term".into(),
-                member_count: 2,
-                voice_channels: vec![VOICE],
-                text_channels: vec![TEXT],
-                voice_states: vec![(MEMBER, VOICE)],
-            }],
-            voice_endpoint: voice.endpoint(),
-            ..FakeDiscordConfig::default()
-        })
-        .await
-        .unwrap();
-
-        let mut child = timmybot(dir.path())
-            .arg("serve")
-            .env("DISCORD_TOKEN", "serve-token")
-            .env("DISCORD_APPLICATION_ID", discord.config().application_id.to_string())
-            .env("DISCORD_PUBLIC_KEY", signer.public_key_hex())
-            .env("TIMMYBOT_LISTEN", "127.0.0.1:0")
-            .env("TIMMYBOT_DATA_DIR", &data)
-            .env("TIMMYBOT_MEDIA_DIR", &media)
-            .env("TIMMYBOT_ALLOWLIST_MODE", "open")
-            .env("TIMMYBOT_DISCORD_REST_PROXY", discord.rest_addr())
-            .env("TIMMYBOT_DISCORD_GATEWAY_URL", discord.gateway_url())
-            .env("SSL_CERT_FILE", &ca_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let first_line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        let addr = first_line
-            .strip_prefix("timmybot serving on http://")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
-            .to_owned();
-        discord.wait_for_shard(0, Duration::from_secs(20)).await.unwrap();
-
-        let interaction = discord.slash_command(
-            GUILD,
-            TEXT,
-            MEMBER,
-            "play",
-            serde_json::json!([{"name": "query", "type": 3, "value": "long.wav"}]),
-        );
-        let token = interaction["token"].as_str().unwrap().to_owned();
-        let body = serde_json::to_vec(&interaction).unwrap();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let mut request = reqwest::Client::new().post(format!("http://{addr}/interactions")).body(body.clone());
-        for (k, v) in signer.signed_headers(&body, now) {
-            request = request.header(k, v);
-        }
-        let response: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
-        assert_eq!(response["type"], 5);
-        discord.accept_interaction_response(&token, response);
-        assert!(voice.wait_until(Duration::from_secs(20), |v| v.heard(GUILD).seconds_of_audio >= 1.0).await);
-
-        let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-        assert!(kill.success());
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "serve did not exit after SIGTERM");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        assert_eq!(status.code(), Some(0), "exit status {status:?}");
-        assert!(!voice.is_connected(GUILD), "voice session still open");
-        assert_eq!(discord.bot_voice_channel(GUILD), None, "bot still in the channel");
-
-        // The player outlives the process: the track that was playing is
-        // kept at the position it reached, with the channel to rejoin.
-        let store = timmybot_embedded::SqliteStore::open(data.join("timmybot.db")).unwrap();
-        let player = store.load(GuildId::new(GUILD).unwrap()).await.unwrap().expect("player persisted");
-        assert_eq!(player.voice_channel, ChannelId::new(VOICE), "the next start rejoins");
-        let current = player.current.expect("the track is kept");
-        assert_eq!(current.track.source, "long.wav");
-        assert!(!current.clock.is_running(), "stopped at an exact position");
-        assert!((1_000..10_000).contains(&current.clock.offset_ms), "position {} ms", current.clock.offset_ms);
     });
 }

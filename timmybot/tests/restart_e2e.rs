@@ -173,6 +173,53 @@ async fn killed_mid_track_resumes_where_it_was(store: StoreEnv) {
 }
 
 #[test]
+fn sigterm_leaves_voice_stores_the_exact_position_and_the_next_start_resumes_there() {
+    runtime().block_on(async {
+        let world = World::start().await;
+        let mut first = world.serve(&Vec::new());
+        world.discord.wait_for_shard(0, Duration::from_secs(30)).await.unwrap();
+        world.play("steps.wav").await;
+        assert!(world.voice.wait_until(Duration::from_secs(30), |v| v.heard(GUILD).seconds_of_audio >= 4.0).await);
+
+        let started = std::time::Instant::now();
+        Command::new("kill").args(["-TERM", &first.id().to_string()]).status().unwrap();
+        let status = loop {
+            if let Some(status) = first.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "serve did not exit after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(status.code(), Some(0), "exit status {status:?}");
+        assert!(!world.voice.is_connected(GUILD), "voice session still open");
+        assert_eq!(world.discord.bot_voice_channel(GUILD), None, "bot still in the channel");
+
+        // The player outlives the process: the track kept at the exact
+        // position it reached, with the channel to rejoin.
+        let store = timmybot_embedded::SqliteStore::open(world.dir.path().join("data/timmybot.db")).unwrap();
+        let player = timmybot_core::PlayerStore::load(&store, timmybot_core::GuildId::new(GUILD).unwrap())
+            .await
+            .unwrap()
+            .expect("player persisted");
+        assert_eq!(player.voice_channel, timmybot_core::ChannelId::new(VOICE), "the next start rejoins");
+        let current = player.current.expect("the track is kept");
+        assert_eq!(current.track.source, "steps.wav");
+        assert!(!current.clock.is_running(), "stopped at an exact position");
+        let stopped_at = (current.clock.offset_ms / 1000) as usize;
+        assert!((4..=7).contains(&stopped_at), "position {} ms", current.clock.offset_ms);
+        drop(store);
+
+        world.voice.reset_heard(GUILD);
+        let mut second = world.serve(&Vec::new());
+        assert!(world.voice.wait_until(Duration::from_secs(30), |v| v.heard(GUILD).seconds_of_audio >= 0.6).await);
+        let audio = world.voice.audio(GUILD);
+        let resumed_at = step_of(&audio[..SAMPLE_RATE as usize / 4]).expect("the steps track again");
+        assert_eq!(resumed_at, stopped_at, "resumed at the stored position");
+        kill(&mut second, "-TERM");
+    });
+}
+
+#[test]
 fn sigkill_then_restart_resumes_the_track_on_sqlite() {
     runtime().block_on(killed_mid_track_resumes_where_it_was(Vec::new()));
 }

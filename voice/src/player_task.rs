@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use songbird::events::{Event as SongbirdEvent, EventContext, EventHandler, TrackEvent};
+use songbird::events::{CoreEvent, Event as SongbirdEvent, EventContext, EventHandler, TrackEvent};
 use songbird::input::Input;
 use songbird::tracks::TrackHandle;
 use timmybot_core::player::{
@@ -52,6 +52,9 @@ pub(crate) enum Msg {
     SystemStop,
     /// Store the exact position, leave voice, end (graceful shutdown).
     Suspend { done: oneshot::Sender<()> },
+    /// songbird's voice connection went down (`reason`: why, `None` when
+    /// asked to) or came back.
+    Driver { connected: bool, reason: Option<String> },
 }
 
 /// What songbird said about a track.
@@ -170,6 +173,8 @@ struct Task {
     alone_since: Option<Instant>,
     controller: Option<Controller>,
     last_refresh: Instant,
+    /// Whether the current call reports its connection events here.
+    driver_watched: bool,
 }
 
 impl Task {
@@ -221,6 +226,7 @@ impl Task {
             alone_since: None,
             controller: None,
             last_refresh: Instant::now(),
+            driver_watched: false,
         })
     }
 
@@ -274,6 +280,12 @@ impl Task {
                 }
             }
             Msg::Suspend { .. } => unreachable!("handled by the loop"),
+            Msg::Driver { connected: true, .. } => info!("voice connection back"),
+            Msg::Driver { connected: false, reason: None } => debug!("voice connection closed as asked"),
+            // Reconnecting on its own is songbird's; a kick or a deleted
+            // channel also arrives as the bot's voice state, which stops
+            // the player with the queue kept.
+            Msg::Driver { connected: false, reason: Some(reason) } => warn!(reason, "voice connection lost"),
         }
     }
 
@@ -406,6 +418,7 @@ impl Task {
             }
             info!(channel_id = %want, "joined voice");
         }
+        self.watch_driver().await;
         self.set_in_voice(true);
         self.follow_audio().await;
         Ok(())
@@ -661,7 +674,24 @@ impl Task {
         }
     }
 
+    /// Has the call report its connection going down and coming back.
+    async fn watch_driver(&mut self) {
+        if self.driver_watched {
+            return;
+        }
+        let Some(call) = self.shared.songbird.get(songbird_guild(self.guild)) else { return };
+        let mut call = call.lock().await;
+        for (event, connected) in [(CoreEvent::DriverDisconnect, false), (CoreEvent::DriverReconnect, true)] {
+            call.add_global_event(SongbirdEvent::Core(event), DriverWatcher { tx: self.tx.clone(), connected });
+        }
+        self.driver_watched = true;
+    }
+
     fn set_in_voice(&mut self, in_voice: bool) {
+        if !in_voice {
+            // The call is gone with its handlers; the next one needs its own.
+            self.driver_watched = false;
+        }
         self.in_voice = in_voice;
         self.shared.set_in_voice(self.guild, in_voice);
     }
@@ -721,6 +751,26 @@ impl EventHandler for AudioWatcher {
         let msg =
             Msg::Audio { event: self.kind, track: self.track, epoch: self.epoch, play_time: Some(state.play_time) };
         if self.tx.send(msg).is_err() || self.kind != AudioEvent::Playable {
+            return Some(SongbirdEvent::Cancel);
+        }
+        None
+    }
+}
+
+/// Forwards the call's connection events to its guild's task.
+struct DriverWatcher {
+    tx: mpsc::UnboundedSender<Msg>,
+    connected: bool,
+}
+
+#[async_trait]
+impl EventHandler for DriverWatcher {
+    async fn act(&self, ctx: &EventContext<'_>) -> Option<SongbirdEvent> {
+        let reason = match ctx {
+            EventContext::DriverDisconnect(data) => data.reason.map(|r| format!("{r:?}")),
+            _ => None,
+        };
+        if self.tx.send(Msg::Driver { connected: self.connected, reason }).is_err() {
             return Some(SongbirdEvent::Cancel);
         }
         None

@@ -35,6 +35,8 @@ pub const OTHER_VOICE_CHANNEL_ID: u64 = 800_000_000_000_000_006;
 pub const LISTENER_IDS: [u64; 2] = [800_000_000_000_000_007, 800_000_000_000_000_008];
 /// Its text channel, where commands are run.
 pub const TEXT_CHANNEL_ID: u64 = 800_000_000_000_000_003;
+/// A second text channel (for `/settings announce_channel:`).
+pub const ANNOUNCE_CHANNEL_ID: u64 = 800_000_000_000_000_009;
 /// The member who runs every command; they hold Manage Server.
 pub const MEMBER_ID: u64 = 800_000_000_000_000_004;
 /// A member of the sandbox guild without Manage Server.
@@ -196,7 +198,7 @@ impl Sandbox {
                     name: "Sandbox".into(),
                     member_count: 4,
                     voice_channels: vec![VOICE_CHANNEL_ID, OTHER_VOICE_CHANNEL_ID],
-                    text_channels: vec![TEXT_CHANNEL_ID],
+                    text_channels: vec![TEXT_CHANNEL_ID, ANNOUNCE_CHANNEL_ID],
                     voice_states: vec![(MEMBER_ID, VOICE_CHANNEL_ID)],
                 },
                 FakeGuild {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use timmybot::sandbox::{
-    GUILD_ID, LISTENER_IDS, MEMBER_ID, OTHER_MEMBER_ID, OTHER_VOICE_CHANNEL_ID, Route, Sandbox, SandboxOptions,
-    SentCommand, TEXT_CHANNEL_ID, VOICE_CHANNEL_ID, trust_sandbox_ca,
+    ANNOUNCE_CHANNEL_ID, GUILD_ID, LISTENER_IDS, MEMBER_ID, OTHER_MEMBER_ID, OTHER_VOICE_CHANNEL_ID, Route, Sandbox,
+    SandboxOptions, SentCommand, TEXT_CHANNEL_ID, VOICE_CHANNEL_ID, trust_sandbox_ca,
 };
 use timmybot_core::player::{messages::controls, shuffle_seeded};
 use timmybot_core::{GuildId, GuildSettings, SettingsStore};
@@ -335,10 +335,40 @@ fn seek_pause_and_resume_move_through_the_track_as_asked() {
 fn volume_zero_is_silence_and_two_hundred_is_louder() {
     with_sandbox(
         3.0,
-        |o| o,
+        |mut o| {
+            // A fast refresh, to see the progress bar move on its own.
+            o.players.controller_refresh = Duration::from_secs(1);
+            o
+        },
         |sandbox, _| async move {
+            let moved = say(&sandbox, &format!("/settings announce_channel:{ANNOUNCE_CHANNEL_ID}")).await;
+            assert!(moved.contains(&format!("Now-playing message: <#{ANNOUNCE_CHANNEL_ID}>")), "{moved}");
             say(&sandbox, "/play long.wav").await;
             assert_hears(&sandbox, 440.0, "the long tone").await;
+            // The controller goes to the announce channel, and nothing is
+            // posted where /play was used.
+            let announced = || sandbox.discord.channel_messages(ANNOUNCE_CHANNEL_ID);
+            sandbox
+                .discord
+                .wait_for_message(|m| m.channel_id == ANNOUNCE_CHANNEL_ID && m.content.contains("**long**"), REPLY)
+                .await
+                .expect("the controller in the announce channel");
+            assert_eq!(announced().len(), 1, "one controller in the announce channel");
+            assert!(sandbox.discord.channel_messages(TEXT_CHANNEL_ID).is_empty());
+            // With nothing else happening, it is refreshed as the track plays
+            // (every second here; every 15 s by default) and never reposted.
+            let before = announced()[0].content.clone();
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            let after = announced()[0].content.clone();
+            assert_ne!(before, after, "the progress moved: {after}");
+            let edits = sandbox
+                .discord
+                .rest_calls()
+                .iter()
+                .filter(|c| c.method == "PATCH" && c.path.contains(&format!("/channels/{ANNOUNCE_CHANNEL_ID}/")))
+                .count();
+            assert!((1..=5).contains(&edits), "{edits} edits in about 3 s of refreshes at most once a second");
+            assert_eq!(announced().len(), 1);
             tokio::time::sleep(Duration::from_millis(1200)).await;
             let normal = sandbox.heard().level_dbfs.expect("a level");
             assert!((-12.0..=-6.0).contains(&normal), "a half-scale sine reads about -9 dBFS, got {normal}");

@@ -89,15 +89,37 @@ impl SafeHttpClient {
     /// read), [`FetchError::Status`] for a non-success answer,
     /// [`FetchError::Timeout`] or [`FetchError::Transport`] otherwise.
     pub async fn get_limited(&self, url: &Url) -> Result<Bytes, FetchError> {
-        self.check_url(url)?;
-        let limit = self.policy.max_body_bytes;
-        let mut response = self.client.get(url.clone()).send().await?;
-        if !response.status().is_success() {
-            return Err(FetchError::Status(response.status().as_u16()));
+        let fetched = self.fetch(self.client.get(url.clone())).await?;
+        if !(200..300).contains(&fetched.status) {
+            return Err(FetchError::Status(fetched.status));
         }
+        Ok(fetched.body)
+    }
+
+    /// Starts a request of `method` to `url` on this client; send it with
+    /// [`SafeHttpClient::fetch`], which checks the first hop.
+    pub fn request(&self, method: reqwest::Method, url: Url) -> reqwest::RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// Sends `request` (built with [`SafeHttpClient::request`]) and reads its
+    /// body, at most [`OutboundPolicy::max_body_bytes`], whatever the status:
+    /// an API client reads its error bodies and `Retry-After` too.
+    ///
+    /// # Errors
+    /// [`FetchError::Refused`] for a refused destination or hop,
+    /// [`FetchError::TooLarge`] when the body exceeds the limit (announced or
+    /// read), [`FetchError::Timeout`] or [`FetchError::Transport`] otherwise.
+    pub async fn fetch(&self, request: reqwest::RequestBuilder) -> Result<Fetched, FetchError> {
+        let request = request.build()?;
+        self.check_url(request.url())?;
+        let limit = self.policy.max_body_bytes;
+        let mut response = self.client.execute(request).await?;
         if response.content_length().is_some_and(|len| len > limit) {
             return Err(FetchError::TooLarge { limit });
         }
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
         let mut body = BytesMut::new();
         while let Some(chunk) = response.chunk().await? {
             if body.len() as u64 + chunk.len() as u64 > limit {
@@ -105,7 +127,25 @@ impl SafeHttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body.freeze())
+        Ok(Fetched { status, headers, body: body.freeze() })
+    }
+}
+
+/// A response read whole by [`SafeHttpClient::fetch`].
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body, at most the policy's `max_body_bytes`.
+    pub body: Bytes,
+}
+
+impl Fetched {
+    /// A header's value as text, when present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 

@@ -17,6 +17,6 @@ mod error;
 mod policy;
 
 pub use address::{AddressClass, AllowList, AllowListError, check_ip, classify_ip};
-pub use client::SafeHttpClient;
+pub use client::{Fetched, SafeHttpClient};
 pub use error::{FetchError, Refusal};
 pub use policy::OutboundPolicy;

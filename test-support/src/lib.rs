@@ -1,6 +1,7 @@
 //! Test doubles that speak the real wire protocols, and shared test suites.
 //!
 //! - [`fake_discord`]: Discord's REST API and gateway WebSocket on loopback.
+//! - [`fake_apis`]: the music APIs and stream servers the sources talk to.
 //! - [`fake_voice`]: Discord's voice WebSocket (TLS) and UDP/RTP server that
 //!   decrypts and decodes what it receives, so a test can ask what it heard.
 //! - [`test_ca`]: a throwaway certificate authority for the voice TLS.
@@ -14,6 +15,7 @@
 pub mod audio;
 pub mod contract;
 pub mod emulators;
+pub mod fake_apis;
 pub mod fake_discord;
 pub mod fake_voice;
 pub mod runtime;

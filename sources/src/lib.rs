@@ -1,0 +1,20 @@
+//! Where tracks come from, as metadata: what a link, a search or a station
+//! names, never its audio.
+//!
+//! Opening audio needs songbird and lives in `timmybot-voice`; everything
+//! here is plain HTTP through the outbound client ([`timmybot_outbound`]) and
+//! pure parsing, so the interactions Lambda can answer autocomplete with the
+//! same code the player resolves `/play` with.
+//!
+//! - [`meta`]: [`TrackMeta`], what every lookup returns.
+//! - [`api`]: [`ApiClient`], JSON over the outbound client, with the status
+//!   codes every API here shares turned into [`LookupError`]s.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod error;
+pub mod meta;
+
+pub use api::ApiClient;
+pub use error::LookupError;
+pub use meta::{Origin, TrackMeta};

@@ -7,14 +7,17 @@
 //! same code the player resolves `/play` with.
 //!
 //! - [`meta`]: [`TrackMeta`], what every lookup returns.
+//! - [`catalog`]: [`Catalog`], a searchable source of playable tracks.
 //! - [`api`]: [`ApiClient`], JSON over the outbound client, with the status
 //!   codes every API here shares turned into [`LookupError`]s.
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod catalog;
 pub mod error;
 pub mod meta;
 
 pub use api::ApiClient;
+pub use catalog::Catalog;
 pub use error::LookupError;
 pub use meta::{Origin, TrackMeta};

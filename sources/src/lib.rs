@@ -10,12 +10,18 @@
 //! - [`catalog`]: [`Catalog`], a searchable source of playable tracks.
 //! - [`api`]: [`ApiClient`], JSON over the outbound client, with the status
 //!   codes every API here shares turned into [`LookupError`]s.
+//! - [`radio_browser`]: the Radio Browser station directory.
+//! - [`audius`]: the Audius open music catalog.
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod audius;
 pub mod catalog;
 pub mod error;
+mod failover;
 pub mod meta;
+pub mod radio_browser;
+mod sanitize;
 
 pub use api::ApiClient;
 pub use catalog::Catalog;

@@ -5,6 +5,9 @@
 //! Every fake records the requests it saw ([`Seen`]), so a test can assert
 //! the User-Agent, the app name or a click were sent.
 
+pub mod audius;
+pub mod radio_browser;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 

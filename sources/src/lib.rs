@@ -10,14 +10,24 @@
 //! - [`catalog`]: [`Catalog`], a searchable source of playable tracks.
 //! - [`api`]: [`ApiClient`], JSON over the outbound client, with the status
 //!   codes every API here shares turned into [`LookupError`]s.
+//! - [`playlist`]: M3U, PLS, XSPF and HLS playlists, detected and parsed
+//!   (sans-IO: the caller fetches).
+//! - [`icy`]: [`icy::IcyDemuxer`], the song titles Shoutcast/Icecast
+//!   stations interleave with their audio.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod catalog;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+pub mod icy;
 pub mod meta;
+pub mod playlist;
+mod text;
 
 pub use api::ApiClient;
 pub use catalog::Catalog;
 pub use error::LookupError;
 pub use meta::{Origin, TrackMeta};
+pub use text::MAX_TITLE_CHARS;

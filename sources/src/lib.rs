@@ -12,6 +12,10 @@
 //!   codes every API here shares turned into [`LookupError`]s.
 //! - [`radio_browser`]: the Radio Browser station directory.
 //! - [`audius`]: the Audius open music catalog.
+//! - [`playlist`]: M3U, PLS, XSPF and HLS playlists, detected and parsed
+//!   (sans-IO: the caller fetches).
+//! - [`icy`]: [`icy::IcyDemuxer`], the song titles Shoutcast/Icecast
+//!   stations interleave with their audio.
 #![warn(missing_docs)]
 
 pub mod api;
@@ -22,8 +26,14 @@ mod failover;
 pub mod meta;
 pub mod radio_browser;
 mod sanitize;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+pub mod icy;
+pub mod playlist;
+mod text;
 
 pub use api::ApiClient;
 pub use catalog::Catalog;
 pub use error::LookupError;
 pub use meta::{Origin, TrackMeta};
+pub use text::MAX_TITLE_CHARS;

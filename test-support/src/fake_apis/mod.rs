@@ -4,6 +4,11 @@
 //!
 //! Every fake records the requests it saw ([`Seen`]), so a test can assert
 //! the User-Agent, the app name or a click were sent.
+//!
+//! - [`streams`]: an Icecast/Shoutcast-like radio server (WAV tones with ICY
+//!   titles) and a host for playlists and HLS segments.
+
+pub mod streams;
 
 pub mod audius;
 pub mod radio_browser;

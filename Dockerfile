@@ -34,7 +34,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # WITH_YTDLP=true; otherwise this stage leaves an empty folder.
 FROM debian:${DEBIAN_RELEASE}-slim AS ytdlp
 ARG WITH_YTDLP=false
-ARG YTDLP_VERSION=2025.10.22
+# The newest release when this was last updated; docs/sources.md says how to
+# move it on (the checksum is checked against the release's own list).
+ARG YTDLP_VERSION=2026.10.26
 ARG TARGETARCH
 RUN mkdir -p /out \
  && if [ "$WITH_YTDLP" = "true" ]; then \

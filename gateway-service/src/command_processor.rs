@@ -132,15 +132,26 @@ impl CommandProcessor {
                     }
                     _ => {}
                 }
-                let resolved = self.players.resolver().resolve(query).await?;
-                let track = NewTrack {
+                let mut resolved = self.players.resolver().resolve(query).await?;
+                let first = NewTrack {
                     source: resolved.source.clone(),
                     title: resolved.title.clone(),
                     duration_ms: resolved.duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                     requested_by: user,
                 };
-                prepared = Some(resolved.input);
-                Command::Enqueue { tracks: vec![track], placement: *placement }
+                // A playlist's other entries are opened when they play.
+                let more = std::mem::take(&mut resolved.more).into_iter().filter_map(|meta| {
+                    let title = meta.display_title();
+                    meta.locator.map(|source| NewTrack {
+                        source,
+                        title,
+                        duration_ms: meta.duration_ms,
+                        requested_by: user,
+                    })
+                });
+                let tracks = std::iter::once(first).chain(more).collect();
+                prepared = Some(resolved);
+                Command::Enqueue { tracks, placement: *placement }
             }
             VoiceCommand::Pause => Command::Pause,
             VoiceCommand::Resume => Command::Resume,

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use timmybot_sources::EnabledSources;
+use timmybot_voice::{AudiusSource, RadioSource};
 
 use anyhow::Context as _;
 use songbird::Songbird;
@@ -62,6 +64,8 @@ pub struct GatewaySettings {
     pub ytdlp: Option<PathBuf>,
     /// How the players run (default: [`PlayersConfig::default`]).
     pub players: PlayersConfig,
+    /// The enabled directory and catalog clients (default: none).
+    pub sources: EnabledSources,
 }
 
 /// The ports the gateway service runs on.
@@ -142,8 +146,23 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let songbird = Arc::new(Songbird::twilight(Arc::new(TwilightMap::new(senders)), bot.id));
 
     let voice_states = VoiceStateCache::new();
-    let resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
+    let mut resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
         .with_ytdlp(settings.ytdlp.clone());
+    // The registry's order: a station or an Audius link goes to its source;
+    // plain text searches Audius.
+    if let Some(radio) = settings.sources.radio.clone() {
+        resolver = resolver.with_source(Arc::new(RadioSource::new(radio)));
+    }
+    if let Some(audius) = settings.sources.audius.clone() {
+        resolver = resolver.with_source(Arc::new(AudiusSource::new(audius)));
+    }
+    info!(sources = ?resolver.source_names(), youtube = resolver.youtube_enabled(), "sources enabled");
+    if resolver.youtube_enabled() {
+        warn!(
+            "YouTube links are on (TIMMYBOT_YTDLP is set): YouTube's terms forbid separating a video's audio; \
+             docs/sources.md explains why it is off by default"
+        );
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let players_stop = CancellationToken::new();
     let players = GuildPlayers::start(

@@ -38,6 +38,17 @@ pub const SETTINGS: &str = "settings";
 pub const REASON_OPTION: &str = "reason";
 /// `/play`'s query option.
 pub const QUERY_OPTION: &str = "query";
+/// `/play`'s uploaded-file option.
+pub const FILE_OPTION: &str = "file";
+/// `/radio`: play a station of the directory.
+pub const RADIO: &str = "radio";
+/// `/radio`'s option.
+pub const STATION_OPTION: &str = "station";
+/// `/search`: results with buttons to queue one.
+pub const SEARCH: &str = "search";
+/// The largest upload `/play` accepts, in bytes (Discord's own limit for
+/// most members; the player's size limit applies as well).
+pub const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
 /// The longest `/play` query, in characters.
 ///
 /// Long enough for any real URL; also sent to Discord as the option's
@@ -60,6 +71,8 @@ pub enum OptionKind {
     Channel,
     /// A role (8).
     Role,
+    /// An uploaded file (11).
+    Attachment,
 }
 
 impl OptionKind {
@@ -71,6 +84,7 @@ impl OptionKind {
             Self::Boolean => 5,
             Self::Channel => 7,
             Self::Role => 8,
+            Self::Attachment => 11,
         }
     }
 }
@@ -135,6 +149,11 @@ impl OptionDef {
         option.required = true;
         option.autocomplete = true;
         option
+    }
+
+    const fn autocompleted(mut self) -> Self {
+        self.autocomplete = true;
+        self
     }
 
     const fn required(mut self) -> Self {
@@ -232,14 +251,34 @@ pub const COMMANDS: &[CommandDef] = &[
     player(
         PLAY,
         "/play",
-        "Play a link or a file (joins your voice channel)",
+        "Play a link, a search, a radio station or an uploaded file (joins your voice channel)",
         &[
-            OptionDef::string(QUERY_OPTION, "A link (http/https) or a file to play", MAX_QUERY_LEN).required(),
+            OptionDef::string(QUERY_OPTION, "A link, a playlist, or words to search for", MAX_QUERY_LEN)
+                .autocompleted(),
+            OptionDef::new(FILE_OPTION, "An audio file to upload and play", OptionKind::Attachment),
             OptionDef::boolean("next", "Put it first in the queue"),
             OptionDef::boolean("now", "Play it at once, skipping the current track"),
         ],
         Audience::Everyone,
     ),
+    player(
+        RADIO,
+        "/radio",
+        "Play an internet radio station from the Radio Browser directory",
+        &[OptionDef::string(STATION_OPTION, "A station's name, a genre or a country", MAX_QUERY_LEN)
+            .autocompleted()
+            .required()],
+        Audience::Everyone,
+    ),
+    CommandDef {
+        name: SEARCH,
+        route: "/search",
+        description: "Search for tracks and pick one to queue",
+        options: &[OptionDef::string(QUERY_OPTION, "What to search for", MAX_QUERY_LEN).required()],
+        default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::Direct,
+    },
     player("pause", "/pause", "Pause playback", &[], Audience::Everyone),
     player("resume", "/resume", "Resume playback (rejoins if I left)", &[], Audience::Everyone),
     player("skip", "/skip", "Skip the current track", &[], Audience::Dj),
@@ -484,6 +523,41 @@ pub fn validate_query(raw: &str) -> Result<String, CommandError> {
     Ok(query.to_owned())
 }
 
+/// The link `/play` plays for an uploaded file: Discord's CDN link, once
+/// the file's detected type says audio and its size fits.
+///
+/// # Errors
+/// [`CommandError::AttachmentNotAudio`], [`CommandError::AttachmentTooLarge`].
+pub fn attachment_query(file: &crate::model::Attachment) -> Result<String, CommandError> {
+    let kind = file.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
+    // Ogg and WebM uploads are often typed video/ or application/.
+    let audio = kind.starts_with("audio/")
+        || matches!(kind.split(';').next().unwrap_or("").trim(), "video/ogg" | "video/webm" | "application/ogg");
+    if !audio {
+        return Err(CommandError::AttachmentNotAudio);
+    }
+    if file.size > MAX_ATTACHMENT_BYTES {
+        return Err(CommandError::AttachmentTooLarge { max: MAX_ATTACHMENT_BYTES });
+    }
+    let url = url::Url::parse(&file.url).map_err(|_| CommandError::MissingData)?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(CommandError::MissingData);
+    }
+    validate_query(url.as_str())
+}
+
+/// What `/radio` plays: a station chosen from the suggestions
+/// (`radio:<uuid>`) as it is, or the words typed (`radio:<words>`, the best
+/// match of the directory).
+///
+/// # Errors
+/// [`CommandError::EmptyQuery`] or [`CommandError::QueryTooLong`].
+pub fn radio_query(raw: &str) -> Result<String, CommandError> {
+    let typed = validate_query(raw)?;
+    let words = typed.strip_prefix("radio:").map_or(typed.as_str(), str::trim);
+    validate_query(&format!("radio:{}", validate_query(words)?))
+}
+
 /// Reads a player command from its data.
 ///
 /// Returns `Ok(None)` for a name that is not a player command.
@@ -493,7 +567,11 @@ pub fn validate_query(raw: &str) -> Result<String, CommandError> {
 pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceCommand>, CommandError> {
     let command = match name {
         PLAY => {
-            let raw = required_string(data, QUERY_OPTION)?;
+            let raw = match data.attachment(FILE_OPTION) {
+                Some(file) => attachment_query(file)?,
+                None if data.option(FILE_OPTION).is_some() => return Err(CommandError::MissingData),
+                None => optional_string(data, QUERY_OPTION)?.unwrap_or_default(),
+            };
             let placement = if optional_bool(data, "now")? == Some(true) {
                 Placement::Now
             } else if optional_bool(data, "next")? == Some(true) {
@@ -503,6 +581,10 @@ pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceC
             };
             VoiceCommand::Play { query: validate_query(&raw)?, placement }
         }
+        RADIO => VoiceCommand::Play {
+            query: radio_query(&required_string(data, STATION_OPTION)?)?,
+            placement: Placement::End,
+        },
         "pause" => VoiceCommand::Pause,
         "resume" => VoiceCommand::Resume,
         "skip" => VoiceCommand::Skip,
@@ -552,7 +634,11 @@ fn value<'a>(data: &'a InteractionData, name: &str) -> Option<&'a crate::model::
     data.option(name).and_then(|o| o.value.as_ref())
 }
 
-fn required_string(data: &InteractionData, name: &'static str) -> Result<String, CommandError> {
+/// A string option that must be there.
+///
+/// # Errors
+/// [`CommandError::MissingOption`] or [`CommandError::InvalidOption`].
+pub fn required_string(data: &InteractionData, name: &'static str) -> Result<String, CommandError> {
     optional_string(data, name)?.ok_or(CommandError::MissingOption(name))
 }
 
@@ -611,6 +697,8 @@ mod tests {
         let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
         for expected in [
             "play",
+            "radio",
+            "search",
             "pause",
             "resume",
             "skip",
@@ -653,6 +741,66 @@ mod tests {
         assert_eq!(by_name("loop")["options"][0]["choices"][2], json!({"name": "queue", "value": "queue"}));
         assert_eq!(by_name("settings")["options"][5]["channel_types"], json!([0, 5]));
         assert_eq!(by_name("play")["options"][0]["max_length"], 512);
+        assert_eq!(by_name("play")["options"][0]["autocomplete"], true);
+        assert_ne!(by_name("play")["options"][0]["required"], true, "a file may come instead");
+        assert_eq!(by_name("play")["options"][1]["type"], 11, "an attachment option");
+        assert_eq!(by_name("radio")["options"][0]["autocomplete"], true);
+        assert_eq!(by_name("radio")["options"][0]["required"], true);
+    }
+
+    fn with_file(content_type: Option<&str>, size: u64) -> InteractionData {
+        let mut data = data(PLAY, vec![(FILE_OPTION, OptionValue::String("1111".into()))]);
+        let file = crate::model::Attachment {
+            filename: "song.ogg".into(),
+            url: "https://cdn.discordapp.com/attachments/1/1111/song.ogg?ex=1&is=2&hm=3".into(),
+            content_type: content_type.map(str::to_owned),
+            size,
+        };
+        data.resolved = Some(crate::model::ResolvedData { attachments: [("1111".to_owned(), file)].into() });
+        data
+    }
+
+    #[test]
+    fn an_uploaded_audio_file_plays_its_cdn_link_and_other_files_are_refused() {
+        let Ok(Some(VoiceCommand::Play { query, .. })) = voice_command(PLAY, &with_file(Some("audio/ogg"), 1_000))
+        else {
+            panic!("an audio upload plays")
+        };
+        assert!(query.starts_with("https://cdn.discordapp.com/attachments/1/1111/song.ogg"), "{query}");
+        assert!(voice_command(PLAY, &with_file(Some("video/webm"), 1_000)).is_ok(), "WebM audio is often typed video");
+        assert!(matches!(
+            voice_command(PLAY, &with_file(Some("image/png"), 1_000)),
+            Err(CommandError::AttachmentNotAudio)
+        ));
+        assert!(matches!(voice_command(PLAY, &with_file(None, 1_000)), Err(CommandError::AttachmentNotAudio)));
+        assert!(matches!(
+            voice_command(PLAY, &with_file(Some("audio/flac"), MAX_ATTACHMENT_BYTES + 1)),
+            Err(CommandError::AttachmentTooLarge { .. })
+        ));
+        // An attachment id Discord did not resolve is refused, not played as text.
+        let mut unresolved = with_file(Some("audio/ogg"), 1);
+        unresolved.resolved = None;
+        assert!(matches!(voice_command(PLAY, &unresolved), Err(CommandError::MissingData)));
+        assert_eq!(
+            CommandError::AttachmentTooLarge { max: MAX_ATTACHMENT_BYTES }.user_message(),
+            "That file is too large: I play uploads of up to 100 MB."
+        );
+    }
+
+    #[test]
+    fn radio_plays_a_chosen_station_or_the_best_match_of_the_words() {
+        let radio = |v: &str| voice_command(RADIO, &data(RADIO, vec![(STATION_OPTION, OptionValue::String(v.into()))]));
+        let uuid = "960e57c5-0601-11e8-ae97-52543be04c81";
+        assert_eq!(
+            radio(&format!("radio:{uuid}")).unwrap(),
+            Some(VoiceCommand::Play { query: format!("radio:{uuid}"), placement: Placement::End })
+        );
+        assert_eq!(
+            radio("  jazz fm ").unwrap(),
+            Some(VoiceCommand::Play { query: "radio:jazz fm".into(), placement: Placement::End })
+        );
+        assert!(matches!(radio("radio:  "), Err(CommandError::EmptyQuery)));
+        assert!(matches!(radio(" "), Err(CommandError::EmptyQuery)));
     }
 
     #[test]
@@ -686,7 +834,8 @@ mod tests {
         for command in COMMANDS {
             assert!(help.contains(&format!("/{}", command.name)), "{help}");
         }
-        assert!(help.contains("/play query:"));
+        assert!(help.contains("/radio station:"), "{help}");
+        assert!(help.contains("/play` Play a link, a search"), "{help}");
         assert!(help.contains("/skip` Skip the current track (DJ)"), "{help}");
     }
 
@@ -706,7 +855,8 @@ mod tests {
     #[test]
     fn play_query_must_be_present_non_empty_and_at_most_512_characters() {
         let too_long = "é".repeat(MAX_QUERY_LEN + 1);
-        assert!(matches!(voice_command(PLAY, &data(PLAY, vec![])), Err(CommandError::MissingOption("query"))));
+        // Neither a query nor a file: nothing to play.
+        assert!(matches!(voice_command(PLAY, &data(PLAY, vec![])), Err(CommandError::EmptyQuery)));
         assert!(matches!(
             voice_command(PLAY, &data(PLAY, vec![("query", OptionValue::Integer(5))])),
             Err(CommandError::InvalidOption("query"))

@@ -107,6 +107,15 @@ pub enum CommandError {
     /// The query is empty once trimmed.
     #[error("empty query")]
     EmptyQuery,
+    /// The uploaded file is not audio (by the type Discord detected).
+    #[error("attachment is not audio")]
+    AttachmentNotAudio,
+    /// The uploaded file is larger than the bot plays.
+    #[error("attachment too large")]
+    AttachmentTooLarge {
+        /// The limit in bytes.
+        max: u64,
+    },
     /// The query is longer than allowed.
     #[error("query longer than {max} characters")]
     QueryTooLong {
@@ -182,7 +191,13 @@ impl CommandError {
             }
             Self::NotInGuild => "This command only works in a server, not in direct messages.".into(),
             Self::MissingOption(name) => format!("That command needs a {name}. Try /help."),
-            Self::EmptyQuery => "Tell me what to play: a link or a file.".into(),
+            Self::EmptyQuery => "Tell me what to play: a link, a song to search for, or an uploaded file.".into(),
+            Self::AttachmentNotAudio => {
+                "That file is not audio: upload an MP3, Ogg, Opus, FLAC, WAV or M4A file.".into()
+            }
+            Self::AttachmentTooLarge { max } => {
+                format!("That file is too large: I play uploads of up to {} MB.", max / (1024 * 1024))
+            }
             Self::QueryTooLong { max } => {
                 format!("That is too long: keep it to {max} characters or fewer.")
             }

@@ -14,11 +14,12 @@ use timmybot_core::{
     ApplicationId, BusMessage, Clock, CommandBus, CommandOrigin, GuildId, GuildSettings, PlayerStore, SettingsStore,
     StoreErrorKind, VoiceCommand,
 };
+use timmybot_sources::{SourceSearch, TrackMeta};
 use tracing::Instrument;
 use tracing::field::{Empty, display};
 
 use crate::commands::{
-    self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, NOW_PLAYING, QUEUE, REQUEST_ACCESS, SETTINGS,
+    self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, NOW_PLAYING, QUEUE, REQUEST_ACCESS, SEARCH, SETTINGS,
 };
 use crate::model::{Interaction, InteractionData, InteractionType, check_body_size};
 use crate::settings_command;
@@ -37,6 +38,7 @@ pub struct InteractionHandler {
     allowlist: Option<Arc<Allowlist>>,
     players: Option<Arc<dyn PlayerStore>>,
     settings: Option<Arc<dyn SettingsStore>>,
+    search: Option<SourceSearch>,
 }
 
 impl std::fmt::Debug for InteractionHandler {
@@ -53,7 +55,15 @@ impl InteractionHandler {
     /// timestamps against `clock` and signatures against `key`, and accepts
     /// commands only for `application_id`.
     pub fn new(bus: Arc<dyn CommandBus>, clock: Arc<dyn Clock>, key: PublicKey, application_id: ApplicationId) -> Self {
-        Self { bus, clock, key, application_id, allowlist: None, players: None, settings: None }
+        Self { bus, clock, key, application_id, allowlist: None, players: None, settings: None, search: None }
+    }
+
+    /// Suggests tracks and stations as members type in `/play` and
+    /// `/radio`, and serves `/search`, with `search`.
+    #[must_use]
+    pub fn with_search(mut self, search: SourceSearch) -> Self {
+        self.search = Some(search);
+        self
     }
 
     /// Answers `/queue`, `/nowplaying`, `/history`, the queue's page buttons
@@ -173,6 +183,7 @@ impl InteractionHandler {
             }
             Handling::View => self.view(name, data, guild_id).await,
             Handling::Direct if name == SETTINGS => self.settings_command(interaction, data, guild_id).await,
+            Handling::Direct if name == SEARCH => self.search_command(data).await,
             Handling::Direct => Err(CommandError::UnknownCommand(name.to_owned())),
         }
     }
@@ -287,20 +298,90 @@ impl InteractionHandler {
         }
         let data = interaction.data.as_ref().ok_or(CommandError::MissingData)?;
         let Some(focused) = data.focused() else { return Ok(empty) };
-        if !matches!(focused.name.as_str(), "position" | "from" | "first" | "second") {
-            return Ok(empty);
-        }
         let typed = match &focused.value {
             Some(crate::model::OptionValue::String(s)) => s.clone(),
             Some(crate::model::OptionValue::Integer(n)) => n.to_string(),
             _ => String::new(),
         };
+        match focused.name.as_str() {
+            commands::QUERY_OPTION | commands::STATION_OPTION => {
+                let stations = focused.name == commands::STATION_OPTION;
+                return Ok(InteractionResponse::Autocomplete { choices: self.suggest(&typed, stations).await });
+            }
+            "position" | "from" | "first" | "second" => {}
+            _ => return Ok(empty),
+        }
         let state = self.player(guild).await?;
         let choices = player_messages::position_choices(&state, &typed)
             .into_iter()
             .map(|(label, position)| (label, serde_json::json!(position)))
             .collect();
         Ok(InteractionResponse::Autocomplete { choices })
+    }
+
+    /// The top five matches of what the member typed, as choices whose
+    /// values are locators. Links and short input get none (what was typed
+    /// is played as it is), and so does a search that failed or ran late:
+    /// Discord shows no suggestions rather than an error.
+    async fn suggest(&self, typed: &str, stations: bool) -> Vec<(String, serde_json::Value)> {
+        let typed = typed.trim();
+        let Some(search) = &self.search else { return Vec::new() };
+        if typed.chars().count() < 2 || typed.starts_with("http://") || typed.starts_with("https://") {
+            return Vec::new();
+        }
+        let found =
+            if stations { search.stations(typed, SUGGESTIONS).await } else { search.tracks(typed, SUGGESTIONS).await };
+        match found {
+            Ok(found) => found
+                .iter()
+                .filter_map(|meta| {
+                    let value = meta.locator.clone().filter(|l| l.len() <= MAX_CHOICE_CHARS)?;
+                    Some((choice_label(meta), serde_json::json!(value)))
+                })
+                .take(SUGGESTIONS)
+                .collect(),
+            Err(e) => {
+                tracing::info!(error = %e, "no suggestions: the search failed");
+                Vec::new()
+            }
+        }
+    }
+
+    /// `/search`: up to ten results, each with a button that queues it.
+    async fn search_command(&self, data: &InteractionData) -> Result<InteractionResponse, CommandError> {
+        let query = commands::validate_query(&commands::required_string(data, commands::QUERY_OPTION)?)?;
+        let Some(search) = &self.search else {
+            return Ok(InteractionResponse::ephemeral("Search is not enabled on this bot; `/play` a link instead."));
+        };
+        let found = match search.tracks(&query, SEARCH_RESULTS).await {
+            Ok(found) => found,
+            Err(e) => return Ok(InteractionResponse::ephemeral(e.user_message())),
+        };
+        let results: Vec<_> = found.iter().filter(|m| m.locator.as_ref().is_some_and(|l| l.len() <= 90)).collect();
+        if results.is_empty() {
+            return Ok(InteractionResponse::ephemeral(format!(
+                "Nothing found for “{}”.",
+                timmybot_core::escape_markdown(&query)
+            )));
+        }
+        let mut content =
+            format!("Results for “{}” — press a number to queue it:\n", timmybot_core::escape_markdown(&query));
+        let mut buttons = Vec::new();
+        for (n, meta) in results.iter().enumerate() {
+            content.push_str(&format!(
+                "`{}` **{}** · {}\n",
+                n + 1,
+                timmybot_core::escape_markdown(&meta.display_title()),
+                meta.duration_ms.map_or_else(|| "live".to_owned(), player_messages::duration)
+            ));
+            let locator = meta.locator.as_deref().unwrap_or_default();
+            buttons.push(timmybot_core::Button {
+                custom_id: format!("{SEARCH_PLAY_PREFIX}{locator}"),
+                label: (n + 1).to_string(),
+                style: timmybot_core::ButtonStyle::Secondary,
+            });
+        }
+        Ok(InteractionResponse::Message { content, ephemeral: true, buttons })
     }
 
     /// Refuses the command unless the guild may use the bot. A store
@@ -369,6 +450,12 @@ impl InteractionHandler {
             let message = player_messages::queue_page(&state, page, self.clock.now_unix_millis());
             return Ok(InteractionResponse::UpdateMessage { content: message.content, buttons: message.buttons });
         }
+        if let Some(locator) = custom_id.strip_prefix(SEARCH_PLAY_PREFIX) {
+            self.check_access(guild).await?;
+            let query = commands::validate_query(locator)?;
+            let command = VoiceCommand::Play { query, placement: timmybot_core::player::Placement::End };
+            return self.publish(interaction, guild, command, CommandOrigin::Button).await;
+        }
         let command = match custom_id {
             player_messages::controls::PAUSE => VoiceCommand::TogglePause,
             player_messages::controls::SKIP => VoiceCommand::Skip,
@@ -383,6 +470,30 @@ impl InteractionHandler {
         self.check_access(guild).await?;
         self.publish(interaction, guild, command, CommandOrigin::Button).await
     }
+}
+
+/// How many suggestions autocomplete offers.
+const SUGGESTIONS: usize = 5;
+/// How many results `/search` shows.
+const SEARCH_RESULTS: usize = 10;
+/// Discord's limit for a choice's name and value, in characters.
+const MAX_CHOICE_CHARS: usize = 100;
+/// The custom id of a `/search` result's button, before its locator.
+pub const SEARCH_PLAY_PREFIX: &str = "search:play:";
+
+/// "Artist – Title (3:21)", or "… · live", cut to Discord's 100 characters.
+fn choice_label(meta: &TrackMeta) -> String {
+    let length = meta.duration_ms.map_or_else(|| "live".to_owned(), player_messages::duration);
+    let suffix = format!(" ({length})");
+    let room = MAX_CHOICE_CHARS - suffix.chars().count();
+    let title = meta.display_title();
+    let mut label: String = title.chars().take(room).collect();
+    if title.chars().count() > room {
+        label.pop();
+        label.push('…');
+    }
+    label.push_str(&suffix);
+    label
 }
 
 /// The route label for logs: a fixed set, so log queries can group by it.

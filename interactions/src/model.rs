@@ -174,6 +174,32 @@ pub struct InteractionData {
     /// The component's developer-defined id, for buttons and menus.
     #[serde(default)]
     pub custom_id: Option<String>,
+    /// The objects options refer to by id (attachments).
+    #[serde(default)]
+    pub resolved: Option<ResolvedData>,
+}
+
+/// The objects an interaction's options refer to by id.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ResolvedData {
+    /// Uploaded files, by attachment id.
+    #[serde(default)]
+    pub attachments: std::collections::HashMap<String, Attachment>,
+}
+
+/// A file a member uploaded with a command (an attachment option).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Attachment {
+    /// The file's name as uploaded.
+    pub filename: String,
+    /// Where Discord's CDN serves it (a signed link that expires).
+    pub url: String,
+    /// Its media type, as Discord detected it.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Its size in bytes.
+    #[serde(default)]
+    pub size: u64,
 }
 
 impl InteractionData {
@@ -193,12 +219,23 @@ impl InteractionData {
                 })
                 .collect(),
             custom_id: None,
+            resolved: None,
         }
     }
 
     /// The top-level option called `name`.
     pub fn option(&self, name: &str) -> Option<&CommandOption> {
         self.options.iter().find(|o| o.name == name)
+    }
+
+    /// The attachment the option `name` refers to.
+    pub fn attachment(&self, name: &str) -> Option<&Attachment> {
+        let id = match self.option(name)?.value.as_ref()? {
+            OptionValue::String(id) => id.clone(),
+            OptionValue::Integer(id) => id.to_string(),
+            _ => return None,
+        };
+        self.resolved.as_ref()?.attachments.get(&id)
     }
 
     /// In an autocomplete interaction: the option being typed.

@@ -149,7 +149,7 @@ async fn empty_missing_or_overlong_queries_are_ephemeral_messages() {
     let h = Harness::new();
     assert_ephemeral(&h.post(&play("   ")).await, "what to play");
     assert_ephemeral(&h.post(&play(&"a".repeat(513))).await, "512 characters");
-    assert_ephemeral(&h.post(&command("play")).await, "needs a query");
+    assert_ephemeral(&h.post(&command("play")).await, "a link, a song to search for, or an uploaded file");
     assert!(h.published().is_empty());
     // 512 is allowed.
     assert_eq!(json_of(&h.post(&play(&"a".repeat(512))).await)["type"], 5);

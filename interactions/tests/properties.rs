@@ -473,7 +473,7 @@ proptest! {
         name in prop_oneof![Just(PLAY.to_owned()), Just(STOP.to_owned()), Just("help".to_owned()), ".{0,8}"],
         options in proptest::collection::vec(command_option(), 0..4),
     ) {
-        let data = InteractionData { name: Some(name.clone()), options, custom_id: None };
+        let data = InteractionData { name: Some(name.clone()), options, custom_id: None, resolved: None };
         match commands::voice_command(&name, &data) {
             Ok(Some(VoiceCommand::Play { query, .. })) => {
                 prop_assert_eq!(name.as_str(), PLAY);

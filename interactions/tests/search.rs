@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use timmybot_core::{CommandOrigin, VoiceCommand};
 use timmybot_core::player::Placement;
+use timmybot_core::{CommandOrigin, VoiceCommand};
 use timmybot_outbound::{AllowList, OutboundPolicy, SafeHttpClient};
 use timmybot_sources::audius::Audius;
 use timmybot_sources::radio_browser::RadioBrowser;
@@ -32,7 +32,10 @@ fn url(base: &str) -> url::Url {
 
 async fn fakes() -> (FakeAudius, FakeRadioBrowser) {
     let mut tracks: Vec<FakeAudiusTrack> = (1..=12)
-        .map(|n| FakeAudiusTrack { duration_secs: 200 + n, ..FakeAudiusTrack::new(format!("T{n}"), format!("Night Drive {n}"), "u1") })
+        .map(|n| FakeAudiusTrack {
+            duration_secs: 200 + n,
+            ..FakeAudiusTrack::new(format!("T{n}"), format!("Night Drive {n}"), "u1")
+        })
         .collect();
     tracks.push(FakeAudiusTrack::new("Z9", "Something else", "u1"));
     let audius = FakeAudius::start(FakeAudiusCatalog {

@@ -89,6 +89,8 @@ impl SafeHttpClient {
     /// read), [`FetchError::Status`] for a non-success answer,
     /// [`FetchError::Timeout`] or [`FetchError::Transport`] otherwise.
     pub async fn get_limited(&self, url: &Url) -> Result<Bytes, FetchError> {
+        // Before reqwest sees it: it refuses other schemes with its own error.
+        self.check_url(url)?;
         let fetched = self.fetch(self.client.get(url.clone())).await?;
         if !(200..300).contains(&fetched.status) {
             return Err(FetchError::Status(fetched.status));

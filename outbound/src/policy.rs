@@ -26,6 +26,11 @@ pub struct OutboundPolicy {
     pub max_body_bytes: u64,
     /// Largest track a source may announce (default 200 MiB).
     pub max_track_bytes: u64,
+    /// Most bytes read from one live stream (a radio answering with ICY
+    /// headers and no size), which has no end of its own: the player also
+    /// ends a live track after its longest session (default 1 GiB, about
+    /// 7 hours at 320 kbit/s).
+    pub max_live_bytes: u64,
     /// Longest track (by its own duration) that may be played. Default
     /// [`Self::DEFAULT_MAX_TRACK_LENGTH`] (3 hours). Live streams announce no
     /// duration and are not limited by this.
@@ -43,6 +48,8 @@ impl OutboundPolicy {
     pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
     /// Default track size limit, 200 MiB.
     pub const DEFAULT_MAX_TRACK_BYTES: u64 = 200 * 1024 * 1024;
+    /// Default [`Self::max_live_bytes`], 1 GiB.
+    pub const DEFAULT_MAX_LIVE_BYTES: u64 = 1024 * 1024 * 1024;
     /// Default [`Self::max_track_length`]: 3 hours.
     pub const DEFAULT_MAX_TRACK_LENGTH: Duration = Duration::from_secs(3 * 60 * 60);
 }
@@ -56,6 +63,7 @@ impl Default for OutboundPolicy {
             max_redirects: Self::DEFAULT_MAX_REDIRECTS,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_track_bytes: Self::DEFAULT_MAX_TRACK_BYTES,
+            max_live_bytes: Self::DEFAULT_MAX_LIVE_BYTES,
             max_track_length: Self::DEFAULT_MAX_TRACK_LENGTH,
         }
     }
@@ -74,6 +82,7 @@ mod tests {
         assert_eq!(policy.max_redirects, 5);
         assert_eq!(policy.max_body_bytes, 1 << 20);
         assert_eq!(policy.max_track_bytes, 200 << 20);
+        assert_eq!(policy.max_live_bytes, 1 << 30);
         assert_eq!(policy.max_track_length, Duration::from_secs(10_800));
     }
 }

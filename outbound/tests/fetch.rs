@@ -20,6 +20,8 @@ enum Answer {
     Redirect(String),
     /// Accept, read the request, never answer.
     Silence,
+    /// These bytes as they are.
+    Raw(String),
 }
 
 /// A raw HTTP/1.1 server on 127.0.0.1 that counts accepted connections.
@@ -80,6 +82,7 @@ async fn serve(mut stream: TcpStream, answer: Arc<impl Fn(&str) -> Answer>) {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return;
         }
+        Answer::Raw(bytes) => bytes.into_bytes(),
     };
     let _ = stream.write_all(&reply).await;
     let _ = stream.shutdown().await;
@@ -305,4 +308,26 @@ fn user_messages_never_name_the_address_or_the_class() {
     for message in [refusal.user_message(), FetchError::Refused(refusal.clone()).user_message()] {
         assert!(!message.contains("169.254") && !message.contains("metadata"), "{message}");
     }
+}
+
+#[tokio::test]
+async fn fetch_reads_error_answers_whole_and_keeps_their_headers() {
+    let server = TestServer::start(|_| {
+        Answer::Raw(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow"
+                .into(),
+        )
+    })
+    .await;
+    let client = SafeHttpClient::new(loopback_allowed());
+    let fetched = client.fetch(client.request(reqwest::Method::GET, server.url("/"))).await.unwrap();
+    assert_eq!(fetched.status, 429);
+    assert_eq!(fetched.header("retry-after"), Some("7"));
+    assert_eq!(&fetched.body[..], b"slow");
+    // The same answer through get_limited is an error status.
+    assert!(matches!(client.get_limited(&server.url("/")).await, Err(FetchError::Status(429))));
+    // And fetch checks the first hop like every other call.
+    let internal = url::Url::parse("http://169.254.169.254/latest/meta-data/").unwrap();
+    let refused = client.fetch(client.request(reqwest::Method::GET, internal)).await;
+    assert!(matches!(refused, Err(FetchError::Refused(Refusal::AddressNotAllowed(_)))), "{refused:?}");
 }

@@ -20,6 +20,16 @@ const AUDIUS_DISCOVERY: &str = "https://api.audius.co";
 /// How long discovery may take at start before the fallback is used.
 const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Every variable [`SourcesConfig::from_lookup`] reads.
+pub const VARS: [&str; 6] = [
+    "TIMMYBOT_RADIO",
+    "TIMMYBOT_RADIO_BROWSER_SERVERS",
+    "TIMMYBOT_AUDIUS",
+    "TIMMYBOT_AUDIUS_HOSTS",
+    "TIMMYBOT_AUDIUS_APP_NAME",
+    "TIMMYBOT_USER_AGENT",
+];
+
 /// A variable that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{var} {problem}")]

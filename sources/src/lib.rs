@@ -16,24 +16,30 @@
 //!   (sans-IO: the caller fetches).
 //! - [`icy`]: [`icy::IcyDemuxer`], the song titles Shoutcast/Icecast
 //!   stations interleave with their audio.
+//! - [`search`]: [`SourceSearch`], what autocomplete and `/search` use.
+//! - [`config`]: [`SourcesConfig`], which sources a deployment turns on.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod audius;
 pub mod catalog;
+pub mod config;
 pub mod error;
 mod failover;
-pub mod meta;
-pub mod radio_browser;
-mod sanitize;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod icy;
+pub mod meta;
 pub mod playlist;
+pub mod radio_browser;
+mod sanitize;
+pub mod search;
 mod text;
 
 pub use api::ApiClient;
 pub use catalog::Catalog;
+pub use config::{EnabledSources, SourcesConfig, SourcesConfigError};
 pub use error::LookupError;
 pub use meta::{Origin, TrackMeta};
+pub use search::SourceSearch;
 pub use text::MAX_TITLE_CHARS;

@@ -14,6 +14,7 @@ use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::{ApplicationId, Secret};
 use timmybot_gateway::DiscordEndpoints;
 use timmybot_outbound::{AllowList, OutboundPolicy};
+use timmybot_sources::SourcesConfig;
 
 /// A configuration value is missing or invalid; names the variable, never its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +109,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 21] = [
+pub const OPTIONAL_VARS: [&str; 27] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -130,6 +131,12 @@ pub const OPTIONAL_VARS: [&str; 21] = [
     "TIMMYBOT_SECRETS_FILE",
     "TIMMYBOT_METRICS",
     "TIMMYBOT_YTDLP",
+    timmybot_sources::config::VARS[0],
+    timmybot_sources::config::VARS[1],
+    timmybot_sources::config::VARS[2],
+    timmybot_sources::config::VARS[3],
+    timmybot_sources::config::VARS[4],
+    timmybot_sources::config::VARS[5],
 ];
 
 /// `TIMMYBOT_LISTEN` (default `127.0.0.1:8080`) alone, for
@@ -207,6 +214,9 @@ pub struct Config {
     /// `TIMMYBOT_YTDLP` (default: unset, YouTube links refused): the yt-dlp
     /// executable that resolves YouTube links to their audio stream.
     pub ytdlp: Option<PathBuf>,
+    /// Which sources are on and where their APIs are (`TIMMYBOT_RADIO`,
+    /// `TIMMYBOT_AUDIUS`, …; see [`SourcesConfig`]).
+    pub sources: SourcesConfig,
 }
 
 impl fmt::Debug for Config {
@@ -229,6 +239,7 @@ impl fmt::Debug for Config {
             .field("secrets_file", &self.secrets_file)
             .field("metrics", &self.metrics)
             .field("ytdlp", &self.ytdlp)
+            .field("sources", &self.sources)
             .finish()
     }
 }
@@ -293,6 +304,8 @@ impl Config {
             Some("emf") => true,
             Some(_) => return Err(invalid("TIMMYBOT_METRICS", "must be off or emf")),
         };
+        let sources =
+            SourcesConfig::from_lookup(&lookup).map_err(|e| ConfigError { var: e.var, problem: e.problem })?;
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
@@ -313,6 +326,7 @@ impl Config {
             leave_revoked_guild_after,
             metrics,
             ytdlp: get("TIMMYBOT_YTDLP").map(PathBuf::from),
+            sources,
         })
     }
 }

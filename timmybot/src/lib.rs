@@ -18,6 +18,7 @@ pub mod logging;
 pub mod platform;
 pub mod register_commands;
 pub mod sandbox;
+pub mod sandbox_sources;
 
 /// Chooses rustls' crypto backend for the whole process.
 ///

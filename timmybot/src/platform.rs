@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use timmybot_outbound::SafeHttpClient;
 
 use anyhow::Context as _;
 use timmybot_allowlist::admin_api::AdminApi;
@@ -66,11 +67,16 @@ impl Platform {
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
         let discord = discord_rest(&config)?;
         let allowlist = Arc::new(allowlist(&config, allowlist_store, discord.clone())?);
+        // Discovered once: the handler searches with the same clients the
+        // players open tracks with.
+        let sources_api = config.sources.api(SafeHttpClient::new(config.outbound.clone()));
+        let sources = config.sources.connect(&sources_api).await;
         let handler = Arc::new(
             InteractionHandler::new(bus.clone(), Arc::new(SystemClock), key, config.application_id)
                 .with_allowlist(allowlist.clone())
                 .with_player_store(players.clone())
-                .with_settings_store(settings_store.clone()),
+                .with_settings_store(settings_store.clone())
+                .with_search(sources.search()),
         );
         let health = Health::new();
         let admin_token = admin_token(&config).await?;
@@ -106,6 +112,7 @@ impl Platform {
             emit_metrics: config.metrics,
             ytdlp: config.ytdlp.clone(),
             players: extras.players.clone(),
+            sources,
         };
         let deps = GatewayDeps {
             bus,

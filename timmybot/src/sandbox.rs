@@ -24,6 +24,8 @@ use timmybot_test_support::test_ca::TestCa;
 
 use crate::config::{BusBackend, Config, StoreBackend};
 use crate::platform::{Platform, PlatformExtras};
+pub use crate::sandbox_sources::{FAKE_SOURCES_IP, SandboxSources};
+use timmybot_sources::SourcesConfig;
 
 /// The sandbox guild.
 pub const GUILD_ID: u64 = 800_000_000_000_000_001;
@@ -103,6 +105,10 @@ pub struct SandboxOptions {
     /// `(user, role)` pairs: the roles members' interactions carry
     /// (default: none).
     pub member_roles: Vec<(u64, u64)>,
+    /// Whether the platform gets the sandbox's fake station directory and
+    /// catalog ([`SandboxSources`], on `127.0.0.2`, opened to the bot) as
+    /// its Radio Browser and Audius (default: yes). Off: both sources off.
+    pub fake_sources: bool,
 }
 
 impl SandboxOptions {
@@ -122,6 +128,7 @@ impl SandboxOptions {
             metrics: None,
             players: timmybot_voice::PlayersConfig::default(),
             member_roles: Vec::new(),
+            fake_sources: true,
         }
     }
 
@@ -178,6 +185,8 @@ pub struct Sandbox {
     pub discord: FakeDiscord,
     /// The fake voice server.
     pub voice: FakeVoiceServer,
+    /// The fake directory, catalog and streams, when on.
+    pub sources: Option<SandboxSources>,
     platform: Platform,
     signer: InteractionSigner,
     http: reqwest::Client,
@@ -219,6 +228,15 @@ impl Sandbox {
         .await
         .context("fake discord")?;
         let signer = InteractionSigner::from_seed(rand_seed());
+        let sources = if options.fake_sources { Some(SandboxSources::start().await?) } else { None };
+        let mut outbound_allow = options.outbound_allow;
+        let sources_config = match &sources {
+            Some(fakes) => {
+                outbound_allow.add(&format!("{FAKE_SOURCES_IP}/32")).context("the fake sources' address")?;
+                fakes.config()
+            }
+            None => SourcesConfig { radio: false, audius: false, ..SourcesConfig::default() },
+        };
         let config = Config {
             discord_token: Secret::new(options.bot_token),
             application_id: timmybot_core::ApplicationId::new(discord.config().application_id)
@@ -238,7 +256,7 @@ impl Sandbox {
                 gateway_url: Some(discord.gateway_url()),
             },
             outbound: timmybot_outbound::OutboundPolicy {
-                allow: options.outbound_allow,
+                allow: outbound_allow,
                 ..timmybot_outbound::OutboundPolicy::default()
             },
             allowlist: options.allowlist,
@@ -246,6 +264,7 @@ impl Sandbox {
             leave_revoked_guild_after: options.leave_revoked_guild_after,
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
+            sources: sources_config,
         };
         let extras = PlatformExtras {
             metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>),
@@ -253,7 +272,15 @@ impl Sandbox {
         };
         let mut platform = Platform::start_with(config, extras).await?;
         platform.wait_ready(Duration::from_secs(20)).await?;
-        Ok(Self { discord, voice, platform, signer, http: reqwest::Client::new(), sent: Mutex::new(Vec::new()) })
+        Ok(Self {
+            discord,
+            voice,
+            sources,
+            platform,
+            signer,
+            http: reqwest::Client::new(),
+            sent: Mutex::new(Vec::new()),
+        })
     }
 
     /// The platform's HTTP address.

@@ -9,9 +9,9 @@ use timmybot_sources::radio_browser::{self, RadioBrowser};
 use timmybot_sources::{Catalog, TrackMeta};
 use tracing::debug;
 
+use crate::SourceError;
 use crate::registry::{Query, Source};
 use crate::source::{LinkOpener, ResolvedSource};
-use crate::SourceError;
 
 /// Stations of the Radio Browser directory: `radio:<uuid>` (a chosen
 /// station) or `radio:<words>` (the best match by name, tag or country).

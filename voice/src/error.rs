@@ -3,6 +3,7 @@
 use timmybot_core::player::{PlayerError, messages};
 use timmybot_core::{RoleId, StoreError};
 use timmybot_outbound::Refusal;
+use timmybot_sources::LookupError;
 
 use crate::YtDlpError;
 
@@ -48,12 +49,27 @@ pub enum SourceError {
     /// yt-dlp could not turn the YouTube link into a stream.
     #[error("youtube lookup failed")]
     YouTube(#[source] YtDlpError),
+    /// A search or lookup found nothing.
+    #[error("nothing found")]
+    NotFound,
+    /// A source's lookup failed (not found, private, rate limited, …).
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
 }
 
 impl SourceError {
     /// The sentence shown to the member; never contains internal details.
-    pub fn user_message(&self) -> &'static str {
+    pub fn user_message(&self) -> String {
         match self {
+            Self::NotFound => "Nothing was found for that.".to_owned(),
+            Self::Lookup(e) => e.user_message(),
+            other => other.fixed_message().to_owned(),
+        }
+    }
+
+    fn fixed_message(&self) -> &'static str {
+        match self {
+            Self::NotFound | Self::Lookup(_) => "Nothing was found for that.",
             Self::Unsupported => "I can only play http(s) links or files from the media folder.",
             Self::SchemeNotAllowed => "Only http and https links can be played.",
             Self::PathNotAllowed => "That file path is not allowed.",
@@ -103,7 +119,7 @@ impl PlayError {
     pub fn user_message(&self, dj_role: Option<RoleId>) -> String {
         match self {
             Self::Player(e) => messages::error(e, dj_role),
-            Self::Source(e) => e.user_message().to_owned(),
+            Self::Source(e) => e.user_message(),
             Self::Join(_) => "I could not join your voice channel; check my permissions and try again.".to_owned(),
             Self::Store(_) => "Something went wrong saving the queue; please try again.".to_owned(),
             Self::Unavailable => "The player is restarting; try again in a moment.".to_owned(),

@@ -17,7 +17,9 @@ use futures_util::TryStreamExt;
 use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, RANGE};
 use songbird::input::{AsyncAdapterStream, AsyncMediaSource, AudioStream, AudioStreamError, Compose};
 use symphonia::core::io::MediaSource;
+use timmybot_sources::icy::IcyDemuxer;
 use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
+use tokio::sync::mpsc;
 use tokio_util::io::StreamReader;
 
 /// The body was (or announced it would be) larger than allowed.
@@ -37,13 +39,26 @@ pub(crate) struct LimitedHttp {
     client: reqwest::Client,
     url: url::Url,
     max_bytes: u64,
+    /// The limit of a live (ICY) stream, which has no end of its own.
+    max_live_bytes: u64,
+    /// Where a radio's ICY titles go.
+    titles: Option<mpsc::UnboundedSender<String>>,
 }
 
 impl LimitedHttp {
     /// A source for `url` through `client` (the outbound policy's),
     /// reading at most `max_bytes`.
     pub(crate) fn new(client: reqwest::Client, url: url::Url, max_bytes: u64) -> Self {
-        Self { client, url, max_bytes }
+        Self { client, url, max_bytes, max_live_bytes: max_bytes, titles: None }
+    }
+
+    /// Asks the server for ICY metadata and sends the titles it announces
+    /// to `titles`; a stream that answers with ICY headers is live and read
+    /// up to `max_live_bytes` instead.
+    pub(crate) fn with_stream_titles(mut self, titles: mpsc::UnboundedSender<String>, max_live_bytes: u64) -> Self {
+        self.titles = Some(titles);
+        self.max_live_bytes = max_live_bytes;
+        self
     }
 
     /// One GET, from `offset` when resuming.
@@ -51,6 +66,10 @@ impl LimitedHttp {
         let mut request = self.client.get(self.url.clone());
         if offset > 0 {
             request = request.header(RANGE, format!("bytes={offset}-"));
+        }
+        if self.titles.is_some() {
+            // Icecast and Shoutcast interleave metadata only when asked.
+            request = request.header("icy-metadata", "1");
         }
         let response = request.send().await.map_err(|e| AudioStreamError::Fail(Box::new(e)))?;
         if !response.status().is_success() {
@@ -65,11 +84,19 @@ impl LimitedHttp {
             return Err(AudioStreamError::Fail(Box::new(TooLarge { limit: self.max_bytes })));
         }
         let ranges = headers.get(ACCEPT_RANGES).and_then(|v| v.to_str().ok()) == Some("bytes");
+        // A bad metaint plays the bytes as they come (no titles).
+        let demuxer =
+            headers.get("icy-metaint").and_then(|v| v.to_str().ok()).and_then(|v| IcyDemuxer::from_header(v).ok());
+        let live = demuxer.is_some() || headers.contains_key("icy-name");
         let body = StreamReader::new(response.bytes_stream().map_err(IoError::other));
+        let body: Box<dyn AsyncRead + Send + Sync + Unpin> = match (demuxer, self.titles.clone()) {
+            (Some(demuxer), Some(titles)) => Box::new(IcyReader::new(body, demuxer, titles)),
+            _ => Box::new(body),
+        };
         Ok(LimitedStream {
-            body: Box::new(body),
+            body,
             read: offset,
-            max_bytes: self.max_bytes,
+            max_bytes: if live && announced.is_none() { self.max_live_bytes } else { self.max_bytes },
             len: announced.map(|len| offset + len),
             resume: ranges.then(|| self.clone()),
         })
@@ -148,4 +175,55 @@ impl AsyncMediaSource for LimitedStream {
 /// Whether an open failed because the track is too large.
 pub(crate) fn is_too_large(error: &AudioStreamError) -> bool {
     matches!(error, AudioStreamError::Fail(inner) if inner.downcast_ref::<TooLarge>().is_some())
+}
+
+/// A radio's body with its ICY metadata taken out: the decoder reads the
+/// audio alone, and each new `StreamTitle` goes to `titles`.
+struct IcyReader<R> {
+    inner: R,
+    demuxer: IcyDemuxer,
+    /// Audio demuxed but not read yet.
+    pending: Vec<u8>,
+    at: usize,
+    raw: Box<[u8]>,
+    titles: mpsc::UnboundedSender<String>,
+    last_title: Option<String>,
+}
+
+impl<R> IcyReader<R> {
+    fn new(inner: R, demuxer: IcyDemuxer, titles: mpsc::UnboundedSender<String>) -> Self {
+        Self { inner, demuxer, pending: Vec::new(), at: 0, raw: vec![0; 16 * 1024].into(), titles, last_title: None }
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for IcyReader<R> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            if this.at < this.pending.len() {
+                let n = buf.remaining().min(this.pending.len() - this.at);
+                buf.put_slice(&this.pending[this.at..this.at + n]);
+                this.at += n;
+                return Poll::Ready(Ok(()));
+            }
+            this.pending.clear();
+            this.at = 0;
+            let mut raw = ReadBuf::new(&mut this.raw);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut raw) {
+                Poll::Ready(Ok(())) if raw.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {
+                    let filled = raw.filled().len();
+                    let metadata = this.demuxer.feed(&this.raw[..filled], &mut this.pending);
+                    if let Some(title) = metadata.and_then(|m| m.stream_title)
+                        && this.last_title.as_ref() != Some(&title)
+                    {
+                        this.last_title = Some(title.clone());
+                        // The player may be gone already; the audio goes on.
+                        let _ = this.titles.send(title);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
 }

@@ -12,16 +12,20 @@
 #![warn(missing_docs)]
 
 mod controller;
+mod directory_sources;
 mod error;
 mod http_source;
 pub mod playback_meter;
 mod player_task;
 mod players;
+mod registry;
 mod source;
 mod ytdlp;
 
+pub use directory_sources::{AudiusSource, RadioSource};
 pub use error::{PlayError, SourceError};
 pub use http_source::TooLarge;
 pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate};
-pub use source::{ResolvedSource, SourceKind, SourceResolver, classify_query};
+pub use registry::{LOCATOR_SCHEMES, Query, Source};
+pub use source::{LinkOpener, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};
 pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};

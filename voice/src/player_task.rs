@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use songbird::events::{CoreEvent, Event as SongbirdEvent, EventContext, EventHandler, TrackEvent};
-use songbird::input::Input;
 use songbird::tracks::TrackHandle;
 use timmybot_core::player::{
     Caller, Command, Context, Event, EventOutcome, Limits, NowPlaying, Outcome, PlayerState, TrackId, messages,
@@ -24,7 +23,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::controller::{Controller, ControllerView};
 use crate::players::{PlayerRequest, Shared, VoiceUpdate};
-use crate::{PlayError, SourceError};
+use crate::{PlayError, ResolvedSource, SourceError};
 
 /// How often a task looks at its timers (idle and alone leave, the
 /// controller's progress).
@@ -39,7 +38,9 @@ pub(crate) enum Msg {
     /// songbird reported on the audio of `(track, epoch)`.
     Audio { event: AudioEvent, track: TrackId, epoch: u32, play_time: Option<Duration> },
     /// A source finished opening.
-    Opened { track: TrackId, epoch: u32, result: Result<Input, SourceError> },
+    Opened { track: TrackId, epoch: u32, result: Result<ResolvedSource, SourceError> },
+    /// The live stream of `(track, epoch)` announced what it plays.
+    StreamTitle { track: TrackId, epoch: u32, title: String },
     /// A seek finished.
     Seeked { track: TrackId, epoch: u32, ok: bool },
     /// Where the bot is and who listens, from the gateway.
@@ -160,7 +161,7 @@ struct Task {
     /// The `(track, epoch)` whose source is being opened.
     opening: Option<(TrackId, u32)>,
     /// Audio opened by `/play` for a track that starts at once.
-    prepared: Option<(TrackId, Input)>,
+    prepared: Option<(TrackId, ResolvedSource)>,
     /// Whether this task counts in the shared audible count.
     audible: bool,
     /// Whether songbird holds a call this task joined.
@@ -253,6 +254,7 @@ impl Task {
             }
             Msg::Audio { event, track, epoch, play_time } => self.audio(event, track, epoch, play_time).await,
             Msg::Opened { track, epoch, result } => self.opened(track, epoch, result).await,
+            Msg::StreamTitle { track, epoch, title } => self.event(Event::StreamTitle { track, epoch, title }).await,
             Msg::Seeked { track, epoch, ok } => {
                 let Some(live) = self.live.as_mut().filter(|l| l.track == track && l.epoch == epoch) else { return };
                 live.seeking = false;
@@ -469,12 +471,12 @@ impl Task {
         let source = current.track.source.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let result = resolver.resolve(&source).await.map(|resolved| resolved.input);
+            let result = resolver.resolve(&source).await;
             let _ = tx.send(Msg::Opened { track, epoch, result });
         });
     }
 
-    async fn opened(&mut self, track: TrackId, epoch: u32, result: Result<Input, SourceError>) {
+    async fn opened(&mut self, track: TrackId, epoch: u32, result: Result<ResolvedSource, SourceError>) {
         if self.opening == Some((track, epoch)) {
             self.opening = None;
         }
@@ -494,9 +496,10 @@ impl Task {
         }
     }
 
-    /// Plays `input` as the current track, at its position.
-    async fn start_audio(&mut self, input: Input, current: &NowPlaying) {
+    /// Plays `opened` as the current track, at its position.
+    async fn start_audio(&mut self, opened: ResolvedSource, current: &NowPlaying) {
         let Some(call) = self.shared.songbird.get(songbird_guild(self.guild)) else { return };
+        let ResolvedSource { input, stream_titles, .. } = opened;
         let offset = current.clock.offset_ms;
         let mut track = songbird::tracks::Track::new(input).volume(volume(self.state.volume));
         // Started at a position, it waits paused until the seek lands, so
@@ -514,6 +517,17 @@ impl Task {
             }
         }
         self.shared.meter(&handle);
+        if let Some(mut titles) = stream_titles {
+            // Ends with the stream (the sender lives in its reader).
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                while let Some(title) = titles.recv().await {
+                    if tx.send(Msg::StreamTitle { track: id, epoch, title }).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         if offset == 0 {
             // The resolver hands over audio already opened and probed:
             // songbird plays it from its next 20 ms tick, and reports no
@@ -612,6 +626,10 @@ impl Task {
         if playing && now.duration_since(self.last_refresh) >= self.shared.config.controller_refresh {
             self.show_controller();
         }
+        if let Some((track, epoch)) = self.live_session_over() {
+            info!(track_id = %track, "a live stream reached its longest session; moving on");
+            self.event(Event::Ended { track, epoch }).await;
+        }
         if self.state.voice_channel.is_none() || !self.in_voice || self.settings.always_on {
             self.idle_since = None;
             self.alone_since = None;
@@ -632,6 +650,13 @@ impl Task {
         } else if due(&mut self.alone_since, self.listeners == Some(0), alone_secs) {
             self.auto_leave(AutoLeave::Alone).await;
         }
+    }
+
+    /// The current live track, when it has played its longest session.
+    fn live_session_over(&self) -> Option<(TrackId, u32)> {
+        let current = self.state.current.as_ref().filter(|c| c.track.is_live() && c.clock.ready)?;
+        let limit = u64::try_from(self.shared.config.max_live_session.as_millis()).unwrap_or(u64::MAX);
+        (current.clock.position_at(self.now_ms()) >= limit).then_some((current.track.id, current.epoch))
     }
 
     async fn auto_leave(&mut self, why: AutoLeave) {

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use songbird::Songbird;
-use songbird::input::Input;
 use songbird::tracks::{PlayMode, ReadyState, TrackHandle, TrackState};
 use timmybot_core::player::{Caller, Command, Outcome, PlayerState};
 use timmybot_core::{ChannelId, Clock, DiscordRest, GuildId, GuildSettings, PlayerStore, SettingsStore, StoreError};
@@ -21,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::ResolvedSource;
 use crate::playback_meter::TrackMeter;
 use crate::player_task::{self, Msg};
 use crate::{PlayError, SourceResolver};
@@ -38,11 +38,19 @@ pub struct PlayersConfig {
     /// A fixed seed for `/shuffle` (default: none, a fresh random seed each
     /// time). Tests set it to know the order.
     pub shuffle_seed: Option<u64>,
+    /// How long a live stream (a radio) plays before the player moves on
+    /// (default 4 hours): a stream has no end of its own.
+    pub max_live_session: Duration,
 }
 
 impl Default for PlayersConfig {
     fn default() -> Self {
-        Self { controller_refresh: Duration::from_secs(15), alive_interval: Duration::from_secs(1), shuffle_seed: None }
+        Self {
+            controller_refresh: Duration::from_secs(15),
+            alive_interval: Duration::from_secs(1),
+            shuffle_seed: None,
+            max_live_session: Duration::from_secs(4 * 60 * 60),
+        }
     }
 }
 
@@ -56,7 +64,7 @@ pub struct PlayerRequest {
     pub settings: GuildSettings,
     /// Audio already opened for the first track of an `Enqueue`, used if it
     /// plays at once so it is not opened twice.
-    pub prepared: Option<Input>,
+    pub prepared: Option<ResolvedSource>,
 }
 
 /// Where the bot is in a guild and who listens there, from the gateway.

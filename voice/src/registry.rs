@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use timmybot_sources::{Catalog, TrackMeta};
 
-use crate::source::{LinkOpener, ResolvedSource};
 use crate::SourceError;
+use crate::source::{LinkOpener, ResolvedSource};
 
 /// What a member's query is, before any source looks at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,14 +1,18 @@
 //! Turning what a member typed into audio songbird can play.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::{AudioStreamError, File as FileInput, HttpRequest, Input, MakePlayableError};
 
 use timmybot_outbound::{Refusal, SafeHttpClient};
+use timmybot_sources::TrackMeta;
+use tokio::sync::mpsc;
 
 use crate::http_source::{LimitedHttp, is_too_large};
+use crate::registry::{Query, Source};
 use crate::{SourceError, YouTubeLink, YtDlp};
 
 /// What kind of source a query names.
@@ -65,7 +69,16 @@ pub struct ResolvedSource {
     /// How long the track lasts, when its container says (files, most
     /// downloads); `None` for live streams.
     pub duration: Option<Duration>,
+    /// What a live stream announces it plays (ICY `StreamTitle`s), as they
+    /// arrive; `None` when the source announces nothing.
+    pub stream_titles: Option<StreamTitles>,
+    /// The tracks that come after this one when the query named several (a
+    /// playlist, an album): queued after it, opened when they play.
+    pub more: Vec<TrackMeta>,
 }
+
+/// The titles a live stream announces, newest last; ends with the stream.
+pub type StreamTitles = mpsc::UnboundedReceiver<String>;
 
 impl std::fmt::Debug for ResolvedSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,18 +86,24 @@ impl std::fmt::Debug for ResolvedSource {
             .field("title", &self.title)
             .field("source", &self.source)
             .field("duration", &self.duration)
+            .field("more", &self.more.len())
             .finish()
     }
 }
 
 /// Opens sources: http(s) links, files confined to a media folder, and
 /// YouTube links when yt-dlp is configured.
+///
+/// It is also the registry of the other enabled [`Source`]s (the station
+/// directory, Audius, …): a query one of them claims goes to it, in the
+/// order they were added; plain text is a search over the searchable ones.
 #[derive(Clone)]
 pub struct SourceResolver {
     http: SafeHttpClient,
     media_dir: Option<PathBuf>,
     open_timeout: Duration,
     ytdlp: Option<YtDlp>,
+    sources: Vec<Arc<dyn Source>>,
 }
 
 impl SourceResolver {
@@ -92,7 +111,24 @@ impl SourceResolver {
     /// internal addresses refused) and, when `media_dir` is set, files inside
     /// that folder only.
     pub fn new(http: SafeHttpClient, media_dir: Option<PathBuf>) -> Self {
-        Self { http, media_dir, open_timeout: Duration::from_secs(15), ytdlp: None }
+        Self { http, media_dir, open_timeout: Duration::from_secs(15), ytdlp: None, sources: Vec::new() }
+    }
+
+    /// Adds `source` to the registry, after those added before.
+    #[must_use]
+    pub fn with_source(mut self, source: Arc<dyn Source>) -> Self {
+        self.sources.push(source);
+        self
+    }
+
+    /// The names of the enabled sources, in the order they are asked.
+    pub fn source_names(&self) -> Vec<&'static str> {
+        self.sources.iter().map(|s| s.name()).collect()
+    }
+
+    /// A [`LinkOpener`] on this resolver's client and limits.
+    pub fn links(&self) -> LinkOpener {
+        LinkOpener { http: self.http.clone(), open_timeout: self.open_timeout }
     }
 
     /// Turns YouTube links on when `program` (the yt-dlp executable) is set,
@@ -119,6 +155,19 @@ impl SourceResolver {
     /// # Errors
     /// Any [`SourceError`]; `Unplayable` when the bytes are not decodable audio.
     pub async fn resolve(&self, query: &str) -> Result<ResolvedSource, SourceError> {
+        let link = url::Url::parse(query.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+        let parsed = Query::classify(query, link.as_ref());
+        if let Some(source) = self.sources.iter().find(|s| s.claims(&parsed)) {
+            return self.resolve_with(source.as_ref(), &parsed).await;
+        }
+        // Words are searched for; what looks like a file name is a file.
+        if let Query::Text(text) = parsed
+            && !looks_like_path(text)
+            && !self.is_media_file(text)
+            && self.sources.iter().any(|s| s.catalog().is_some())
+        {
+            return self.search_and_resolve(text).await;
+        }
         match classify_query(query)? {
             SourceKind::Url(url) => {
                 // YouTube pages are never fetched as audio: yt-dlp or a refusal.
@@ -127,24 +176,78 @@ impl SourceResolver {
                 }
                 // reqwest resolves no IP-literal host, so the first hop is checked
                 // here; named hosts and redirects are checked inside the client.
-                self.http.check_url(&url)?;
-                // One GET: its announced size is checked before the body is
-                // read, and the bytes read are counted against the limit.
-                let max_bytes = self.http.policy().max_track_bytes;
-                let input = Input::Lazy(Box::new(LimitedHttp::new(self.http.reqwest(), url.clone(), max_bytes)));
                 let title = url
                     .path_segments()
                     .and_then(|mut s| s.next_back().map(str::to_owned))
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| url.host_str().unwrap_or("stream").to_owned());
-                self.open(input, title, url.to_string(), None).await
+                self.links().open_url(&url, title, None).await
             }
             SourceKind::File(relative) => {
                 let path = self.confine(&relative)?;
                 let title = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 let input: Input = FileInput::new(path.clone()).into();
-                self.open(input, title, relative.to_string_lossy().into_owned(), None).await
+                self.links().open_input(input, title, relative.to_string_lossy().into_owned(), None).await
             }
+        }
+    }
+
+    /// Looks `query` up with `source` and opens the first track it names;
+    /// the others come along in [`ResolvedSource::more`].
+    async fn resolve_with(&self, source: &dyn Source, query: &Query<'_>) -> Result<ResolvedSource, SourceError> {
+        let mut tracks = source.lookup(query).await?.into_iter();
+        let first = tracks.next().ok_or(SourceError::NotFound)?;
+        let mut opened = source.open(&first, &self.links()).await?;
+        opened.more = tracks.collect();
+        Ok(opened)
+    }
+
+    /// Plain text: the first match of the searchable sources, in order.
+    async fn search_and_resolve(&self, text: &str) -> Result<ResolvedSource, SourceError> {
+        let mut last_error = None;
+        for source in &self.sources {
+            let Some(catalog) = source.catalog() else { continue };
+            match catalog.search(text, 1).await {
+                Ok(found) => {
+                    if let Some(first) = found.into_iter().next() {
+                        return source.open(&first, &self.links()).await;
+                    }
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.map_or(SourceError::NotFound, SourceError::Lookup))
+    }
+
+    /// Up to `limit` matches of `text` over the searchable sources, in
+    /// their order (for `/search` and autocomplete).
+    ///
+    /// # Errors
+    /// The first source's error when no source found anything.
+    pub async fn search(&self, text: &str, limit: usize) -> Result<Vec<TrackMeta>, SourceError> {
+        let mut found = Vec::new();
+        let mut last_error = None;
+        for catalog in self.sources.iter().filter_map(|s| s.catalog()) {
+            if found.len() >= limit {
+                break;
+            }
+            match catalog.search(text, limit - found.len()).await {
+                Ok(more) => found.extend(more),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        match (found.is_empty(), last_error) {
+            (true, Some(e)) => Err(SourceError::Lookup(e)),
+            _ => Ok(found),
+        }
+    }
+
+    /// Whether `text` names a file of the media folder (so it is played,
+    /// not searched for).
+    fn is_media_file(&self, text: &str) -> bool {
+        match classify_query(text) {
+            Ok(SourceKind::File(relative)) => self.confine(&relative).is_ok(),
+            _ => false,
         }
     }
 
@@ -185,7 +288,7 @@ impl SourceResolver {
             YouTubeLink::Video(id) => format!("YouTube video {id}"),
             YouTubeLink::NotAVideo => "YouTube video".to_owned(),
         };
-        self.open(request.into(), fallback, canonical, track.title).await
+        self.links().open_input(request.into(), fallback, canonical, track.title).await
     }
 
     /// Resolves a relative path inside the media folder, following symlinks
@@ -202,10 +305,54 @@ impl SourceResolver {
         }
         Ok(full)
     }
+}
+
+/// Opens links and probes audio under the outbound policy: what every
+/// [`Source`] opens its audio with.
+#[derive(Clone)]
+pub struct LinkOpener {
+    http: SafeHttpClient,
+    open_timeout: Duration,
+}
+
+impl LinkOpener {
+    /// The outbound client (for a source's own metadata calls).
+    pub fn http(&self) -> &SafeHttpClient {
+        &self.http
+    }
+
+    /// Opens the http(s) link `url` with one GET and probes it. A radio's
+    /// ICY titles come along in [`ResolvedSource::stream_titles`].
+    ///
+    /// # Errors
+    /// Any [`SourceError`]; `Refused` for an address the policy denies.
+    pub async fn open_url(
+        &self,
+        url: &url::Url,
+        fallback_title: String,
+        known_title: Option<String>,
+    ) -> Result<ResolvedSource, SourceError> {
+        // reqwest resolves no IP-literal host, so the first hop is checked
+        // here; named hosts and redirects are checked inside the client.
+        self.http.check_url(url)?;
+        // One GET: its announced size is checked before the body is read,
+        // and the bytes read are counted against the limit.
+        let max_bytes = self.http.policy().max_track_bytes;
+        let (titles_tx, titles) = mpsc::unbounded_channel();
+        let source = LimitedHttp::new(self.http.reqwest(), url.clone(), max_bytes)
+            .with_stream_titles(titles_tx, self.http.policy().max_live_bytes);
+        let mut opened =
+            self.open_input(Input::Lazy(Box::new(source)), fallback_title, url.to_string(), known_title).await?;
+        opened.stream_titles = Some(titles);
+        Ok(opened)
+    }
 
     /// Probes `input`; the title shown is `known_title`, else the track's own
     /// metadata, else `fallback_title`.
-    async fn open(
+    ///
+    /// # Errors
+    /// `Unplayable` when it is not audio, `TooLong`, `TooLarge`, `Refused`.
+    pub async fn open_input(
         &self,
         input: Input,
         fallback_title: String,
@@ -238,8 +385,20 @@ impl SourceResolver {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or(fallback_title),
         };
-        Ok(ResolvedSource { input, title, source, duration })
+        Ok(ResolvedSource { input, title, source, duration, stream_titles: None, more: Vec::new() })
     }
+}
+
+/// Whether `text` names a file rather than words to search for: a path,
+/// or a name with an audio file's extension.
+fn looks_like_path(text: &str) -> bool {
+    const EXTENSIONS: &[&str] = &["mp3", "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "webm", "mka"];
+    if text.contains(['/', '\\']) {
+        return true;
+    }
+    text.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && !ext.contains(' ') && EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+    })
 }
 
 /// How long a parsed track lasts, when its container says (files, most
@@ -264,7 +423,17 @@ fn refusal_in(error: &MakePlayableError) -> Option<Refusal> {
 
 impl std::fmt::Debug for SourceResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SourceResolver").field("media_dir", &self.media_dir).field("ytdlp", &self.ytdlp).finish()
+        f.debug_struct("SourceResolver")
+            .field("media_dir", &self.media_dir)
+            .field("ytdlp", &self.ytdlp)
+            .field("sources", &self.source_names())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LinkOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkOpener").field("open_timeout", &self.open_timeout).finish_non_exhaustive()
     }
 }
 
@@ -280,6 +449,16 @@ mod tests {
         assert!(matches!(classify_query("  http://a.b/c "), Ok(SourceKind::Url(_))));
         assert_eq!(classify_query("./tone.wav").unwrap(), SourceKind::File(PathBuf::from("./tone.wav")));
         assert_eq!(classify_query("music/a b.mp3").unwrap(), SourceKind::File(PathBuf::from("music/a b.mp3")));
+    }
+
+    #[test]
+    fn file_names_and_paths_are_not_searched_for() {
+        for path in ["tone.wav", "Music/song", "a b.FLAC", "x\\y"] {
+            assert!(looks_like_path(path), "{path}");
+        }
+        for words in ["daft punk", "song 2.0", "mr. brightside", ".wav", "the end. wav"] {
+            assert!(!looks_like_path(words), "{words}");
+        }
     }
 
     #[test]

@@ -117,6 +117,8 @@ struct StoredNowPlaying {
     epoch: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     votes: Vec<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stream_title: Option<String>,
 }
 
 /// One page the head lists, in queue order.
@@ -175,6 +177,7 @@ impl HeadItem {
                 since_ms: c.clock.since_ms,
                 epoch: c.epoch,
                 votes: c.votes.clone(),
+                stream_title: c.stream_title.clone(),
             }),
             history: state.history.iter().map(StoredTrack::new).collect(),
             loop_mode: state.loop_mode.as_str().to_owned(),
@@ -199,6 +202,7 @@ impl HeadItem {
                 clock: PlaybackClock { offset_ms: c.offset_ms, since_ms: c.since_ms, ready: false },
                 epoch: c.epoch,
                 votes: c.votes,
+                stream_title: c.stream_title,
             }),
             upcoming,
             history: self.history.into_iter().map(StoredTrack::into_track).collect(),

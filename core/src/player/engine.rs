@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::{
     HISTORY_LEN, LoopMode, MAX_QUEUE_LEN, NewTrack, NowPlaying, PlaybackClock, PlayerState, SeekTarget, Track, TrackId,
-    shuffle_seeded,
+    cap_title, shuffle_seeded,
 };
 use crate::{ChannelId, GuildSettings, UserId};
 
@@ -187,6 +187,15 @@ pub enum Event {
         /// Its epoch.
         epoch: u32,
     },
+    /// A live stream announced what it plays now (ICY `StreamTitle`).
+    StreamTitle {
+        /// The track.
+        track: TrackId,
+        /// Its epoch.
+        epoch: u32,
+        /// The announced title, untrusted (cleaned and capped here).
+        title: String,
+    },
     /// Discord moved the bot to another channel; it follows.
     Moved {
         /// The new channel.
@@ -344,6 +353,8 @@ pub enum EventOutcome {
     },
     /// The same track plays again (loop track).
     Replayed(Track),
+    /// A live stream's announced title changed to this one.
+    Retitled(String),
     /// The bot follows a move.
     Followed(ChannelId),
     /// The bot is out of voice; the queue is kept.
@@ -674,6 +685,18 @@ impl PlayerState {
                 let next = self.start_next();
                 EventOutcome::Advanced { finished, failed: true, next }
             }
+            Event::StreamTitle { track, epoch, title } => {
+                let Some(current) = self.current_at(track, epoch) else {
+                    return EventOutcome::Ignored;
+                };
+                // An empty title (between songs) clears what was shown.
+                let title = (!title.trim().is_empty()).then(|| cap_title(&title));
+                if current.stream_title == title {
+                    return EventOutcome::Ignored;
+                }
+                current.stream_title.clone_from(&title);
+                EventOutcome::Retitled(title.unwrap_or_default())
+            }
             Event::Moved { channel } => {
                 if self.voice_channel.is_none() || self.voice_channel == Some(channel) {
                     return EventOutcome::Ignored;
@@ -912,7 +935,8 @@ impl PlayerState {
     /// Makes `track` current, waiting to be heard from its start.
     fn start(&mut self, track: Track) {
         let epoch = self.take_epoch();
-        self.current = Some(NowPlaying { track, clock: PlaybackClock::at(0), epoch, votes: Vec::new() });
+        self.current =
+            Some(NowPlaying { track, clock: PlaybackClock::at(0), epoch, votes: Vec::new(), stream_title: None });
     }
 
     /// The next waiting track becomes current; `None` when none waits.

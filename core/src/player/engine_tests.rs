@@ -618,3 +618,23 @@ proptest! {
         prop_assert!(rounds.windows(2).all(|w| w[0] <= w[1]), "rounds out of order: {:?}", rounds);
     }
 }
+
+#[test]
+fn a_stream_title_is_shown_for_the_current_audio_only_and_resets_with_the_next_track() {
+    let mut s = playing(1);
+    let c = s.current.clone().unwrap();
+    let announce = |title: &str, epoch| Event::StreamTitle { track: c.track.id, epoch, title: title.into() };
+    assert_eq!(s.on_event(announce("Artist - Song\n", c.epoch), NOW), EventOutcome::Retitled("Artist - Song".into()));
+    assert_eq!(s.current.as_ref().unwrap().stream_title.as_deref(), Some("Artist - Song"));
+    assert_eq!(current_title(&s).as_deref(), Some("t0"), "the station keeps its own title");
+    assert_eq!(s.on_event(announce("Artist - Song", c.epoch), NOW), EventOutcome::Ignored, "no change");
+    assert_eq!(s.on_event(announce("Late", c.epoch + 100), NOW), EventOutcome::Ignored, "older audio");
+    assert_eq!(s.current.as_ref().unwrap().stream_title.as_deref(), Some("Artist - Song"));
+    assert_eq!(s.on_event(announce("  ", c.epoch), NOW), EventOutcome::Retitled(String::new()));
+    assert_eq!(s.current.as_ref().unwrap().stream_title, None, "an empty title clears it");
+    let long = "x".repeat(500);
+    s.on_event(announce(&long, c.epoch), NOW);
+    assert_eq!(s.current.as_ref().unwrap().stream_title.as_ref().unwrap().chars().count(), super::MAX_TITLE_CHARS);
+    end_current(&mut s);
+    assert_eq!(s.current.as_ref().unwrap().stream_title, None, "the next track starts without one");
+}

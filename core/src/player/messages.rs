@@ -175,6 +175,19 @@ pub fn error(error: &PlayerError, dj_role: Option<RoleId>) -> String {
     }
 }
 
+/// The credit a source asks for, shown under the now-playing title.
+///
+/// Audius's API terms ask apps to say the audio comes from Audius; Radio
+/// Browser's stations are listed by its volunteers.
+pub fn attribution(track: &Track) -> Option<&'static str> {
+    let scheme = track.source.split_once(':').map(|(scheme, _)| scheme)?;
+    match scheme {
+        "audius" => Some("Streamed from Audius"),
+        "radio" => Some("Station from the Radio Browser directory"),
+        _ => None,
+    }
+}
+
 /// What to post in the text channel after a playback event, if anything
 /// (the controller shows the rest).
 pub fn event_notice(outcome: &EventOutcome) -> Option<String> {
@@ -194,7 +207,21 @@ pub fn now_playing(state: &PlayerState, now_ms: u64) -> String {
     };
     let track = &current.track;
     let position = current.clock.position_at(now_ms);
-    let mut text = format!("{} {}\nRequested by <@{}>\n", status(state), title(track), track.requested_by);
+    // A radio shows what it plays now, with the station under it.
+    let mut text = match &current.stream_title {
+        Some(playing) => format!(
+            "{} **{}**\n📻 {} · Requested by <@{}>\n",
+            status(state),
+            escape_markdown(playing),
+            title(track),
+            track.requested_by
+        ),
+        None => format!("{} {}\nRequested by <@{}>\n", status(state), title(track), track.requested_by),
+    };
+    if let Some(credit) = attribution(track) {
+        text.push_str(credit);
+        text.push('\n');
+    }
     match track.duration_ms {
         Some(length) => {
             text.push_str(&format!(
@@ -377,6 +404,7 @@ mod tests {
             clock: PlaybackClock { offset_ms: 50_000, since_ms: Some(1_000), ready: true },
             epoch: 1,
             votes: vec![],
+            stream_title: None,
         });
         state.voice_channel = crate::ChannelId::new(5);
         state.upcoming = (0..upcoming).map(|n| track(10 + n as u64, &format!("t{n}"), Some(60_000))).collect();
@@ -416,6 +444,27 @@ mod tests {
         assert!(text.contains("Requested by <@42>"));
         assert!(text.contains("Loop: off · Volume: 100%"));
         assert!(text.contains("Next: **t0** (2 waiting)"), "{text}");
+    }
+
+    #[test]
+    fn a_radio_shows_its_stream_title_over_the_station_and_sources_get_their_credit() {
+        let mut state = playing(0);
+        let current = state.current.as_mut().unwrap();
+        current.track.duration_ms = None;
+        current.track.source = "radio:960e57c5-0601-11e8-ae97-52543be04c81".into();
+        current.stream_title = Some("Band - *Hit*".into());
+        let text = now_playing(&state, 11_000);
+        assert!(text.contains("▶ Now playing **Band - \\*Hit\\***"), "{text}");
+        assert!(text.contains("📻 **Song \\*one\\*** · Requested by <@42>"), "{text}");
+        assert!(text.contains("Station from the Radio Browser directory"), "{text}");
+        assert!(text.contains("live · `1:00`"), "{text}");
+        let mut audius = track(2, "a", Some(1));
+        audius.source = "audius:D7KyD".into();
+        assert_eq!(attribution(&audius), Some("Streamed from Audius"));
+        assert_eq!(attribution(&track(3, "b", Some(1))), None);
+        let mut link = track(4, "c", Some(1));
+        link.source = "https://example.com/a.mp3".into();
+        assert_eq!(attribution(&link), None, "a link's scheme is no source");
     }
 
     #[test]

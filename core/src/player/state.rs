@@ -80,6 +80,11 @@ pub struct NowPlaying {
     /// Members who voted to skip this track.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub votes: Vec<UserId>,
+    /// What a live stream says it plays now (a radio's ICY `StreamTitle`),
+    /// cleaned and capped like a title; the track's own title stays the
+    /// station's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_title: Option<String>,
 }
 
 /// One guild's player.
@@ -221,7 +226,8 @@ impl PlayerState {
         if let Some(first) = tracks.next() {
             let track = state.legacy_track(first);
             let epoch = state.take_epoch();
-            state.current = Some(NowPlaying { track, clock: PlaybackClock::at(0), epoch, votes: Vec::new() });
+            state.current =
+                Some(NowPlaying { track, clock: PlaybackClock::at(0), epoch, votes: Vec::new(), stream_title: None });
         }
         for legacy in tracks {
             let track = state.legacy_track(legacy);
@@ -282,6 +288,7 @@ mod tests {
             clock: PlaybackClock { offset_ms: 10_000, since_ms: Some(1_000), ready: true },
             epoch: 1,
             votes: vec![],
+            stream_title: None,
         });
         state.upcoming = vec![track(2, Some(30_000)), track(3, None)];
         assert_eq!(state.remaining_at(6_000), (60_000 - 15_000 + 30_000, 1));
@@ -296,6 +303,7 @@ mod tests {
             clock: PlaybackClock { offset_ms: 0, since_ms: Some(1_000), ready: true },
             epoch: 4,
             votes: vec![],
+            stream_title: None,
         });
         state.recover(21_000);
         let current = state.current.unwrap();

@@ -64,6 +64,7 @@ pub fn full_state(guild: GuildId, upcoming: usize) -> PlayerState {
             clock: PlaybackClock { offset_ms: 12_345, since_ms: Some(NOW_MS), ready: false },
             epoch: 7,
             votes: vec![random_user(), random_user()],
+            stream_title: Some("Live: an ICY title".into()),
         }),
         upcoming: (0..upcoming as u64)
             .map(|n| track(1000 + n, if n.is_multiple_of(3) { user } else { random_user() }))
@@ -110,6 +111,7 @@ pub fn advance(state: &mut PlayerState) {
         clock: PlaybackClock::at(0),
         epoch: state.next_epoch,
         votes: Vec::new(),
+        stream_title: None,
     });
     state.next_epoch = state.next_epoch.wrapping_add(1).max(1);
     if let Some(previous) = previous {

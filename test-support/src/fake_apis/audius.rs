@@ -146,6 +146,9 @@ pub struct FakeAudiusCatalog {
 pub enum FakeStream {
     /// A 302 to this link (as Audius redirects to a content node).
     Redirect(String),
+    /// A 302 to this link with `{id}` replaced by the track's id: each
+    /// track its own audio.
+    RedirectEach(String),
     /// A 200 with these bytes.
     Bytes {
         /// Its `Content-Type`.
@@ -181,6 +184,14 @@ impl FakeAudius {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(catalog: FakeAudiusCatalog) -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK, catalog).await
+    }
+
+    /// [`FakeAudius::start`] on `ip`.
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr, catalog: FakeAudiusCatalog) -> anyhow::Result<Self> {
         let state = Arc::new(Mutex::new(Host {
             catalog,
             discovery_hosts: Vec::new(),
@@ -204,7 +215,7 @@ impl FakeAudius {
             .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
             .layer(middleware::from_fn_with_state(seen.clone(), record))
             .with_state(state.clone());
-        let served = Served::start("audius", router).await?;
+        let served = Served::start_on(ip, "audius", router).await?;
         state.lock().expect("fake audius state").discovery_hosts = vec![served.base_url()];
         Ok(Self { served, state, seen })
     }
@@ -439,6 +450,9 @@ async fn stream(State(state): State<Shared>, Path(id): Path<String>) -> Response
     let streamable = state.catalog.tracks.iter().any(|t| t.id == id && t.is_streamable && !t.is_delete);
     match (&state.stream, streamable) {
         (Some(FakeStream::Redirect(to)), true) => (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response(),
+        (Some(FakeStream::RedirectEach(to)), true) => {
+            (StatusCode::FOUND, [(header::LOCATION, to.replace("{id}", &id))]).into_response()
+        }
         (Some(FakeStream::Bytes { content_type, body }), true) => {
             ([(header::CONTENT_TYPE, content_type.clone())], body.clone()).into_response()
         }

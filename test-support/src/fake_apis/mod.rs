@@ -13,12 +13,15 @@ pub mod streams;
 pub mod audius;
 pub mod radio_browser;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+
+/// Where the fakes listen unless told otherwise.
+pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// One request a fake received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +73,17 @@ impl Served {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(name: &'static str, router: axum::Router) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.with_context(|| format!("bind fake {name}"))?;
+        Self::start_on(LOOPBACK, name, router).await
+    }
+
+    /// Serves `router` on `ip:<free port>` (any address of `127.0.0.0/8`
+    /// is loopback on Linux: the sandbox puts its fakes on `127.0.0.2` so
+    /// opening them to the bot leaves `127.0.0.1` refused).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: IpAddr, name: &'static str, router: axum::Router) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((ip, 0)).await.with_context(|| format!("bind fake {name}"))?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
@@ -85,7 +98,7 @@ impl Served {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    /// `http://<ip>:<port>`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }

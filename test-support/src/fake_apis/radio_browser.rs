@@ -143,10 +143,18 @@ impl FakeRadioBrowser {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(stations: Vec<FakeStation>) -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK, stations).await
+    }
+
+    /// [`FakeRadioBrowser::start`] on `ip`.
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr, stations: Vec<FakeStation>) -> anyhow::Result<Self> {
         let state = Arc::new(Mutex::new(Directory {
             stations,
             clicks: HashMap::new(),
-            server_names: vec!["127.0.0.1".to_owned()],
+            server_names: vec![ip.to_string()],
             malformed: false,
             failing: false,
         }));
@@ -159,7 +167,7 @@ impl FakeRadioBrowser {
             .layer(middleware::from_fn_with_state(state.clone(), misbehave))
             .layer(middleware::from_fn_with_state(seen.clone(), record))
             .with_state(state.clone());
-        let served = Served::start("radio-browser", router).await?;
+        let served = Served::start_on(ip, "radio-browser", router).await?;
         Ok(Self { served, state, seen })
     }
 

@@ -141,6 +141,14 @@ impl FakeStreams {
     /// # Errors
     /// When no port can be bound.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK).await
+    }
+
+    /// [`FakeStreams::start`] on `ip`.
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let shared = Shared::default();
         let router = Router::new()
             .route("/radio/{name}", get(radio))
@@ -148,7 +156,7 @@ impl FakeStreams {
             .route("/endless", get(endless))
             .fallback(hosted)
             .with_state(shared.clone());
-        let served = Served::start("streams", router).await?;
+        let served = Served::start_on(ip, "streams", router).await?;
         Ok(Self { served, shared })
     }
 

@@ -13,7 +13,9 @@
 //!   media list of segments) into an [`HlsPlaylist`].
 //!
 //! Only http(s) entries are kept: the player can open nothing else, and a
-//! `file://` entry must never reach the media folder code.
+//! `file://` entry must never reach the media folder code. Where they point
+//! is not checked here: a playlist may name internal addresses, and the
+//! outbound client refuses those when the entry is fetched.
 
 mod hls;
 mod m3u;

@@ -10,11 +10,17 @@
 //! - [`catalog`]: [`Catalog`], a searchable source of playable tracks.
 //! - [`api`]: [`ApiClient`], JSON over the outbound client, with the status
 //!   codes every API here shares turned into [`LookupError`]s.
+//! - [`links`]: Spotify, Deezer, Apple Music and YouTube links read as
+//!   metadata ([`links::parse_link`], [`links::LinkResolver`]).
+//! - [`matching`]: metadata-only tracks matched to playable ones of the
+//!   catalogs.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod catalog;
 pub mod error;
+pub mod links;
+pub mod matching;
 pub mod meta;
 
 pub use api::ApiClient;

@@ -5,6 +5,11 @@
 //! Every fake records the requests it saw ([`Seen`]), so a test can assert
 //! the User-Agent, the app name or a click were sent.
 
+pub mod apple;
+pub mod deezer;
+pub mod spotify;
+pub mod youtube_oembed;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 

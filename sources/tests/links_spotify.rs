@@ -157,8 +157,8 @@ async fn a_playlist_object_without_entries_is_read_from_its_items_link() {
     assert_eq!(playlist.tracks.len(), 120, "local files and episodes are left out");
     assert_eq!(playlist.tracks[119].title, "Song 119");
     let pages = fake.seen().with_prefix(&format!("/v1/playlists/{playlist_id}/tracks"));
-    assert_eq!(pages.len(), 2);
-    assert!(pages[0].path_and_query.ends_with("?limit=100&offset=0"), "{pages:?}");
+    assert_eq!(pages.len(), 3, "122 entries in pages of 50");
+    assert!(pages[0].path_and_query.ends_with("?limit=50&offset=0"), "{pages:?}");
 }
 
 #[tokio::test]

@@ -84,10 +84,10 @@ impl AppleClient {
     pub async fn song(&self, id: &str, storefront: &str) -> Result<TrackMeta, LookupError> {
         let results = self.lookup(id, storefront).await?;
         let mut songs = songs(&results);
-        let position = songs.iter().position(|s| s.id == id).unwrap_or(0);
         if songs.is_empty() {
             return Err(LookupError::NotFound);
         }
+        let position = songs.iter().position(|s| s.id == id).unwrap_or(0);
         Ok(songs.swap_remove(position))
     }
 

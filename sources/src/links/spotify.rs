@@ -141,8 +141,11 @@ impl std::fmt::Debug for SpotifyClient {
 
 /// The most tracks Spotify lists on one album page.
 const ALBUM_PAGE_LIMIT: &str = "50";
-/// The most entries asked for on one playlist page.
-const PLAYLIST_PAGE_LIMIT: &str = "100";
+/// The entries asked for on one playlist page, when the playlist object
+/// holds none: 50, because Spotify's current reference caps playlist item
+/// pages at 50 (older versions allowed 100). Pages linked by `next` keep
+/// whatever limit Spotify chose.
+const PLAYLIST_PAGE_LIMIT: &str = "50";
 
 impl SpotifyClient {
     /// Spotify's Web API.

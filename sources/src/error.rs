@@ -32,6 +32,12 @@ pub enum LookupError {
     /// The source answered something that is not what its API documents.
     #[error("unexpected answer: {0}")]
     BadResponse(String),
+    /// The link is understood but its kind cannot be read here (an Apple
+    /// Music playlist needs a developer token; a YouTube playlist has no
+    /// public track list without an API key). The text is the sentence shown
+    /// to the member, so it must say what to paste instead.
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
     /// The fetch itself failed (refused, timed out, too large, an error status).
     #[error(transparent)]
     Fetch(#[from] FetchError),
@@ -47,6 +53,7 @@ impl LookupError {
             Self::Disabled(name) => format!("{name} is turned off on this bot."),
             Self::NotConfigured(name) => format!("{name} links are not set up on this bot."),
             Self::RateLimited { .. } => "That service is busy right now; try again in a minute.".to_owned(),
+            Self::Unsupported(sentence) => (*sentence).to_owned(),
             Self::BadResponse(_) => "That service answered something unexpected.".to_owned(),
             Self::Fetch(e) => e.user_message().to_owned(),
         }

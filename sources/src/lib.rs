@@ -18,6 +18,10 @@
 //!   stations interleave with their audio.
 //! - [`search`]: [`SourceSearch`], what autocomplete and `/search` use.
 //! - [`config`]: [`SourcesConfig`], which sources a deployment turns on.
+//! - [`links`]: Spotify, Deezer, Apple Music and YouTube links read as
+//!   metadata ([`links::parse_link`], [`links::LinkResolver`]).
+//! - [`matching`]: metadata-only tracks matched to playable ones of the
+//!   catalogs.
 #![warn(missing_docs)]
 
 pub mod api;
@@ -29,6 +33,8 @@ mod failover;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod icy;
+pub mod links;
+pub mod matching;
 pub mod meta;
 pub mod playlist;
 pub mod radio_browser;

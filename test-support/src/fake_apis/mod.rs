@@ -8,10 +8,13 @@
 //! - [`streams`]: an Icecast/Shoutcast-like radio server (WAV tones with ICY
 //!   titles) and a host for playlists and HLS segments.
 
-pub mod streams;
-
+pub mod apple;
 pub mod audius;
+pub mod deezer;
 pub mod radio_browser;
+pub mod spotify;
+pub mod streams;
+pub mod youtube_oembed;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

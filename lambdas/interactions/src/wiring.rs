@@ -45,7 +45,8 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         }
     };
     let bus = SqsBus::new(aws_sdk_sqs::Client::new(&sdk), config.command_queue_url);
-    let tables = DynamoTables { guilds: config.guilds_table, guild_queues: config.queues_table };
+    let tables =
+        DynamoTables { guilds: config.guilds_table, guild_queues: config.queues_table, track_cache: String::new() };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store.clone()), Arc::new(SystemClock), config.allowlist);
     if let Some(secret_id) = &config.discord_token_secret {

@@ -20,6 +20,10 @@ pub enum StoreErrorKind {
     /// The caller passed something the store cannot use (a forged or
     /// stale page cursor).
     InvalidInput,
+    /// The caller passed a key or value over the store's size limit (a
+    /// track cache entry; see [`crate::MAX_TRACK_CACHE_VALUE_BYTES`]).
+    /// Nothing was written; trying again with the same input fails again.
+    TooLarge,
 }
 
 /// A store operation failed.
@@ -59,6 +63,7 @@ impl fmt::Display for StoreError {
             StoreErrorKind::Corrupt => f.write_str("stored item could not be decoded"),
             StoreErrorKind::LimitReached => f.write_str("limit reached"),
             StoreErrorKind::InvalidInput => f.write_str("invalid input for the store"),
+            StoreErrorKind::TooLarge => f.write_str("too large for the store"),
         }
     }
 }

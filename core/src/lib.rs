@@ -3,7 +3,7 @@
 //! This crate is the centre of the hexagon: it knows nothing of AWS, Discord
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
 //! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
-//! `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
+//! `TrackCache`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
 //! `Webhook`), and each adapter crate implements them for one technology.
 //! The queue engine ([`player`]) is here too: pure, so the interactions
 //! handler (views) and the gateway's players (transitions) share it.
@@ -42,7 +42,10 @@ pub use secret::Secret;
 pub use settings::{
     ADMINISTRATOR, GuildSettings, MANAGE_GUILD, MAX_LEAVE_SECS, MAX_TRACK_SECS_LIMIT, SettingsChange, SettingsError,
 };
-pub use store::{AllowlistStore, PlayerStore, SecretStore, SettingsStore};
+pub use store::{
+    AllowlistStore, MAX_TRACK_CACHE_KEY_BYTES, MAX_TRACK_CACHE_VALUE_BYTES, PlayerStore, SecretStore, SettingsStore,
+    TrackCache, check_track_cache_key, check_track_cache_value,
+};
 
 /// Version of the stored item layout; every persisted item carries it.
 pub const SCHEMA_VERSION: u32 = 1;

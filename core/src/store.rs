@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::player::PlayerState;
 use crate::{
     AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, GuildId, GuildSettings, Secret,
-    SecretError, SlotUsage, StoreError,
+    SecretError, SlotUsage, StoreError, StoreErrorKind,
 };
 
 /// Persists each guild's player: queue, history, loop mode, volume, paused
@@ -112,4 +112,118 @@ pub trait SecretStore: Send + Sync + 'static {
     /// # Errors
     /// [`SecretError::NotFound`] when there is none.
     async fn get(&self, name: &str) -> Result<Secret, SecretError>;
+}
+
+/// The longest [`TrackCache`] key, in bytes of UTF-8: room for the links
+/// members paste (a few hundred bytes even with tracking parameters) and a
+/// search with its prefix, while bounding what one entry may cost.
+pub const MAX_TRACK_CACHE_KEY_BYTES: usize = 4 * 1024;
+
+/// The largest [`TrackCache`] value, in bytes of UTF-8. A track's metadata
+/// is about a kilobyte and a page of search results a few dozen; the limit
+/// keeps a DynamoDB item (400 KB at most, key and attributes included) well
+/// inside what the table takes.
+pub const MAX_TRACK_CACHE_VALUE_BYTES: usize = 300 * 1024;
+
+/// Remembers what a link or a search resolved to, for a while, so the same
+/// one is not resolved twice in a row (the sources' APIs are rate-limited
+/// and slow next to a store read).
+///
+/// Keys are any text up to [`MAX_TRACK_CACHE_KEY_BYTES`]; adapters that
+/// cannot hold a key that long store a hash of it, so two keys never share
+/// an entry unless they are equal. Values are JSON text up to
+/// [`MAX_TRACK_CACHE_VALUE_BYTES`], opaque to the store: its layout belongs
+/// to the caller, who changes the key (a prefix with a version) when it
+/// changes the layout. Times are Unix milliseconds from the caller's clock;
+/// an entry is alive while `now_ms < expires_at_ms`. Expired entries are
+/// deleted lazily (DynamoDB's TTL, a bounded sweep on SQLite), so reads
+/// check the time themselves.
+///
+/// The cache is deployment-wide, not partitioned by guild: metadata of a
+/// public link is the same whoever asks for it, and holds no guild data.
+#[async_trait]
+pub trait TrackCache: Send + Sync + 'static {
+    /// The cached value of `key`, unless it expired by `now_ms` (unix millis).
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::TooLarge`] for a key over [`MAX_TRACK_CACHE_KEY_BYTES`].
+    async fn get(&self, key: &str, now_ms: u64) -> Result<Option<String>, StoreError>;
+
+    /// Stores `value` (JSON text) under `key` until `expires_at_ms`,
+    /// replacing whatever was there.
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::TooLarge`] for a key over
+    /// [`MAX_TRACK_CACHE_KEY_BYTES`] or a value over
+    /// [`MAX_TRACK_CACHE_VALUE_BYTES`]; nothing is stored then, and an older
+    /// value under the key stays.
+    async fn put(&self, key: &str, value: &str, expires_at_ms: u64) -> Result<(), StoreError>;
+
+    /// Forgets `key` (no error when nothing is stored under it).
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::TooLarge`] for a key over [`MAX_TRACK_CACHE_KEY_BYTES`].
+    async fn remove(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Refuses a [`TrackCache`] key over [`MAX_TRACK_CACHE_KEY_BYTES`], with
+/// its size and the limit (never the key: it may be a member's link) in
+/// the error's source. Every adapter checks with this, so the limit is the
+/// same on all.
+///
+/// # Errors
+/// [`StoreErrorKind::TooLarge`].
+pub fn check_track_cache_key(key: &str) -> Result<(), StoreError> {
+    check_size("key", key.len(), MAX_TRACK_CACHE_KEY_BYTES)
+}
+
+/// Refuses a [`TrackCache`] value over [`MAX_TRACK_CACHE_VALUE_BYTES`]
+/// (see [`check_track_cache_key`]).
+///
+/// # Errors
+/// [`StoreErrorKind::TooLarge`].
+pub fn check_track_cache_value(value: &str) -> Result<(), StoreError> {
+    check_size("value", value.len(), MAX_TRACK_CACHE_VALUE_BYTES)
+}
+
+fn check_size(what: &str, len: usize, max: usize) -> Result<(), StoreError> {
+    if len > max {
+        return Err(StoreError::with_source(
+            StoreErrorKind::TooLarge,
+            format!("track cache {what} is {len} bytes, over the limit of {max}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn sizes_up_to_the_limits_pass_and_one_byte_more_is_too_large_and_says_so() {
+        assert!(check_track_cache_key(&"k".repeat(MAX_TRACK_CACHE_KEY_BYTES)).is_ok());
+        assert!(check_track_cache_value(&"v".repeat(MAX_TRACK_CACHE_VALUE_BYTES)).is_ok());
+        let key = format!("https://example.com/{}", "k".repeat(MAX_TRACK_CACHE_KEY_BYTES));
+        let err = check_track_cache_key(&key).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::TooLarge);
+        assert!(!err.is_retryable());
+        let why = err.source().unwrap().to_string();
+        assert_eq!(why, format!("track cache key is {} bytes, over the limit of 4096", key.len()));
+        assert!(!why.contains("example.com"), "the key is not echoed: {why}");
+        let err = check_track_cache_value(&"v".repeat(MAX_TRACK_CACHE_VALUE_BYTES + 1)).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::TooLarge);
+        assert_eq!(err.to_string(), "too large for the store");
+        assert!(err.source().unwrap().to_string().contains("value is 307201 bytes"));
+    }
+
+    #[test]
+    fn the_size_is_counted_in_utf8_bytes_not_characters() {
+        // 1024 four-byte notes fill the limit exactly; one two-byte letter more is over.
+        let key = "🎵".repeat(MAX_TRACK_CACHE_KEY_BYTES / 4);
+        assert!(check_track_cache_key(&key).is_ok());
+        assert_eq!(check_track_cache_key(&format!("{key}é")).unwrap_err().kind(), StoreErrorKind::TooLarge);
+    }
 }

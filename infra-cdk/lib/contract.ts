@@ -59,6 +59,8 @@ export interface DeployContract {
   readonly tables: {
     readonly guilds: TableContract;
     readonly guildQueues: TableContract;
+    /** What links and searches resolved to: global, not keyed by guild. */
+    readonly trackCache: TableContract;
   };
   readonly slotCounter: {
     readonly table: 'guilds' | 'guildQueues';
@@ -240,6 +242,7 @@ export function parseContract(raw: unknown): DeployContract {
     tables: {
       guilds: tableContract(tables.guilds, 'tables.guilds'),
       guildQueues: tableContract(tables.guildQueues, 'tables.guildQueues'),
+      trackCache: tableContract(tables.trackCache, 'tables.trackCache'),
     },
     slotCounter: {
       table: slotTable,
@@ -328,6 +331,7 @@ export interface EnvNames {
   readonly store: string;
   readonly tableGuilds: string;
   readonly tableGuildQueues: string;
+  readonly tableTrackCache: string;
   readonly bus: string;
   readonly commandQueueUrl: string;
   readonly interactionsEndpoint: string;
@@ -347,6 +351,7 @@ const ENV_ROLES: EnvNames = {
   store: 'TIMMYBOT_STORE',
   tableGuilds: 'TIMMYBOT_TABLE_GUILDS',
   tableGuildQueues: 'TIMMYBOT_TABLE_GUILD_QUEUES',
+  tableTrackCache: 'TIMMYBOT_TABLE_TRACK_CACHE',
   bus: 'TIMMYBOT_BUS',
   commandQueueUrl: 'TIMMYBOT_COMMAND_QUEUE_URL',
   interactionsEndpoint: 'TIMMYBOT_INTERACTIONS_ENDPOINT',

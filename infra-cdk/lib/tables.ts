@@ -1,8 +1,9 @@
-// The two DynamoDB tables, shaped by the deploy contract, and a least-privilege
-// grant that names the table's indexes one by one (CDK's own grants use
-// `<table>/index/*`).
+// The DynamoDB tables, shaped by the deploy contract, and least-privilege
+// grants that name the table's indexes one by one (CDK's own grants use
+// `<table>/index/*`). Two hold guild data and outlive the stack; the track
+// cache holds nothing that cannot be fetched again.
 
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -40,6 +41,21 @@ function attributeType(type: AttributeType): dynamodb.AttributeType {
  */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
 
+/**
+ * The calls the track cache adapter makes (adapters/aws/src/track_cache_dynamodb.rs):
+ * one item at a time, by key, never a query or a condition.
+ */
+export const CACHE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
+
+/**
+ * How a table is kept. Guild data (queues, settings, access decisions) has
+ * point-in-time recovery and outlives the stack. A cache has neither: every
+ * item is what a link or a search resolved to, expires within hours anyway,
+ * and a lost one costs one lookup, so restoring the table would never be
+ * worth its price and deleting it with the stack loses nothing.
+ */
+export type TableKeeping = { readonly kind: 'data'; readonly deletionProtection: boolean } | { readonly kind: 'cache' };
+
 function projectionType(projection: IndexProjection): dynamodb.ProjectionType {
   switch (projection) {
     case 'ALL':
@@ -54,20 +70,30 @@ export class ContractTable extends Construct {
   readonly table: dynamodb.Table;
   readonly indexNames: readonly string[];
 
-  constructor(scope: Construct, id: string, spec: TableContract, deletionProtection: boolean) {
+  constructor(scope: Construct, id: string, spec: TableContract, keeping: TableKeeping) {
     super(scope, id);
+    const data = keeping.kind === 'data';
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: spec.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: spec.sortKey === undefined ? undefined : { name: spec.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Off for a cache: see TableKeeping.
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: data },
       timeToLiveAttribute: spec.ttlAttribute,
       // DEFAULT = AWS-owned keys: no KMS charges and no kms:* statements in the grants.
       encryption: dynamodb.TableEncryption.DEFAULT,
-      // The guilds' queues and access decisions outlive the stack.
-      removalPolicy: RemovalPolicy.RETAIN,
-      deletionProtection,
+      // The guilds' queues and access decisions outlive the stack; a cache goes with it.
+      removalPolicy: data ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: data ? keeping.deletionProtection : false,
     });
+    if (!data) {
+      Validations.of(this.table).acknowledge({
+        id: 'AwsSolutions-DDB3',
+        reason:
+          'No point-in-time recovery on the track cache: every item is a link or search result that expires within ' +
+          'hours and is fetched again on a miss, so a restore would never be worth its cost.',
+      });
+    }
     for (const index of spec.indexes) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
@@ -92,16 +118,25 @@ export class ContractTable extends Construct {
   grantItemReads(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: [...TABLE_READ_ACTIONS], resourceArns: [this.table.tableArn] });
   }
+
+  /** GetItem, PutItem and DeleteItem on the table itself: what the track cache needs. */
+  grantCacheReadWrite(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: [...CACHE_ACTIONS], resourceArns: [this.table.tableArn] });
+  }
 }
 
-/** Both tables of the deploy contract. */
+/** Every table of the deploy contract. */
 export class Tables extends Construct {
   readonly guilds: ContractTable;
   readonly guildQueues: ContractTable;
+  /** Global (not per guild): cached metadata is no guild's data. */
+  readonly trackCache: ContractTable;
 
   constructor(scope: Construct, id: string, contract: DeployContract, deletionProtection: boolean) {
     super(scope, id);
-    this.guilds = new ContractTable(this, 'Guilds', contract.tables.guilds, deletionProtection);
-    this.guildQueues = new ContractTable(this, 'GuildQueues', contract.tables.guildQueues, deletionProtection);
+    const data: TableKeeping = { kind: 'data', deletionProtection };
+    this.guilds = new ContractTable(this, 'Guilds', contract.tables.guilds, data);
+    this.guildQueues = new ContractTable(this, 'GuildQueues', contract.tables.guildQueues, data);
+    this.trackCache = new ContractTable(this, 'TrackCache', contract.tables.trackCache, { kind: 'cache' });
   }
 }

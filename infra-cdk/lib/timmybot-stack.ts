@@ -45,6 +45,7 @@ export class TimmybotStack extends Stack {
     this.commands = new CommandQueue(this, 'Commands', contract);
     const guilds = this.tables.guilds;
     const guildQueues = this.tables.guildQueues;
+    const trackCache = this.tables.trackCache;
 
     // Allowlist settings every component reads the same way.
     const allowlist = {
@@ -71,6 +72,7 @@ export class TimmybotStack extends Stack {
         [env.commandQueueUrl]: this.commands.queue.queueUrl,
         [env.tableGuilds]: guilds.table.tableName,
         [env.tableGuildQueues]: guildQueues.table.tableName,
+        [env.tableTrackCache]: trackCache.table.tableName,
         ...allowlist,
       }),
     });
@@ -82,6 +84,8 @@ export class TimmybotStack extends Stack {
     guilds.grantData(this.interactions.role);
     // /queue, /nowplaying and /history read the player; only the gateway writes it.
     guildQueues.grantItemReads(this.interactions.role);
+    // Autocomplete caches search results.
+    trackCache.grantCacheReadWrite(this.interactions.role);
     this.secrets.discordPublicKey.grantRead(this.interactions.role);
     this.secrets.discordToken.grantRead(this.interactions.role);
 
@@ -126,6 +130,7 @@ export class TimmybotStack extends Stack {
         [env.store]: ENV_VALUES.storeDynamoDb,
         [env.tableGuilds]: guilds.table.tableName,
         [env.tableGuildQueues]: guildQueues.table.tableName,
+        [env.tableTrackCache]: trackCache.table.tableName,
         [env.bus]: ENV_VALUES.busSqs,
         [env.commandQueueUrl]: this.commands.queue.queueUrl,
         // Set: Discord delivers interactions over HTTP, not on the gateway.
@@ -144,6 +149,8 @@ export class TimmybotStack extends Stack {
     const taskRole = this.gateway.taskDefinition.taskRole;
     guilds.grantData(taskRole);
     guildQueues.grantData(taskRole);
+    // The players cache what links and searches resolved to.
+    trackCache.grantCacheReadWrite(taskRole);
     this.commands.queue.grant(
       taskRole,
       'sqs:ReceiveMessage',
@@ -182,6 +189,7 @@ export class TimmybotStack extends Stack {
     out('AllowlistAdminFunctionArn', this.allowlistAdmin.function.functionArn, 'Grant maintainers lambda:InvokeFunctionUrl on this ARN');
     out('GuildsTableName', guilds.table.tableName, 'DynamoDB table: guilds and allowlist');
     out('GuildQueuesTableName', guildQueues.table.tableName, 'DynamoDB table: play queues');
+    out('TrackCacheTableName', trackCache.table.tableName, 'DynamoDB table: what links and searches resolved to (a cache)');
     out('CommandQueueUrl', this.commands.queue.queueUrl, 'SQS FIFO command bus');
     out('CommandQueueName', this.commands.queue.queueName, 'SQS FIFO command bus');
     out('DeadLetterQueueName', this.commands.deadLetterQueue.queueName, 'Commands that failed every attempt');

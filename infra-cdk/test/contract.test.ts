@@ -40,6 +40,7 @@ describe('deploy contract', () => {
 
   const broken: [string, string[], unknown, RegExp][] = [
     ['a missing table', ['tables', 'guilds'], undefined, /tables\.guilds is not an object/],
+    ['a missing track cache table', ['tables', 'trackCache'], undefined, /tables\.trackCache is not an object/],
     ['a bad key type', ['tables', 'guilds', 'indexes', '0', 'partitionKey', 'type'], 'X', /indexes\[0\]\.partitionKey\.type/],
     ['an unknown projection', ['tables', 'guildQueues', 'indexes', '0', 'projection'], 'INCLUDE', /guildQueues\.indexes\[0\]\.projection/],
     ['a non-numeric redrive count', ['commandQueue', 'maxReceiveCount'], '5', /commandQueue\.maxReceiveCount/],

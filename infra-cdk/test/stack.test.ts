@@ -120,11 +120,33 @@ describe('DynamoDB tables', () => {
     });
   });
 
-  it('deletionProtection=false turns it off (tables stay retained)', () => {
+  it('trackCache: its own key alone, billing, TTL; no PITR, destroyed with the stack', () => {
+    const spec = contract.tables.trackCache;
+    assert.equal(spec.partitionKey, 'key');
+    assert.equal(spec.sortKey, undefined);
+    assert.equal(spec.ttlAttribute, 'expires_at');
+    const id = logicalId(base.stack, base.stack.tables.trackCache.table.node.defaultChild);
+    const table = base.resources[id];
+    assert.equal(table?.DeletionPolicy, 'Delete');
+    assert.equal(table?.UpdateReplacePolicy, 'Delete');
+    const props = table?.Properties ?? {};
+    assert.deepEqual(props.KeySchema, [{ AttributeName: 'key', KeyType: 'HASH' }]);
+    assert.deepEqual(props.AttributeDefinitions, [{ AttributeName: 'key', AttributeType: 'S' }]);
+    assert.equal(props.BillingMode, 'PAY_PER_REQUEST');
+    assert.deepEqual(props.TimeToLiveSpecification, { AttributeName: 'expires_at', Enabled: true });
+    assert.deepEqual(props.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: false });
+    assert.equal(props.DeletionProtectionEnabled, false);
+    assert.equal(props.GlobalSecondaryIndexes, undefined);
+  });
+
+  it('deletionProtection=false turns it off (data tables stay retained)', () => {
     const s = synth(fixture, { deletionProtection: 'false' });
-    for (const [, table] of ofType(s.resources, 'AWS::DynamoDB::Table')) {
+    const cacheId = logicalId(s.stack, s.stack.tables.trackCache.table.node.defaultChild);
+    const tables = ofType(s.resources, 'AWS::DynamoDB::Table');
+    assert.equal(tables.length, 3);
+    for (const [id, table] of tables) {
       assert.equal(table.Properties?.DeletionProtectionEnabled, false);
-      assert.equal(table.DeletionPolicy, 'Retain');
+      assert.equal(table.DeletionPolicy, id === cacheId ? 'Delete' : 'Retain', id);
     }
   });
 });
@@ -409,6 +431,37 @@ describe('IAM least privilege', () => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem']) assert.ok(guilds.includes(action), action);
   });
 
+  it('interactions and the gateway task get the track cache name and only GetItem, PutItem, DeleteItem on it', () => {
+    const cacheId = logicalId(base.stack, base.stack.tables.trackCache.table.node.defaultChild);
+    const onCache = (role: unknown) => {
+      const roleId = logicalId(base.stack, role);
+      return statements(base.resources, ['AWS::IAM::Policy']).filter(
+        (st) =>
+          JSON.stringify(base.resources[st.where]?.Properties?.Roles ?? []).includes(`"${roleId}"`) &&
+          JSON.stringify(st.resources).includes(`"${cacheId}"`),
+      );
+    };
+    for (const [who, role] of [
+      ['interactions', base.stack.interactions.role.node.defaultChild],
+      ['gateway task', base.stack.gateway.taskDefinition.taskRole.node.defaultChild],
+    ] as const) {
+      const grants = onCache(role);
+      assert.equal(grants.length, 1, `${who}: ${JSON.stringify(grants)}`);
+      assert.deepEqual([...(grants[0]?.actions ?? [])].sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], who);
+      assert.deepEqual(grants[0]?.resources, [{ 'Fn::GetAtt': [cacheId, 'Arn'] }], `${who}: the table itself`);
+    }
+    assert.deepEqual(onCache(base.stack.allowlistAdmin.role.node.defaultChild), [], 'the admin API never reads the cache');
+
+    const fnEnv = (fn: unknown) => {
+      const env = base.resources[logicalId(base.stack, fn)]?.Properties?.Environment;
+      return isObject(env) && isObject(env.Variables) ? env.Variables : {};
+    };
+    assert.deepEqual(fnEnv(base.stack.interactions.function.node.defaultChild)[envNames.tableTrackCache], { Ref: cacheId });
+    assert.equal(fnEnv(base.stack.allowlistAdmin.function.node.defaultChild)[envNames.tableTrackCache], undefined);
+    assert.deepEqual(containerEnv(base).get(envNames.tableTrackCache), { Ref: cacheId });
+    assert.equal(envNames.tableTrackCache, 'TIMMYBOT_TABLE_TRACK_CACHE');
+  });
+
   it('the gateway task may consume the bus but not send; interactions may send but not consume', () => {
     const byRole = (role: unknown) => {
       const roleId = logicalId(base.stack, role);
@@ -563,6 +616,7 @@ describe('stack-wide', () => {
       'InteractionsEndpointUrl',
       'ServiceName',
       'TokenEncryptionKeySecretArn',
+      'TrackCacheTableName',
     ]);
   });
 

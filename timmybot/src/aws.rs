@@ -12,10 +12,10 @@ async fn sdk_config() -> aws_config::SdkConfig {
     load_sdk_config(service_timeouts()).await
 }
 
-/// The store (players, settings and allowlist) on the named DynamoDB tables.
-pub(crate) async fn dynamo_store(guilds_table: &str, queues_table: &str) -> DynamoStore {
+/// The store (players, settings, allowlist and track cache) on the named
+/// DynamoDB tables.
+pub(crate) async fn dynamo_store(tables: DynamoTables) -> DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
-    let tables = DynamoTables { guilds: guilds_table.to_owned(), guild_queues: queues_table.to_owned() };
     DynamoStore::new(client, tables)
 }
 

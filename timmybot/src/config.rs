@@ -44,6 +44,8 @@ pub enum StoreBackend {
         guilds_table: String,
         /// Table holding guild queues.
         queues_table: String,
+        /// Table holding the track cache (global, not per guild).
+        track_cache_table: String,
     },
 }
 
@@ -109,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 27] = [
+pub const OPTIONAL_VARS: [&str; 28] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -117,6 +119,7 @@ pub const OPTIONAL_VARS: [&str; 27] = [
     "TIMMYBOT_STORE",
     "TIMMYBOT_TABLE_GUILDS",
     "TIMMYBOT_TABLE_GUILD_QUEUES",
+    "TIMMYBOT_TABLE_TRACK_CACHE",
     "TIMMYBOT_BUS",
     "TIMMYBOT_COMMAND_QUEUE_URL",
     "TIMMYBOT_DISCORD_REST_PROXY",
@@ -176,8 +179,10 @@ pub struct Config {
     /// `/play` may read files from.
     pub media_dir: Option<PathBuf>,
     /// `TIMMYBOT_STORE` = `sqlite` (default) | `dynamodb`, with
-    /// `TIMMYBOT_TABLE_GUILDS` (default `timmybot-guilds`) and
-    /// `TIMMYBOT_TABLE_GUILD_QUEUES` (default `timmybot-guild-queues`).
+    /// `TIMMYBOT_TABLE_GUILDS` (default `timmybot-guilds`),
+    /// `TIMMYBOT_TABLE_GUILD_QUEUES` (default `timmybot-guild-queues`) and
+    /// `TIMMYBOT_TABLE_TRACK_CACHE` (default `timmybot-track-cache`). The
+    /// store holds the track cache too (SQLite: a table in the same file).
     pub store: StoreBackend,
     /// `TIMMYBOT_BUS` = `in-process` (default) | `sqs`, with
     /// `TIMMYBOT_COMMAND_QUEUE_URL` (required for `sqs`).
@@ -273,6 +278,7 @@ impl Config {
             Some("dynamodb") => StoreBackend::DynamoDb {
                 guilds_table: get("TIMMYBOT_TABLE_GUILDS").unwrap_or_else(|| "timmybot-guilds".into()),
                 queues_table: get("TIMMYBOT_TABLE_GUILD_QUEUES").unwrap_or_else(|| "timmybot-guild-queues".into()),
+                track_cache_table: get("TIMMYBOT_TABLE_TRACK_CACHE").unwrap_or_else(|| "timmybot-track-cache".into()),
             },
             Some(_) => return Err(invalid("TIMMYBOT_STORE", "must be sqlite or dynamodb")),
         };
@@ -460,6 +466,29 @@ mod tests {
             let pairs: Vec<_> = minimal().into_iter().filter(|(k, _)| *k != var).collect();
             assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, var);
         }
+    }
+
+    #[test]
+    fn dynamodb_store_reads_its_three_tables_with_defaults() {
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_STORE", "dynamodb"));
+        let defaults = StoreBackend::DynamoDb {
+            guilds_table: "timmybot-guilds".into(),
+            queues_table: "timmybot-guild-queues".into(),
+            track_cache_table: "timmybot-track-cache".into(),
+        };
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap().store, defaults);
+        pairs.extend([
+            ("TIMMYBOT_TABLE_GUILDS", "g"),
+            ("TIMMYBOT_TABLE_GUILD_QUEUES", "q"),
+            ("TIMMYBOT_TABLE_TRACK_CACHE", "Timmybot-TrackCache-1A2B"),
+        ]);
+        let named = StoreBackend::DynamoDb {
+            guilds_table: "g".into(),
+            queues_table: "q".into(),
+            track_cache_table: "Timmybot-TrackCache-1A2B".into(),
+        };
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap().store, named);
     }
 
     #[test]

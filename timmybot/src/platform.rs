@@ -14,6 +14,7 @@ use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::emf::MetricsSink;
 use timmybot_core::{
     AllowlistStore, CommandBus, DiscordRest, PlayerStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
+    TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
@@ -43,6 +44,7 @@ pub struct PlatformExtras {
 pub struct Platform {
     addr: SocketAddr,
     health: Health,
+    track_cache: Arc<dyn TrackCache>,
     shutdown: CancellationToken,
     gateway: JoinHandle<anyhow::Result<()>>,
     http: JoinHandle<std::io::Result<()>>,
@@ -62,7 +64,8 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start_with(config: Config, extras: PlatformExtras) -> anyhow::Result<Self> {
-        let Backends { players, settings: settings_store, allowlist_store, bus } = backends(&config).await?;
+        let Backends { players, settings: settings_store, allowlist_store, track_cache, bus } =
+            backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
         let discord = discord_rest(&config)?;
@@ -126,12 +129,19 @@ impl Platform {
             metrics_sink: extras.metrics_sink,
         };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));
-        Ok(Self { addr, health, shutdown, gateway, http })
+        Ok(Self { addr, health, track_cache, shutdown, gateway, http })
     }
 
     /// The address the HTTP server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The track cache the configuration names: the `track_cache` table of
+    /// the SQLite file, or the DynamoDB track cache table. The same one the
+    /// players and the interactions handler are to resolve links through.
+    pub fn track_cache(&self) -> Arc<dyn TrackCache> {
+        self.track_cache.clone()
     }
 
     /// Whether every gateway shard is connected.
@@ -193,30 +203,36 @@ struct Backends {
     players: Arc<dyn PlayerStore>,
     settings: Arc<dyn SettingsStore>,
     allowlist_store: Arc<dyn AllowlistStore>,
+    track_cache: Arc<dyn TrackCache>,
     bus: Arc<dyn CommandBus>,
 }
 
 async fn backends(config: &Config) -> anyhow::Result<Backends> {
-    type Stores = (Arc<dyn PlayerStore>, Arc<dyn SettingsStore>, Arc<dyn AllowlistStore>);
-    let (players, settings, allowlist_store): Stores = match &config.store {
+    type Stores = (Arc<dyn PlayerStore>, Arc<dyn SettingsStore>, Arc<dyn AllowlistStore>, Arc<dyn TrackCache>);
+    let (players, settings, allowlist_store, track_cache): Stores = match &config.store {
         StoreBackend::Sqlite => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
             let path = config.data_dir.join("timmybot.db");
             let store = timmybot_embedded::SqliteStore::open(&path)
                 .with_context(|| format!("could not open {}", path.display()))?;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
         }
-        StoreBackend::DynamoDb { guilds_table, queues_table } => {
-            let store = crate::aws::dynamo_store(guilds_table, queues_table).await;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+        StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table } => {
+            let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
+                guilds: guilds_table.clone(),
+                guild_queues: queues_table.clone(),
+                track_cache: track_cache_table.clone(),
+            })
+            .await;
+            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
         }
     };
     let bus: Arc<dyn CommandBus> = match &config.bus {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { players, settings, allowlist_store, bus })
+    Ok(Backends { players, settings, allowlist_store, track_cache, bus })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord

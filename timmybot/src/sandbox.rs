@@ -288,6 +288,11 @@ impl Sandbox {
         self.platform.addr()
     }
 
+    /// The platform's track cache ([`Platform::track_cache`]).
+    pub fn track_cache(&self) -> std::sync::Arc<dyn timmybot_core::TrackCache> {
+        self.platform.track_cache()
+    }
+
     /// Sends `line` (e.g. `/play ./tone.wav`) as a signed HTTP interaction.
     ///
     /// # Errors

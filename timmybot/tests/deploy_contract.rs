@@ -62,6 +62,39 @@ fn allowlist_admin_lambda_variables_are_its_configs() {
     assert!(one_of(&lambda["oneOf"]).is_empty());
 }
 
+/// The track cache table the stack builds is the one the DynamoDB store
+/// reads (its key and TTL attribute), and its name reaches both components
+/// that use it through the variable their configs read: optional with a
+/// default for the gateway (SQLite needs no table), required for the
+/// interactions Lambda.
+#[test]
+fn track_cache_table_and_its_variable_are_the_stores() {
+    let contract = contract();
+    let table = &contract["tables"]["trackCache"];
+    assert_eq!(table["partitionKey"], timmybot_aws::TRACK_CACHE_KEY_ATTRIBUTE);
+    assert!(table.get("sortKey").is_none(), "the cache is keyed by its key alone: {table}");
+    assert_eq!(table["ttlAttribute"], timmybot_aws::TTL_ATTRIBUTE);
+    assert_eq!(table["indexes"], serde_json::json!([]));
+
+    let var = interactions_lambda::TABLE_TRACK_CACHE_VAR;
+    assert!(names(&contract["components"]["interactions"]["required"]).contains(var));
+    assert!(names(&contract["components"]["gateway"]["optional"]).contains(var));
+    assert!(!names(&contract["components"]["allowlistAdmin"]["optional"]).contains(var), "the admin API has no cache");
+    let config = timmybot::config::Config::from_lookup(|name| match name {
+        "DISCORD_TOKEN" => Some("t".into()),
+        "DISCORD_APPLICATION_ID" => Some("1".into()),
+        "DISCORD_PUBLIC_KEY" => Some("ab".repeat(32)),
+        "TIMMYBOT_STORE" => Some("dynamodb".into()),
+        n if n == var => Some("Timmybot-TrackCache".into()),
+        _ => None,
+    })
+    .unwrap();
+    let timmybot::config::StoreBackend::DynamoDb { track_cache_table, .. } = config.store else {
+        panic!("the DynamoDB store");
+    };
+    assert_eq!(track_cache_table, "Timmybot-TrackCache");
+}
+
 /// `cargo lambda build` names each artifact folder after the binary.
 #[test]
 fn lambda_artifact_names_are_the_binaries() {

@@ -59,8 +59,24 @@ fn play_and_stop_end_to_end_on_sqlite_and_in_process_bus() {
         let options = SandboxOptions::embedded(data.path().to_path_buf(), Some(media.path().to_path_buf()));
         let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
         play_tone_then_stop(&sandbox).await;
+        let (key, expires_at) = cache_an_entry(&sandbox).await;
         sandbox.shutdown().await.expect("clean shutdown");
+
+        // The platform's cache is the table in the data folder's file.
+        let store = timmybot_embedded::SqliteStore::open(data.path().join("timmybot.db")).unwrap();
+        let cached = timmybot_core::TrackCache::get(&store, &key, expires_at - 1).await.unwrap();
+        assert_eq!(cached.as_deref(), Some(CACHED));
     });
+}
+
+const CACHED: &str = r#"{"title":"cached by the platform"}"#;
+
+/// Puts an entry through the platform's track cache; returns its key and expiry.
+async fn cache_an_entry(sandbox: &Sandbox) -> (String, u64) {
+    let key = unique_name("https://example.com/track");
+    let expires_at = timmybot_test_support::contract::track_cache::now_ms() + 60_000;
+    sandbox.track_cache().put(&key, CACHED, expires_at).await.expect("put through the platform");
+    (key, expires_at)
 }
 
 #[test]
@@ -95,12 +111,14 @@ fn play_and_stop_end_to_end_on_dynamodb_and_sqs() {
             store: StoreBackend::DynamoDb {
                 guilds_table: tables.guilds.clone(),
                 queues_table: tables.guild_queues.clone(),
+                track_cache_table: tables.track_cache.clone(),
             },
             bus: BusBackend::Sqs { queue_url: queue.url.clone() },
             ..SandboxOptions::embedded(data.path().to_path_buf(), None)
         };
         let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
         play_tone_then_stop(&sandbox).await;
+        let (key, expires_at) = cache_an_entry(&sandbox).await;
         sandbox.shutdown().await.expect("clean shutdown");
 
         // The queue really lived in DynamoDB: /stop left an empty one there.
@@ -109,6 +127,9 @@ fn play_and_stop_end_to_end_on_dynamodb_and_sqs() {
         let player = timmybot_core::PlayerStore::load(&store, guild).await.expect("load").expect("a stored player");
         assert!(player.is_empty() && player.version >= 2, "stored player {player:?}");
         assert_eq!(player.history.last().map(|t| t.source.as_str()), Some("tone.wav"), "the tone counts as played");
+        // And the platform's cache is the configured DynamoDB table.
+        let cached = timmybot_core::TrackCache::get(&store, &key, expires_at - 1).await.unwrap();
+        assert_eq!(cached.as_deref(), Some(CACHED));
     });
 }
 

@@ -236,6 +236,7 @@ fn sigkill_then_restart_resumes_the_track_on_dynamodb() {
             ("TIMMYBOT_STORE".to_owned(), "dynamodb".to_owned()),
             ("TIMMYBOT_TABLE_GUILDS".to_owned(), tables.guilds.clone()),
             ("TIMMYBOT_TABLE_GUILD_QUEUES".to_owned(), tables.guild_queues.clone()),
+            ("TIMMYBOT_TABLE_TRACK_CACHE".to_owned(), tables.track_cache.clone()),
             ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), emulators.dynamodb_endpoint.clone()),
             ("AWS_ACCESS_KEY_ID".to_owned(), "AKIDTIMMYBOTTEST".to_owned()),
             ("AWS_SECRET_ACCESS_KEY".to_owned(), "timmybot-test-secret".to_owned()),

@@ -1,10 +1,11 @@
 //! The DynamoDB client behind the store adapters.
 //!
 //! One [`DynamoStore`] implements each repository port over its table
-//! (`player_dynamodb.rs`, `settings_dynamodb.rs`, `allowlist_dynamodb.rs`).
-//! Every item carries a `schema_version`, and every versioned one its
-//! optimistic-concurrency `version`; writes are conditional on the version
-//! read.
+//! (`player_dynamodb.rs`, `settings_dynamodb.rs`, `allowlist_dynamodb.rs`,
+//! `track_cache_dynamodb.rs`). Every guild item carries a
+//! `schema_version`, and every versioned one its optimistic-concurrency
+//! `version`; writes are conditional on the version read. The track cache's
+//! items are neither: last write wins.
 
 use std::collections::HashMap;
 
@@ -25,8 +26,8 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// The store adapters on DynamoDB.
 ///
 /// Implements [`timmybot_core::PlayerStore`],
-/// [`timmybot_core::SettingsStore`] and [`timmybot_core::AllowlistStore`].
-/// Cheap to clone (the SDK client is a
+/// [`timmybot_core::SettingsStore`], [`timmybot_core::AllowlistStore`] and
+/// [`timmybot_core::TrackCache`]. Cheap to clone (the SDK client is a
 /// handle).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {

@@ -40,7 +40,7 @@ const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Names of the tables, as deployed.
 ///
-/// Both are partitioned by guild id (`guild_id`, a string):
+/// The first two are partitioned by guild id (`guild_id`, a string):
 /// - `guilds`, sort key `kind` (string): one item per kind of guild data;
 ///   the settings are at `kind = "settings"`, the allowlist record at
 ///   `kind = "allowlist"`, its audit trail at
@@ -52,12 +52,20 @@ const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 ///   `pos = "page#..."`, the deployment's alive mark at
 ///   `guild_id = "deployment"`, `pos = "alive"`; the index
 ///   [`ACTIVE_PLAYERS_INDEX`] lists the active players.
+///
+/// The third is global, not partitioned by guild, because what a link or a
+/// search resolves to is the same for every guild and is no guild's data:
+/// - `track_cache`, partition key [`TRACK_CACHE_KEY_ATTRIBUTE`] (string, the
+///   SHA-256 of the cache key in hex), no sort key, no index; see
+///   `track_cache_dynamodb.rs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamoTables {
     /// The guilds table. Default: `guilds`.
     pub guilds: String,
     /// The guild queues table. Default: `guild-queues`.
     pub guild_queues: String,
+    /// The track cache table. Default: `track-cache`.
+    pub track_cache: String,
 }
 
 impl Default for DynamoTables {
@@ -70,9 +78,18 @@ impl DynamoTables {
     /// The default names with `prefix` in front, e.g. one prefix per test
     /// or per stage.
     pub fn with_prefix(prefix: &str) -> Self {
-        Self { guilds: format!("{prefix}guilds"), guild_queues: format!("{prefix}guild-queues") }
+        Self {
+            guilds: format!("{prefix}guilds"),
+            guild_queues: format!("{prefix}guild-queues"),
+            track_cache: format!("{prefix}track-cache"),
+        }
     }
 }
+
+/// The partition key of the track cache table (a string). `key` is a
+/// DynamoDB reserved word, which only matters inside expressions; the
+/// adapter uses none on this table.
+pub const TRACK_CACHE_KEY_ATTRIBUTE: &str = "key";
 
 /// A global secondary index, as [`create_tables`] makes it.
 struct IndexSpec {
@@ -82,11 +99,19 @@ struct IndexSpec {
     projection: ProjectionType,
 }
 
+/// One table, as [`create_tables`] makes it: string keys, at most one index.
+struct TableSpec<'a> {
+    name: &'a str,
+    partition_key: &'static str,
+    sort_key: Option<&'static str>,
+    index: Option<IndexSpec>,
+}
+
 /// Creates the tables if they do not exist, on-demand billing, with the
 /// guilds table's [`ALLOWLIST_BY_STATE_INDEX`] and the guild-queues
-/// table's [`ACTIVE_PLAYERS_INDEX`], waits until they are active and
-/// enables TTL on [`TTL_ATTRIBUTE`]. Safe to run again (a table that exists
-/// is left as it is, index or not).
+/// table's [`ACTIVE_PLAYERS_INDEX`] (the track cache has no index), waits
+/// until they are active and enables TTL on [`TTL_ATTRIBUTE`]. Safe to run
+/// again (a table that exists is left as it is, index or not).
 ///
 /// # Errors
 /// [`SetupError`] naming the table whose creation failed.
@@ -103,11 +128,19 @@ pub async fn create_tables(client: &Client, tables: &DynamoTables) -> Result<(),
         sort_key: None,
         projection: ProjectionType::KeysOnly,
     };
-    create_table(client, &tables.guilds, "kind", by_state).await?;
-    create_table(client, &tables.guild_queues, "pos", active).await
+    let specs = [
+        TableSpec { name: &tables.guilds, partition_key: "guild_id", sort_key: Some("kind"), index: Some(by_state) },
+        TableSpec { name: &tables.guild_queues, partition_key: "guild_id", sort_key: Some("pos"), index: Some(active) },
+        TableSpec { name: &tables.track_cache, partition_key: TRACK_CACHE_KEY_ATTRIBUTE, sort_key: None, index: None },
+    ];
+    for spec in specs {
+        create_table(client, spec).await?;
+    }
+    Ok(())
 }
 
-async fn create_table(client: &Client, name: &str, sort_key: &str, index: IndexSpec) -> Result<(), SetupError> {
+async fn create_table(client: &Client, spec: TableSpec<'_>) -> Result<(), SetupError> {
+    let TableSpec { name, partition_key, sort_key, index } = spec;
     let fail = |e: aws_sdk_dynamodb::error::BuildError| SetupError::new(name, e);
     let attribute = |attr: &str, attr_type| {
         AttributeDefinition::builder().attribute_name(attr).attribute_type(attr_type).build().map_err(fail)
@@ -116,25 +149,31 @@ async fn create_table(client: &Client, name: &str, sort_key: &str, index: IndexS
         KeySchemaElement::builder().attribute_name(attr).key_type(key_type).build().map_err(fail)
     };
 
-    let request = client
+    let mut request = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("guild_id", ScalarAttributeType::S)?)
-        .attribute_definitions(attribute(sort_key, ScalarAttributeType::S)?)
-        .key_schema(key("guild_id", KeyType::Hash)?)
-        .key_schema(key(sort_key, KeyType::Range)?);
-    let (partition, partition_type) = index.partition_key;
-    let mut gsi = GlobalSecondaryIndex::builder()
-        .index_name(index.name)
-        .key_schema(key(partition, KeyType::Hash)?)
-        .projection(Projection::builder().projection_type(index.projection).build());
-    let mut request = request.attribute_definitions(attribute(partition, partition_type)?);
-    if let Some((sort, sort_type)) = index.sort_key {
-        gsi = gsi.key_schema(key(sort, KeyType::Range)?);
-        request = request.attribute_definitions(attribute(sort, sort_type)?);
+        .attribute_definitions(attribute(partition_key, ScalarAttributeType::S)?)
+        .key_schema(key(partition_key, KeyType::Hash)?);
+    if let Some(sort_key) = sort_key {
+        request = request
+            .attribute_definitions(attribute(sort_key, ScalarAttributeType::S)?)
+            .key_schema(key(sort_key, KeyType::Range)?);
     }
-    let created = request.global_secondary_indexes(gsi.build().map_err(fail)?).send().await;
+    if let Some(index) = index {
+        let (partition, partition_type) = index.partition_key;
+        let mut gsi = GlobalSecondaryIndex::builder()
+            .index_name(index.name)
+            .key_schema(key(partition, KeyType::Hash)?)
+            .projection(Projection::builder().projection_type(index.projection).build());
+        request = request.attribute_definitions(attribute(partition, partition_type)?);
+        if let Some((sort, sort_type)) = index.sort_key {
+            gsi = gsi.key_schema(key(sort, KeyType::Range)?);
+            request = request.attribute_definitions(attribute(sort, sort_type)?);
+        }
+        request = request.global_secondary_indexes(gsi.build().map_err(fail)?);
+    }
+    let created = request.send().await;
     match created {
         Ok(_) => tracing::info!(table = name, "table created"),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {

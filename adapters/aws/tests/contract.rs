@@ -10,10 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ProjectionType, TimeToLiveStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
+use sha2::Digest as _;
 use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus, create_queue, create_tables};
 use timmybot_core::{
     Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, BusErrorKind, CommandBus,
-    GuildId, SlotEffect, StoreErrorKind,
+    GuildId, SlotEffect, StoreErrorKind, TrackCache,
 };
 use timmybot_test_support::contract::{self, RawPublisher, SecretSeeder, command_bus};
 use timmybot_test_support::emulators::{Emulators, unique_name};
@@ -53,6 +54,11 @@ mod settings_dynamodb {
 mod allowlist_dynamodb {
     use super::*;
     timmybot_test_support::allowlist_store_contract!(dynamo_store().await);
+}
+
+mod track_cache_dynamodb {
+    use super::*;
+    timmybot_test_support::track_cache_contract!(dynamo_store().await);
 }
 
 mod secrets_manager {
@@ -130,7 +136,7 @@ async fn create_tables_is_idempotent_and_enables_ttl() {
     let tables = DynamoTables::with_prefix(&format!("{}-", unique_name("tables")));
     create_tables(&client, &tables).await.expect("first run");
     create_tables(&client, &tables).await.expect("second run is a no-op");
-    for table in [&tables.guilds, &tables.guild_queues] {
+    for table in [&tables.guilds, &tables.guild_queues, &tables.track_cache] {
         let ttl = client.describe_time_to_live().table_name(table).send().await.unwrap();
         let description = ttl.time_to_live_description().expect("ttl description");
         assert_eq!(description.time_to_live_status(), Some(&TimeToLiveStatus::Enabled), "{table}");
@@ -154,6 +160,52 @@ async fn create_tables_is_idempotent_and_enables_ttl() {
     let keys: Vec<_> = index.key_schema().iter().map(|k| (k.attribute_name(), k.key_type().clone())).collect();
     assert_eq!(keys, [(timmybot_aws::ACTIVE_ATTRIBUTE, KeyType::Hash)]);
     assert_eq!(index.projection().and_then(|p| p.projection_type()), Some(&ProjectionType::KeysOnly));
+
+    let cache = client.describe_table().table_name(&tables.track_cache).send().await.unwrap();
+    let cache = cache.table().expect("table description");
+    assert!(cache.global_secondary_indexes().is_empty());
+    let keys: Vec<_> = cache.key_schema().iter().map(|k| (k.attribute_name(), k.key_type().clone())).collect();
+    assert_eq!(keys, [(timmybot_aws::TRACK_CACHE_KEY_ATTRIBUTE, KeyType::Hash)], "a partition key alone");
+}
+
+/// A cache item sits at the SHA-256 hex of its key, with the value, the
+/// TTL in whole seconds rounded up (so DynamoDB never deletes it before it
+/// expired) and the exact expiry in milliseconds; nothing names a guild.
+#[tokio::test]
+async fn track_cache_items_sit_at_the_hashed_key_with_a_ttl_in_seconds() {
+    let store = dynamo_store().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config());
+    let key = contract::track_cache::random_key("https://example.com/a?b=c");
+    let expires_at_ms = contract::track_cache::now_ms() / 1000 * 1000 + 60_001;
+    TrackCache::put(&store, &key, r#"{"title":"t"}"#, expires_at_ms).await.unwrap();
+
+    let hash = format!("{:x}", sha2::Sha256::digest(key.as_bytes()));
+    let item_key = HashMap::from([(timmybot_aws::TRACK_CACHE_KEY_ATTRIBUTE.to_owned(), AttributeValue::S(hash))]);
+    let item = client
+        .get_item()
+        .table_name(&store.tables().track_cache)
+        .set_key(Some(item_key.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("item at the hashed key");
+    let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["expires_at", "expires_at_ms", "key", "value"]);
+    assert_eq!(item["value"], AttributeValue::S(r#"{"title":"t"}"#.into()));
+    assert_eq!(item[timmybot_aws::TTL_ATTRIBUTE], AttributeValue::N((expires_at_ms / 1000 + 1).to_string()));
+    assert_eq!(item["expires_at_ms"], AttributeValue::N(expires_at_ms.to_string()));
+
+    // An item the TTL has not deleted yet is still not returned once expired.
+    assert_eq!(TrackCache::get(&store, &key, expires_at_ms).await.unwrap(), None);
+    // An item that is not the adapter's is reported, not misread.
+    let mut broken = item_key;
+    broken.insert("value".into(), AttributeValue::S("{}".into()));
+    client.put_item().table_name(&store.tables().track_cache).set_item(Some(broken)).send().await.unwrap();
+    let err = TrackCache::get(&store, &key, 0).await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Corrupt);
 }
 
 /// The item keys the CDK stack, the index and maintainers' tooling rely on.
@@ -234,6 +286,7 @@ async fn store_suites_pass_in_one_run() {
     let store = dynamo_store().await;
     contract::run_all_player_store(std::sync::Arc::new(store.clone())).await;
     contract::run_all_settings_store(&store).await;
+    contract::run_all_track_cache(&store).await;
     contract::run_all_allowlist_store(std::sync::Arc::new(store)).await;
     let (store, seeder) = secrets();
     contract::run_all_secret_store(&store, &seeder).await;

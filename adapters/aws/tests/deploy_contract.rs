@@ -35,7 +35,11 @@ async fn tables() -> (Client, DynamoTables) {
 async fn tables_match_the_contract() {
     let contract = contract();
     let (client, tables) = tables().await;
-    for (contract_name, table) in [("guilds", &tables.guilds), ("guildQueues", &tables.guild_queues)] {
+    let names =
+        [("guilds", &tables.guilds), ("guildQueues", &tables.guild_queues), ("trackCache", &tables.track_cache)];
+    let listed: Vec<&String> = contract["tables"].as_object().unwrap().keys().collect();
+    assert_eq!(listed.len(), names.len(), "every table of the contract is checked here: {listed:?}");
+    for (contract_name, table) in names {
         let expected = &contract["tables"][contract_name];
         let described = client.describe_table().table_name(table).send().await.unwrap();
         let description = described.table().unwrap();
@@ -46,10 +50,15 @@ async fn tables_match_the_contract() {
             .collect();
         let schema = description.key_schema();
         assert_eq!(key_name(schema, KeyType::Hash), expected["partitionKey"], "{contract_name} partition key");
-        assert_eq!(key_name(schema, KeyType::Range), expected["sortKey"], "{contract_name} sort key");
         // The contract's table keys are strings.
         assert_eq!(types[key_name(schema, KeyType::Hash).as_str()], "S");
-        assert_eq!(types[key_name(schema, KeyType::Range).as_str()], "S");
+        match expected.get("sortKey") {
+            Some(sort_key) => {
+                assert_eq!(key_name(schema, KeyType::Range), *sort_key, "{contract_name} sort key");
+                assert_eq!(types[key_name(schema, KeyType::Range).as_str()], "S");
+            }
+            None => assert_eq!(key_name(schema, KeyType::Range), "", "{contract_name} has a sort key"),
+        }
 
         let indexes = description.global_secondary_indexes();
         let expected_indexes = expected["indexes"].as_array().unwrap();
@@ -81,6 +90,7 @@ async fn tables_match_the_contract() {
     let active = &contract["tables"]["guildQueues"]["indexes"][0];
     assert_eq!(active["name"], timmybot_aws::ACTIVE_PLAYERS_INDEX);
     assert_eq!(active["partitionKey"]["name"], timmybot_aws::ACTIVE_ATTRIBUTE);
+    assert_eq!(contract["tables"]["trackCache"]["partitionKey"], timmybot_aws::TRACK_CACHE_KEY_ATTRIBUTE);
 }
 
 /// The stack's deploy-time slot limit is an `UpdateItem` on the contract's

@@ -2,7 +2,8 @@
 //!
 //! - [`SqliteStore`] implements the store ports (`PlayerStore` in
 //!   `player_sqlite.rs`, `SettingsStore` in `settings_sqlite.rs`,
-//!   `AllowlistStore` in `allowlist_sqlite.rs`) over one SQLite file.
+//!   `AllowlistStore` in `allowlist_sqlite.rs`, `TrackCache` in
+//!   `track_cache_sqlite.rs`) over one SQLite file.
 //! - [`FileSecretStore`] implements `SecretStore` over a 0600 file.
 //! - [`InProcessBus`] implements `CommandBus` with in-memory queues that keep
 //!   SQS FIFO's semantics.
@@ -17,6 +18,7 @@ mod player_sqlite;
 pub mod secrets_file;
 mod settings_sqlite;
 mod sqlite_store;
+mod track_cache_sqlite;
 
 pub use bus_in_process::InProcessBus;
 pub use secrets_file::{FileSecretStore, SecretsFileError};

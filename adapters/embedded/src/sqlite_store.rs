@@ -9,9 +9,12 @@
 //! with a partial index for `active_guilds`, and a one-row `player_alive`
 //! holds the alive mark. The allowlist adds its audit trail
 //! (`allowlist_events`, keyed by guild and `seq`) and a one-row
-//! `allowlist_settings` holding the slot limit.
+//! `allowlist_settings` holding the slot limit. The track cache
+//! (`track_cache_sqlite.rs`) is the one table not keyed by guild: a key, a
+//! value and an expiry time.
 
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +74,15 @@ CREATE TABLE IF NOT EXISTS allowlist_settings (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     slot_limit INTEGER CHECK (slot_limit >= 0)
 ) STRICT;
+-- What links and searches resolved to, deployment-wide (no guild data).
+-- `expires_at` is Unix milliseconds; reads skip rows past it and puts
+-- sweep a bounded number of them through the index below.
+CREATE TABLE IF NOT EXISTS track_cache (
+    key        TEXT PRIMARY KEY NOT NULL,
+    value      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS track_cache_by_expiry ON track_cache (expires_at);
 ";
 
 /// Serves `active_guilds`: only active rows are in it, so the lookup reads
@@ -120,14 +132,17 @@ pub(crate) struct NewRow {
 /// An embedded store in one SQLite database (a file, or memory for tests).
 ///
 /// Implements [`timmybot_core::PlayerStore`],
-/// [`timmybot_core::SettingsStore`] and [`timmybot_core::AllowlistStore`].
-/// Cheap to clone: clones share the
+/// [`timmybot_core::SettingsStore`], [`timmybot_core::AllowlistStore`] and
+/// [`timmybot_core::TrackCache`]. Cheap to clone: clones share the
 /// connection. rusqlite is blocking, so every call runs on tokio's blocking
 /// pool and the returned futures stay `Send`; the connection sits behind a
 /// mutex because one connection serves one call at a time.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Track cache puts so far, shared by clones: every so many, a put also
+    /// sweeps expired rows (`track_cache_sqlite.rs`).
+    pub(crate) cache_puts: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
@@ -164,7 +179,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         add_active_column(&mut conn)?;
         conn.execute_batch(ACTIVE_INDEX).map_err(unavailable)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), cache_puts: Arc::new(AtomicU64::new(0)) })
     }
 
     /// Runs `f` with the connection on the blocking pool.

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tempfile::TempDir;
 use timmybot_core::{
     Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, PlayerStore,
-    SettingsStore, SlotEffect, SlotUsage,
+    SettingsStore, SlotEffect, SlotUsage, TrackCache,
 };
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
 use timmybot_test_support::contract::{self, SecretSeeder};
@@ -26,6 +26,11 @@ mod settings_sqlite {
 mod allowlist_sqlite {
     use super::*;
     timmybot_test_support::allowlist_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
+mod track_cache_sqlite {
+    use super::*;
+    timmybot_test_support::track_cache_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
 mod secrets_file {
@@ -79,6 +84,7 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     contract::run_all_player_store(Arc::new(store.clone())).await;
     contract::run_all_settings_store(&store).await;
     contract::run_all_allowlist_store(Arc::new(store.clone())).await;
+    contract::run_all_track_cache(&store).await;
 
     let guild = contract::random_guild();
     let player = contract::player_store::full_state(guild, contract::player_store::LONG_QUEUE);
@@ -91,6 +97,9 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
         AllowlistChange { record: record.clone(), event: Some(event.clone()), slot: SlotEffect::Take { force: true } };
     store.apply(&change).await.unwrap();
     let usage = store.set_slot_limit(Some(3)).await.unwrap();
+    let cache_key = contract::track_cache::random_key("https://example.com/persisted");
+    let now = contract::track_cache::now_ms();
+    TrackCache::put(&store, &cache_key, "{\"title\":\"kept\"}", now + 60_000).await.unwrap();
     drop(store);
     // Opening again runs the schema again: it must keep what is there.
     let reopened = SqliteStore::open(&path).unwrap();
@@ -109,6 +118,8 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     assert_eq!(usage.limit, Some(3));
     let listed = reopened.list(AllowlistState::Approved, 100, None).await.unwrap();
     assert!(listed.records.iter().any(|r| r.guild_id == record.guild_id));
+    let cached = TrackCache::get(&reopened, &cache_key, now).await.unwrap();
+    assert_eq!(cached.as_deref(), Some("{\"title\":\"kept\"}"), "cache entry persisted");
 }
 
 /// A first, forced approval of `guild` and its event.

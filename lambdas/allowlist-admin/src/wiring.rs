@@ -40,7 +40,12 @@ pub enum WiringError {
 pub async fn build_api(config: Config) -> Result<AdminApi, WiringError> {
     // A maintainer waits for the answer: calls give up rather than hang.
     let sdk = load_sdk_config(interactive_timeouts()).await;
-    let tables = DynamoTables { guilds: config.table_guilds, guild_queues: config.table_guild_queues };
+    // The admin API never reads the track cache: no table for it.
+    let tables = DynamoTables {
+        guilds: config.table_guilds,
+        guild_queues: config.table_guild_queues,
+        track_cache: String::new(),
+    };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store), Arc::new(SystemClock), config.settings);
 

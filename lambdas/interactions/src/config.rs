@@ -20,6 +20,10 @@ pub const TABLE_GUILDS_VAR: &str = "TIMMYBOT_TABLE_GUILDS";
 /// Environment variable naming the DynamoDB guild-queues table (the
 /// players, read for `/queue`, `/nowplaying` and `/history`).
 pub const TABLE_GUILD_QUEUES_VAR: &str = "TIMMYBOT_TABLE_GUILD_QUEUES";
+/// Environment variable naming the DynamoDB track cache table (what links
+/// and searches resolved to, global, not per guild; autocomplete caches
+/// its searches there).
+pub const TABLE_TRACK_CACHE_VAR: &str = "TIMMYBOT_TABLE_TRACK_CACHE";
 /// Environment variable naming the Secrets Manager secret with the bot
 /// token, used to tell maintainers and requesters (optional).
 pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
@@ -27,8 +31,8 @@ pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
 pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
 /// Variables that must all be set.
-pub const REQUIRED_VARS: [&str; 4] =
-    [APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, TABLE_GUILDS_VAR, TABLE_GUILD_QUEUES_VAR];
+pub const REQUIRED_VARS: [&str; 5] =
+    [APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, TABLE_GUILDS_VAR, TABLE_GUILD_QUEUES_VAR, TABLE_TRACK_CACHE_VAR];
 /// Variables of which at least one must be set (the public key, inline or
 /// from a secret; inline wins).
 pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, PUBLIC_KEY_SECRET_VAR];
@@ -63,6 +67,9 @@ pub struct Config {
     /// The guild-queues table holding the players, only read here
     /// (`TIMMYBOT_TABLE_GUILD_QUEUES`, required, no default).
     pub queues_table: String,
+    /// The track cache table (`TIMMYBOT_TABLE_TRACK_CACHE`, required, no
+    /// default).
+    pub track_cache_table: String,
     /// The allowlist's settings (see [`AllowlistSettings::from_lookup`]).
     pub allowlist: AllowlistSettings,
     /// The bot token's secret id (`TIMMYBOT_DISCORD_TOKEN_SECRET`, optional:
@@ -126,6 +133,7 @@ impl Config {
         }
         let guilds_table = required(TABLE_GUILDS_VAR)?;
         let queues_table = required(TABLE_GUILD_QUEUES_VAR)?;
+        let track_cache_table = required(TABLE_TRACK_CACHE_VAR)?;
         let allowlist = AllowlistSettings::from_lookup(&lookup)
             .map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
         let optional = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -135,6 +143,7 @@ impl Config {
             command_queue_url,
             guilds_table,
             queues_table,
+            track_cache_table,
             allowlist,
             discord_token_secret: optional(DISCORD_TOKEN_SECRET_VAR),
             allowlist_webhook: optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
@@ -161,12 +170,14 @@ mod tests {
             (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
             (TABLE_GUILDS_VAR, "timmybot-guilds"),
             (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
+            (TABLE_TRACK_CACHE_VAR, "timmybot-track-cache"),
             ("TIMMYBOT_MAINTAINER_IDS", "7"),
         ]))
         .unwrap();
         assert_eq!(config.application_id, ApplicationId::new(123).unwrap());
         assert_eq!(config.guilds_table, "timmybot-guilds");
         assert_eq!(config.queues_table, "timmybot-guild-queues");
+        assert_eq!(config.track_cache_table, "timmybot-track-cache");
         assert_eq!(config.allowlist.maintainers, [timmybot_core::UserId::new(7).unwrap()]);
         assert_eq!(config.discord_token_secret, None);
     }
@@ -185,6 +196,7 @@ mod tests {
                 (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
                 (TABLE_GUILDS_VAR, "timmybot-guilds"),
                 (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
+                (TABLE_TRACK_CACHE_VAR, "timmybot-track-cache"),
             ];
             let values = lookup(&pairs);
             Config::from_lookup(|name: &str| {
@@ -210,9 +222,24 @@ mod tests {
             (APPLICATION_ID_VAR, "123"),
             (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
             (TABLE_GUILDS_VAR, "timmybot-guilds"),
+            (TABLE_TRACK_CACHE_VAR, "timmybot-track-cache"),
         ]))
         .unwrap_err();
         assert_eq!(err, ConfigError::Missing(TABLE_GUILD_QUEUES_VAR));
+    }
+
+    #[test]
+    fn the_track_cache_table_is_required() {
+        let err = Config::from_lookup(lookup(&[
+            (PUBLIC_KEY_VAR, KEY),
+            (APPLICATION_ID_VAR, "123"),
+            (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
+            (TABLE_GUILDS_VAR, "timmybot-guilds"),
+            (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
+            (TABLE_TRACK_CACHE_VAR, "  "),
+        ]))
+        .unwrap_err();
+        assert_eq!(err, ConfigError::Missing(TABLE_TRACK_CACHE_VAR));
     }
 
     #[test]
@@ -222,6 +249,7 @@ mod tests {
             (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
             (TABLE_GUILDS_VAR, "timmybot-guilds"),
             (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
+            (TABLE_TRACK_CACHE_VAR, "timmybot-track-cache"),
         ];
         let with = |extra: &[(&'static str, &'static str)]| {
             let mut vars = base.to_vec();

@@ -12,7 +12,7 @@ mod wiring;
 pub use config::{
     ALLOWLIST_WEBHOOK_URL_VAR, APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, Config, ConfigError,
     DISCORD_TOKEN_SECRET_VAR, ONE_OF_VARS, OPTIONAL_VARS, PUBLIC_KEY_SECRET_VAR, PUBLIC_KEY_VAR, PublicKeySource,
-    REQUIRED_VARS, TABLE_GUILDS_VAR,
+    REQUIRED_VARS, TABLE_GUILDS_VAR, TABLE_TRACK_CACHE_VAR,
 };
 pub use function_handler::function_handler;
 pub use wiring::build_handler;

@@ -21,7 +21,9 @@ const NOTIFY_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Builds the interactions handler: the SQS command bus, the allowlist, the
 /// players (read for the queue views) and the settings on DynamoDB
 /// (telling people through Discord when the bot token's secret is
-/// configured), and the real clock. Called once; every invocation shares it.
+/// configured), and the real clock. The store also names the track cache
+/// table, where autocomplete is to cache its searches. Called once; every
+/// invocation shares it.
 ///
 /// # Errors
 /// A secret cannot be read or holds no valid public key, or the webhook URL
@@ -45,7 +47,11 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         }
     };
     let bus = SqsBus::new(aws_sdk_sqs::Client::new(&sdk), config.command_queue_url);
-    let tables = DynamoTables { guilds: config.guilds_table, guild_queues: config.queues_table };
+    let tables = DynamoTables {
+        guilds: config.guilds_table,
+        guild_queues: config.queues_table,
+        track_cache: config.track_cache_table,
+    };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store.clone()), Arc::new(SystemClock), config.allowlist);
     if let Some(secret_id) = &config.discord_token_secret {

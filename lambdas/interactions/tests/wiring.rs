@@ -55,6 +55,7 @@ fn config(public_key: PublicKeySource, queue_url: &str) -> Config {
         command_queue_url: queue_url.to_owned(),
         guilds_table: unique_name("guilds"),
         queues_table: unique_name("guild-queues"),
+        track_cache_table: unique_name("track-cache"),
         allowlist: AllowlistSettings::open(),
         discord_token_secret: None,
         allowlist_webhook: None,

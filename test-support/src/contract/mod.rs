@@ -6,21 +6,23 @@
 //! backend runs the same list and a failure names the behaviour; the
 //! `run_all_*` functions run a whole suite in one call.
 //!
-//! Behaviours pick random guild ids, interaction ids and secret names, so
-//! they may share one backend (one table, one secrets namespace) with each
-//! other and with tests running in parallel.
+//! Behaviours pick random guild ids, interaction ids, secret names and
+//! cache keys, so they may share one backend (one table, one secrets
+//! namespace) with each other and with tests running in parallel.
 
 pub mod allowlist_store;
 pub mod command_bus;
 pub mod player_store;
 pub mod secret_store;
 pub mod settings_store;
+pub mod track_cache;
 
 pub use allowlist_store::run_all_allowlist_store;
 pub use command_bus::{RawPublisher, run_all_command_bus};
 pub use player_store::run_all_player_store;
 pub use secret_store::{SecretSeeder, run_all_secret_store};
 pub use settings_store::run_all_settings_store;
+pub use track_cache::run_all_track_cache;
 
 use timmybot_core::{ChannelId, GuildId, InteractionId, UserId};
 
@@ -91,6 +93,25 @@ macro_rules! settings_store_contract {
             settings_round_trip,
             stale_settings_save_is_a_conflict,
             settings_guilds_are_independent,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`track_cache`] behaviour (see
+/// [`player_store_contract!`] for the argument). Behaviours pick random
+/// keys, so the caches may share one table.
+#[macro_export]
+macro_rules! track_cache_contract {
+    ($cache:expr) => {
+        $crate::__contract_tests!(track_cache, TrackCache, $cache;
+            missing_key_is_none,
+            get_after_put_returns_the_value,
+            expiry_is_honoured_exactly_at_the_boundary,
+            put_overwrites_value_and_expiry,
+            remove_forgets_the_key,
+            long_keys_are_distinct,
+            unicode_keys_and_values_round_trip,
+            oversize_entries_are_refused,
         );
     };
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use timmybot_core::player::{Caller, Command, NewTrack, PlayerError, messages};
 use timmybot_core::{BusMessage, DiscordReplies, GuildSettings, OutgoingMessage, SettingsStore, UserId, VoiceCommand};
-use timmybot_voice::{GuildPlayers, PlayError, PlayerRequest};
+use timmybot_voice::{GuildPlayers, PlayError, PlayerRequest, ResolveNotes};
 use tracing::{info, warn};
 
 use crate::VoiceStateCache;
@@ -59,7 +59,14 @@ impl CommandProcessor {
     pub async fn process(&self, message: &BusMessage) {
         let (content, failed) = match self.load_settings(message).await {
             Ok(settings) => match self.run(message, &settings).await {
-                Ok(outcome) => (messages::outcome(&outcome), false),
+                Ok((outcome, notes)) => {
+                    let mut text = messages::outcome(&outcome);
+                    if let Some(note) = notes.message() {
+                        text.push('\n');
+                        text.push_str(&note);
+                    }
+                    (text, false)
+                }
                 Err(e) => {
                     info!(guild_id = %message.guild_id, command = message.command.label(), error = %e, "command refused");
                     (e.user_message(settings.dj_role), e.is_internal())
@@ -106,7 +113,7 @@ impl CommandProcessor {
         &self,
         message: &BusMessage,
         settings: &GuildSettings,
-    ) -> Result<timmybot_core::player::Outcome, PlayError> {
+    ) -> Result<(timmybot_core::player::Outcome, ResolveNotes), PlayError> {
         let guild = message.guild_id;
         let user = message.user_id;
         self.voice_states.wait_for_guild(guild, GUILD_ARRIVAL_WAIT).await;
@@ -122,6 +129,7 @@ impl CommandProcessor {
             text_channel: message.channel_id,
         };
         let mut prepared = None;
+        let mut notes = ResolveNotes::default();
         let command = match &message.command {
             VoiceCommand::Play { query, placement } => {
                 // Refuse where-you-are mistakes before opening anything.
@@ -150,6 +158,7 @@ impl CommandProcessor {
                     })
                 });
                 let tracks = std::iter::once(first).chain(more).collect();
+                notes = std::mem::take(&mut resolved.notes);
                 prepared = Some(resolved);
                 Command::Enqueue { tracks, placement: *placement }
             }
@@ -175,6 +184,6 @@ impl CommandProcessor {
             _ => return Err(PlayError::Unavailable),
         };
         let request = PlayerRequest { command, caller, settings: settings.clone(), prepared };
-        self.players.command(guild, request).await
+        Ok((self.players.command(guild, request).await?, notes))
     }
 }

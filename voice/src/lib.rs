@@ -27,5 +27,5 @@ pub use error::{PlayError, SourceError};
 pub use http_source::TooLarge;
 pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate};
 pub use registry::{LOCATOR_SCHEMES, Query, Source};
-pub use source::{LinkOpener, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};
+pub use source::{LinkOpener, ResolveNotes, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};
 pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};

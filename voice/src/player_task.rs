@@ -38,7 +38,7 @@ pub(crate) enum Msg {
     /// songbird reported on the audio of `(track, epoch)`.
     Audio { event: AudioEvent, track: TrackId, epoch: u32, play_time: Option<Duration> },
     /// A source finished opening.
-    Opened { track: TrackId, epoch: u32, result: Result<ResolvedSource, SourceError> },
+    Opened { track: TrackId, epoch: u32, result: Box<Result<ResolvedSource, SourceError>> },
     /// The live stream of `(track, epoch)` announced what it plays.
     StreamTitle { track: TrackId, epoch: u32, title: String },
     /// A seek finished.
@@ -253,7 +253,7 @@ impl Task {
                 let _ = reply.send(result);
             }
             Msg::Audio { event, track, epoch, play_time } => self.audio(event, track, epoch, play_time).await,
-            Msg::Opened { track, epoch, result } => self.opened(track, epoch, result).await,
+            Msg::Opened { track, epoch, result } => self.opened(track, epoch, *result).await,
             Msg::StreamTitle { track, epoch, title } => self.event(Event::StreamTitle { track, epoch, title }).await,
             Msg::Seeked { track, epoch, ok } => {
                 let Some(live) = self.live.as_mut().filter(|l| l.track == track && l.epoch == epoch) else { return };
@@ -471,7 +471,7 @@ impl Task {
         let source = current.track.source.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let result = resolver.resolve(&source).await;
+            let result = Box::new(resolver.resolve(&source).await);
             let _ = tx.send(Msg::Opened { track, epoch, result });
         });
     }

@@ -75,6 +75,52 @@ pub struct ResolvedSource {
     /// The tracks that come after this one when the query named several (a
     /// playlist, an album): queued after it, opened when they play.
     pub more: Vec<TrackMeta>,
+    /// What the member is told besides what was queued.
+    pub notes: ResolveNotes,
+}
+
+/// What a resolve found besides the tracks: said in the reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolveNotes {
+    /// The playlist's or album's name, when the query named one.
+    pub collection: Option<String>,
+    /// Tracks of another service that matched nothing playable, as
+    /// "Artist – Title" (untrusted: escape before showing).
+    pub unmatched: Vec<String>,
+    /// Entries left out: refused links, other schemes, past the caps.
+    pub skipped: usize,
+}
+
+impl ResolveNotes {
+    /// The sentence added to the reply, if there is anything to say. At
+    /// most ten unmatched titles are named, each escaped.
+    pub fn message(&self) -> Option<String> {
+        const NAMED: usize = 10;
+        let mut parts = Vec::new();
+        if !self.unmatched.is_empty() {
+            let named: Vec<String> = self
+                .unmatched
+                .iter()
+                .take(NAMED)
+                .map(|t| format!("**{}**", timmybot_core::escape_markdown(t)))
+                .collect();
+            let more = self.unmatched.len().saturating_sub(NAMED);
+            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+            parts.push(format!(
+                "Not found on the playable sources ({}): {}{tail}.",
+                self.unmatched.len(),
+                named.join(", ")
+            ));
+        }
+        if self.skipped > 0 {
+            parts.push(format!(
+                "{} {} left out (not playable here).",
+                self.skipped,
+                if self.skipped == 1 { "entry was" } else { "entries were" }
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("\n"))
+    }
 }
 
 /// The titles a live stream announces, newest last; ends with the stream.
@@ -385,7 +431,15 @@ impl LinkOpener {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or(fallback_title),
         };
-        Ok(ResolvedSource { input, title, source, duration, stream_titles: None, more: Vec::new() })
+        Ok(ResolvedSource {
+            input,
+            title,
+            source,
+            duration,
+            stream_titles: None,
+            more: Vec::new(),
+            notes: ResolveNotes::default(),
+        })
     }
 }
 
@@ -449,6 +503,21 @@ mod tests {
         assert!(matches!(classify_query("  http://a.b/c "), Ok(SourceKind::Url(_))));
         assert_eq!(classify_query("./tone.wav").unwrap(), SourceKind::File(PathBuf::from("./tone.wav")));
         assert_eq!(classify_query("music/a b.mp3").unwrap(), SourceKind::File(PathBuf::from("music/a b.mp3")));
+    }
+
+    #[test]
+    fn notes_name_the_unmatched_escaped_and_count_the_rest() {
+        assert_eq!(ResolveNotes::default().message(), None);
+        let notes = ResolveNotes {
+            collection: Some("Mix".into()),
+            unmatched: (0..12).map(|n| format!("A – *t{n}*")).collect(),
+            skipped: 1,
+        };
+        let text = notes.message().unwrap();
+        assert!(text.starts_with("Not found on the playable sources (12): **A – \\*t0\\***"), "{text}");
+        assert!(text.contains("**A – \\*t9\\*** and 2 more."), "{text}");
+        assert!(!text.contains("t10"), "{text}");
+        assert!(text.ends_with("1 entry was left out (not playable here)."), "{text}");
     }
 
     #[test]

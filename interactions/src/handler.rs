@@ -351,7 +351,9 @@ impl InteractionHandler {
     async fn search_command(&self, data: &InteractionData) -> Result<InteractionResponse, CommandError> {
         let query = commands::validate_query(&commands::required_string(data, commands::QUERY_OPTION)?)?;
         let Some(search) = &self.search else {
-            return Ok(InteractionResponse::ephemeral("Search is not enabled on this bot; `/play` a link instead."));
+            return Ok(InteractionResponse::ephemeral(
+                timmybot_sources::LookupError::Disabled("Search").user_message(),
+            ));
         };
         let found = match search.tracks(&query, SEARCH_RESULTS).await {
             Ok(found) => found,

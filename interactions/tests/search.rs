@@ -201,5 +201,5 @@ async fn without_search_sources_there_are_no_suggestions_and_search_says_so() {
         ..SlashCommand::default()
     });
     let reply = json_of(&h.post(&search).await);
-    assert!(reply["data"]["content"].as_str().unwrap().contains("Search is not enabled"), "{reply}");
+    assert_eq!(reply["data"]["content"], "Search is turned off on this bot.", "{reply}");
 }

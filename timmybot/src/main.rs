@@ -108,9 +108,20 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 async fn sandbox(ca: timmybot_test_support::test_ca::TestCa, listen: u64, commands: Vec<String>) -> anyhow::Result<()> {
-    let media_dir = std::env::current_dir()?;
+    // As `serve` reads them, so a self-hoster can try a LAN radio or their
+    // own files; the media folder defaults to the current one here.
+    let media_dir = match std::env::var_os("TIMMYBOT_MEDIA_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::env::current_dir()?,
+    };
     let data = tempfile::tempdir()?;
-    let sandbox = Sandbox::start(&ca, SandboxOptions::embedded(data.path().to_path_buf(), Some(media_dir))).await?;
+    let mut options = SandboxOptions::embedded(data.path().to_path_buf(), Some(media_dir));
+    if let Some(allow) = std::env::var("TIMMYBOT_OUTBOUND_ALLOW").ok().filter(|v| !v.trim().is_empty()) {
+        options.outbound_allow = allow
+            .parse()
+            .map_err(|e| anyhow::anyhow!("TIMMYBOT_OUTBOUND_ALLOW is not a list of hosts and CIDRs ({e})"))?;
+    }
+    let sandbox = Sandbox::start(&ca, options).await?;
     for line in &commands {
         // `[custom_id]` presses that button on the newest message with it.
         let sent = match line.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) {

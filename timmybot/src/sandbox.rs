@@ -132,6 +132,13 @@ impl SandboxOptions {
         }
     }
 
+    /// With the fake directory and catalog on or off.
+    #[must_use]
+    pub fn with_fake_sources(mut self, on: bool) -> Self {
+        self.fake_sources = on;
+        self
+    }
+
     /// Only approved guilds play; [`MAINTAINER_ID`] decides, in
     /// [`MAINTAINERS_CHANNEL_ID`].
     #[must_use]
@@ -313,10 +320,70 @@ impl Sandbox {
     ///
     /// # Errors
     /// The request could not be delivered.
+    ///
+    /// An attachment option (`/play file:./song.ogg`) names a local file:
+    /// it is "uploaded" as Discord does, served from the fake sources'
+    /// stream server (the stand-in for Discord's CDN) and sent as the
+    /// interaction's resolved attachment.
     pub async fn send_as(&self, user: u64, line: &str, route: Route) -> anyhow::Result<SentCommand> {
-        let (name, options) = parse_command_line(line);
-        let interaction = self.discord.slash_command(GUILD_ID, TEXT_CHANNEL_ID, user, &name, options);
+        let (name, mut options) = parse_command_line(line);
+        let attachments = self.upload_attachments(&mut options).await?;
+        let mut interaction = self.discord.slash_command(GUILD_ID, TEXT_CHANNEL_ID, user, &name, options);
+        if !attachments.is_empty() {
+            interaction["data"]["resolved"] = json!({ "attachments": attachments });
+        }
         self.deliver(line, interaction, GUILD_ID, route).await
+    }
+
+    /// The member types `typed` into option `option` of `/command`: the
+    /// autocomplete interaction goes over signed HTTP, and its answer (type
+    /// 8, the choices) is the returned response.
+    ///
+    /// # Errors
+    /// The request could not be delivered.
+    pub async fn autocomplete(&self, command: &str, option: &str, typed: &str) -> anyhow::Result<SentCommand> {
+        let options = json!([{ "name": option, "type": 3, "value": typed, "focused": true }]);
+        let interaction = self.discord.autocomplete(GUILD_ID, TEXT_CHANNEL_ID, MEMBER_ID, command, options);
+        self.deliver(&format!("/{command} {option}:{typed}…"), interaction, GUILD_ID, Route::Http).await
+    }
+
+    /// Serves the files attachment options name and puts their ids in
+    /// their place; the resolved attachments, by id.
+    async fn upload_attachments(&self, options: &mut Value) -> anyhow::Result<serde_json::Map<String, Value>> {
+        let mut resolved = serde_json::Map::new();
+        let Some(options) = options.as_array_mut() else { return Ok(resolved) };
+        for option in options.iter_mut().filter(|o| o["type"] == OptionKind::Attachment.code()) {
+            let path = PathBuf::from(option["value"].as_str().unwrap_or_default());
+            let body = tokio::fs::read(&path).await.with_context(|| format!("reading {} to upload", path.display()))?;
+            let filename = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let id = unix_now() * 1_000 + u64::from(rand_seed()[0]) * 10 + resolved.len() as u64;
+            let url = self.upload(id, &filename, body.clone())?;
+            resolved.insert(
+                id.to_string(),
+                json!({
+                    "id": id.to_string(),
+                    "filename": filename,
+                    "size": body.len(),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": content_type_of(&filename),
+                }),
+            );
+            option["value"] = json!(id.to_string());
+        }
+        Ok(resolved)
+    }
+
+    /// Serves `body` as the uploaded file `filename` with attachment id
+    /// `id`; its "CDN" link, signed-looking like Discord's.
+    ///
+    /// # Errors
+    /// The fake sources are off (they host the uploads).
+    pub fn upload(&self, id: u64, filename: &str, body: Vec<u8>) -> anyhow::Result<String> {
+        let streams = &self.sources.as_ref().context("uploads need the sandbox's fake sources")?.streams;
+        let path = format!("/attachments/{CDN_CHANNEL_ID}/{id}/{filename}");
+        streams.serve(&path, content_type_of(filename), body);
+        Ok(format!("{}?ex=6745f1b2&is=6744a032&hm=5c1a", streams.url(&path)))
     }
 
     /// `user` presses the button `custom_id` on message `message_id` in the
@@ -588,6 +655,24 @@ pub fn parse_command_line(line: &str) -> (String, Value) {
         })
         .collect();
     (name.to_owned(), Value::Array(options))
+}
+
+/// The channel id in uploaded files' links.
+const CDN_CHANNEL_ID: u64 = 800_000_000_000_000_013;
+
+/// The media type Discord would detect for `filename`.
+fn content_type_of(filename: &str) -> &'static str {
+    match filename.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).as_deref() {
+        Some("wav") => "audio/x-wav",
+        Some("mp3") => "audio/mpeg",
+        Some("ogg" | "oga" | "opus") => "audio/ogg",
+        Some("flac") => "audio/flac",
+        Some("m4a") => "audio/mp4",
+        Some("webm") => "video/webm",
+        Some("png") => "image/png",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
 fn unix_now() -> u64 {

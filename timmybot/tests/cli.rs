@@ -47,6 +47,35 @@ fn sandbox_prints_a_heard_line_for_the_tone_it_was_given() {
 }
 
 #[test]
+fn the_sandbox_plays_a_station_of_its_directory_and_reads_the_media_folder_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = tempfile::tempdir().unwrap();
+    let tone =
+        timmybot(dir.path()).args(["tone", "--hz", "880", "--secs", "3"]).arg(media.path().join("mine.wav")).output();
+    assert!(tone.unwrap().status.success());
+    let out = timmybot(dir.path())
+        .env("TIMMYBOT_MEDIA_DIR", media.path())
+        .env("TIMMYBOT_OUTBOUND_ALLOW", "radio.lan, 192.168.1.0/24")
+        .args(["sandbox", "--listen", "4", "/play mine.wav", "/radio rock"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("reply to /play mine.wav: Now playing **mine** (0:03)"), "{stdout}");
+    assert!(stdout.contains("reply to /radio rock: Queued **Sandbox Rock Radio** (live)"), "{stdout}");
+    let heard = stdout.lines().find(|l| l.starts_with("heard ")).unwrap_or_else(|| panic!("no heard line:\n{stdout}"));
+    let hz: f64 = heard.split_whitespace().find_map(|w| w.strip_prefix("dominant_hz=")).unwrap().parse().unwrap();
+    // The station (660 Hz) plays after the three seconds of the file.
+    assert!((hz - 660.0).abs() <= 8.0, "{heard}");
+
+    let out =
+        timmybot(dir.path()).env("TIMMYBOT_OUTBOUND_ALLOW", "not a cidr!").args(["sandbox", "--listen", "0"]).output();
+    let out = out.unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TIMMYBOT_OUTBOUND_ALLOW is not a list"), "{out:?}");
+}
+
+#[test]
 fn serve_names_a_missing_config_value_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = timmybot(dir.path()).arg("serve").output().unwrap();

@@ -10,6 +10,8 @@
 
 use std::io::{Error as IoError, ErrorKind, SeekFrom};
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
@@ -43,13 +45,15 @@ pub(crate) struct LimitedHttp {
     max_live_bytes: u64,
     /// Where a radio's ICY titles go.
     titles: Option<mpsc::UnboundedSender<String>>,
+    /// Set once the server answered as a live stream (ICY headers).
+    live: Arc<AtomicBool>,
 }
 
 impl LimitedHttp {
     /// A source for `url` through `client` (the outbound policy's),
     /// reading at most `max_bytes`.
     pub(crate) fn new(client: reqwest::Client, url: url::Url, max_bytes: u64) -> Self {
-        Self { client, url, max_bytes, max_live_bytes: max_bytes, titles: None }
+        Self { client, url, max_bytes, max_live_bytes: max_bytes, titles: None, live: Arc::default() }
     }
 
     /// Asks the server for ICY metadata and sends the titles it announces
@@ -59,6 +63,11 @@ impl LimitedHttp {
         self.titles = Some(titles);
         self.max_live_bytes = max_live_bytes;
         self
+    }
+
+    /// A flag that turns true when the server answers as a live stream.
+    pub(crate) fn live_flag(&self) -> Arc<AtomicBool> {
+        self.live.clone()
     }
 
     /// One GET, from `offset` when resuming.
@@ -88,6 +97,9 @@ impl LimitedHttp {
         let demuxer =
             headers.get("icy-metaint").and_then(|v| v.to_str().ok()).and_then(|v| IcyDemuxer::from_header(v).ok());
         let live = demuxer.is_some() || headers.contains_key("icy-name");
+        if live {
+            self.live.store(true, Ordering::Relaxed);
+        }
         let body = StreamReader::new(response.bytes_stream().map_err(IoError::other));
         let body: Box<dyn AsyncRead + Send + Sync + Unpin> = match (demuxer, self.titles.clone()) {
             (Some(demuxer), Some(titles)) => Box::new(IcyReader::new(body, demuxer, titles)),

@@ -466,6 +466,7 @@ impl Task {
     /// Opens the current track's source on its own task.
     fn open(&mut self, current: &NowPlaying) {
         let (track, epoch) = (current.track.id, current.epoch);
+        debug!(track_id = %track, epoch, "opening the track's source");
         self.opening = Some((track, epoch));
         let resolver = self.shared.resolver.clone();
         let source = current.track.source.clone();
@@ -566,7 +567,12 @@ impl Task {
 
     /// Stops the live audio, closing its deficit bookkeeping.
     async fn drop_audio(&mut self) {
-        self.prepared = None;
+        // Audio opened by /play stays only while its track is the current
+        // one at its start: it plays as soon as the bot is in voice.
+        let current = self.state.current.as_ref().filter(|c| c.clock.offset_ms == 0).map(|c| c.track.id);
+        if self.prepared.as_ref().is_some_and(|(id, _)| Some(*id) != current) {
+            self.prepared = None;
+        }
         if let Some(live) = self.live.take() {
             let now = Instant::now();
             let play_time = live.handle.get_info().await.ok().map(|s| s.play_time);

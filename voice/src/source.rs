@@ -2,13 +2,14 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use songbird::input::codecs::{get_codec_registry, get_probe};
 use songbird::input::{AudioStreamError, File as FileInput, HttpRequest, Input, MakePlayableError};
 
 use timmybot_outbound::{Refusal, SafeHttpClient};
-use timmybot_sources::TrackMeta;
+use timmybot_sources::{LookupError, TrackMeta};
 use tokio::sync::mpsc;
 
 use crate::http_source::{LimitedHttp, is_too_large};
@@ -206,13 +207,20 @@ impl SourceResolver {
         if let Some(source) = self.sources.iter().find(|s| s.claims(&parsed)) {
             return self.resolve_with(source.as_ref(), &parsed).await;
         }
-        // Words are searched for; what looks like a file name is a file.
-        if let Query::Text(text) = parsed
-            && !looks_like_path(text)
-            && !self.is_media_file(text)
-            && self.sources.iter().any(|s| s.catalog().is_some())
-        {
-            return self.search_and_resolve(text).await;
+        match parsed {
+            // A stored or chosen locator whose source is off.
+            Query::Locator { scheme, .. } => {
+                let name = if scheme == "radio" { "Radio" } else { "Audius" };
+                return Err(SourceError::Lookup(LookupError::Disabled(name)));
+            }
+            // Words are searched for; what looks like a file name is a file.
+            Query::Text(text) if !looks_like_path(text) && !self.is_media_file(text) => {
+                if self.sources.iter().any(|s| s.catalog().is_some()) {
+                    return self.search_and_resolve(text).await;
+                }
+                return Err(SourceError::Lookup(LookupError::Disabled("Search")));
+            }
+            _ => {}
         }
         match classify_query(query)? {
             SourceKind::Url(url) => {
@@ -222,12 +230,7 @@ impl SourceResolver {
                 }
                 // reqwest resolves no IP-literal host, so the first hop is checked
                 // here; named hosts and redirects are checked inside the client.
-                let title = url
-                    .path_segments()
-                    .and_then(|mut s| s.next_back().map(str::to_owned))
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| url.host_str().unwrap_or("stream").to_owned());
-                self.links().open_url(&url, title, None).await
+                self.links().open_url(&url, link_title(&url), None).await
             }
             SourceKind::File(relative) => {
                 let path = self.confine(&relative)?;
@@ -387,8 +390,10 @@ impl LinkOpener {
         let (titles_tx, titles) = mpsc::unbounded_channel();
         let source = LimitedHttp::new(self.http.reqwest(), url.clone(), max_bytes)
             .with_stream_titles(titles_tx, self.http.policy().max_live_bytes);
-        let mut opened =
-            self.open_input(Input::Lazy(Box::new(source)), fallback_title, url.to_string(), known_title).await?;
+        let live = source.live_flag();
+        let mut opened = self
+            .probe(Input::Lazy(Box::new(source)), fallback_title, url.to_string(), known_title, Some(&live))
+            .await?;
         opened.stream_titles = Some(titles);
         Ok(opened)
     }
@@ -405,6 +410,20 @@ impl LinkOpener {
         source: String,
         known_title: Option<String>,
     ) -> Result<ResolvedSource, SourceError> {
+        self.probe(input, fallback_title, source, known_title, None).await
+    }
+
+    /// [`Self::open_input`]; a source that turned out live (its `live`
+    /// flag set while it opened) has no length, whatever its container
+    /// claims (a radio's WAV or Ogg stream announces none or a huge one).
+    async fn probe(
+        &self,
+        input: Input,
+        fallback_title: String,
+        source: String,
+        known_title: Option<String>,
+        live: Option<&AtomicBool>,
+    ) -> Result<ResolvedSource, SourceError> {
         let opened =
             tokio::time::timeout(self.open_timeout, input.make_playable_async(get_codec_registry(), get_probe()))
                 .await
@@ -417,7 +436,8 @@ impl LinkOpener {
                     None => SourceError::Unplayable(Box::new(e)),
                 })?;
         let mut input = opened;
-        let duration = track_length(&mut input);
+        let is_live = live.is_some_and(|flag| flag.load(Ordering::Relaxed));
+        let duration = if is_live { None } else { track_length(&mut input) };
         if duration.is_some_and(|length| length > self.http.policy().max_track_length) {
             return Err(SourceError::TooLong);
         }
@@ -443,15 +463,37 @@ impl LinkOpener {
     }
 }
 
+/// The title a link gets when its audio names none: its file name, decoded,
+/// without an audio extension ("my%20song.mp3" is "my song"), else its host.
+pub(crate) fn link_title(url: &url::Url) -> String {
+    let name = url
+        .path_segments()
+        .and_then(|mut s| {
+            s.next_back().map(|last| percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned())
+        })
+        .filter(|s| !s.trim().is_empty());
+    match name {
+        Some(name) => match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() && AUDIO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) => {
+                stem.to_owned()
+            }
+            _ => name,
+        },
+        None => url.host_str().unwrap_or("stream").to_owned(),
+    }
+}
+
+/// File extensions of audio the player opens.
+const AUDIO_EXTENSIONS: &[&str] = &["mp3", "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "webm", "mka"];
+
 /// Whether `text` names a file rather than words to search for: a path,
 /// or a name with an audio file's extension.
 fn looks_like_path(text: &str) -> bool {
-    const EXTENSIONS: &[&str] = &["mp3", "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "webm", "mka"];
     if text.contains(['/', '\\']) {
         return true;
     }
     text.rsplit_once('.').is_some_and(|(stem, ext)| {
-        !stem.is_empty() && !ext.contains(' ') && EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+        !stem.is_empty() && !ext.contains(' ') && AUDIO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
     })
 }
 
@@ -518,6 +560,15 @@ mod tests {
         assert!(text.contains("**A – \\*t9\\*** and 2 more."), "{text}");
         assert!(!text.contains("t10"), "{text}");
         assert!(text.ends_with("1 entry was left out (not playable here)."), "{text}");
+    }
+
+    #[test]
+    fn a_link_is_titled_by_its_decoded_file_name_without_the_audio_extension() {
+        let title = |s: &str| link_title(&url::Url::parse(s).unwrap());
+        assert_eq!(title("https://cdn.example/attachments/1/2/my%20song.MP3?ex=1"), "my song");
+        assert_eq!(title("https://radio.example/live"), "live");
+        assert_eq!(title("https://radio.example/stream.m3u8"), "stream.m3u8");
+        assert_eq!(title("https://radio.example/"), "radio.example");
     }
 
     #[test]

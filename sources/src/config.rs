@@ -17,7 +17,8 @@ const RADIO_BROWSER_FALLBACK: &[&str] =
     &["https://de1.api.radio-browser.info", "https://nl1.api.radio-browser.info", "https://at1.api.radio-browser.info"];
 /// Where Audius lists its API hosts.
 const AUDIUS_DISCOVERY: &str = "https://api.audius.co";
-/// How long discovery may take at start before the fallback is used.
+/// How long discovery may take at start before the fallback is used
+/// (the gateway's; the Lambda passes its own).
 const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every variable [`SourcesConfig::from_lookup`] reads.
@@ -133,12 +134,18 @@ impl SourcesConfig {
     /// they are discovered (falling back to the published ones when
     /// discovery fails, with a warning).
     pub async fn connect(&self, api: &ApiClient) -> EnabledSources {
+        self.connect_within(api, DISCOVERY_TIMEOUT).await
+    }
+
+    /// [`Self::connect`], with discovery bounded by `timeout` (the
+    /// interactions Lambda discovers inside Discord's answer window).
+    pub async fn connect_within(&self, api: &ApiClient, timeout: Duration) -> EnabledSources {
         let radio = if !self.radio {
             None
         } else if !self.radio_servers.is_empty() {
             Some(RadioBrowser::with_servers(api.clone(), self.radio_servers.clone()))
         } else {
-            match tokio::time::timeout(DISCOVERY_TIMEOUT, RadioBrowser::discover(api.clone())).await {
+            match tokio::time::timeout(timeout, RadioBrowser::discover(api.clone())).await {
                 Ok(Ok(found)) => Some(found),
                 outcome => {
                     warn!(?outcome, "finding Radio Browser's servers failed; using the published ones");
@@ -153,11 +160,8 @@ impl SourcesConfig {
             Some(Audius::with_hosts(api.clone(), self.audius_app_name.clone(), self.audius_hosts.clone()))
         } else {
             let discovery = Url::parse(AUDIUS_DISCOVERY).expect("a valid URL");
-            match tokio::time::timeout(
-                DISCOVERY_TIMEOUT,
-                Audius::discover(api.clone(), self.audius_app_name.clone(), discovery),
-            )
-            .await
+            match tokio::time::timeout(timeout, Audius::discover(api.clone(), self.audius_app_name.clone(), discovery))
+                .await
             {
                 Ok(Ok(found)) => Some(found),
                 outcome => {

@@ -47,7 +47,11 @@ fn interactions_lambda_variables_are_its_configs() {
     assert_eq!(one_of(&lambda["oneOf"]), vec![set(&[&interactions_lambda::ONE_OF_VARS])]);
     assert_eq!(
         names(&lambda["optional"]),
-        set(&[&interactions_lambda::OPTIONAL_VARS, &timmybot_allowlist::ALLOWLIST_VARS])
+        set(&[
+            &interactions_lambda::OPTIONAL_VARS,
+            &timmybot_allowlist::ALLOWLIST_VARS,
+            &timmybot_sources::config::VARS
+        ])
     );
 }
 

@@ -3,6 +3,7 @@
 use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::{ApplicationId, Secret};
 use timmybot_interactions::PublicKey;
+use timmybot_sources::SourcesConfig;
 
 /// Environment variable holding the application's hex Ed25519 public key.
 pub const PUBLIC_KEY_VAR: &str = "DISCORD_PUBLIC_KEY";
@@ -77,6 +78,9 @@ pub struct Config {
     pub discord_token_secret: Option<String>,
     /// `TIMMYBOT_ALLOWLIST_WEBHOOK_URL` (optional).
     pub allowlist_webhook: Option<Secret>,
+    /// What suggestions and `/search` search ([`SourcesConfig`]'s
+    /// variables, all optional: Radio Browser and Audius on, discovered).
+    pub sources: SourcesConfig,
 }
 
 /// A configuration value is missing or unusable; the message names it.
@@ -136,6 +140,8 @@ impl Config {
         let track_cache_table = required(TABLE_TRACK_CACHE_VAR)?;
         let allowlist = AllowlistSettings::from_lookup(&lookup)
             .map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
+        let sources =
+            SourcesConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
         let optional = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         Ok(Self {
             public_key,
@@ -147,6 +153,7 @@ impl Config {
             allowlist,
             discord_token_secret: optional(DISCORD_TOKEN_SECRET_VAR),
             allowlist_webhook: optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
+            sources,
         })
     }
 }
@@ -210,6 +217,7 @@ mod tests {
             .chain(&ONE_OF_VARS)
             .chain(&OPTIONAL_VARS)
             .chain(&timmybot_allowlist::ALLOWLIST_VARS)
+            .chain(&timmybot_sources::config::VARS)
             .map(|v| (*v).to_owned())
             .collect();
         assert_eq!(asked.into_inner(), declared);

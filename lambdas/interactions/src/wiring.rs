@@ -8,6 +8,7 @@ use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus, inter
 use timmybot_core::{SecretStore, SystemClock};
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_interactions::{InteractionHandler, PublicKey};
+use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 
 use crate::Config;
 use crate::config::{PUBLIC_KEY_SECRET_VAR, PublicKeySource};
@@ -17,6 +18,9 @@ const DISCORD_API: &str = "https://discord.com/api/v10/";
 /// One Discord or webhook call's limit: they run inside Discord's 3 s
 /// answer window for `/request-access` and the maintainers' buttons.
 const NOTIFY_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long finding Radio Browser's and Audius's servers may take at cold
+/// start before the published fallbacks are used.
+const SOURCES_DISCOVERY: Duration = Duration::from_millis(1000);
 
 /// Builds the interactions handler: the SQS command bus, the allowlist, the
 /// players (read for the queue views) and the settings on DynamoDB
@@ -65,8 +69,12 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         allowlist = allowlist.with_webhook(Arc::new(JsonWebhook::new(url, NOTIFY_TIMEOUT)?));
     }
     let store = Arc::new(store);
+    // Discovery runs inside the first interaction's 3 s: bounded tighter.
+    let sources_api = config.sources.api(SafeHttpClient::new(OutboundPolicy::default()));
+    let sources = config.sources.connect_within(&sources_api, SOURCES_DISCOVERY).await;
     Ok(InteractionHandler::new(Arc::new(bus), Arc::new(SystemClock), public_key, config.application_id)
         .with_allowlist(Arc::new(allowlist))
         .with_player_store(store.clone())
-        .with_settings_store(store))
+        .with_settings_store(store)
+        .with_search(sources.search()))
 }

@@ -59,6 +59,8 @@ fn config(public_key: PublicKeySource, queue_url: &str) -> Config {
         allowlist: AllowlistSettings::open(),
         discord_token_secret: None,
         allowlist_webhook: None,
+        // No internet here: nothing to discover.
+        sources: timmybot_sources::SourcesConfig { radio: false, audius: false, ..Default::default() },
     }
 }
 

@@ -30,7 +30,7 @@ use tokio_util::io::StreamReader;
 use url::Url;
 
 use crate::SourceError;
-use crate::http_source::LimitedStream;
+use crate::http_source::{LimitedStream, TooLarge};
 use crate::playlist_links::{fetch_error, send_error};
 use crate::source::{Length, LinkOpener, ResolvedSource};
 
@@ -114,6 +114,7 @@ pub(crate) async fn open(
         ended: media.ended,
         target: poll_interval(media.target_duration_ms),
         max_bytes,
+        sent: 0,
         tx,
     };
     tokio::spawn(feeder.run(first));
@@ -172,6 +173,9 @@ struct Feeder {
     ended: bool,
     target: Duration,
     max_bytes: u64,
+    /// Bytes of segments sent so far: the feeder stops at the limit itself,
+    /// so no segment past it is fetched (the decoder's count is the same).
+    sent: u64,
     tx: mpsc::Sender<io::Result<Bytes>>,
 }
 
@@ -229,10 +233,14 @@ impl Feeder {
     async fn copy(&mut self, mut response: reqwest::Response, start: Bytes) -> io::Result<Flow> {
         let mut chunk = Some(start).filter(|start| !start.is_empty());
         loop {
-            if let Some(bytes) = chunk.take()
-                && self.tx.send(Ok(bytes)).await.is_err()
-            {
-                return Ok(Flow::Stop);
+            if let Some(bytes) = chunk.take() {
+                self.sent = self.sent.saturating_add(bytes.len() as u64);
+                if self.sent > self.max_bytes {
+                    return Err(io::Error::other(TooLarge { limit: self.max_bytes }));
+                }
+                if self.tx.send(Ok(bytes)).await.is_err() {
+                    return Ok(Flow::Stop);
+                }
             }
             match response.chunk().await.map_err(io::Error::other)? {
                 Some(bytes) => chunk = Some(bytes),

@@ -252,7 +252,7 @@ pub(crate) fn file_name(url: &Url) -> String {
     url.path_segments()
         .and_then(|mut segments| segments.next_back())
         .filter(|name| !name.is_empty())
-        .map(|name| percent_decode(name))
+        .map(percent_decode)
         .unwrap_or_else(|| url.host_str().unwrap_or("stream").to_owned())
 }
 

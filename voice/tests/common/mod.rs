@@ -1,5 +1,7 @@
 //! What the playlist and HLS tests share: a resolver allowed to reach the
 //! loopback fakes, and decoding what it opened.
+// Each test binary uses a part of these helpers.
+#![allow(dead_code)]
 
 use std::time::Duration;
 

@@ -134,6 +134,70 @@ pub fn tone_steps_wav(steps: &[(f64, f64)]) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The 44-byte header of an endless 48 kHz, 16-bit stereo PCM WAV: both
+/// sizes at their maximum (`0xFFFFFFFF`), as stream servers and ffmpeg
+/// writing to a pipe do.
+pub fn streaming_wav_header() -> [u8; 44] {
+    let mut header = [0u8; 44];
+    let fields: [&[u8]; 13] = [
+        b"RIFF",
+        &u32::MAX.to_le_bytes(),
+        b"WAVE",
+        b"fmt ",
+        &16u32.to_le_bytes(),
+        &1u16.to_le_bytes(),
+        &2u16.to_le_bytes(),
+        &SAMPLE_RATE.to_le_bytes(),
+        &(SAMPLE_RATE * 4).to_le_bytes(),
+        &4u16.to_le_bytes(),
+        &16u16.to_le_bytes(),
+        b"data",
+        &u32::MAX.to_le_bytes(),
+    ];
+    let mut at = 0;
+    for field in fields {
+        header[at..at + field.len()].copy_from_slice(field);
+        at += field.len();
+    }
+    header
+}
+
+/// Pieces of one streaming WAV, for HLS tests: one piece per `(hz, secs)`
+/// of `steps`, the first starting with [`streaming_wav_header`], the others
+/// raw PCM continuing it (phase included), so their concatenation is one
+/// playable WAV stream.
+///
+/// # Errors
+///
+/// Like [`tone_steps_wav`].
+pub fn wav_hls_segments(steps: &[(f64, f64)]) -> anyhow::Result<Vec<Vec<u8>>> {
+    let whole = tone_steps_wav(steps)?;
+    let mut pcm = &whole[44..];
+    let mut pieces = Vec::with_capacity(steps.len());
+    for (index, &(_, secs)) in steps.iter().enumerate() {
+        let frames = (secs * f64::from(SAMPLE_RATE)).round() as usize;
+        let (piece, rest) = pcm.split_at((frames * 4).min(pcm.len()));
+        pcm = rest;
+        let mut bytes = Vec::with_capacity(44 + piece.len());
+        if index == 0 {
+            bytes.extend_from_slice(&streaming_wav_header());
+        }
+        bytes.extend_from_slice(piece);
+        pieces.push(bytes);
+    }
+    Ok(pieces)
+}
+
+/// Raw 48 kHz, 16-bit stereo PCM of a `hz` tone lasting `secs` (no header):
+/// a live HLS piece that follows [`wav_hls_segments`].
+///
+/// # Errors
+///
+/// Like [`tone_wav`].
+pub fn tone_pcm(hz: f64, secs: f64) -> anyhow::Result<Vec<u8>> {
+    Ok(tone_wav(hz, secs)?.split_off(44))
+}
+
 /// Mixes interleaved stereo samples down to mono by averaging each pair.
 ///
 /// A trailing unpaired sample is dropped.

@@ -57,7 +57,7 @@ impl Source for RadioSource {
                 self.directory.station(&track.id).await?.url_resolved
             }
         };
-        let mut opened = links.open_url(&url, track.title.clone(), Some(track.title.clone())).await?;
+        let mut opened = links.open_stream(&url, track.title.clone(), Some(track.title.clone())).await?;
         opened.source = format!("radio:{}", track.id);
         // A station is live whatever its stream's container claims.
         opened.duration = None;

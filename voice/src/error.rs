@@ -4,6 +4,7 @@ use timmybot_core::player::{PlayerError, messages};
 use timmybot_core::{RoleId, StoreError};
 use timmybot_outbound::Refusal;
 use timmybot_sources::LookupError;
+use timmybot_sources::playlist::PlaylistError;
 
 use crate::YtDlpError;
 
@@ -55,6 +56,30 @@ pub enum SourceError {
     /// A source's lookup failed (not found, private, rate limited, …).
     #[error(transparent)]
     Lookup(#[from] LookupError),
+    /// A link that looked like a playlist (M3U, PLS, XSPF, HLS) could not
+    /// be read as one: not a playlist, empty, too large.
+    #[error("playlist could not be read")]
+    Playlist(#[source] PlaylistError),
+    /// Every entry of a playlist was left out (other schemes, refused
+    /// addresses), so nothing in it can be played.
+    #[error("nothing playable in the playlist ({skipped} entries left out)")]
+    NothingPlayable {
+        /// How many entries were left out.
+        skipped: usize,
+    },
+    /// An HLS stream whose segments are encrypted (`EXT-X-KEY`).
+    #[error("hls stream is encrypted")]
+    Encrypted,
+}
+
+impl From<PlaylistError> for SourceError {
+    fn from(error: PlaylistError) -> Self {
+        match error {
+            PlaylistError::NothingPlayable { skipped } => Self::NothingPlayable { skipped },
+            PlaylistError::Encrypted => Self::Encrypted,
+            other => Self::Playlist(other),
+        }
+    }
 }
 
 impl SourceError {
@@ -63,6 +88,11 @@ impl SourceError {
         match self {
             Self::NotFound => "Nothing was found for that.".to_owned(),
             Self::Lookup(e) => e.user_message(),
+            Self::NothingPlayable { skipped } => format!(
+                "Nothing in that playlist can be played here: {skipped} {} left out \
+                 (local files, other kinds of links or addresses that are not allowed).",
+                if *skipped == 1 { "entry was" } else { "entries were" }
+            ),
             other => other.fixed_message().to_owned(),
         }
     }
@@ -70,6 +100,11 @@ impl SourceError {
     fn fixed_message(&self) -> &'static str {
         match self {
             Self::NotFound | Self::Lookup(_) => "Nothing was found for that.",
+            Self::NothingPlayable { .. } => "Nothing in that playlist can be played here.",
+            Self::Playlist(PlaylistError::Empty) => "That playlist is empty.",
+            Self::Playlist(PlaylistError::TooLarge { .. }) => "That playlist is too large.",
+            Self::Playlist(_) => "That link is not a playlist I can read.",
+            Self::Encrypted => "That HLS stream is encrypted, so it cannot be played.",
             Self::Unsupported => "I can only play http(s) links or files from the media folder.",
             Self::SchemeNotAllowed => "Only http and https links can be played.",
             Self::PathNotAllowed => "That file path is not allowed.",

@@ -10,12 +10,11 @@
 
 use std::io::{Error as IoError, ErrorKind, SeekFrom};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, RANGE};
 use songbird::input::{AsyncAdapterStream, AsyncMediaSource, AudioStream, AudioStreamError, Compose};
 use symphonia::core::io::MediaSource;
@@ -45,15 +44,13 @@ pub(crate) struct LimitedHttp {
     max_live_bytes: u64,
     /// Where a radio's ICY titles go.
     titles: Option<mpsc::UnboundedSender<String>>,
-    /// Set once the server answered as a live stream (ICY headers).
-    live: Arc<AtomicBool>,
 }
 
 impl LimitedHttp {
     /// A source for `url` through `client` (the outbound policy's),
     /// reading at most `max_bytes`.
     pub(crate) fn new(client: reqwest::Client, url: url::Url, max_bytes: u64) -> Self {
-        Self { client, url, max_bytes, max_live_bytes: max_bytes, titles: None, live: Arc::default() }
+        Self { client, url, max_bytes, max_live_bytes: max_bytes, titles: None }
     }
 
     /// Asks the server for ICY metadata and sends the titles it announces
@@ -65,13 +62,9 @@ impl LimitedHttp {
         self
     }
 
-    /// A flag that turns true when the server answers as a live stream.
-    pub(crate) fn live_flag(&self) -> Arc<AtomicBool> {
-        self.live.clone()
-    }
-
-    /// One GET, from `offset` when resuming.
-    async fn open(&self, offset: u64) -> Result<LimitedStream, AudioStreamError> {
+    /// The GET of this track, from `offset` when resuming, asking for ICY
+    /// metadata when titles are wanted.
+    pub(crate) fn request(&self, offset: u64) -> reqwest::RequestBuilder {
         let mut request = self.client.get(self.url.clone());
         if offset > 0 {
             request = request.header(RANGE, format!("bytes={offset}-"));
@@ -80,7 +73,29 @@ impl LimitedHttp {
             // Icecast and Shoutcast interleave metadata only when asked.
             request = request.header("icy-metadata", "1");
         }
-        let response = request.send().await.map_err(|e| AudioStreamError::Fail(Box::new(e)))?;
+        request
+    }
+
+    /// One GET, from `offset` when resuming.
+    async fn open(&self, offset: u64) -> Result<LimitedStream, AudioStreamError> {
+        let response = self.request(offset).send().await.map_err(|e| AudioStreamError::Fail(Box::new(e)))?;
+        self.stream_from(response, offset, Bytes::new())
+    }
+
+    /// Plays `response`, the answer to [`LimitedHttp::request`] (whose
+    /// headers the caller already looked at), with `prefix`, the start of
+    /// its body the caller already read, first.
+    pub(crate) fn with_response(self, response: reqwest::Response, prefix: Bytes) -> ReceivedHttp {
+        ReceivedHttp { source: self, first: Some((response, prefix)) }
+    }
+
+    /// The counted body of `response`, a GET from `offset`.
+    fn stream_from(
+        &self,
+        response: reqwest::Response,
+        offset: u64,
+        prefix: Bytes,
+    ) -> Result<LimitedStream, AudioStreamError> {
         if !response.status().is_success() {
             let status = response.status();
             return Err(AudioStreamError::Fail(format!("http status {status}").into()));
@@ -96,11 +111,10 @@ impl LimitedHttp {
         // A bad metaint plays the bytes as they come (no titles).
         let demuxer =
             headers.get("icy-metaint").and_then(|v| v.to_str().ok()).and_then(|v| IcyDemuxer::from_header(v).ok());
-        let live = demuxer.is_some() || headers.contains_key("icy-name");
-        if live {
-            self.live.store(true, Ordering::Relaxed);
-        }
-        let body = StreamReader::new(response.bytes_stream().map_err(IoError::other));
+        let live = is_live(headers);
+        let prefix = (!prefix.is_empty()).then_some(Ok(prefix));
+        let chunks = futures_util::stream::iter(prefix).chain(response.bytes_stream().map_err(IoError::other));
+        let body = StreamReader::new(chunks);
         let body: Box<dyn AsyncRead + Send + Sync + Unpin> = match (demuxer, self.titles.clone()) {
             (Some(demuxer), Some(titles)) => Box::new(IcyReader::new(body, demuxer, titles)),
             _ => Box::new(body),
@@ -108,10 +122,43 @@ impl LimitedHttp {
         Ok(LimitedStream {
             body,
             read: offset,
-            max_bytes: if live && announced.is_none() { self.max_live_bytes } else { self.max_bytes },
+            max_bytes: if live { self.max_live_bytes } else { self.max_bytes },
             len: announced.map(|len| offset + len),
             resume: ranges.then(|| self.clone()),
         })
+    }
+}
+
+/// Whether a response is a live stream: it answers with ICY headers and
+/// announces no size, so it has no end of its own.
+pub(crate) fn is_live(headers: &reqwest::header::HeaderMap) -> bool {
+    (headers.contains_key("icy-metaint") || headers.contains_key("icy-name")) && !headers.contains_key(CONTENT_LENGTH)
+}
+
+/// A [`LimitedHttp`] whose first GET was already sent (and its headers
+/// looked at): the first open plays that response, so a link is fetched
+/// once; a later open (a resume) sends a new GET.
+pub(crate) struct ReceivedHttp {
+    source: LimitedHttp,
+    first: Option<(reqwest::Response, Bytes)>,
+}
+
+#[async_trait]
+impl Compose for ReceivedHttp {
+    fn create(&mut self) -> Result<AudioStream<Box<dyn MediaSource>>, AudioStreamError> {
+        Err(AudioStreamError::Unsupported)
+    }
+
+    async fn create_async(&mut self) -> Result<AudioStream<Box<dyn MediaSource>>, AudioStreamError> {
+        let stream = match self.first.take() {
+            Some((response, prefix)) => self.source.stream_from(response, 0, prefix)?,
+            None => self.source.open(0).await?,
+        };
+        Ok(AudioStream { input: Box::new(AsyncAdapterStream::new(Box::new(stream), BUFFER)) as Box<dyn MediaSource> })
+    }
+
+    fn should_create_async(&self) -> bool {
+        true
     }
 }
 
@@ -131,14 +178,27 @@ impl Compose for LimitedHttp {
     }
 }
 
-/// The body of one GET, counted.
-struct LimitedStream {
+/// A body read to the decoder, its bytes counted against a limit.
+pub(crate) struct LimitedStream {
     body: Box<dyn AsyncRead + Send + Sync + Unpin>,
     /// Bytes of the track read so far (from its start).
     read: u64,
     max_bytes: u64,
     len: Option<u64>,
     resume: Option<LimitedHttp>,
+}
+
+impl LimitedStream {
+    /// `body`, failing once more than `max_bytes` were read from it; not
+    /// resumable (a stream assembled from several responses, like HLS).
+    pub(crate) fn counted(body: Box<dyn AsyncRead + Send + Sync + Unpin>, max_bytes: u64) -> Self {
+        Self { body, read: 0, max_bytes, len: None, resume: None }
+    }
+
+    /// The stream as songbird reads it, through its async adapter.
+    pub(crate) fn into_audio_stream(self) -> AudioStream<Box<dyn MediaSource>> {
+        AudioStream { input: Box::new(AsyncAdapterStream::new(Box::new(self), BUFFER)) as Box<dyn MediaSource> }
+    }
 }
 
 impl AsyncRead for LimitedStream {

@@ -14,10 +14,12 @@
 mod controller;
 mod directory_sources;
 mod error;
+mod hls;
 mod http_source;
 pub mod playback_meter;
 mod player_task;
 mod players;
+mod playlist_links;
 mod registry;
 mod source;
 mod ytdlp;

@@ -2,7 +2,6 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use songbird::input::codecs::{get_codec_registry, get_probe};
@@ -12,7 +11,7 @@ use timmybot_outbound::{Refusal, SafeHttpClient};
 use timmybot_sources::{LookupError, TrackMeta};
 use tokio::sync::mpsc;
 
-use crate::http_source::{LimitedHttp, is_too_large};
+use crate::http_source::is_too_large;
 use crate::registry::{Query, Source};
 use crate::{SourceError, YouTubeLink, YtDlp};
 
@@ -90,6 +89,9 @@ pub struct ResolveNotes {
     pub unmatched: Vec<String>,
     /// Entries left out: refused links, other schemes, past the caps.
     pub skipped: usize,
+    /// Whether the playlist had more entries than are queued (it was cut
+    /// at its cap; those past it are not counted in `skipped`).
+    pub truncated: bool,
 }
 
 impl ResolveNotes {
@@ -119,6 +121,9 @@ impl ResolveNotes {
                 self.skipped,
                 if self.skipped == 1 { "entry was" } else { "entries were" }
             ));
+        }
+        if self.truncated {
+            parts.push("The playlist is longer than I queue at once; the rest was left out.".to_owned());
         }
         (!parts.is_empty()).then(|| parts.join("\n"))
     }
@@ -370,8 +375,12 @@ impl LinkOpener {
         &self.http
     }
 
-    /// Opens the http(s) link `url` with one GET and probes it. A radio's
-    /// ICY titles come along in [`ResolvedSource::stream_titles`].
+    /// Opens the http(s) link `url` with one GET. Audio is probed and
+    /// played from that response (a radio's ICY titles come along in
+    /// [`ResolvedSource::stream_titles`]); a playlist (M3U, PLS, XSPF) is
+    /// expanded: its first playable entry is opened, the others come in
+    /// [`ResolvedSource::more`]; an HLS stream plays its segments (see
+    /// `playlist_links`).
     ///
     /// # Errors
     /// Any [`SourceError`]; `Refused` for an address the policy denies.
@@ -381,21 +390,33 @@ impl LinkOpener {
         fallback_title: String,
         known_title: Option<String>,
     ) -> Result<ResolvedSource, SourceError> {
-        // reqwest resolves no IP-literal host, so the first hop is checked
-        // here; named hosts and redirects are checked inside the client.
-        self.http.check_url(url)?;
-        // One GET: its announced size is checked before the body is read,
-        // and the bytes read are counted against the limit.
-        let max_bytes = self.http.policy().max_track_bytes;
-        let (titles_tx, titles) = mpsc::unbounded_channel();
-        let source = LimitedHttp::new(self.http.reqwest(), url.clone(), max_bytes)
-            .with_stream_titles(titles_tx, self.http.policy().max_live_bytes);
-        let live = source.live_flag();
-        let mut opened = self
-            .probe(Input::Lazy(Box::new(source)), fallback_title, url.to_string(), known_title, Some(&live))
-            .await?;
-        opened.stream_titles = Some(titles);
-        Ok(opened)
+        self.open_link(url, fallback_title, known_title, Expand::Queue).await
+    }
+
+    /// Like [`LinkOpener::open_url`] for one stream (a station): a playlist
+    /// plays its first entry that opens (the others are mirrors), and
+    /// nothing is queued after it.
+    ///
+    /// # Errors
+    /// Any [`SourceError`]; `Refused` for an address the policy denies.
+    pub async fn open_stream(
+        &self,
+        url: &url::Url,
+        fallback_title: String,
+        known_title: Option<String>,
+    ) -> Result<ResolvedSource, SourceError> {
+        self.open_link(url, fallback_title, known_title, Expand::One).await
+    }
+
+    async fn open_link(
+        &self,
+        url: &url::Url,
+        fallback_title: String,
+        known_title: Option<String>,
+        expand: Expand,
+    ) -> Result<ResolvedSource, SourceError> {
+        let opening = crate::playlist_links::open(self, url, fallback_title, known_title, expand);
+        tokio::time::timeout(self.open_timeout, opening).await.map_err(|e| SourceError::Unplayable(Box::new(e)))?
     }
 
     /// Probes `input`; the title shown is `known_title`, else the track's own
@@ -410,19 +431,19 @@ impl LinkOpener {
         source: String,
         known_title: Option<String>,
     ) -> Result<ResolvedSource, SourceError> {
-        self.probe(input, fallback_title, source, known_title, None).await
+        self.probe(input, fallback_title, source, known_title, Length::FromContainer).await
     }
 
-    /// [`Self::open_input`]; a source that turned out live (its `live`
-    /// flag set while it opened) has no length, whatever its container
-    /// claims (a radio's WAV or Ogg stream announces none or a huge one).
-    async fn probe(
+    /// Probes `input` like [`LinkOpener::open_input`]; `length` says whether
+    /// the container's length counts (a live stream's or an HLS stream's
+    /// container length means nothing).
+    pub(crate) async fn probe(
         &self,
         input: Input,
         fallback_title: String,
         source: String,
         known_title: Option<String>,
-        live: Option<&AtomicBool>,
+        length: Length,
     ) -> Result<ResolvedSource, SourceError> {
         let opened =
             tokio::time::timeout(self.open_timeout, input.make_playable_async(get_codec_registry(), get_probe()))
@@ -436,8 +457,10 @@ impl LinkOpener {
                     None => SourceError::Unplayable(Box::new(e)),
                 })?;
         let mut input = opened;
-        let is_live = live.is_some_and(|flag| flag.load(Ordering::Relaxed));
-        let duration = if is_live { None } else { track_length(&mut input) };
+        let duration = match length {
+            Length::FromContainer => track_length(&mut input),
+            Length::Known(duration) => duration,
+        };
         if duration.is_some_and(|length| length > self.http.policy().max_track_length) {
             return Err(SourceError::TooLong);
         }
@@ -463,23 +486,35 @@ impl LinkOpener {
     }
 }
 
+/// Where the length of a probed track comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Length {
+    /// What its container says (files, downloads).
+    FromContainer,
+    /// Known otherwise: the sum of an HLS stream's segments, or `None` for
+    /// a live stream (whatever its container claims).
+    Known(Option<Duration>),
+}
+
+/// What a link that answers with a playlist becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expand {
+    /// A queue: the first playable entry plays, the others follow it.
+    Queue,
+    /// One stream (a station): the first entry that opens plays, the
+    /// others are its mirrors.
+    One,
+}
+
 /// The title a link gets when its audio names none: its file name, decoded,
 /// without an audio extension ("my%20song.mp3" is "my song"), else its host.
 pub(crate) fn link_title(url: &url::Url) -> String {
-    let name = url
-        .path_segments()
-        .and_then(|mut s| {
-            s.next_back().map(|last| percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned())
-        })
-        .filter(|s| !s.trim().is_empty());
-    match name {
-        Some(name) => match name.rsplit_once('.') {
-            Some((stem, ext)) if !stem.is_empty() && AUDIO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) => {
-                stem.to_owned()
-            }
-            _ => name,
-        },
-        None => url.host_str().unwrap_or("stream").to_owned(),
+    let name = crate::playlist_links::file_name(url);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && AUDIO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) => {
+            stem.to_owned()
+        }
+        _ => name,
     }
 }
 
@@ -554,6 +589,7 @@ mod tests {
             collection: Some("Mix".into()),
             unmatched: (0..12).map(|n| format!("A – *t{n}*")).collect(),
             skipped: 1,
+            truncated: false,
         };
         let text = notes.message().unwrap();
         assert!(text.starts_with("Not found on the playable sources (12): **A – \\*t0\\***"), "{text}");

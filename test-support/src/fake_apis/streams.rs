@@ -11,7 +11,9 @@
 //! - `GET /endless`: bytes without end, as fast as the client reads, no
 //!   size and no ICY: for byte caps.
 //! - any other path: the body a test registered with [`FakeStreams::serve`]
-//!   (a playlist, an HLS segment), or 404.
+//!   (a playlist, an HLS segment; [`FakeStreams::serve_wav_hls`] serves a
+//!   whole HLS stream), a redirect registered with
+//!   [`FakeStreams::serve_redirect`], or 404.
 //!
 //! Every request is recorded ([`FakeStreams::seen`]), and so are the bytes
 //! each stream sent and the connections still open, so a test can check
@@ -111,6 +113,7 @@ struct StationNow {
 struct Inner {
     stations: HashMap<String, StationNow>,
     bodies: HashMap<String, (String, Bytes)>,
+    redirects: HashMap<String, String>,
     sent: HashMap<String, u64>,
     open: HashMap<String, usize>,
     icy_requests: Vec<String>,
@@ -198,6 +201,55 @@ impl FakeStreams {
     /// the query is ignored), for GET and HEAD.
     pub fn serve(&self, path: &str, content_type: &str, body: impl Into<Bytes>) {
         self.shared.lock().bodies.insert(path.to_owned(), (content_type.to_owned(), body.into()));
+    }
+
+    /// Serves an HLS media playlist at `path`: `segments` are `(uri, secs)`
+    /// (relative URIs resolve against `path`), numbered from
+    /// `media_sequence`, with `#EXT-X-ENDLIST` when `ended`. Serve it again
+    /// to make a live playlist grow.
+    pub fn serve_hls_media(&self, path: &str, segments: &[(&str, f64)], media_sequence: u64, ended: bool) {
+        let target = segments.iter().map(|(_, secs)| secs.ceil() as u64).max().unwrap_or(1).max(1);
+        let mut body = format!(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{media_sequence}\n"
+        );
+        for (uri, secs) in segments {
+            body.push_str(&format!("#EXTINF:{secs:.3},\n{uri}\n"));
+        }
+        if ended {
+            body.push_str("#EXT-X-ENDLIST\n");
+        }
+        self.serve(path, "application/vnd.apple.mpegurl", body);
+    }
+
+    /// Serves an on-demand HLS stream of WAV pieces under `prefix` (see
+    /// [`crate::audio::wav_hls_segments`]): one segment per `(hz, secs)`
+    /// step at `<prefix>/seg<n>.wav`, the media playlist at
+    /// `<prefix>/media.m3u8` and a master playlist naming it (one audio
+    /// variant and one video variant) at `<prefix>/master.m3u8`.
+    ///
+    /// # Errors
+    /// When a step is not a valid tone.
+    pub fn serve_wav_hls(&self, prefix: &str, steps: &[(f64, f64)]) -> anyhow::Result<()> {
+        let pieces = crate::audio::wav_hls_segments(steps)?;
+        let names: Vec<String> = (0..pieces.len()).map(|n| format!("seg{n}.wav")).collect();
+        for (name, piece) in names.iter().zip(pieces) {
+            self.serve(&format!("{prefix}/{name}"), "audio/wav", piece);
+        }
+        let listed: Vec<(&str, f64)> = names.iter().map(String::as_str).zip(steps.iter().map(|s| s.1)).collect();
+        self.serve_hls_media(&format!("{prefix}/media.m3u8"), &listed, 0, true);
+        let master = "#EXTM3U\n\
+                      #EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=640x360,CODECS=\"avc1.4d401e,mp4a.40.2\"\n\
+                      video.m3u8\n\
+                      #EXT-X-STREAM-INF:BANDWIDTH=1536000,CODECS=\"mp4a.40.2\"\n\
+                      media.m3u8\n";
+        self.serve(&format!("{prefix}/master.m3u8"), "application/vnd.apple.mpegurl", master);
+        Ok(())
+    }
+
+    /// Answers `path` with a 302 to `location` (anywhere, an internal
+    /// address too: for testing that the client refuses the hop).
+    pub fn serve_redirect(&self, path: &str, location: &str) {
+        self.shared.lock().redirects.insert(path.to_owned(), location.to_owned());
     }
 
     /// The requests received so far.
@@ -346,6 +398,13 @@ async fn hosted(State(shared): State<Shared>, method: Method, uri: Uri, headers:
     if method != Method::GET && method != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
+    let redirect = shared.lock().redirects.get(uri.path()).cloned();
+    if let Some(location) = redirect {
+        return match HeaderValue::from_str(&location) {
+            Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+            Err(_) => StatusCode::BAD_REQUEST.into_response(),
+        };
+    }
     let found = shared.lock().bodies.get(uri.path()).cloned();
     match found {
         Some((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
@@ -485,31 +544,8 @@ fn frames_in(duration: Duration) -> u64 {
     (duration.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u64
 }
 
-/// The 44-byte header of an endless 48 kHz, 16-bit stereo PCM WAV: both
-/// sizes at their maximum, as stream servers write them.
 fn wav_header() -> [u8; 44] {
-    let mut header = [0u8; 44];
-    let fields: [&[u8]; 13] = [
-        b"RIFF",
-        &u32::MAX.to_le_bytes(),
-        b"WAVE",
-        b"fmt ",
-        &16u32.to_le_bytes(),
-        &1u16.to_le_bytes(),
-        &2u16.to_le_bytes(),
-        &SAMPLE_RATE.to_le_bytes(),
-        &(SAMPLE_RATE * 4).to_le_bytes(),
-        &4u16.to_le_bytes(),
-        &16u16.to_le_bytes(),
-        b"data",
-        &u32::MAX.to_le_bytes(),
-    ];
-    let mut at = 0;
-    for field in fields {
-        header[at..at + field.len()].copy_from_slice(field);
-        at += field.len();
-    }
-    header
+    crate::audio::streaming_wav_header()
 }
 
 #[cfg(test)]

@@ -52,6 +52,15 @@ pub enum SourceError {
     /// A search or lookup found nothing.
     #[error("nothing found")]
     NotFound,
+    /// A music-service link was read, but none of its tracks matched a
+    /// playable one in the enabled catalogs.
+    #[error("no track of the link matched")]
+    NotMatched {
+        /// How many tracks were looked for.
+        looked_for: usize,
+        /// What the link names: "track", "album", "playlist" or "video".
+        what: &'static str,
+    },
     /// A source's lookup failed (not found, private, rate limited, …).
     #[error(transparent)]
     Lookup(#[from] LookupError),
@@ -63,13 +72,22 @@ impl SourceError {
         match self {
             Self::NotFound => "Nothing was found for that.".to_owned(),
             Self::Lookup(e) => e.user_message(),
+            Self::NotMatched { looked_for: 1, what: what @ ("track" | "video") } => {
+                format!("That {what} was not found on the playable sources.")
+            }
+            Self::NotMatched { looked_for: 1, what } => {
+                format!("The only track of that {what} was not found on the playable sources.")
+            }
+            Self::NotMatched { looked_for, what } => {
+                format!("None of the {looked_for} tracks of that {what} were found on the playable sources.")
+            }
             other => other.fixed_message().to_owned(),
         }
     }
 
     fn fixed_message(&self) -> &'static str {
         match self {
-            Self::NotFound | Self::Lookup(_) => "Nothing was found for that.",
+            Self::NotFound | Self::Lookup(_) | Self::NotMatched { .. } => "Nothing was found for that.",
             Self::Unsupported => "I can only play http(s) links or files from the media folder.",
             Self::SchemeNotAllowed => "Only http and https links can be played.",
             Self::PathNotAllowed => "That file path is not allowed.",

@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use timmybot::sandbox::{GUILD_ID, MEMBER_ID, Route, Sandbox, SandboxOptions, SentCommand, trust_sandbox_ca};
-use timmybot::sandbox_sources::{ARTIST, MISSING_TITLE, SPOTIFY_PLAYLIST_LINK, TRACKS};
+use timmybot::sandbox_sources::{
+    APPLE_ALBUM_LINK, ARTIST, DEEZER_TRACK_LINK, MISSING_TITLE, SPOTIFY_PLAYLIST_LINK, TRACKS, YOUTUBE_VIDEO_LINK,
+};
 use timmybot_test_support::audio::{SAMPLE_RATE, dominant_frequency, rms};
 use timmybot_test_support::runtime::runtime_with_logs;
 
@@ -98,6 +100,27 @@ fn a_spotify_playlist_plays_its_matched_catalog_tracks_in_order_and_names_the_mi
                 assert!(queue.contains(title), "{title} is queued: {queue}");
             }
             assert!(!queue.contains(MISSING_TITLE), "{queue}");
+            sandbox
+        },
+    );
+}
+
+#[test]
+fn deezer_apple_music_and_youtube_links_queue_the_catalog_tracks_they_name() {
+    with_sandbox(
+        |options| options,
+        |sandbox| async move {
+            say(&sandbox, &format!("/play {DEEZER_TRACK_LINK}")).await;
+            assert_eq!(heard_in_order(&sandbox, 1).await, [TRACKS[1].1], "the Deezer track is the catalog's, by ISRC");
+            say(&sandbox, &format!("/play {APPLE_ALBUM_LINK}")).await;
+            say(&sandbox, &format!("/play {YOUTUBE_VIDEO_LINK}")).await;
+            let queue = say(&sandbox, "/queue").await;
+            let order: Vec<usize> = [TRACKS[1].1, TRACKS[2].1, TRACKS[0].1]
+                .iter()
+                .map(|title| queue.find(title).unwrap_or_else(|| panic!("{title} is queued: {queue}")))
+                .collect();
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "Deezer's, then the album's in its order: {queue}");
+            assert_eq!(queue.matches(TRACKS[2].1).count(), 2, "the album's first and the video: {queue}");
             sandbox
         },
     );

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use timmybot_sources::EnabledSources;
-use timmybot_voice::{AudiusSource, RadioSource};
+use timmybot_sources::{Catalog, EnabledSources};
+use timmybot_voice::{AudiusSource, RadioSource, ServiceLinkSource};
 
 use anyhow::Context as _;
 use songbird::Songbird;
@@ -14,6 +14,7 @@ use timmybot_allowlist::Allowlist;
 use timmybot_core::emf::{EmfEmitter, MetricsSink};
 use timmybot_core::{
     ApplicationId, Clock, CommandBus, DiscordReplies, DiscordRest, PlayerStore, Secret, SettingsStore, SystemClock,
+    TrackCache,
 };
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 use timmybot_voice::{GuildPlayers, PlayersConfig, PlayersDeps, SourceResolver};
@@ -90,6 +91,9 @@ pub struct GatewayDeps {
     /// `None` = stdout (production). Tests pass a
     /// [`MemorySink`](timmybot_core::emf::MemorySink).
     pub metrics_sink: Option<Arc<dyn MetricsSink>>,
+    /// Where what music-service links resolved to is kept for a while;
+    /// `None` resolves every link afresh.
+    pub track_cache: Option<Arc<dyn TrackCache>>,
 }
 
 /// Resumes the stored players once every shard is connected (joining
@@ -149,13 +153,28 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let mut resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
         .with_ytdlp(settings.ytdlp.clone());
     // The registry's order: a station or an Audius link goes to its source;
-    // plain text searches Audius.
+    // plain text searches Audius; Spotify, Deezer, Apple Music and YouTube
+    // links are matched to the catalogs before them (YouTube goes to yt-dlp
+    // instead when it is configured).
+    let mut catalogs: Vec<Arc<dyn Catalog>> = Vec::new();
     if let Some(radio) = settings.sources.radio.clone() {
         resolver = resolver.with_source(Arc::new(RadioSource::new(radio)));
     }
     if let Some(audius) = settings.sources.audius.clone() {
+        catalogs.push(Arc::new(audius.clone()));
         resolver = resolver.with_source(Arc::new(AudiusSource::new(audius)));
     }
+    let service_links = match settings.sources.links.clone() {
+        Some(links) => {
+            let source = ServiceLinkSource::new(links, catalogs);
+            match deps.track_cache.clone() {
+                Some(cache) => source.with_cache(cache),
+                None => source,
+            }
+        }
+        None => ServiceLinkSource::disabled(),
+    };
+    resolver = resolver.with_source(Arc::new(service_links));
     info!(sources = ?resolver.source_names(), youtube = resolver.youtube_enabled(), "sources enabled");
     if resolver.youtube_enabled() {
         warn!(

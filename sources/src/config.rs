@@ -8,6 +8,7 @@ use tracing::warn;
 use url::Url;
 
 use crate::audius::Audius;
+use crate::links::{AppleClient, DeezerClient, LinkResolver, SpotifyClient, SpotifyCredentials, YouTubeOembed};
 use crate::radio_browser::RadioBrowser;
 use crate::{ApiClient, SourceSearch};
 
@@ -22,13 +23,14 @@ const AUDIUS_DISCOVERY: &str = "https://api.audius.co";
 const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every variable [`SourcesConfig::from_lookup`] reads.
-pub const VARS: [&str; 6] = [
+pub const VARS: [&str; 7] = [
     "TIMMYBOT_RADIO",
     "TIMMYBOT_RADIO_BROWSER_SERVERS",
     "TIMMYBOT_AUDIUS",
     "TIMMYBOT_AUDIUS_HOSTS",
     "TIMMYBOT_AUDIUS_APP_NAME",
     "TIMMYBOT_USER_AGENT",
+    "TIMMYBOT_SERVICE_LINKS",
 ];
 
 /// A variable that could not be read.
@@ -62,6 +64,32 @@ pub struct SourcesConfig {
     /// `TIMMYBOT_USER_AGENT` (default: [`crate::api::DEFAULT_USER_AGENT`]):
     /// the User-Agent of every API call, e.g. with the deployment's contact.
     pub user_agent: Option<String>,
+    /// `TIMMYBOT_SERVICE_LINKS` = `on` (default) | `off`: Spotify, Deezer,
+    /// Apple Music and YouTube links read as metadata and matched to the
+    /// playable catalogs (Spotify also needs the app's credentials from the
+    /// secret store).
+    pub service_links: bool,
+    /// Where those services' APIs are (default: `None`, their public
+    /// addresses). No variable sets it: the sandbox and tests point it at
+    /// their fakes.
+    pub service_bases: Option<ServiceBases>,
+}
+
+/// Where the music services read for links are, instead of their public
+/// addresses (the sandbox's fakes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceBases {
+    /// Spotify's Web API (`https://api.spotify.com`).
+    pub spotify_api: Url,
+    /// Spotify's accounts service, which issues tokens
+    /// (`https://accounts.spotify.com`).
+    pub spotify_accounts: Url,
+    /// Deezer's API (`https://api.deezer.com`).
+    pub deezer: Url,
+    /// The iTunes Search API, for Apple Music links (`https://itunes.apple.com`).
+    pub apple: Url,
+    /// YouTube's site, which serves oEmbed (`https://www.youtube.com`).
+    pub youtube: Url,
 }
 
 impl Default for SourcesConfig {
@@ -73,6 +101,8 @@ impl Default for SourcesConfig {
             audius_hosts: Vec::new(),
             audius_app_name: "timmybot".to_owned(),
             user_agent: None,
+            service_links: true,
+            service_bases: None,
         }
     }
 }
@@ -118,6 +148,8 @@ impl SourcesConfig {
             audius_hosts: urls("TIMMYBOT_AUDIUS_HOSTS")?,
             audius_app_name: app_name,
             user_agent: get("TIMMYBOT_USER_AGENT"),
+            service_links: switch("TIMMYBOT_SERVICE_LINKS")?,
+            service_bases: None,
         })
     }
 
@@ -170,7 +202,27 @@ impl SourcesConfig {
                 }
             }
         };
-        EnabledSources { radio, audius }
+        EnabledSources { radio, audius, links: None }
+    }
+
+    /// The resolver of music-service links, or `None` when they are off.
+    /// Spotify is read only with `spotify` credentials (the deployer's app,
+    /// from the secret store); its links are refused as not configured
+    /// otherwise.
+    pub fn link_resolver(&self, api: &ApiClient, spotify: Option<SpotifyCredentials>) -> Option<LinkResolver> {
+        if !self.service_links {
+            return None;
+        }
+        let Some(bases) = &self.service_bases else { return Some(LinkResolver::new(api.clone(), spotify)) };
+        Some(LinkResolver::from_clients(
+            spotify.map(|credentials| {
+                SpotifyClient::new(api.clone(), credentials)
+                    .with_base_urls(bases.spotify_api.clone(), bases.spotify_accounts.clone())
+            }),
+            DeezerClient::new(api.clone()).with_base_url(bases.deezer.clone()),
+            AppleClient::new(api.clone()).with_base_url(bases.apple.clone()),
+            YouTubeOembed::new(api.clone()).with_base_url(bases.youtube.clone()),
+        ))
     }
 }
 
@@ -181,6 +233,10 @@ pub struct EnabledSources {
     pub radio: Option<RadioBrowser>,
     /// The Audius catalog, when on.
     pub audius: Option<Audius>,
+    /// The resolver of music-service links, when they are on (built by
+    /// [`SourcesConfig::link_resolver`], since Spotify's credentials come
+    /// from the secret store rather than the environment).
+    pub links: Option<LinkResolver>,
 }
 
 impl EnabledSources {
@@ -228,5 +284,17 @@ mod tests {
         let bad = read(&[("TIMMYBOT_RADIO_BROWSER_SERVERS", "ftp://x")]).unwrap_err();
         assert_eq!(bad.var, "TIMMYBOT_RADIO_BROWSER_SERVERS");
         assert_eq!(read(&[("TIMMYBOT_AUDIUS_APP_NAME", "a b")]).unwrap_err().var, "TIMMYBOT_AUDIUS_APP_NAME");
+    }
+
+    #[test]
+    fn service_links_are_on_by_default_and_off_builds_no_resolver() {
+        let api = ApiClient::new(timmybot_outbound::SafeHttpClient::new(Default::default()));
+        let on = read(&[]).unwrap();
+        assert!(on.service_links);
+        assert!(on.link_resolver(&api, None).is_some());
+        let off = read(&[("TIMMYBOT_SERVICE_LINKS", "off")]).unwrap();
+        assert!(!off.service_links);
+        assert!(off.link_resolver(&api, None).is_none());
+        assert_eq!(read(&[("TIMMYBOT_SERVICE_LINKS", "yes")]).unwrap_err().var, "TIMMYBOT_SERVICE_LINKS");
     }
 }

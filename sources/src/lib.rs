@@ -44,7 +44,7 @@ mod text;
 
 pub use api::ApiClient;
 pub use catalog::Catalog;
-pub use config::{EnabledSources, SourcesConfig, SourcesConfigError};
+pub use config::{EnabledSources, ServiceBases, SourcesConfig, SourcesConfigError};
 pub use error::LookupError;
 pub use meta::{Origin, TrackMeta};
 pub use search::SourceSearch;

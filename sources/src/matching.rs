@@ -395,8 +395,12 @@ pub async fn match_collection(
         catalogs.iter().map(|inner| StopWhenLimited { inner: *inner, limited: OnceLock::new() }).collect();
     let views: Vec<&dyn Catalog> = guarded.iter().map(|g| g as &dyn Catalog).collect();
     let views = &views;
-    let results: Vec<(usize, Result<Option<TrackMeta>, LookupError>)> = stream::iter(tracks.iter().enumerate())
-        .map(|(index, track)| async move { (index, match_track(track, views, rules).await) })
+    // The closure takes an index, not a reference: a closure over borrowed
+    // items makes this future fail the `Send` check of callers inside
+    // `async_trait` methods (a known limit of the compiler's lifetime
+    // inference for higher-ranked closures).
+    let results: Vec<(usize, Result<Option<TrackMeta>, LookupError>)> = stream::iter(0..tracks.len())
+        .map(|index| async move { (index, match_track(&tracks[index], views, rules).await) })
         .buffered(concurrency.max(1))
         .collect()
         .await;

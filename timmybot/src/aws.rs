@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use timmybot_aws::{DynamoStore, DynamoTables, SqsBus, load_sdk_config, service_timeouts};
+use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus, load_sdk_config, service_timeouts};
 use timmybot_core::CommandBus;
 
 async fn sdk_config() -> aws_config::SdkConfig {
@@ -23,4 +23,9 @@ pub(crate) async fn dynamo_store(tables: DynamoTables) -> DynamoStore {
 pub(crate) async fn sqs_bus(queue_url: &str) -> Arc<dyn CommandBus> {
     let client = aws_sdk_sqs::Client::new(&sdk_config().await);
     Arc::new(SqsBus::new(client, queue_url))
+}
+
+/// The secret store on Secrets Manager (the Spotify app's credentials).
+pub(crate) async fn secrets_manager() -> SecretsManagerStore {
+    SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk_config().await))
 }

@@ -111,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 28] = [
+pub const OPTIONAL_VARS: [&str; 31] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -140,7 +140,32 @@ pub const OPTIONAL_VARS: [&str; 28] = [
     timmybot_sources::config::VARS[3],
     timmybot_sources::config::VARS[4],
     timmybot_sources::config::VARS[5],
+    timmybot_sources::config::VARS[6],
+    SPOTIFY_CLIENT_ID_SECRET_VAR,
+    SPOTIFY_CLIENT_SECRET_SECRET_VAR,
 ];
+
+/// The variable naming the Secrets Manager secret that holds the Spotify
+/// app's client id, as the Lambdas name theirs (`TIMMYBOT_…_SECRET`).
+pub const SPOTIFY_CLIENT_ID_SECRET_VAR: &str = "TIMMYBOT_SPOTIFY_CLIENT_ID_SECRET";
+/// The variable naming the Secrets Manager secret that holds the Spotify
+/// app's client secret.
+pub const SPOTIFY_CLIENT_SECRET_SECRET_VAR: &str = "TIMMYBOT_SPOTIFY_CLIENT_SECRET_SECRET";
+
+/// Where the Spotify app's credentials are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpotifySecrets {
+    /// The `spotify-client-id` and `spotify-client-secret` entries of the
+    /// local secrets file (the default).
+    File,
+    /// Secrets Manager, by these secret ids (names or ARNs).
+    SecretsManager {
+        /// The secret holding the client id.
+        client_id: String,
+        /// The secret holding the client secret.
+        client_secret: String,
+    },
+}
 
 /// `TIMMYBOT_LISTEN` (default `127.0.0.1:8080`) alone, for
 /// `timmybot healthcheck`, which must not need the Discord credentials.
@@ -220,8 +245,14 @@ pub struct Config {
     /// executable that resolves YouTube links to their audio stream.
     pub ytdlp: Option<PathBuf>,
     /// Which sources are on and where their APIs are (`TIMMYBOT_RADIO`,
-    /// `TIMMYBOT_AUDIUS`, …; see [`SourcesConfig`]).
+    /// `TIMMYBOT_AUDIUS`, `TIMMYBOT_SERVICE_LINKS`, …; see [`SourcesConfig`]).
     pub sources: SourcesConfig,
+    /// Where the Spotify app's credentials are: the secrets file's
+    /// `spotify-client-id` and `spotify-client-secret` entries (default), or
+    /// Secrets Manager when `TIMMYBOT_SPOTIFY_CLIENT_ID_SECRET` and
+    /// `TIMMYBOT_SPOTIFY_CLIENT_SECRET_SECRET` name its secrets (both or
+    /// neither). Without credentials Spotify links are refused as not set up.
+    pub spotify_secrets: SpotifySecrets,
 }
 
 impl fmt::Debug for Config {
@@ -245,6 +276,7 @@ impl fmt::Debug for Config {
             .field("metrics", &self.metrics)
             .field("ytdlp", &self.ytdlp)
             .field("sources", &self.sources)
+            .field("spotify_secrets", &self.spotify_secrets)
             .finish()
     }
 }
@@ -312,6 +344,22 @@ impl Config {
         };
         let sources =
             SourcesConfig::from_lookup(&lookup).map_err(|e| ConfigError { var: e.var, problem: e.problem })?;
+        let spotify_secrets = match (get(SPOTIFY_CLIENT_ID_SECRET_VAR), get(SPOTIFY_CLIENT_SECRET_SECRET_VAR)) {
+            (None, None) => SpotifySecrets::File,
+            (Some(client_id), Some(client_secret)) => SpotifySecrets::SecretsManager { client_id, client_secret },
+            (Some(_), None) => {
+                return Err(invalid(
+                    SPOTIFY_CLIENT_SECRET_SECRET_VAR,
+                    &format!("is missing while {SPOTIFY_CLIENT_ID_SECRET_VAR} is set"),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    SPOTIFY_CLIENT_ID_SECRET_VAR,
+                    &format!("is missing while {SPOTIFY_CLIENT_SECRET_SECRET_VAR} is set"),
+                ));
+            }
+        };
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
@@ -333,6 +381,7 @@ impl Config {
             metrics,
             ytdlp: get("TIMMYBOT_YTDLP").map(PathBuf::from),
             sources,
+            spotify_secrets,
         })
     }
 }
@@ -447,9 +496,16 @@ mod tests {
         use std::cell::RefCell;
         use std::collections::BTreeSet;
         let asked = RefCell::new(BTreeSet::new());
-        for extra in
-            [vec![], vec![("TIMMYBOT_STORE", "dynamodb"), ("TIMMYBOT_BUS", "sqs"), ("TIMMYBOT_COMMAND_QUEUE_URL", "q")]]
-        {
+        for extra in [
+            vec![],
+            vec![
+                ("TIMMYBOT_STORE", "dynamodb"),
+                ("TIMMYBOT_BUS", "sqs"),
+                ("TIMMYBOT_COMMAND_QUEUE_URL", "q"),
+                (SPOTIFY_CLIENT_ID_SECRET_VAR, "timmybot/spotify-client-id"),
+                (SPOTIFY_CLIENT_SECRET_SECRET_VAR, "timmybot/spotify-client-secret"),
+            ],
+        ] {
             let mut pairs = minimal();
             pairs.extend(extra);
             let values = env(&pairs);
@@ -504,6 +560,23 @@ mod tests {
         let mut pairs = minimal();
         pairs.push(("TIMMYBOT_METRICS", "statsd"));
         assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_METRICS");
+    }
+
+    #[test]
+    fn spotify_credentials_come_from_the_file_or_both_secrets_manager_ids() {
+        assert_eq!(Config::from_lookup(env(&minimal())).unwrap().spotify_secrets, SpotifySecrets::File);
+        let mut pairs = minimal();
+        pairs.extend([(SPOTIFY_CLIENT_ID_SECRET_VAR, "arn:id"), (SPOTIFY_CLIENT_SECRET_SECRET_VAR, "arn:secret")]);
+        assert_eq!(
+            Config::from_lookup(env(&pairs)).unwrap().spotify_secrets,
+            SpotifySecrets::SecretsManager { client_id: "arn:id".into(), client_secret: "arn:secret".into() }
+        );
+        let mut pairs = minimal();
+        pairs.push((SPOTIFY_CLIENT_ID_SECRET_VAR, "arn:id"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, SPOTIFY_CLIENT_SECRET_SECRET_VAR);
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_SERVICE_LINKS", "off"));
+        assert!(!Config::from_lookup(env(&pairs)).unwrap().sources.service_links);
     }
 
     #[test]

@@ -22,10 +22,10 @@ use timmybot_gateway::{AccessWatchSettings, GatewayDeps, GatewayInteractions, Ga
 use timmybot_interactions::{InteractionHandler, PublicKey};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::admin_http::ADMIN_TOKEN_SECRET;
-use crate::config::{BusBackend, Config, StoreBackend};
+use crate::config::{BusBackend, Config, SpotifySecrets, StoreBackend};
 use crate::gateway_interactions::HandlerOverGateway;
 
 /// What the platform takes besides [`Config`]: hooks that are not
@@ -73,7 +73,11 @@ impl Platform {
         // Discovered once: the handler searches with the same clients the
         // players open tracks with.
         let sources_api = config.sources.api(SafeHttpClient::new(config.outbound.clone()));
-        let sources = config.sources.connect(&sources_api).await;
+        let mut sources = config.sources.connect(&sources_api).await;
+        if config.sources.service_links {
+            let spotify = spotify_credentials(&config).await;
+            sources.links = config.sources.link_resolver(&sources_api, spotify);
+        }
         let handler = Arc::new(
             InteractionHandler::new(bus.clone(), Arc::new(SystemClock), key, config.application_id)
                 .with_allowlist(allowlist.clone())
@@ -127,6 +131,7 @@ impl Platform {
             allowlist: (config.allowlist.mode == AllowlistMode::Allowlist).then_some(allowlist),
             discord: Some(discord),
             metrics_sink: extras.metrics_sink,
+            track_cache: Some(track_cache.clone()),
         };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));
         Ok(Self { addr, health, track_cache, shutdown, gateway, http })
@@ -285,5 +290,62 @@ async fn admin_token(config: &Config) -> anyhow::Result<Option<Secret>> {
             Ok(None)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The secrets-file entry (or, on AWS, what the named secret holds) with
+/// the Spotify app's client id.
+pub const SPOTIFY_CLIENT_ID_SECRET: &str = "spotify-client-id";
+/// The entry with the Spotify app's client secret.
+pub const SPOTIFY_CLIENT_SECRET_SECRET: &str = "spotify-client-secret";
+
+/// The Spotify app's credentials from the secret store the configuration
+/// names; `None` (Spotify links refused as not set up) when there are none.
+/// A store that cannot be read is logged, not fatal: only Spotify links
+/// depend on it.
+async fn spotify_credentials(config: &Config) -> Option<timmybot_sources::links::SpotifyCredentials> {
+    let (store, id_name, secret_name): (Arc<dyn SecretStore>, String, String) = match &config.spotify_secrets {
+        SpotifySecrets::File => {
+            if !config.secrets_file.exists() {
+                info!("no secrets file: Spotify links are not set up");
+                return None;
+            }
+            match FileSecretStore::open(&config.secrets_file) {
+                Ok(store) => {
+                    (Arc::new(store), SPOTIFY_CLIENT_ID_SECRET.to_owned(), SPOTIFY_CLIENT_SECRET_SECRET.to_owned())
+                }
+                Err(error) => {
+                    warn!(%error, "the secrets file cannot be read: Spotify links are not set up");
+                    return None;
+                }
+            }
+        }
+        SpotifySecrets::SecretsManager { client_id, client_secret } => {
+            (Arc::new(crate::aws::secrets_manager().await), client_id.clone(), client_secret.clone())
+        }
+    };
+    let read = |name: String| {
+        let store = store.clone();
+        async move {
+            match store.get(&name).await {
+                Ok(value) if !value.expose().trim().is_empty() => Some(value.expose().trim().to_owned()),
+                Ok(_) | Err(SecretError::NotFound(_)) => None,
+                Err(error) => {
+                    // The error names the secret, never its value.
+                    warn!(%error, "reading a Spotify credential failed");
+                    None
+                }
+            }
+        }
+    };
+    match (read(id_name).await, read(secret_name).await) {
+        (Some(id), Some(secret)) => {
+            info!("Spotify links on (client credentials found)");
+            Some(timmybot_sources::links::SpotifyCredentials::new(id, secret))
+        }
+        _ => {
+            info!("no Spotify client id and secret in the secret store: Spotify links are not set up");
+            None
+        }
     }
 }

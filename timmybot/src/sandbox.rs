@@ -109,6 +109,12 @@ pub struct SandboxOptions {
     /// catalog ([`SandboxSources`], on `127.0.0.2`, opened to the bot) as
     /// its Radio Browser and Audius (default: yes). Off: both sources off.
     pub fake_sources: bool,
+    /// Whether Spotify, Deezer, Apple Music and YouTube links are read
+    /// (`TIMMYBOT_SERVICE_LINKS`; default: on, against the fakes of
+    /// [`SandboxSources`], with the fake Spotify app's credentials written
+    /// to the secrets file). Always off without the fake sources, so the
+    /// sandbox never reaches the real services.
+    pub service_links: bool,
 }
 
 impl SandboxOptions {
@@ -129,6 +135,7 @@ impl SandboxOptions {
             players: timmybot_voice::PlayersConfig::default(),
             member_roles: Vec::new(),
             fake_sources: true,
+            service_links: true,
         }
     }
 
@@ -240,10 +247,25 @@ impl Sandbox {
         let sources_config = match &sources {
             Some(fakes) => {
                 outbound_allow.add(&format!("{FAKE_SOURCES_IP}/32")).context("the fake sources' address")?;
-                fakes.config()
+                SourcesConfig { service_links: options.service_links, ..fakes.config() }
             }
-            None => SourcesConfig { radio: false, audius: false, ..SourcesConfig::default() },
+            None => SourcesConfig { radio: false, audius: false, service_links: false, ..SourcesConfig::default() },
         };
+        let secrets_file = options.data_dir.join("secrets");
+        if sources.is_some() && !secrets_file.exists() {
+            // A test that brings its own secrets file keeps it (and has no
+            // Spotify); otherwise the fake app's credentials go in, as a
+            // deployer writes theirs.
+            std::fs::create_dir_all(&options.data_dir).context("the sandbox's data folder")?;
+            timmybot_embedded::FileSecretStore::create(
+                &secrets_file,
+                [
+                    (crate::platform::SPOTIFY_CLIENT_ID_SECRET, crate::sandbox_sources::SPOTIFY_CLIENT_ID),
+                    (crate::platform::SPOTIFY_CLIENT_SECRET_SECRET, crate::sandbox_sources::SPOTIFY_CLIENT_SECRET),
+                ],
+            )
+            .context("the sandbox's secrets file")?;
+        }
         let config = Config {
             discord_token: Secret::new(options.bot_token),
             application_id: timmybot_core::ApplicationId::new(discord.config().application_id)
@@ -253,7 +275,7 @@ impl Sandbox {
             // tests can use both (the real Discord only ever uses one).
             interactions_endpoint: None,
             listen: ([127, 0, 0, 1], 0).into(),
-            secrets_file: options.data_dir.join("secrets"),
+            secrets_file,
             data_dir: options.data_dir,
             media_dir: options.media_dir,
             store: options.store,
@@ -272,6 +294,7 @@ impl Sandbox {
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
             sources: sources_config,
+            spotify_secrets: crate::config::SpotifySecrets::File,
         };
         let extras = PlatformExtras {
             metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>),

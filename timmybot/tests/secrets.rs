@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use timmybot::sandbox::{GUILD_ID, Route, Sandbox, SandboxOptions, trust_sandbox_ca};
+use timmybot::sandbox_sources::{SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET, SPOTIFY_PLAYLIST_LINK};
 use tracing_subscriber::fmt::MakeWriter;
 
 const BOT_TOKEN: &str = "BOTTOKEN-zq81-recognisable-9x7w";
@@ -44,7 +45,19 @@ fn no_token_reaches_a_log_line_a_reply_or_an_error() {
     timmybot::logging::init(Some("trace"), "info", logs.clone());
 
     let data = tempfile::tempdir().unwrap();
-    timmybot_embedded::FileSecretStore::create(data.path().join("secrets"), [("admin-token", ADMIN_TOKEN)]).unwrap();
+    timmybot_embedded::FileSecretStore::create(
+        data.path().join("secrets"),
+        [
+            ("admin-token", ADMIN_TOKEN),
+            ("spotify-client-id", SPOTIFY_CLIENT_ID),
+            ("spotify-client-secret", SPOTIFY_CLIENT_SECRET),
+        ],
+    )
+    .unwrap();
+    let spotify_basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{SPOTIFY_CLIENT_ID}:{SPOTIFY_CLIENT_SECRET}"))
+    };
     let media = tempfile::tempdir().unwrap();
     timmybot_test_support::audio::write_tone_wav(media.path().join("tone.wav"), 440.0, 2.0).unwrap();
     std::fs::write(media.path().join("junk.wav"), vec![1u8; 4096]).unwrap();
@@ -60,6 +73,8 @@ fn no_token_reaches_a_log_line_a_reply_or_an_error() {
             ("/play junk.wav", Route::Gateway),
             ("/play ../escape.wav", Route::Http),
             ("/play ftp://example.com/a.mp3", Route::Http),
+            // Spotify: the app's secret is exchanged for a bearer token.
+            (&format!("/play {SPOTIFY_PLAYLIST_LINK}"), Route::Http),
             ("/nonsense", Route::Http),
             ("/stop", Route::Gateway),
         ] {
@@ -93,6 +108,8 @@ fn no_token_reaches_a_log_line_a_reply_or_an_error() {
             admin_bodies.push_str(&response.text().await.unwrap());
         }
         assert!(sandbox.heard().packets > 0, "the flow really played: {}", sandbox.heard_line());
+        let spotify = &sandbox.sources.as_ref().expect("the fake sources").spotify;
+        assert_eq!(spotify.token_requests(), 1, "a Spotify token was issued and used");
         let tokens: Vec<String> = sent.iter().map(|s| s.token.clone()).collect();
         let replies = format!("{}\n{admin_bodies}", sandbox.transcript().join("\n"));
         let public_key = sandbox.signer().public_key_hex();
@@ -104,8 +121,18 @@ fn no_token_reaches_a_log_line_a_reply_or_an_error() {
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(logs.lines().count() > 50, "the capture saw the run ({} lines)", logs.lines().count());
     assert!(logs.contains("voice command published"), "our own logs were captured");
-    let mut secrets: Vec<&str> =
-        vec![BOT_TOKEN, ADMIN_TOKEN, WRONG_ADMIN_TOKEN, "forged-token-value", &public_key, &voice_token];
+    // The fake Spotify's access tokens all start so.
+    let mut secrets: Vec<&str> = vec![
+        BOT_TOKEN,
+        ADMIN_TOKEN,
+        WRONG_ADMIN_TOKEN,
+        "forged-token-value",
+        &public_key,
+        &voice_token,
+        SPOTIFY_CLIENT_SECRET,
+        &spotify_basic,
+        "BQfake",
+    ];
     secrets.extend(tokens.iter().map(String::as_str));
     for secret in secrets {
         let hits: Vec<&str> = logs.lines().filter(|l| l.contains(secret)).take(3).collect();

@@ -53,6 +53,15 @@ pub enum SourceError {
     /// A search or lookup found nothing.
     #[error("nothing found")]
     NotFound,
+    /// A music-service link was read, but none of its tracks matched a
+    /// playable one in the enabled catalogs.
+    #[error("no track of the link matched")]
+    NotMatched {
+        /// How many tracks were looked for.
+        looked_for: usize,
+        /// What the link names: "track", "album", "playlist" or "video".
+        what: &'static str,
+    },
     /// A source's lookup failed (not found, private, rate limited, …).
     #[error(transparent)]
     Lookup(#[from] LookupError),
@@ -93,13 +102,22 @@ impl SourceError {
                  (local files, other kinds of links or addresses that are not allowed).",
                 if *skipped == 1 { "entry was" } else { "entries were" }
             ),
+            Self::NotMatched { looked_for: 1, what: what @ ("track" | "video") } => {
+                format!("That {what} was not found on the playable sources.")
+            }
+            Self::NotMatched { looked_for: 1, what } => {
+                format!("The only track of that {what} was not found on the playable sources.")
+            }
+            Self::NotMatched { looked_for, what } => {
+                format!("None of the {looked_for} tracks of that {what} were found on the playable sources.")
+            }
             other => other.fixed_message().to_owned(),
         }
     }
 
     fn fixed_message(&self) -> &'static str {
         match self {
-            Self::NotFound | Self::Lookup(_) => "Nothing was found for that.",
+            Self::NotFound | Self::Lookup(_) | Self::NotMatched { .. } => "Nothing was found for that.",
             Self::NothingPlayable { .. } => "Nothing in that playlist can be played here.",
             Self::Playlist(PlaylistError::Empty) => "That playlist is empty.",
             Self::Playlist(PlaylistError::TooLarge { .. }) => "That playlist is too large.",

@@ -21,6 +21,7 @@ mod player_task;
 mod players;
 mod playlist_links;
 mod registry;
+mod service_links;
 mod source;
 mod ytdlp;
 
@@ -28,6 +29,7 @@ pub use directory_sources::{AudiusSource, RadioSource};
 pub use error::{PlayError, SourceError};
 pub use http_source::TooLarge;
 pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate};
-pub use registry::{LOCATOR_SCHEMES, Query, Source};
+pub use registry::{LOCATOR_SCHEMES, Lookup, Query, Source};
+pub use service_links::{LINK_TTL, MATCH_TTL, MAX_MATCHED_TRACKS, MISS_TTL, ServiceLinkSource, link_key, match_key};
 pub use source::{LinkOpener, ResolveNotes, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};
 pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};

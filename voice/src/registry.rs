@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use timmybot_sources::{Catalog, TrackMeta};
 
 use crate::SourceError;
-use crate::source::{LinkOpener, ResolvedSource};
+use crate::source::{LinkOpener, ResolveNotes, ResolvedSource};
 
 /// What a member's query is, before any source looks at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,16 @@ impl<'a> Query<'a> {
     }
 }
 
+/// What a lookup found: the tracks in order, and what the member is told
+/// besides (a collection's name, tracks that matched nothing playable).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// The tracks, in order; each carries the locator it is opened by.
+    pub tracks: Vec<TrackMeta>,
+    /// What the reply says besides what was queued.
+    pub notes: ResolveNotes,
+}
+
 /// One kind of place tracks come from.
 ///
 /// A source claims the queries it understands, looks them up into tracks
@@ -68,8 +78,21 @@ pub trait Source: Send + Sync {
     /// [`SourceError::NotFound`] when it names nothing, or why it failed.
     async fn lookup(&self, query: &Query<'_>) -> Result<Vec<TrackMeta>, SourceError>;
 
+    /// [`Source::lookup`] with the notes the reply carries; what the
+    /// registry calls. Sources with something to say besides the tracks
+    /// (the music-service links: the playlist's name, what matched nothing)
+    /// override it; the others keep this default, which has no notes.
+    ///
+    /// # Errors
+    /// As [`Source::lookup`].
+    async fn lookup_with_notes(&self, query: &Query<'_>) -> Result<Lookup, SourceError> {
+        Ok(Lookup { tracks: self.lookup(query).await?, notes: ResolveNotes::default() })
+    }
+
     /// Opens `track` (one this source looked up or found) for playing. The
-    /// returned source's `source` is what the queue stores.
+    /// returned source's `source` is what the queue stores. A track whose
+    /// locator another registered source claims (a matched one) is opened
+    /// by that source instead.
     ///
     /// # Errors
     /// Why it could not be opened.

@@ -12,7 +12,7 @@ use timmybot_sources::{LookupError, TrackMeta};
 use tokio::sync::mpsc;
 
 use crate::http_source::is_too_large;
-use crate::registry::{Query, Source};
+use crate::registry::{Lookup, Query, Source};
 use crate::{SourceError, YouTubeLink, YtDlp};
 
 /// What kind of source a query names.
@@ -208,6 +208,13 @@ impl SourceResolver {
     /// Any [`SourceError`]; `Unplayable` when the bytes are not decodable audio.
     pub async fn resolve(&self, query: &str) -> Result<ResolvedSource, SourceError> {
         let link = url::Url::parse(query.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+        // With yt-dlp configured, YouTube links are its own, whatever source
+        // would read them as metadata otherwise.
+        if self.ytdlp.is_some()
+            && let Some(youtube) = link.as_ref().and_then(YouTubeLink::parse)
+        {
+            return self.resolve_youtube(&youtube).await;
+        }
         let parsed = Query::classify(query, link.as_ref());
         if let Some(source) = self.sources.iter().find(|s| s.claims(&parsed)) {
             return self.resolve_with(source.as_ref(), &parsed).await;
@@ -246,14 +253,31 @@ impl SourceResolver {
         }
     }
 
-    /// Looks `query` up with `source` and opens the first track it names;
-    /// the others come along in [`ResolvedSource::more`].
+    /// Looks `query` up with `source` and opens the first track it names
+    /// with the source that claims its locator (`source` itself, unless the
+    /// track was matched in another's catalog); the others come along in
+    /// [`ResolvedSource::more`], and the lookup's notes in
+    /// [`ResolvedSource::notes`].
     async fn resolve_with(&self, source: &dyn Source, query: &Query<'_>) -> Result<ResolvedSource, SourceError> {
-        let mut tracks = source.lookup(query).await?.into_iter();
+        let Lookup { tracks, notes } = source.lookup_with_notes(query).await?;
+        let mut tracks = tracks.into_iter();
         let first = tracks.next().ok_or(SourceError::NotFound)?;
-        let mut opened = source.open(&first, &self.links()).await?;
+        let opener = self.owner_of(&first).unwrap_or(source);
+        let mut opened = opener.open(&first, &self.links()).await?;
         opened.more = tracks.collect();
+        opened.notes = notes;
         Ok(opened)
+    }
+
+    /// The registered source that claims `track`'s locator, when it is one
+    /// (`audius:…`).
+    fn owner_of(&self, track: &TrackMeta) -> Option<&dyn Source> {
+        let locator = track.locator.as_deref()?;
+        let query = Query::classify(locator, None);
+        if !matches!(query, Query::Locator { .. }) {
+            return None;
+        }
+        self.sources.iter().find(|s| s.claims(&query)).map(|s| s.as_ref())
     }
 
     /// Plain text: the first match of the searchable sources, in order.

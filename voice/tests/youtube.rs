@@ -156,6 +156,24 @@ async fn youtube_links_are_refused_without_ytdlp_and_never_fetched() {
 }
 
 #[tokio::test]
+async fn with_ytdlp_youtube_links_go_to_it_before_the_service_links_source() {
+    let (port, _) = serve(wav(1.0)).await;
+    let fake = FakeYtDlp::printing(&json_for(&format!("http://127.0.0.1:{port}/videoplayback"), 1.0));
+    // The service-links source claims YouTube video links too (here turned
+    // off, so it would refuse them): with yt-dlp on, it is never asked.
+    let resolver = resolver(loopback_policy(), YtDlp::new(fake.program()))
+        .with_source(std::sync::Arc::new(timmybot_voice::ServiceLinkSource::disabled()));
+    let resolved = resolver.resolve("https://www.youtube.com/watch?v=dQw4w9WgXcQ").await.expect("yt-dlp resolves it");
+    assert_eq!(resolved.source, "https://www.youtube.com/watch?v=dQw4w9WgXcQ");
+    assert!(fake.ran());
+    // Without yt-dlp, the same link is the service-links source's.
+    let without = SourceResolver::new(SafeHttpClient::new(loopback_policy()), None)
+        .with_source(std::sync::Arc::new(timmybot_voice::ServiceLinkSource::disabled()));
+    let error = without.resolve("https://www.youtube.com/watch?v=dQw4w9WgXcQ").await.unwrap_err();
+    assert!(matches!(error, SourceError::Lookup(timmybot_sources::LookupError::Disabled("YouTube"))), "{error:?}");
+}
+
+#[tokio::test]
 async fn with_ytdlp_a_youtube_link_plays_the_stream_it_names() {
     let (port, seen) = serve(wav(2.0)).await;
     let fake = FakeYtDlp::printing(&json_for(&format!("http://127.0.0.1:{port}/videoplayback?sig=SIGNED"), 2.0));

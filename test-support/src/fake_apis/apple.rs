@@ -43,12 +43,20 @@ impl FakeApple {
     /// # Errors
     /// When no port can be bound.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK).await
+    }
+
+    /// The same fake on `ip` (the sandbox puts its fakes on `127.0.0.2`).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let inner = Arc::new(Inner::default());
         let router = Router::new()
             .route("/lookup", get(lookup))
             .layer(middleware::from_fn_with_state(inner.clone(), record))
             .with_state(inner.clone());
-        let served = Served::start("itunes", router).await?;
+        let served = Served::start_on(ip, "itunes", router).await?;
         Ok(Self { inner, served })
     }
 

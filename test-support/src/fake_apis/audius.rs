@@ -4,8 +4,9 @@
 //! - `GET /`: host discovery, `{"data": ["http://127.0.0.1:<port>"]}` (see
 //!   [`FakeAudius::set_discovery_hosts`]);
 //! - `GET /v1/tracks/search?query=&limit=`: title or artist name contains the
-//!   query (any case). Every matching track is returned, not-streamable and
-//!   unlisted ones included, so what a test sees filtered is the client's doing;
+//!   query (any case), or every word of the query is one of theirs. Every
+//!   matching track is returned, not-streamable and unlisted ones included,
+//!   so what a test sees filtered is the client's doing;
 //! - `GET /v1/tracks/{id}`, `GET /v1/users/{id}`, `GET /v1/playlists/{id}`
 //!   (a list of one, as Audius answers), `GET /v1/playlists/{id}/tracks`;
 //! - `GET /v1/tracks/{id}/stream`: a 302 to a test-given link, or test-given
@@ -419,6 +420,16 @@ fn contains(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }
 
+/// Whether every word of `query` is in the track's title or its artist's
+/// name, as a full-text search finds "artist title" queries (what the
+/// matcher sends).
+fn has_every_word(title: &str, artist: Option<&str>, query: &str) -> bool {
+    let text = format!("{title} {}", artist.unwrap_or_default()).to_lowercase();
+    let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let mut wanted = query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).peekable();
+    wanted.peek().is_some() && wanted.all(|w| words.contains(&w.to_lowercase().as_str()))
+}
+
 async fn search(State(state): State<Shared>, Query(params): Query<HashMap<String, String>>) -> Response {
     let Some(query) = params.get("query").filter(|q| !q.trim().is_empty()) else {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "query is required"}))).into_response();
@@ -430,7 +441,12 @@ async fn search(State(state): State<Shared>, Query(params): Query<HashMap<String
         .tracks
         .iter()
         .filter(|t| !t.is_delete)
-        .filter(|t| contains(&t.title, query) || user_of(catalog, &t.user_id).is_some_and(|u| contains(&u.name, query)))
+        .filter(|t| {
+            let artist = user_of(catalog, &t.user_id).map(|u| u.name.as_str());
+            contains(&t.title, query)
+                || artist.is_some_and(|a| contains(a, query))
+                || has_every_word(&t.title, artist, query)
+        })
         .take(limit)
         .map(|t| track_json(catalog, t))
         .collect();

@@ -47,6 +47,14 @@ impl FakeDeezer {
     /// # Errors
     /// When no port can be bound.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK).await
+    }
+
+    /// The same fake on `ip` (the sandbox puts its fakes on `127.0.0.2`).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let inner = Arc::new(Inner { embedded_limit: Mutex::new(25), ..Inner::default() });
         let router = Router::new()
             .route("/track/{id}", get(track))
@@ -56,7 +64,7 @@ impl FakeDeezer {
             .route("/playlist/{id}/tracks", get(playlist_tracks))
             .layer(middleware::from_fn_with_state(inner.clone(), record))
             .with_state(inner.clone());
-        let served = Served::start("deezer", router).await?;
+        let served = Served::start_on(ip, "deezer", router).await?;
         inner.base_url.set(served.base_url()).expect("set once");
         Ok(Self { inner, served })
     }

@@ -83,6 +83,14 @@ impl FakeSpotify {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(client_id: &str, client_secret: &str) -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK, client_id, client_secret).await
+    }
+
+    /// The same fake on `ip` (the sandbox puts its fakes on `127.0.0.2`).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr, client_id: &str, client_secret: &str) -> anyhow::Result<Self> {
         let inner = Arc::new(Inner {
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
@@ -109,7 +117,7 @@ impl FakeSpotify {
             .route("/v1/playlists/{id}/tracks", get(playlist_tracks))
             .layer(middleware::from_fn_with_state(inner.clone(), record))
             .with_state(inner.clone());
-        let served = Served::start("spotify", router).await?;
+        let served = Served::start_on(ip, "spotify", router).await?;
         inner.base_url.set(served.base_url()).expect("set once");
         Ok(Self { inner, served })
     }

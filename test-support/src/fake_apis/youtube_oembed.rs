@@ -41,12 +41,20 @@ impl FakeYouTubeOembed {
     /// # Errors
     /// When no port can be bound.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK).await
+    }
+
+    /// The same fake on `ip` (the sandbox puts its fakes on `127.0.0.2`).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr) -> anyhow::Result<Self> {
         let inner = Arc::new(Inner::default());
         let router = Router::new()
             .route("/oembed", get(oembed))
             .layer(middleware::from_fn_with_state(inner.clone(), record))
             .with_state(inner.clone());
-        let served = Served::start("youtube-oembed", router).await?;
+        let served = Served::start_on(ip, "youtube-oembed", router).await?;
         Ok(Self { inner, served })
     }
 

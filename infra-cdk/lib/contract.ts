@@ -337,6 +337,8 @@ export interface EnvNames {
   readonly interactionsEndpoint: string;
   readonly metrics: string;
   readonly ytdlp: string;
+  readonly spotifyClientIdSecret: string;
+  readonly spotifyClientSecretSecret: string;
   readonly allowlistMode: string;
   readonly maintainerIds: string;
   readonly maintainersChannelId: string;
@@ -357,6 +359,8 @@ const ENV_ROLES: EnvNames = {
   interactionsEndpoint: 'TIMMYBOT_INTERACTIONS_ENDPOINT',
   metrics: 'TIMMYBOT_METRICS',
   ytdlp: 'TIMMYBOT_YTDLP',
+  spotifyClientIdSecret: 'TIMMYBOT_SPOTIFY_CLIENT_ID_SECRET',
+  spotifyClientSecretSecret: 'TIMMYBOT_SPOTIFY_CLIENT_SECRET_SECRET',
   allowlistMode: 'TIMMYBOT_ALLOWLIST_MODE',
   maintainerIds: 'TIMMYBOT_MAINTAINER_IDS',
   maintainersChannelId: 'TIMMYBOT_MAINTAINERS_CHANNEL_ID',

@@ -23,6 +23,8 @@ export interface TimmybotOptions {
   readonly slotLimit?: SlotLimit;
   /** Build the image with yt-dlp and tell the gateway where it is. */
   readonly youtube: boolean;
+  /** Create the secrets of the deployer's Spotify app and hand them to the gateway. */
+  readonly spotify: boolean;
   readonly logRetentionDays: RetentionDays;
   readonly alarmEmail?: string;
   readonly taskCpu: number;
@@ -47,6 +49,7 @@ export const OPTION_HELP: Readonly<Record<keyof TimmybotOptions, string>> = {
   maintainersChannelId: 'Discord channel id for access requests',
   slotLimit: 'a whole number | unlimited (unset: leave the stored limit alone)',
   youtube: 'true | false (default false): build the image with yt-dlp',
+  spotify: "true | false (default false): Secrets Manager secrets for your Spotify app's client id and secret, read by the gateway",
   logRetentionDays: 'CloudWatch retention in days (default 30)',
   alarmEmail: 'email address subscribed to the alarm topic',
   taskCpu: 'Fargate CPU units (default 512)',
@@ -223,6 +226,7 @@ export function parseOptions(get: Lookup, repoRoot: string): TimmybotOptions {
     maintainersChannelId: channel === undefined ? undefined : snowflake('maintainersChannelId', channel),
     slotLimit,
     youtube: flag(get, 'youtube', false),
+    spotify: flag(get, 'spotify', false),
     logRetentionDays: retention as RetentionDays,
     alarmEmail,
     taskCpu,

@@ -17,9 +17,25 @@ export class BotSecrets extends Construct {
   readonly discordToken: secretsmanager.Secret;
   readonly discordPublicKey: secretsmanager.Secret;
   readonly tokenEncryptionKey: secretsmanager.Secret;
+  /** The deployer's Spotify app (`-c spotify=true`); undefined otherwise. */
+  readonly spotify?: { readonly clientId: secretsmanager.Secret; readonly clientSecret: secretsmanager.Secret };
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: { readonly spotify: boolean } = { spotify: false }) {
     super(scope, id);
+    if (props.spotify) {
+      // Two secrets, not one JSON secret: the gateway reads each by id, the
+      // same way on Secrets Manager as from the local secrets file.
+      this.spotify = {
+        clientId: new secretsmanager.Secret(this, 'SpotifyClientId', {
+          description: setValueHint("your Spotify app's client id (Spotify developer dashboard)"),
+          generateSecretString: {},
+        }),
+        clientSecret: new secretsmanager.Secret(this, 'SpotifyClientSecret', {
+          description: setValueHint("your Spotify app's client secret (Spotify developer dashboard)"),
+          generateSecretString: {},
+        }),
+      };
+    }
 
     this.discordToken = new secretsmanager.Secret(this, 'DiscordToken', {
       description: setValueHint('the Discord bot token (developer portal, Bot tab)'),

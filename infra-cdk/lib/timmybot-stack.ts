@@ -41,7 +41,7 @@ export class TimmybotStack extends Stack {
     const artifacts = contract.artifacts;
 
     this.tables = new Tables(this, 'Tables', contract, options.deletionProtection);
-    this.secrets = new BotSecrets(this, 'Secrets');
+    this.secrets = new BotSecrets(this, 'Secrets', { spotify: options.spotify });
     this.commands = new CommandQueue(this, 'Commands', contract);
     const guilds = this.tables.guilds;
     const guildQueues = this.tables.guildQueues;
@@ -137,6 +137,9 @@ export class TimmybotStack extends Stack {
         [env.interactionsEndpoint]: interactionsUrl.url,
         [env.metrics]: ENV_VALUES.metricsEmf,
         [env.ytdlp]: options.youtube ? IMAGE_YTDLP_PATH : undefined,
+        // Secret ids, not values: the gateway reads them at start.
+        [env.spotifyClientIdSecret]: this.secrets.spotify?.clientId.secretArn,
+        [env.spotifyClientSecretSecret]: this.secrets.spotify?.clientSecret.secretArn,
         ...allowlist,
       }),
       secrets: {
@@ -151,6 +154,8 @@ export class TimmybotStack extends Stack {
     guildQueues.grantData(taskRole);
     // The players cache what links and searches resolved to.
     trackCache.grantCacheReadWrite(taskRole);
+    this.secrets.spotify?.clientId.grantRead(taskRole);
+    this.secrets.spotify?.clientSecret.grantRead(taskRole);
     this.commands.queue.grant(
       taskRole,
       'sqs:ReceiveMessage',
@@ -196,6 +201,10 @@ export class TimmybotStack extends Stack {
     out('DiscordTokenSecretArn', this.secrets.discordToken.secretArn, 'put-secret-value: the bot token');
     out('DiscordPublicKeySecretArn', this.secrets.discordPublicKey.secretArn, 'put-secret-value: the application public key');
     out('TokenEncryptionKeySecretArn', this.secrets.tokenEncryptionKey.secretArn, 'Generated key for stored tokens');
+    if (this.secrets.spotify !== undefined) {
+      out('SpotifyClientIdSecretArn', this.secrets.spotify.clientId.secretArn, "put-secret-value: your Spotify app's client id");
+      out('SpotifyClientSecretSecretArn', this.secrets.spotify.clientSecret.secretArn, "put-secret-value: your Spotify app's client secret");
+    }
     out('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe here for alarms');
     out('ClusterName', this.gateway.cluster.clusterName, 'ECS cluster of the gateway');
     out('ServiceName', this.gateway.service.serviceName, 'ECS service of the gateway (scale with desired count 0/1)');

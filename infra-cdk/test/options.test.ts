@@ -34,6 +34,7 @@ describe('parseOptions', () => {
       maintainersChannelId: undefined,
       slotLimit: undefined,
       youtube: false,
+      spotify: false,
       logRetentionDays: 30,
       alarmEmail: undefined,
       taskCpu: 512,

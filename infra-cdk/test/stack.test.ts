@@ -301,6 +301,25 @@ describe('gateway service', () => {
     assert.equal(containerEnv(s).get(envNames.ytdlp), IMAGE_YTDLP_PATH);
   });
 
+  it('spotify=true creates the two secrets, names them to the gateway and lets only its task read them', () => {
+    const off = synth(fixture, {});
+    assert.equal(containerEnv(off).has(envNames.spotifyClientIdSecret), false);
+    const s = synth(fixture, { spotify: 'true' });
+    const env = containerEnv(s);
+    const secrets = ofType(s.resources, 'AWS::SecretsManager::Secret')
+      .filter(([, r]) => String(r.Properties?.Description ?? '').includes('Spotify'))
+      .map(([id]) => id);
+    assert.equal(secrets.length, 2, 'a client id and a client secret');
+    for (const name of [envNames.spotifyClientIdSecret, envNames.spotifyClientSecretSecret]) {
+      const ref = env.get(name) as { Ref?: string } | undefined;
+      assert.ok(ref?.Ref !== undefined && secrets.includes(ref.Ref), `${name} names a Spotify secret: ${JSON.stringify(ref)}`);
+    }
+    const policies = JSON.stringify(ofType(s.resources, 'AWS::IAM::Policy'));
+    for (const id of secrets) {
+      assert.equal(policies.split(`"Ref":"${id}"`).length - 1, 1, `exactly one role may read ${id}`);
+    }
+  });
+
   it('gatewayImage runs that image and builds nothing', () => {
     const s = synth(fixture, { gatewayImage: 'public.ecr.aws/timmy/bot:1.0' });
     assert.equal(containerDefinition(s).Image, 'public.ecr.aws/timmy/bot:1.0');

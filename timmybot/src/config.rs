@@ -111,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 31] = [
+pub const OPTIONAL_VARS: [&str; 32] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -134,6 +134,7 @@ pub const OPTIONAL_VARS: [&str; 31] = [
     "TIMMYBOT_SECRETS_FILE",
     "TIMMYBOT_METRICS",
     "TIMMYBOT_YTDLP",
+    "TIMMYBOT_MAX_LIVE_SECS",
     timmybot_sources::config::VARS[0],
     timmybot_sources::config::VARS[1],
     timmybot_sources::config::VARS[2],
@@ -244,6 +245,10 @@ pub struct Config {
     /// `TIMMYBOT_YTDLP` (default: unset, YouTube links refused): the yt-dlp
     /// executable that resolves YouTube links to their audio stream.
     pub ytdlp: Option<PathBuf>,
+    /// `TIMMYBOT_MAX_LIVE_SECS` (default 14400, 4 hours): how long a live
+    /// stream (a radio) plays before the queue moves on; a stream has no
+    /// end of its own.
+    pub max_live_session: Duration,
     /// Which sources are on and where their APIs are (`TIMMYBOT_RADIO`,
     /// `TIMMYBOT_AUDIUS`, `TIMMYBOT_SERVICE_LINKS`, …; see [`SourcesConfig`]).
     pub sources: SourcesConfig,
@@ -275,6 +280,7 @@ impl fmt::Debug for Config {
             .field("secrets_file", &self.secrets_file)
             .field("metrics", &self.metrics)
             .field("ytdlp", &self.ytdlp)
+            .field("max_live_session", &self.max_live_session)
             .field("sources", &self.sources)
             .field("spotify_secrets", &self.spotify_secrets)
             .finish()
@@ -360,6 +366,15 @@ impl Config {
                 ));
             }
         };
+        let max_live_session = match get("TIMMYBOT_MAX_LIVE_SECS") {
+            None => timmybot_voice::PlayersConfig::default().max_live_session,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| *secs > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| invalid("TIMMYBOT_MAX_LIVE_SECS", "is not a positive number of seconds"))?,
+        };
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
@@ -380,6 +395,7 @@ impl Config {
             leave_revoked_guild_after,
             metrics,
             ytdlp: get("TIMMYBOT_YTDLP").map(PathBuf::from),
+            max_live_session,
             sources,
             spotify_secrets,
         })
@@ -560,6 +576,19 @@ mod tests {
         let mut pairs = minimal();
         pairs.push(("TIMMYBOT_METRICS", "statsd"));
         assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_METRICS");
+    }
+
+    #[test]
+    fn the_longest_live_session_is_read_and_defaults_to_four_hours() {
+        assert_eq!(Config::from_lookup(env(&minimal())).unwrap().max_live_session, Duration::from_secs(14_400));
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_MAX_LIVE_SECS", "600"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap().max_live_session, Duration::from_secs(600));
+        for bad in ["0", "-5", "1h"] {
+            let mut pairs = minimal();
+            pairs.push(("TIMMYBOT_MAX_LIVE_SECS", bad));
+            assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_MAX_LIVE_SECS", "{bad}");
+        }
     }
 
     #[test]

@@ -118,7 +118,10 @@ impl Platform {
             },
             emit_metrics: config.metrics,
             ytdlp: config.ytdlp.clone(),
-            players: extras.players.clone(),
+            players: timmybot_voice::PlayersConfig {
+                max_live_session: config.max_live_session,
+                ..extras.players.clone()
+            },
             sources,
         };
         let deps = GatewayDeps {

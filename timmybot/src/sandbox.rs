@@ -293,6 +293,7 @@ impl Sandbox {
             leave_revoked_guild_after: options.leave_revoked_guild_after,
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
+            max_live_session: options.players.max_live_session,
             sources: sources_config,
             spotify_secrets: crate::config::SpotifySecrets::File,
         };

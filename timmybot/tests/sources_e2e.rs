@@ -159,3 +159,24 @@ fn sources_that_are_off_are_refused_with_their_own_message() {
         },
     );
 }
+
+#[test]
+fn a_station_plays_its_longest_session_then_the_queue_moves_on() {
+    let shorter = |mut o: timmybot::sandbox::SandboxOptions| {
+        o.players.max_live_session = Duration::from_secs(3);
+        o
+    };
+    with_sandbox(None, shorter, |sandbox| async move {
+        let (_, _, _, _, station_hz) = STATIONS[1];
+        say(&sandbox, "/radio rock").await;
+        assert_hears(&sandbox, station_hz, "the station").await;
+        let reply = say(&sandbox, "/play evening swim").await;
+        assert!(reply.starts_with(&format!("Queued **{ARTIST} – Evening Swim**")), "{reply}");
+        // The station would play for ever; after 3 s of it the queue goes on.
+        let order = heard_in_order(&sandbox, &[station_hz, TRACKS[2].2], 2, Duration::from_secs(15)).await;
+        assert_eq!(order, [station_hz, TRACKS[2].2], "the station, then the queued track");
+        let history = sandbox.send("/history").await.unwrap().response.unwrap();
+        assert!(history["data"]["content"].as_str().unwrap().contains(STATIONS[1].1), "{history}");
+        sandbox
+    });
+}

@@ -24,9 +24,10 @@ ENV LIBOPUS_BUNDLED=1 \
     CARGO_TERM_COLOR=never
 WORKDIR /src
 COPY . .
+# Without the default `sandbox` feature: the fakes stay out of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p timmybot --bin timmybot \
+    cargo build --release --locked -p timmybot --bin timmybot --no-default-features \
  && install -m 0755 target/release/timmybot /timmybot
 
 # ---- yt-dlp (optional): the self-contained release binary, checked against

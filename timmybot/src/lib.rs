@@ -17,7 +17,9 @@ mod http_server;
 pub mod logging;
 pub mod platform;
 pub mod register_commands;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "sandbox")]
 pub mod sandbox_sources;
 
 /// Chooses rustls' crypto backend for the whole process.

@@ -1,13 +1,16 @@
 //! `timmybot`: run the platform on one machine, try it in a sandbox, or
 //! register its slash commands.
 
+#[cfg(feature = "sandbox")]
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(feature = "sandbox")]
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use timmybot::config::Config;
 use timmybot::platform::Platform;
+#[cfg(feature = "sandbox")]
 use timmybot::sandbox::{Sandbox, SandboxOptions};
 
 #[derive(Parser)]
@@ -22,6 +25,7 @@ enum Command {
     /// Run the platform: gateway, voice, HTTP interactions, embedded store.
     Serve,
     /// Run the platform against a built-in fake Discord and send it commands.
+    #[cfg(feature = "sandbox")]
     Sandbox {
         /// Seconds to listen to the voice channel after the last command.
         #[arg(long, default_value_t = 5)]
@@ -42,6 +46,7 @@ enum Command {
     /// Review and decide guilds' access requests through the admin API.
     Allowlist(timmybot::allowlist_cli::AllowlistArgs),
     /// Write a sine tone WAV file (48 kHz stereo), handy for the sandbox.
+    #[cfg(feature = "sandbox")]
     Tone {
         /// Frequency in Hz.
         #[arg(long, default_value_t = 440.0)]
@@ -59,9 +64,14 @@ fn main() -> ExitCode {
     timmybot::install_crypto_provider();
     // The sandbox's fake voice server uses a throwaway CA; trusting it means
     // setting SSL_CERT_FILE, which must happen before any thread exists.
+    #[cfg(feature = "sandbox")]
     let sandbox_ca = matches!(cli.command, Command::Sandbox { .. }).then(timmybot::sandbox::trust_sandbox_ca);
+    #[cfg(feature = "sandbox")]
+    let sandboxed = sandbox_ca.is_some();
+    #[cfg(not(feature = "sandbox"))]
+    let sandboxed = false;
     // The sandbox and the allowlist CLI print their own output; info logs would bury it.
-    let quiet = sandbox_ca.is_some() || matches!(cli.command, Command::Allowlist(_) | Command::Healthcheck);
+    let quiet = sandboxed || matches!(cli.command, Command::Allowlist(_) | Command::Healthcheck);
     let default_level = if quiet { "warn" } else { "info" };
     timmybot::logging::init(std::env::var("RUST_LOG").ok().as_deref(), default_level, std::io::stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -74,6 +84,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve().await,
+            #[cfg(feature = "sandbox")]
             Command::Sandbox { listen, commands } => {
                 let ca = sandbox_ca.expect("set above for the sandbox")?;
                 sandbox(ca, listen, commands).await
@@ -84,6 +95,7 @@ fn main() -> ExitCode {
             }
             Command::RegisterCommands { guild } => register(guild).await,
             Command::Allowlist(args) => timmybot::allowlist_cli::run(args).await,
+            #[cfg(feature = "sandbox")]
             Command::Tone { hz, secs, path } => {
                 timmybot_test_support::audio::write_tone_wav(&path, hz, secs)?;
                 println!("wrote {} ({hz} Hz, {secs} s)", path.display());
@@ -107,6 +119,7 @@ async fn serve() -> anyhow::Result<()> {
     platform.run_until(shutdown_signal()).await
 }
 
+#[cfg(feature = "sandbox")]
 async fn sandbox(ca: timmybot_test_support::test_ca::TestCa, listen: u64, commands: Vec<String>) -> anyhow::Result<()> {
     // As `serve` reads them, so a self-hoster can try a LAN radio or their
     // own files; the media folder defaults to the current one here.

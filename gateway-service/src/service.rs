@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use timmybot_sources::{Catalog, EnabledSources};
-use timmybot_voice::{AudiusSource, RadioSource, ServiceLinkSource};
+use timmybot_voice::{AudiusSource, Library, RadioSource, ServiceLinkSource};
 
 use anyhow::Context as _;
 use songbird::Songbird;
@@ -153,9 +153,17 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let mut resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
         .with_ytdlp(settings.ytdlp.clone());
     // The registry's order: a station or an Audius link goes to its source;
-    // plain text searches Audius; Spotify, Deezer, Apple Music and YouTube
-    // links are matched to the catalogs before them (YouTube goes to yt-dlp
-    // instead when it is configured).
+    // plain text searches the media folder first (a self-hoster's own files
+    // before anyone's catalog), then Audius; Spotify, Deezer, Apple Music and
+    // YouTube links are matched to the catalogs before them (YouTube goes to
+    // yt-dlp instead when it is configured).
+    if let Some(dir) = settings.media_dir.clone() {
+        let library = Library::new(dir);
+        // Indexed in the background from now on, so `/library` and searches
+        // rarely meet an empty index.
+        library.refresh();
+        resolver = resolver.with_library(library);
+    }
     let mut catalogs: Vec<Arc<dyn Catalog>> = Vec::new();
     if let Some(radio) = settings.sources.radio.clone() {
         resolver = resolver.with_source(Arc::new(RadioSource::new(radio)));

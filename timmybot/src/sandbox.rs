@@ -536,10 +536,13 @@ impl Sandbox {
     }
 
     /// The reply the member sees for `sent` now: the edited deferred reply,
-    /// or the immediate message.
+    /// the immediate message, or (a deferred update, type 6) the message
+    /// the pressed button is on, as it is now.
     pub fn reply(&self, sent: &SentCommand) -> Option<String> {
         match &sent.response {
-            Some(r) if r["type"] == 5 => self.discord.original_message(&sent.token).filter(|c| !c.is_empty()),
+            Some(r) if r["type"] == 5 || r["type"] == 6 => {
+                self.discord.original_message(&sent.token).filter(|c| !c.is_empty())
+            }
             Some(r) => r["data"]["content"].as_str().map(str::to_owned),
             None => None,
         }

@@ -63,6 +63,9 @@ pub struct GatewaySettings {
     /// The yt-dlp executable that resolves YouTube links (default: none,
     /// YouTube links are refused).
     pub ytdlp: Option<PathBuf>,
+    /// Whether SoundCloud track links go to yt-dlp (`TIMMYBOT_SOUNDCLOUD`;
+    /// default false: they are refused). Needs [`Self::ytdlp`].
+    pub soundcloud: bool,
     /// How the players run (default: [`PlayersConfig::default`]).
     pub players: PlayersConfig,
     /// The enabled directory and catalog clients (default: none).
@@ -151,7 +154,8 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
 
     let voice_states = VoiceStateCache::new();
     let mut resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
-        .with_ytdlp(settings.ytdlp.clone());
+        .with_ytdlp(settings.ytdlp.clone())
+        .with_soundcloud(settings.soundcloud);
     // The registry's order: a station or an Audius link goes to its source;
     // plain text searches the media folder first (a self-hoster's own files
     // before anyone's catalog), then Audius; Spotify, Deezer, Apple Music and
@@ -183,11 +187,22 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         None => ServiceLinkSource::disabled(),
     };
     resolver = resolver.with_source(Arc::new(service_links));
-    info!(sources = ?resolver.source_names(), youtube = resolver.youtube_enabled(), "sources enabled");
+    info!(
+        sources = ?resolver.source_names(),
+        youtube = resolver.youtube_enabled(),
+        soundcloud = resolver.soundcloud_enabled(),
+        "sources enabled"
+    );
     if resolver.youtube_enabled() {
         warn!(
             "YouTube links are on (TIMMYBOT_YTDLP is set): YouTube's terms forbid separating a video's audio; \
              docs/sources.md explains why it is off by default"
+        );
+    }
+    if resolver.soundcloud_enabled() {
+        warn!(
+            "SoundCloud links are on (TIMMYBOT_SOUNDCLOUD=on): SoundCloud's terms do not allow Discord bots to \
+             stream its tracks; docs/sources.md explains why it is off by default"
         );
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -118,6 +118,7 @@ impl Platform {
             },
             emit_metrics: config.metrics,
             ytdlp: config.ytdlp.clone(),
+            soundcloud: config.soundcloud,
             players: extras.players.clone(),
             sources,
         };

@@ -92,6 +92,8 @@ pub struct SandboxOptions {
     pub member_dms_closed: bool,
     /// The yt-dlp executable for YouTube links (default: none).
     pub ytdlp: Option<PathBuf>,
+    /// Whether SoundCloud links go to that yt-dlp (default: off).
+    pub soundcloud: bool,
     /// Internal addresses links may lead to (default: empty, every internal
     /// address refused as in production). Tests allow `127.0.0.1/32` to
     /// serve media from loopback.
@@ -129,6 +131,7 @@ impl SandboxOptions {
             allowlist: AllowlistSettings::open(),
             leave_revoked_guild_after: None,
             ytdlp: None,
+            soundcloud: false,
             member_dms_closed: false,
             outbound_allow: timmybot_outbound::AllowList::default(),
             metrics: None,
@@ -293,6 +296,7 @@ impl Sandbox {
             leave_revoked_guild_after: options.leave_revoked_guild_after,
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
+            soundcloud: options.soundcloud,
             sources: sources_config,
             spotify_secrets: crate::config::SpotifySecrets::File,
         };

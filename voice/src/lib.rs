@@ -37,4 +37,6 @@ pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, Pl
 pub use registry::{LOCATOR_SCHEMES, Lookup, Query, Source};
 pub use service_links::{LINK_TTL, MATCH_TTL, MAX_MATCHED_TRACKS, MISS_TTL, ServiceLinkSource, link_key, match_key};
 pub use source::{LinkOpener, ResolveNotes, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};
-pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};
+pub use ytdlp::{
+    SOUNDCLOUD_FORMAT, SoundCloudLink, YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack, soundcloud_args,
+};

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use crate::http_source::is_too_large;
 use crate::library::{Library, LibrarySource};
 use crate::registry::{Lookup, Query, Source};
-use crate::{SourceError, YouTubeLink, YtDlp};
+use crate::{SoundCloudLink, SourceError, YouTubeLink, YtDlp};
 
 /// What kind of source a query names.
 ///
@@ -158,6 +158,7 @@ pub struct SourceResolver {
     ytdlp: Option<YtDlp>,
     sources: Vec<Arc<dyn Source>>,
     library: Option<Library>,
+    soundcloud: bool,
 }
 
 impl SourceResolver {
@@ -165,7 +166,15 @@ impl SourceResolver {
     /// internal addresses refused) and, when `media_dir` is set, files inside
     /// that folder only.
     pub fn new(http: SafeHttpClient, media_dir: Option<PathBuf>) -> Self {
-        Self { http, media_dir, open_timeout: Duration::from_secs(15), ytdlp: None, sources: Vec::new(), library: None }
+        Self {
+            http,
+            media_dir,
+            open_timeout: Duration::from_secs(15),
+            ytdlp: None,
+            sources: Vec::new(),
+            library: None,
+            soundcloud: false,
+        }
     }
 
     /// Adds the media folder's index as a source (after those added
@@ -220,6 +229,19 @@ impl SourceResolver {
         self.ytdlp.is_some()
     }
 
+    /// Turns SoundCloud track links over to yt-dlp when `on` (they need
+    /// yt-dlp configured as well); off, they are refused without a fetch.
+    #[must_use]
+    pub fn with_soundcloud(mut self, on: bool) -> Self {
+        self.soundcloud = on;
+        self
+    }
+
+    /// Whether SoundCloud links are looked up (turned on, with yt-dlp).
+    pub fn soundcloud_enabled(&self) -> bool {
+        self.soundcloud && self.ytdlp.is_some()
+    }
+
     /// Opens and probes `query` so a bad source is reported before joining.
     ///
     /// # Errors
@@ -232,6 +254,10 @@ impl SourceResolver {
             && let Some(youtube) = link.as_ref().and_then(YouTubeLink::parse)
         {
             return self.resolve_youtube(&youtube).await;
+        }
+        // SoundCloud pages are never fetched as audio: yt-dlp or a refusal.
+        if let Some(soundcloud) = link.as_ref().and_then(SoundCloudLink::parse) {
+            return self.resolve_soundcloud(&soundcloud).await;
         }
         let parsed = Query::classify(query, link.as_ref());
         if let Some(source) = self.sources.iter().find(|s| s.claims(&parsed)) {
@@ -388,6 +414,41 @@ impl SourceResolver {
             YouTubeLink::NotAVideo => "YouTube video".to_owned(),
         };
         self.links().open_input(request.into(), fallback, canonical, track.title).await
+    }
+
+    /// Looks a SoundCloud track up through yt-dlp and opens the stream it
+    /// names like any link (through the outbound client, under the same
+    /// limits; an HLS stream plays its segments). The queue keeps the
+    /// canonical link, so a later play looks it up afresh.
+    async fn resolve_soundcloud(&self, link: &SoundCloudLink) -> Result<ResolvedSource, SourceError> {
+        let ytdlp = self.ytdlp.as_ref().filter(|_| self.soundcloud).ok_or(SourceError::SoundCloudDisabled)?;
+        let canonical = link.canonical_url().ok_or(SourceError::SoundCloudUnsupported)?;
+        let track = ytdlp.lookup_soundcloud(&canonical).await.map_err(SourceError::SoundCloud)?;
+        if track.announced_live || (track.is_live && !track.hls) {
+            return Err(SourceError::SoundCloudUnsupported);
+        }
+        if track.duration.is_some_and(|length| length > self.http.policy().max_track_length) {
+            return Err(SourceError::TooLong);
+        }
+        if track.filesize.is_some_and(|size| size > self.http.policy().max_track_bytes) {
+            return Err(SourceError::TooLarge);
+        }
+        // yt-dlp's output is untrusted: its media URL is opened like a link a
+        // member typed (first hop here, named hosts and redirects in the client).
+        self.http.check_url(&track.media_url)?;
+        let fallback = match link {
+            SoundCloudLink::Track { track, .. } => track.clone(),
+            SoundCloudLink::NotATrack => "SoundCloud track".to_owned(),
+        };
+        let mut opened = self.links().open_url(&track.media_url, fallback, track.title).await?;
+        opened.source = canonical;
+        // One track: whatever the stream's body listed besides.
+        opened.more.clear();
+        opened.notes = ResolveNotes::default();
+        if opened.duration.is_none() {
+            opened.duration = track.duration;
+        }
+        Ok(opened)
     }
 
     /// Resolves a relative path inside the media folder (see [`confine_in`]).
@@ -611,6 +672,7 @@ impl std::fmt::Debug for SourceResolver {
         f.debug_struct("SourceResolver")
             .field("media_dir", &self.media_dir)
             .field("ytdlp", &self.ytdlp)
+            .field("soundcloud", &self.soundcloud)
             .field("sources", &self.source_names())
             .finish()
     }

@@ -86,6 +86,22 @@ pub enum VoiceCommand {
         /// The entry.
         track: TrackId,
     },
+    /// Browse or search the media folder (`/library`, its page buttons):
+    /// answered by the gateway, which has the folder, with a page of files
+    /// and a button to queue each. Changes no player.
+    Library {
+        /// Words to look for in titles, artists, albums and paths; `None`
+        /// lists every file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        /// The page, from 1.
+        #[serde(default = "first_page")]
+        page: usize,
+    },
+}
+
+fn first_page() -> usize {
+    1
 }
 
 impl VoiceCommand {
@@ -112,6 +128,7 @@ impl VoiceCommand {
             Self::Volume { .. } => "volume",
             Self::VoteSkip => "voteskip",
             Self::Requeue { .. } => "requeue",
+            Self::Library { .. } => "library",
         }
     }
 }
@@ -257,6 +274,8 @@ mod tests {
             VoiceCommand::Move { from: 3, to: 1 },
             VoiceCommand::Requeue { track: TrackId(12) },
             VoiceCommand::VoteSkip,
+            VoiceCommand::Library { query: Some("night drive".into()), page: 3 },
+            VoiceCommand::Library { query: None, page: 1 },
         ];
         for command in commands {
             let msg = BusMessage { command, origin: CommandOrigin::Button, ..sample() };
@@ -272,6 +291,15 @@ mod tests {
         assert_eq!(msg.command, VoiceCommand::Play { query: "a.wav".into(), placement: Placement::End });
         assert_eq!(msg.origin, CommandOrigin::SlashCommand);
         assert!(msg.member_roles.is_empty());
+    }
+
+    #[test]
+    fn a_library_command_without_its_fields_reads_as_the_first_page_of_everything() {
+        let body = r#"{"v":1,"guild_id":"1","channel_id":"2","user_id":"3","interaction_id":"4",
+            "application_id":"5","interaction_token":"t","command":{"type":"library"}}"#;
+        let msg = BusMessage::from_wire(body).unwrap();
+        assert_eq!(msg.command, VoiceCommand::Library { query: None, page: 1 });
+        assert_eq!(msg.command.label(), "library");
     }
 
     #[test]

@@ -57,6 +57,11 @@ impl CommandProcessor {
     /// edited; a member's mistake (no channel, a bad link, a full queue) is
     /// not a failure.
     pub async fn process(&self, message: &BusMessage) {
+        if let VoiceCommand::Library { query, page } = &message.command {
+            let replied = self.reply(message, &self.library_page(query.as_deref(), *page)).await;
+            self.counters.record(!replied);
+            return;
+        }
         let (content, failed) = match self.load_settings(message).await {
             Ok(settings) => match self.run(message, &settings).await {
                 Ok((outcome, notes)) => {
@@ -76,6 +81,15 @@ impl CommandProcessor {
         };
         let replied = self.reply(message, &OutgoingMessage::text(content)).await;
         self.counters.record(failed || !replied);
+    }
+
+    /// `/library`: a page of the media folder's files (from the index as it
+    /// is now: a scan never holds the reply up), or why there is none.
+    fn library_page(&self, query: Option<&str>, page: usize) -> OutgoingMessage {
+        match self.players.resolver().library() {
+            Some(library) => library.page(query, page).message(),
+            None => OutgoingMessage::text(timmybot_voice::FILES_DISABLED_MESSAGE),
+        }
     }
 
     async fn load_settings(&self, message: &BusMessage) -> Result<GuildSettings, PlayError> {

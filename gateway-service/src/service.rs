@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use timmybot_sources::{Catalog, EnabledSources};
-use timmybot_voice::{AudiusSource, RadioSource, ServiceLinkSource};
+use timmybot_voice::{AudiusSource, Library, RadioSource, ServiceLinkSource};
 
 use anyhow::Context as _;
 use songbird::Songbird;
@@ -63,6 +63,9 @@ pub struct GatewaySettings {
     /// The yt-dlp executable that resolves YouTube links (default: none,
     /// YouTube links are refused).
     pub ytdlp: Option<PathBuf>,
+    /// Whether SoundCloud track links go to yt-dlp (`TIMMYBOT_SOUNDCLOUD`;
+    /// default false: they are refused). Needs [`Self::ytdlp`].
+    pub soundcloud: bool,
     /// How the players run (default: [`PlayersConfig::default`]).
     pub players: PlayersConfig,
     /// The enabled directory and catalog clients (default: none).
@@ -151,11 +154,20 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
 
     let voice_states = VoiceStateCache::new();
     let mut resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
-        .with_ytdlp(settings.ytdlp.clone());
+        .with_ytdlp(settings.ytdlp.clone())
+        .with_soundcloud(settings.soundcloud);
     // The registry's order: a station or an Audius link goes to its source;
-    // plain text searches Audius; Spotify, Deezer, Apple Music and YouTube
-    // links are matched to the catalogs before them (YouTube goes to yt-dlp
-    // instead when it is configured).
+    // plain text searches the media folder first (a self-hoster's own files
+    // before anyone's catalog), then Audius; Spotify, Deezer, Apple Music and
+    // YouTube links are matched to the catalogs before them (YouTube goes to
+    // yt-dlp instead when it is configured).
+    if let Some(dir) = settings.media_dir.clone() {
+        let library = Library::new(dir);
+        // Indexed in the background from now on, so `/library` and searches
+        // rarely meet an empty index.
+        library.refresh();
+        resolver = resolver.with_library(library);
+    }
     let mut catalogs: Vec<Arc<dyn Catalog>> = Vec::new();
     if let Some(radio) = settings.sources.radio.clone() {
         resolver = resolver.with_source(Arc::new(RadioSource::new(radio)));
@@ -175,11 +187,22 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         None => ServiceLinkSource::disabled(),
     };
     resolver = resolver.with_source(Arc::new(service_links));
-    info!(sources = ?resolver.source_names(), youtube = resolver.youtube_enabled(), "sources enabled");
+    info!(
+        sources = ?resolver.source_names(),
+        youtube = resolver.youtube_enabled(),
+        soundcloud = resolver.soundcloud_enabled(),
+        "sources enabled"
+    );
     if resolver.youtube_enabled() {
         warn!(
             "YouTube links are on (TIMMYBOT_YTDLP is set): YouTube's terms forbid separating a video's audio; \
              docs/sources.md explains why it is off by default"
+        );
+    }
+    if resolver.soundcloud_enabled() {
+        warn!(
+            "SoundCloud links are on (TIMMYBOT_SOUNDCLOUD=on): SoundCloud's terms do not allow Discord bots to \
+             stream its tracks; docs/sources.md explains why it is off by default"
         );
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

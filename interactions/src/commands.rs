@@ -46,6 +46,13 @@ pub const RADIO: &str = "radio";
 pub const STATION_OPTION: &str = "station";
 /// `/search`: results with buttons to queue one.
 pub const SEARCH: &str = "search";
+/// `/library`: the media folder's files, paged and searched.
+pub const LIBRARY: &str = "library";
+/// The longest `/library` query, in characters: short enough that a page
+/// button's custom id (`library:page:<page>:<query>`) fits Discord's 100.
+pub const MAX_LIBRARY_QUERY_LEN: usize = 80;
+/// The highest `/library` page asked for (20,000 files, ten a page).
+pub const MAX_LIBRARY_PAGE: i64 = 2000;
 /// The largest upload `/play` accepts, in bytes (Discord's own limit for
 /// most members; the player's size limit applies as well).
 pub const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
@@ -279,6 +286,16 @@ pub const COMMANDS: &[CommandDef] = &[
         audience: Audience::Everyone,
         handling: Handling::Direct,
     },
+    player(
+        LIBRARY,
+        "/library",
+        "Browse and search the bot's media folder, and pick files to queue",
+        &[
+            OptionDef::string(QUERY_OPTION, "Words in the title, artist, album or path", MAX_LIBRARY_QUERY_LEN),
+            OptionDef::integer("page", "Which page", 1, MAX_LIBRARY_PAGE),
+        ],
+        Audience::Everyone,
+    ),
     player("pause", "/pause", "Pause playback", &[], Audience::Everyone),
     player("resume", "/resume", "Resume playback (rejoins if I left)", &[], Audience::Everyone),
     player("skip", "/skip", "Skip the current track", &[], Audience::Dj),
@@ -585,6 +602,7 @@ pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceC
             query: radio_query(&required_string(data, STATION_OPTION)?)?,
             placement: Placement::End,
         },
+        LIBRARY => library_command(data)?,
         "pause" => VoiceCommand::Pause,
         "resume" => VoiceCommand::Resume,
         "skip" => VoiceCommand::Skip,
@@ -618,6 +636,20 @@ pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceC
         _ => return Ok(None),
     };
     Ok(Some(command))
+}
+
+/// `/library [query] [page]`: the words trimmed (none when blank), at most
+/// [`MAX_LIBRARY_QUERY_LEN`] characters; the page from 1.
+fn library_command(data: &InteractionData) -> Result<VoiceCommand, CommandError> {
+    let query = optional_string(data, QUERY_OPTION)?.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    if query.as_ref().is_some_and(|q| q.chars().count() > MAX_LIBRARY_QUERY_LEN) {
+        return Err(CommandError::QueryTooLong { max: MAX_LIBRARY_QUERY_LEN });
+    }
+    let page = optional_integer(data, "page")?.unwrap_or(1);
+    if !(1..=MAX_LIBRARY_PAGE).contains(&page) {
+        return Err(CommandError::InvalidOption("page"));
+    }
+    Ok(VoiceCommand::Library { query, page: page as usize })
 }
 
 /// A 1-based queue position option.
@@ -699,6 +731,7 @@ mod tests {
             "play",
             "radio",
             "search",
+            "library",
             "pause",
             "resume",
             "skip",
@@ -801,6 +834,33 @@ mod tests {
         );
         assert!(matches!(radio("radio:  "), Err(CommandError::EmptyQuery)));
         assert!(matches!(radio(" "), Err(CommandError::EmptyQuery)));
+    }
+
+    #[test]
+    fn library_takes_optional_words_and_a_page() {
+        let library = |options: Vec<(&str, OptionValue)>| voice_command(LIBRARY, &data(LIBRARY, options));
+        assert_eq!(library(vec![]).unwrap(), Some(VoiceCommand::Library { query: None, page: 1 }));
+        assert_eq!(
+            library(vec![("query", OptionValue::String("  night drive ".into())), ("page", OptionValue::Integer(3))])
+                .unwrap(),
+            Some(VoiceCommand::Library { query: Some("night drive".into()), page: 3 })
+        );
+        assert_eq!(
+            library(vec![("query", OptionValue::String("   ".into()))]).unwrap(),
+            Some(VoiceCommand::Library { query: None, page: 1 })
+        );
+        assert!(matches!(
+            library(vec![("query", OptionValue::String("x".repeat(MAX_LIBRARY_QUERY_LEN + 1)))]),
+            Err(CommandError::QueryTooLong { max: MAX_LIBRARY_QUERY_LEN })
+        ));
+        assert!(matches!(library(vec![("page", OptionValue::Integer(0))]), Err(CommandError::InvalidOption("page"))));
+        // The longest query still fits a page button.
+        let longest = "é".repeat(MAX_LIBRARY_QUERY_LEN);
+        let id = timmybot_core::player::messages::library_page_id(MAX_LIBRARY_PAGE as usize, Some(&longest));
+        assert!(id.is_some());
+        let body = bulk_overwrite_body();
+        let registered = body.as_array().unwrap().iter().find(|c| c["name"] == LIBRARY).unwrap().clone();
+        assert_eq!(registered["options"][0]["max_length"], 80);
     }
 
     #[test]

@@ -452,6 +452,16 @@ impl InteractionHandler {
             let message = player_messages::queue_page(&state, page, self.clock.now_unix_millis());
             return Ok(InteractionResponse::UpdateMessage { content: message.content, buttons: message.buttons });
         }
+        if let Some((page, query)) = player_messages::parse_library_page(custom_id) {
+            self.check_access(guild).await?;
+            if query.as_ref().is_some_and(|q| q.chars().count() > commands::MAX_LIBRARY_QUERY_LEN) {
+                return Err(CommandError::QueryTooLong { max: commands::MAX_LIBRARY_QUERY_LEN });
+            }
+            let command = VoiceCommand::Library { query, page };
+            // The gateway edits the page the button is on.
+            self.publish(interaction, guild, command, CommandOrigin::Button).await?;
+            return Ok(InteractionResponse::DeferredUpdate);
+        }
         if let Some(locator) = custom_id.strip_prefix(SEARCH_PLAY_PREFIX) {
             self.check_access(guild).await?;
             let query = commands::validate_query(locator)?;
@@ -480,8 +490,9 @@ const SUGGESTIONS: usize = 5;
 const SEARCH_RESULTS: usize = 10;
 /// Discord's limit for a choice's name and value, in characters.
 const MAX_CHOICE_CHARS: usize = 100;
-/// The custom id of a `/search` result's button, before its locator.
-pub const SEARCH_PLAY_PREFIX: &str = "search:play:";
+/// The custom id of a `/search` result's (or a `/library` file's) button,
+/// before its locator.
+pub const SEARCH_PLAY_PREFIX: &str = player_messages::PLAY_BUTTON_PREFIX;
 
 /// "Artist – Title (3:21)", or "… · live", cut to Discord's 100 characters.
 fn choice_label(meta: &TrackMeta) -> String {

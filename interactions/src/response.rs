@@ -33,6 +33,9 @@ pub enum InteractionResponse {
         /// `(shown name, value)`, at most 25.
         choices: Vec<(String, serde_json::Value)>,
     },
+    /// "Thinking…" on a pressed button: the gateway service edits the
+    /// message the button is on later (type 6; a `/library` page).
+    DeferredUpdate,
     /// Replace the message a pressed button is on (type 7).
     UpdateMessage {
         /// The new text.
@@ -59,6 +62,7 @@ impl InteractionResponse {
             Self::Pong => 1,
             Self::Message { .. } => 4,
             Self::DeferredMessage { .. } => 5,
+            Self::DeferredUpdate => 6,
             Self::UpdateMessage { .. } => 7,
             Self::Autocomplete { .. } => 8,
         }

@@ -192,6 +192,33 @@ async fn controller_buttons_and_player_commands_go_on_the_bus_with_the_members_r
 }
 
 #[tokio::test]
+async fn library_and_its_page_buttons_go_on_the_bus_and_a_page_button_edits_its_message() {
+    let v = views();
+    let listed = json_of(&v.harness.post(&command("library", vec![("query", json!(" night "))])).await);
+    assert_eq!(listed, json!({"type": 5, "data": {"flags": 64}}), "only the member sees the list");
+    let paged = json_of(&v.harness.post(&button("library:page:3:night drive")).await);
+    assert_eq!(paged, json!({"type": 6}), "the gateway edits the page the button is on");
+    let everything = json_of(&v.harness.post(&button("library:page:2:")).await);
+    assert_eq!(everything, json!({"type": 6}));
+    let queued = json_of(&v.harness.post(&button("search:play:lib:0123456789abcdef")).await);
+    assert_eq!(queued, json!({"type": 5, "data": {"flags": 64}}));
+    let published: Vec<VoiceCommand> = v.harness.published().into_iter().map(|m| m.command).collect();
+    assert_eq!(
+        published,
+        [
+            VoiceCommand::Library { query: Some("night".into()), page: 1 },
+            VoiceCommand::Library { query: Some("night drive".into()), page: 3 },
+            VoiceCommand::Library { query: None, page: 2 },
+            VoiceCommand::Play { query: "lib:0123456789abcdef".into(), placement: Placement::End },
+        ]
+    );
+    assert_eq!(v.harness.published()[1].origin, CommandOrigin::Button);
+    let bad = json_of(&v.harness.post(&button("library:page:0:x")).await);
+    assert_eq!(content(&bad), "That button no longer does anything.");
+    assert_eq!(v.harness.published().len(), 4);
+}
+
+#[tokio::test]
 async fn bad_options_are_refused_before_the_bus_with_their_own_message() {
     let v = views();
     let cases = [

@@ -111,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 32] = [
+pub const OPTIONAL_VARS: [&str; 33] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -135,6 +135,7 @@ pub const OPTIONAL_VARS: [&str; 32] = [
     "TIMMYBOT_METRICS",
     "TIMMYBOT_YTDLP",
     "TIMMYBOT_MAX_LIVE_SECS",
+    "TIMMYBOT_SOUNDCLOUD",
     timmybot_sources::config::VARS[0],
     timmybot_sources::config::VARS[1],
     timmybot_sources::config::VARS[2],
@@ -249,6 +250,10 @@ pub struct Config {
     /// stream (a radio) plays before the queue moves on; a stream has no
     /// end of its own.
     pub max_live_session: Duration,
+    /// `TIMMYBOT_SOUNDCLOUD` = `off` (default) | `on`: SoundCloud track
+    /// links played through yt-dlp (needs `TIMMYBOT_YTDLP`). Off, they are
+    /// refused.
+    pub soundcloud: bool,
     /// Which sources are on and where their APIs are (`TIMMYBOT_RADIO`,
     /// `TIMMYBOT_AUDIUS`, `TIMMYBOT_SERVICE_LINKS`, …; see [`SourcesConfig`]).
     pub sources: SourcesConfig,
@@ -281,6 +286,7 @@ impl fmt::Debug for Config {
             .field("metrics", &self.metrics)
             .field("ytdlp", &self.ytdlp)
             .field("max_live_session", &self.max_live_session)
+            .field("soundcloud", &self.soundcloud)
             .field("sources", &self.sources)
             .field("spotify_secrets", &self.spotify_secrets)
             .finish()
@@ -348,6 +354,13 @@ impl Config {
             Some("emf") => true,
             Some(_) => return Err(invalid("TIMMYBOT_METRICS", "must be off or emf")),
         };
+        let ytdlp = get("TIMMYBOT_YTDLP").map(PathBuf::from);
+        let soundcloud = match get("TIMMYBOT_SOUNDCLOUD").as_deref() {
+            None | Some("off") => false,
+            Some("on") if ytdlp.is_some() => true,
+            Some("on") => return Err(invalid("TIMMYBOT_SOUNDCLOUD", "is on, which needs TIMMYBOT_YTDLP to be set")),
+            Some(_) => return Err(invalid("TIMMYBOT_SOUNDCLOUD", "must be on or off")),
+        };
         let sources =
             SourcesConfig::from_lookup(&lookup).map_err(|e| ConfigError { var: e.var, problem: e.problem })?;
         let spotify_secrets = match (get(SPOTIFY_CLIENT_ID_SECRET_VAR), get(SPOTIFY_CLIENT_SECRET_SECRET_VAR)) {
@@ -394,8 +407,9 @@ impl Config {
             allowlist_webhook: get("TIMMYBOT_ALLOWLIST_WEBHOOK_URL").map(Secret::new),
             leave_revoked_guild_after,
             metrics,
-            ytdlp: get("TIMMYBOT_YTDLP").map(PathBuf::from),
+            ytdlp,
             max_live_session,
+            soundcloud,
             sources,
             spotify_secrets,
         })
@@ -589,6 +603,22 @@ mod tests {
             pairs.push(("TIMMYBOT_MAX_LIVE_SECS", bad));
             assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_MAX_LIVE_SECS", "{bad}");
         }
+    }
+
+    #[test]
+    fn soundcloud_is_off_by_default_and_on_only_with_ytdlp() {
+        assert!(!Config::from_lookup(env(&minimal())).unwrap().soundcloud);
+        let mut pairs = minimal();
+        pairs.extend([("TIMMYBOT_SOUNDCLOUD", "on"), ("TIMMYBOT_YTDLP", "/usr/local/bin/yt-dlp")]);
+        assert!(Config::from_lookup(env(&pairs)).unwrap().soundcloud);
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_SOUNDCLOUD", "on"));
+        let error = Config::from_lookup(env(&pairs)).unwrap_err();
+        assert_eq!(error.var, "TIMMYBOT_SOUNDCLOUD");
+        assert!(error.problem.contains("TIMMYBOT_YTDLP"), "{}", error.problem);
+        let mut pairs = minimal();
+        pairs.extend([("TIMMYBOT_SOUNDCLOUD", "yes"), ("TIMMYBOT_YTDLP", "/usr/local/bin/yt-dlp")]);
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_SOUNDCLOUD");
     }
 
     #[test]

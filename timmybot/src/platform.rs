@@ -118,6 +118,7 @@ impl Platform {
             },
             emit_metrics: config.metrics,
             ytdlp: config.ytdlp.clone(),
+            soundcloud: config.soundcloud,
             players: timmybot_voice::PlayersConfig {
                 max_live_session: config.max_live_session,
                 ..extras.players.clone()

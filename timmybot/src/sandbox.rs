@@ -92,6 +92,8 @@ pub struct SandboxOptions {
     pub member_dms_closed: bool,
     /// The yt-dlp executable for YouTube links (default: none).
     pub ytdlp: Option<PathBuf>,
+    /// Whether SoundCloud links go to that yt-dlp (default: off).
+    pub soundcloud: bool,
     /// Internal addresses links may lead to (default: empty, every internal
     /// address refused as in production). Tests allow `127.0.0.1/32` to
     /// serve media from loopback.
@@ -129,6 +131,7 @@ impl SandboxOptions {
             allowlist: AllowlistSettings::open(),
             leave_revoked_guild_after: None,
             ytdlp: None,
+            soundcloud: false,
             member_dms_closed: false,
             outbound_allow: timmybot_outbound::AllowList::default(),
             metrics: None,
@@ -294,6 +297,7 @@ impl Sandbox {
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
             max_live_session: options.players.max_live_session,
+            soundcloud: options.soundcloud,
             sources: sources_config,
             spotify_secrets: crate::config::SpotifySecrets::File,
         };
@@ -537,10 +541,13 @@ impl Sandbox {
     }
 
     /// The reply the member sees for `sent` now: the edited deferred reply,
-    /// or the immediate message.
+    /// the immediate message, or (a deferred update, type 6) the message
+    /// the pressed button is on, as it is now.
     pub fn reply(&self, sent: &SentCommand) -> Option<String> {
         match &sent.response {
-            Some(r) if r["type"] == 5 => self.discord.original_message(&sent.token).filter(|c| !c.is_empty()),
+            Some(r) if r["type"] == 5 || r["type"] == 6 => {
+                self.discord.original_message(&sent.token).filter(|c| !c.is_empty())
+            }
             Some(r) => r["data"]["content"].as_str().map(str::to_owned),
             None => None,
         }

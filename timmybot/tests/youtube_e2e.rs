@@ -188,3 +188,78 @@ fn a_youtube_link_plays_the_stream_ytdlp_names_when_loopback_is_allowed() {
         sandbox.shutdown().await.unwrap();
     });
 }
+
+#[test]
+fn a_soundcloud_link_is_refused_while_soundcloud_is_off_even_with_ytdlp() {
+    let ca = trust_sandbox_ca().expect("test CA");
+    let data = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    runtime_with_logs().block_on(async {
+        let program = fake_ytdlp(bin.path(), "{\"url\":\"http://127.0.0.1:9/x.mp3\",\"protocol\":\"http\"}");
+        let mut options = SandboxOptions::embedded(data.path().to_path_buf(), None);
+        options.ytdlp = Some(program);
+        let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
+        let play = sandbox.send("/play https://soundcloud.com/forss/flickermood").await.unwrap();
+        let reply = sandbox.wait_for_reply(&play, Duration::from_secs(15)).await.expect("edited");
+        assert_eq!(reply, "SoundCloud is turned off on this bot.");
+        assert!(!bin.path().join("argv").exists(), "yt-dlp never ran");
+        assert_eq!(sandbox.discord.bot_voice_channel(GUILD_ID), None, "the bot never joined");
+        sandbox.shutdown().await.unwrap();
+    });
+}
+
+#[test]
+fn with_soundcloud_on_a_track_link_plays_the_stream_ytdlp_names() {
+    let ca = trust_sandbox_ca().expect("test CA");
+    let data = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let tone = bin.path().join("tone.wav");
+    write_tone_wav(&tone, TONE_HZ, 5.0).expect("tone written");
+    let tone = std::fs::read(&tone).unwrap();
+    runtime_with_logs().block_on(async {
+        let (port, requests) = serve_audio(tone).await;
+        // What yt-dlp prints for SoundCloud's progressive MP3; the test serves
+        // WAV there (the player probes the bytes, not the extension).
+        let program = fake_ytdlp(
+            bin.path(),
+            &format!(
+                "{{\"_type\":\"video\",\"id\":\"123\",\"title\":\"Flickermood\",\"duration\":5,\"protocol\":\"https\",\
+                 \"ext\":\"mp3\",\"url\":\"http://127.0.0.1:{port}/media/stream.mp3?Policy=SIGNED\"}}"
+            ),
+        );
+        let mut options = SandboxOptions::embedded(data.path().to_path_buf(), None);
+        options.ytdlp = Some(program.clone());
+        options.soundcloud = true;
+        options.outbound_allow = timmybot_outbound::AllowList::parse(["127.0.0.1/32"]).unwrap();
+        let sandbox = Sandbox::start(&ca, options).await.expect("sandbox starts");
+
+        let play = sandbox.send("/play https://soundcloud.com/forss/flickermood?utm_source=clipboard").await.unwrap();
+        let reply = sandbox.wait_for_reply(&play, Duration::from_secs(30)).await.expect("edited");
+        assert_eq!(reply, format!("Now playing **Flickermood** (0:05) · <@{}>", timmybot::sandbox::MEMBER_ID));
+        sandbox.hear_tone(3.0, TONE_HZ).await.expect("the tone, clean");
+
+        let argv = std::fs::read(bin.path().join("argv")).expect("the platform ran the fake yt-dlp");
+        let argv: Vec<String> =
+            argv.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into()).collect();
+        assert_eq!(argv[argv.len() - 2..], ["--", "https://soundcloud.com/forss/flickermood"], "{argv:?}");
+        assert!(argv.iter().any(|a| a == timmybot_voice::SOUNDCLOUD_FORMAT), "{argv:?}");
+        let requests = requests.lock().unwrap().clone();
+        assert!(
+            requests.iter().any(|(method, path, _)| method == "GET" && path == "/media/stream.mp3"),
+            "{requests:?}"
+        );
+
+        // A set is not one track: refused, and yt-dlp is not asked.
+        std::fs::remove_file(bin.path().join("argv")).unwrap();
+        let set = sandbox.send("/play https://soundcloud.com/forss/sets/soulhack").await.unwrap();
+        let reply = sandbox.wait_for_reply(&set, Duration::from_secs(15)).await.expect("edited");
+        assert!(reply.starts_with("I can only play single public SoundCloud tracks"), "{reply}");
+        assert!(!bin.path().join("argv").exists());
+
+        let transcript = sandbox.transcript().join("\n");
+        for leak in ["SIGNED", "stream.mp3", "127.0.0.1", &program.display().to_string()] {
+            assert!(!transcript.contains(leak), "{leak} shown to the member: {transcript}");
+        }
+        sandbox.shutdown().await.unwrap();
+    });
+}

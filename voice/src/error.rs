@@ -50,6 +50,17 @@ pub enum SourceError {
     /// yt-dlp could not turn the YouTube link into a stream.
     #[error("youtube lookup failed")]
     YouTube(#[source] YtDlpError),
+    /// A SoundCloud link, but the operator did not turn SoundCloud on
+    /// (`TIMMYBOT_SOUNDCLOUD=on` with yt-dlp).
+    #[error("soundcloud links are turned off")]
+    SoundCloudDisabled,
+    /// A SoundCloud link that is not one public track: a profile, a set,
+    /// a private or short link.
+    #[error("soundcloud link is not a single public track")]
+    SoundCloudUnsupported,
+    /// yt-dlp could not turn the SoundCloud link into a stream.
+    #[error("soundcloud lookup failed")]
+    SoundCloud(#[source] YtDlpError),
     /// A search or lookup found nothing.
     #[error("nothing found")]
     NotFound,
@@ -141,6 +152,18 @@ impl SourceError {
             }
             Self::YouTube(YtDlpError::Timeout) => "YouTube took too long to answer; try again later.",
             Self::YouTube(_) => "I could not get audio for that YouTube video (it may be private, removed or blocked).",
+            Self::SoundCloudDisabled => "SoundCloud is turned off on this bot.",
+            Self::SoundCloudUnsupported => {
+                "I can only play single public SoundCloud tracks (a link like soundcloud.com/artist/track), \
+                 not sets, profiles or private links."
+            }
+            Self::SoundCloud(YtDlpError::Busy) => {
+                "Too many SoundCloud links are being looked up right now; try again in a moment."
+            }
+            Self::SoundCloud(YtDlpError::Timeout) => "SoundCloud took too long to answer; try again later.",
+            Self::SoundCloud(_) => {
+                "I could not get audio for that SoundCloud track (it may be private, removed or not streamable here)."
+            }
         }
     }
 }

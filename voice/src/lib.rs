@@ -16,6 +16,7 @@ mod directory_sources;
 mod error;
 mod hls;
 mod http_source;
+mod library;
 pub mod playback_meter;
 mod player_task;
 mod players;
@@ -28,8 +29,14 @@ mod ytdlp;
 pub use directory_sources::{AudiusSource, RadioSource};
 pub use error::{PlayError, SourceError};
 pub use http_source::TooLarge;
+pub use library::{
+    FILES_DISABLED_MESSAGE, LIBRARY_SCHEME, Library, LibraryEntry, LibraryLimits, LibraryPage, LibrarySource,
+    MAX_DEPTH, MAX_FILES, PAGE_SIZE, RESCAN_AFTER, ScanStats, path_id,
+};
 pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate};
 pub use registry::{LOCATOR_SCHEMES, Lookup, Query, Source};
 pub use service_links::{LINK_TTL, MATCH_TTL, MAX_MATCHED_TRACKS, MISS_TTL, ServiceLinkSource, link_key, match_key};
 pub use source::{LinkOpener, ResolveNotes, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};
-pub use ytdlp::{YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack};
+pub use ytdlp::{
+    SOUNDCLOUD_FORMAT, SoundCloudLink, YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack, soundcloud_args,
+};

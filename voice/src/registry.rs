@@ -13,8 +13,8 @@ pub enum Query<'a> {
     /// An absolute http(s) link.
     Link(&'a url::Url),
     /// A source locator the player stores, `scheme:rest` (`audius:D7KyD`,
-    /// `radio:<station uuid>`); also how a chosen autocomplete or search
-    /// result comes back.
+    /// `radio:<station uuid>`, `lib:<file id>`); also how a chosen
+    /// autocomplete or search result comes back.
     Locator {
         /// The source's scheme.
         scheme: &'a str,
@@ -27,7 +27,7 @@ pub enum Query<'a> {
 
 /// The schemes stored as locators. Only these parse as
 /// [`Query::Locator`], so a member typing "note: this" is searched for.
-pub const LOCATOR_SCHEMES: &[&str] = &["audius", "radio"];
+pub const LOCATOR_SCHEMES: &[&str] = &["audius", "radio", crate::library::LIBRARY_SCHEME];
 
 impl<'a> Query<'a> {
     /// Sorts `query` (trimmed). Links are parsed once, by the caller, into
@@ -113,6 +113,8 @@ mod tests {
         assert_eq!(Query::classify("audius:D7KyD", None), Query::Locator { scheme: "audius", rest: "D7KyD" });
         assert_eq!(Query::classify(" radio: jazz fm ", None), Query::Locator { scheme: "radio", rest: "jazz fm" });
         assert_eq!(Query::classify("note: this", None), Query::Text("note: this"));
+        assert_eq!(Query::classify("lib:0123abcd", None), Query::Locator { scheme: "lib", rest: "0123abcd" });
+        assert_eq!(Query::classify("./lib:x.mp3", None), Query::Text("./lib:x.mp3"));
         assert_eq!(Query::classify("radio:", None), Query::Text("radio:"));
         let url = url::Url::parse("https://audius.co/a/b").unwrap();
         assert_eq!(Query::classify("https://audius.co/a/b", Some(&url)), Query::Link(&url));

@@ -12,8 +12,9 @@ use timmybot_sources::{LookupError, TrackMeta};
 use tokio::sync::mpsc;
 
 use crate::http_source::is_too_large;
+use crate::library::{Library, LibrarySource};
 use crate::registry::{Lookup, Query, Source};
-use crate::{SourceError, YouTubeLink, YtDlp};
+use crate::{SoundCloudLink, SourceError, YouTubeLink, YtDlp};
 
 /// What kind of source a query names.
 ///
@@ -156,6 +157,8 @@ pub struct SourceResolver {
     open_timeout: Duration,
     ytdlp: Option<YtDlp>,
     sources: Vec<Arc<dyn Source>>,
+    library: Option<Library>,
+    soundcloud: bool,
 }
 
 impl SourceResolver {
@@ -163,7 +166,31 @@ impl SourceResolver {
     /// internal addresses refused) and, when `media_dir` is set, files inside
     /// that folder only.
     pub fn new(http: SafeHttpClient, media_dir: Option<PathBuf>) -> Self {
-        Self { http, media_dir, open_timeout: Duration::from_secs(15), ytdlp: None, sources: Vec::new() }
+        Self {
+            http,
+            media_dir,
+            open_timeout: Duration::from_secs(15),
+            ytdlp: None,
+            sources: Vec::new(),
+            library: None,
+            soundcloud: false,
+        }
+    }
+
+    /// Adds the media folder's index as a source (after those added
+    /// before: its place decides whether words find local files before the
+    /// catalogs) and keeps it for `/library` and for titling files played
+    /// by their path.
+    #[must_use]
+    pub fn with_library(mut self, library: Library) -> Self {
+        self.sources.push(Arc::new(LibrarySource::new(library.clone())));
+        self.library = Some(library);
+        self
+    }
+
+    /// The media folder's index, when there is one.
+    pub fn library(&self) -> Option<&Library> {
+        self.library.as_ref()
     }
 
     /// Adds `source` to the registry, after those added before.
@@ -202,6 +229,19 @@ impl SourceResolver {
         self.ytdlp.is_some()
     }
 
+    /// Turns SoundCloud track links over to yt-dlp when `on` (they need
+    /// yt-dlp configured as well); off, they are refused without a fetch.
+    #[must_use]
+    pub fn with_soundcloud(mut self, on: bool) -> Self {
+        self.soundcloud = on;
+        self
+    }
+
+    /// Whether SoundCloud links are looked up (turned on, with yt-dlp).
+    pub fn soundcloud_enabled(&self) -> bool {
+        self.soundcloud && self.ytdlp.is_some()
+    }
+
     /// Opens and probes `query` so a bad source is reported before joining.
     ///
     /// # Errors
@@ -215,12 +255,17 @@ impl SourceResolver {
         {
             return self.resolve_youtube(&youtube).await;
         }
+        // SoundCloud pages are never fetched as audio: yt-dlp or a refusal.
+        if let Some(soundcloud) = link.as_ref().and_then(SoundCloudLink::parse) {
+            return self.resolve_soundcloud(&soundcloud).await;
+        }
         let parsed = Query::classify(query, link.as_ref());
         if let Some(source) = self.sources.iter().find(|s| s.claims(&parsed)) {
             return self.resolve_with(source.as_ref(), &parsed).await;
         }
         match parsed {
             // A stored or chosen locator whose source is off.
+            Query::Locator { scheme: crate::library::LIBRARY_SCHEME, .. } => return Err(SourceError::FilesDisabled),
             Query::Locator { scheme, .. } => {
                 let name = if scheme == "radio" { "Radio" } else { "Audius" };
                 return Err(SourceError::Lookup(LookupError::Disabled(name)));
@@ -247,8 +292,10 @@ impl SourceResolver {
             SourceKind::File(relative) => {
                 let path = self.confine(&relative)?;
                 let title = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                // The index's "Artist – Title", as the library and searches show it.
+                let known = self.library.as_ref().and_then(|l| l.by_path(query.trim())).map(|e| e.display_title());
                 let input: Input = FileInput::new(path.clone()).into();
-                self.links().open_input(input, title, relative.to_string_lossy().into_owned(), None).await
+                self.links().open_input(input, title, relative.to_string_lossy().into_owned(), known).await
             }
         }
     }
@@ -369,20 +416,64 @@ impl SourceResolver {
         self.links().open_input(request.into(), fallback, canonical, track.title).await
     }
 
-    /// Resolves a relative path inside the media folder, following symlinks
-    /// first so a link pointing outside is refused too.
-    fn confine(&self, relative: &Path) -> Result<PathBuf, SourceError> {
-        let dir = self.media_dir.as_ref().ok_or(SourceError::FilesDisabled)?;
-        let root = dir.canonicalize().map_err(|_| SourceError::FilesDisabled)?;
-        let full = root.join(relative).canonicalize().map_err(|_| SourceError::FileNotFound)?;
-        if !full.starts_with(&root) {
-            return Err(SourceError::PathNotAllowed);
+    /// Looks a SoundCloud track up through yt-dlp and opens the stream it
+    /// names like any link (through the outbound client, under the same
+    /// limits; an HLS stream plays its segments). The queue keeps the
+    /// canonical link, so a later play looks it up afresh.
+    async fn resolve_soundcloud(&self, link: &SoundCloudLink) -> Result<ResolvedSource, SourceError> {
+        let ytdlp = self.ytdlp.as_ref().filter(|_| self.soundcloud).ok_or(SourceError::SoundCloudDisabled)?;
+        let canonical = link.canonical_url().ok_or(SourceError::SoundCloudUnsupported)?;
+        let track = ytdlp.lookup_soundcloud(&canonical).await.map_err(SourceError::SoundCloud)?;
+        if track.announced_live || (track.is_live && !track.hls) {
+            return Err(SourceError::SoundCloudUnsupported);
         }
-        if !full.is_file() {
-            return Err(SourceError::FileNotFound);
+        if track.duration.is_some_and(|length| length > self.http.policy().max_track_length) {
+            return Err(SourceError::TooLong);
         }
-        Ok(full)
+        if track.filesize.is_some_and(|size| size > self.http.policy().max_track_bytes) {
+            return Err(SourceError::TooLarge);
+        }
+        // yt-dlp's output is untrusted: its media URL is opened like a link a
+        // member typed (first hop here, named hosts and redirects in the client).
+        self.http.check_url(&track.media_url)?;
+        let fallback = match link {
+            SoundCloudLink::Track { track, .. } => track.clone(),
+            SoundCloudLink::NotATrack => "SoundCloud track".to_owned(),
+        };
+        let mut opened = self.links().open_url(&track.media_url, fallback, track.title).await?;
+        opened.source = canonical;
+        // One track: whatever the stream's body listed besides.
+        opened.more.clear();
+        opened.notes = ResolveNotes::default();
+        if opened.duration.is_none() {
+            opened.duration = track.duration;
+        }
+        Ok(opened)
     }
+
+    /// Resolves a relative path inside the media folder (see [`confine_in`]).
+    fn confine(&self, relative: &Path) -> Result<PathBuf, SourceError> {
+        confine_in(self.media_dir.as_deref(), relative)
+    }
+}
+
+/// Resolves `relative` inside the media folder `dir`, following symlinks
+/// first so a link pointing outside is refused too.
+///
+/// # Errors
+/// `FilesDisabled` without a folder, `PathNotAllowed` outside it,
+/// `FileNotFound` when there is no such file.
+pub(crate) fn confine_in(dir: Option<&Path>, relative: &Path) -> Result<PathBuf, SourceError> {
+    let dir = dir.ok_or(SourceError::FilesDisabled)?;
+    let root = dir.canonicalize().map_err(|_| SourceError::FilesDisabled)?;
+    let full = root.join(relative).canonicalize().map_err(|_| SourceError::FileNotFound)?;
+    if !full.starts_with(&root) {
+        return Err(SourceError::PathNotAllowed);
+    }
+    if !full.is_file() {
+        return Err(SourceError::FileNotFound);
+    }
+    Ok(full)
 }
 
 /// Opens links and probes audio under the outbound policy: what every
@@ -543,7 +634,7 @@ pub(crate) fn link_title(url: &url::Url) -> String {
 }
 
 /// File extensions of audio the player opens.
-const AUDIO_EXTENSIONS: &[&str] = &["mp3", "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "webm", "mka"];
+pub(crate) const AUDIO_EXTENSIONS: &[&str] = &["mp3", "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "webm", "mka"];
 
 /// Whether `text` names a file rather than words to search for: a path,
 /// or a name with an audio file's extension.
@@ -581,6 +672,7 @@ impl std::fmt::Debug for SourceResolver {
         f.debug_struct("SourceResolver")
             .field("media_dir", &self.media_dir)
             .field("ytdlp", &self.ytdlp)
+            .field("soundcloud", &self.soundcloud)
             .field("sources", &self.source_names())
             .finish()
     }
@@ -691,6 +783,30 @@ mod tests {
             assert!(matches!(error, SourceError::Refused(_)), "{query}: {error:?}");
             assert_eq!(error.user_message(), "That address is not allowed.");
         }
+    }
+
+    #[tokio::test]
+    async fn words_find_a_local_file_of_the_library_and_lib_ids_need_the_media_folder() {
+        let media = tempfile::tempdir().unwrap();
+        std::fs::create_dir(media.path().join("mix")).unwrap();
+        timmybot_test_support::audio::write_tone_wav(media.path().join("mix/night_drive.wav"), 440.0, 1.0).unwrap();
+        let library = Library::new(media.path().to_path_buf());
+        library.scan().await;
+        let resolver = SourceResolver::new(SafeHttpClient::new(OutboundPolicy::default()), Some(media.path().into()))
+            .with_library(library.clone());
+        assert_eq!(resolver.source_names(), ["Local files"]);
+        let found = resolver.resolve("Night Drive").await.unwrap();
+        assert_eq!((found.title.as_str(), found.source.as_str()), ("night_drive", "mix/night_drive.wav"));
+        let id = library.find("night", 1)[0].id();
+        let by_id = resolver.resolve(&format!("lib:{id}")).await.unwrap();
+        assert_eq!(by_id.source, "mix/night_drive.wav");
+        let by_path = resolver.resolve("./mix/night_drive.wav").await.unwrap();
+        assert_eq!(by_path.title, "night_drive");
+        assert!(matches!(resolver.resolve("no such words").await, Err(SourceError::NotFound)));
+
+        let without = SourceResolver::new(SafeHttpClient::new(OutboundPolicy::default()), None);
+        let error = without.resolve(&format!("lib:{id}")).await.unwrap_err();
+        assert!(matches!(error, SourceError::FilesDisabled), "{error:?}");
     }
 
     #[tokio::test]

@@ -1,7 +1,10 @@
-//! YouTube links, looked up through the operator's yt-dlp.
+//! YouTube (and, when turned on, SoundCloud) links, looked up through the
+//! operator's yt-dlp.
 //!
 //! YouTube is off unless the operator names a yt-dlp executable
-//! (`TIMMYBOT_YTDLP`). A link is recognised here without touching the network
+//! (`TIMMYBOT_YTDLP`); SoundCloud also needs `TIMMYBOT_SOUNDCLOUD=on`
+//! ([`SoundCloudLink`]: only the user and track names are kept, and the link
+//! is rebuilt as `https://soundcloud.com/<user>/<track>`). A link is recognised here without touching the network
 //! ([`YouTubeLink::parse`]); only the video id is kept, and yt-dlp is given a
 //! link rebuilt from it (`https://www.youtube.com/watch?v=<id>`), so nothing a
 //! member typed beyond the id reaches yt-dlp.
@@ -40,6 +43,11 @@ pub const YTDLP_ARGS: &[&str] = &[
     "bestaudio[ext=m4a]/bestaudio[acodec^=mp4a]",
     "-J",
 ];
+
+/// The format a SoundCloud lookup asks for instead of YouTube's (the same
+/// other arguments): its MP3 stream, progressive first, else its HLS
+/// stream of MP3 or Ogg Opus pieces, which the player reads (`hls.rs`).
+pub const SOUNDCLOUD_FORMAT: &str = "bestaudio[ext=mp3][protocol^=http]/bestaudio[ext=mp3]/bestaudio[acodec=opus]";
 
 /// Environment variables passed on to yt-dlp; everything else (the bot token,
 /// cloud credentials) is withheld.
@@ -121,6 +129,103 @@ impl YouTubeLink {
     }
 }
 
+/// A SoundCloud link, recognised from its shape alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SoundCloudLink {
+    /// One public track: `soundcloud.com/<user>/<track>`.
+    Track {
+        /// The user's permalink (`[A-Za-z0-9_-]`, 1 to 100 characters).
+        user: String,
+        /// The track's permalink (the same characters).
+        track: String,
+    },
+    /// A SoundCloud page that is not one public track: a profile, a set
+    /// (playlist), likes, a private (secret) link, a short `on.` link…
+    NotATrack,
+}
+
+/// First path segments of soundcloud.com that are pages of the site, not
+/// users.
+const SOUNDCLOUD_PAGES: &[&str] = &[
+    "discover",
+    "search",
+    "stream",
+    "you",
+    "charts",
+    "upload",
+    "pages",
+    "settings",
+    "messages",
+    "notifications",
+    "terms-of-use",
+    "mobile",
+    "people",
+    "tags",
+    "popular",
+    "jobs",
+    "imprint",
+    "premium",
+    "artists",
+    "feed",
+];
+/// Second path segments that are a user's pages, not a track.
+const SOUNDCLOUD_USER_PAGES: &[&str] = &[
+    "sets",
+    "likes",
+    "tracks",
+    "albums",
+    "reposts",
+    "followers",
+    "following",
+    "popular-tracks",
+    "comments",
+    "spotlight",
+    "toptracks",
+];
+
+impl SoundCloudLink {
+    /// Recognises `soundcloud.com/<user>/<track>` (with or without `www.` or
+    /// `m.`, any query or fragment ignored). `None` when the host is not
+    /// SoundCloud's.
+    pub fn parse(url: &url::Url) -> Option<Self> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+        match host.as_str() {
+            "soundcloud.com" | "www.soundcloud.com" | "m.soundcloud.com" => {}
+            // Short links need a redirect to be read; that is not done here.
+            "on.soundcloud.com" | "api.soundcloud.com" | "w.soundcloud.com" => return Some(Self::NotATrack),
+            _ => return None,
+        }
+        let segments: Vec<&str> =
+            url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
+        Some(match segments.as_slice() {
+            [user, track]
+                if is_permalink(user)
+                    && is_permalink(track)
+                    && !SOUNDCLOUD_PAGES.contains(&user.to_ascii_lowercase().as_str())
+                    && !SOUNDCLOUD_USER_PAGES.contains(&track.to_ascii_lowercase().as_str()) =>
+            {
+                Self::Track { user: (*user).to_owned(), track: (*track).to_owned() }
+            }
+            _ => Self::NotATrack,
+        })
+    }
+
+    /// The link yt-dlp is given, rebuilt from the user and track alone.
+    pub fn canonical_url(&self) -> Option<String> {
+        match self {
+            Self::Track { user, track } => Some(format!("https://soundcloud.com/{user}/{track}")),
+            Self::NotATrack => None,
+        }
+    }
+}
+
+fn is_permalink(segment: &str) -> bool {
+    (1..=100).contains(&segment.len()) && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn is_video_id(id: &str) -> bool {
     (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
@@ -135,8 +240,13 @@ pub struct YtDlpTrack {
     pub title: Option<String>,
     /// How long the video lasts, when yt-dlp says.
     pub duration: Option<Duration>,
-    /// Whether it is a live (or upcoming) stream.
+    /// Whether it is a live (or upcoming) stream, or one not served over
+    /// plain http(s) (what YouTube lookups refuse).
     pub is_live: bool,
+    /// Whether yt-dlp said it is live or upcoming (its own words only).
+    pub announced_live: bool,
+    /// Whether the stream is an HLS playlist (protocol `m3u8…`).
+    pub hls: bool,
     /// The exact size of the stream in bytes, when yt-dlp says.
     pub filesize: Option<u64>,
     /// Request headers yt-dlp says the media fetch needs (a fixed set of
@@ -152,6 +262,7 @@ impl std::fmt::Debug for YtDlpTrack {
             .field("title", &self.title)
             .field("duration", &self.duration)
             .field("is_live", &self.is_live)
+            .field("hls", &self.hls)
             .field("filesize", &self.filesize)
             .finish_non_exhaustive()
     }
@@ -253,18 +364,32 @@ impl YtDlp {
     /// Any [`YtDlpError`]; stderr goes to the log only (its last line,
     /// shortened, with links replaced).
     pub async fn lookup(&self, link: &str) -> Result<YtDlpTrack, YtDlpError> {
+        self.lookup_with(YTDLP_ARGS, link).await
+    }
+
+    /// [`YtDlp::lookup`] of a SoundCloud track: the same arguments, limits
+    /// and slots, with [`SOUNDCLOUD_FORMAT`] as the format.
+    ///
+    /// # Errors
+    /// As [`YtDlp::lookup`].
+    pub async fn lookup_soundcloud(&self, link: &str) -> Result<YtDlpTrack, YtDlpError> {
+        let args = soundcloud_args();
+        self.lookup_with(&args, link).await
+    }
+
+    async fn lookup_with(&self, args: &[&str], link: &str) -> Result<YtDlpTrack, YtDlpError> {
         let _slot = tokio::time::timeout(self.wait_for_slot, self.slots.acquire())
             .await
             .map_err(|_| YtDlpError::Busy)?
             .map_err(|_| YtDlpError::Busy)?;
-        let stdout = self.run(link).await?;
+        let stdout = self.run(args, link).await?;
         parse_output(&stdout)
     }
 
-    async fn run(&self, link: &str) -> Result<Vec<u8>, YtDlpError> {
+    async fn run(&self, args: &[&str], link: &str) -> Result<Vec<u8>, YtDlpError> {
         let mut command = Command::new(&self.program);
         command
-            .args(YTDLP_ARGS)
+            .args(args)
             .arg("--")
             .arg(link)
             .env_clear()
@@ -315,6 +440,16 @@ impl std::fmt::Debug for YtDlp {
             .field("max_output", &self.max_output)
             .finish_non_exhaustive()
     }
+}
+
+/// [`YTDLP_ARGS`] with the format after `-f` replaced by
+/// [`SOUNDCLOUD_FORMAT`].
+pub fn soundcloud_args() -> Vec<&'static str> {
+    let mut args = YTDLP_ARGS.to_vec();
+    if let Some(at) = args.iter().position(|a| *a == "-f") {
+        args[at + 1] = SOUNDCLOUD_FORMAT;
+    }
+    args
 }
 
 /// Reads all of `reader`, failing once more than `limit` bytes arrived.
@@ -376,9 +511,10 @@ fn parse_output(stdout: &[u8]) -> Result<YtDlpTrack, YtDlpError> {
     }
     let protocol = object.get("protocol").and_then(|p| p.as_str()).unwrap_or("https");
     let live_status = object.get("live_status").and_then(|s| s.as_str()).unwrap_or("");
-    let is_live = object.get("is_live").and_then(serde_json::Value::as_bool).unwrap_or(false)
-        || matches!(live_status, "is_live" | "is_upcoming")
-        || !matches!(protocol, "http" | "https");
+    let announced_live = object.get("is_live").and_then(serde_json::Value::as_bool).unwrap_or(false)
+        || matches!(live_status, "is_live" | "is_upcoming");
+    let is_live = announced_live || !matches!(protocol, "http" | "https");
+    let hls = protocol.starts_with("m3u8");
     let title = object
         .get("title")
         .and_then(|t| t.as_str())
@@ -404,7 +540,7 @@ fn parse_output(stdout: &[u8]) -> Result<YtDlpTrack, YtDlpError> {
             }
         }
     }
-    Ok(YtDlpTrack { media_url, title, duration, is_live, filesize, headers })
+    Ok(YtDlpTrack { media_url, title, duration, is_live, announced_live, hls, filesize, headers })
 }
 
 #[cfg(test)]
@@ -453,6 +589,43 @@ mod tests {
     }
 
     #[test]
+    fn soundcloud_track_links_are_recognised_and_rebuilt_from_user_and_track() {
+        let track = |u: &str, t: &str| Some(SoundCloudLink::Track { user: u.into(), track: t.into() });
+        for link in [
+            "https://soundcloud.com/forss/flickermood",
+            "http://www.soundcloud.com/forss/flickermood?utm_source=x&si=1#t=0:10",
+            "https://m.SoundCloud.com./forss/flickermood/",
+        ] {
+            assert_eq!(SoundCloudLink::parse(&url(link)), track("forss", "flickermood"), "{link}");
+        }
+        for link in [
+            "https://soundcloud.com/forss",
+            "https://soundcloud.com/forss/sets/soulhack",
+            "https://soundcloud.com/forss/likes",
+            "https://soundcloud.com/forss/flickermood/s-SecretToken",
+            "https://soundcloud.com/discover/sets",
+            "https://soundcloud.com/forss/flicker%20mood",
+            "https://on.soundcloud.com/AbCdE",
+            "https://soundcloud.com/",
+        ] {
+            assert_eq!(SoundCloudLink::parse(&url(link)), Some(SoundCloudLink::NotATrack), "{link}");
+        }
+        for link in
+            ["https://soundcloud.com.evil.example/a/b", "https://notsoundcloud.com/a/b", "ftp://soundcloud.com/a/b"]
+        {
+            assert_eq!(SoundCloudLink::parse(&url(link)), None, "{link}");
+        }
+        assert_eq!(
+            track("forss", "flickermood").unwrap().canonical_url().as_deref(),
+            Some("https://soundcloud.com/forss/flickermood")
+        );
+        let args = soundcloud_args();
+        assert_eq!(args.len(), YTDLP_ARGS.len());
+        assert_eq!(args[args.iter().position(|a| *a == "-f").unwrap() + 1], SOUNDCLOUD_FORMAT);
+        assert!(args.contains(&"--ignore-config") && args.contains(&"--no-playlist"));
+    }
+
+    #[test]
     fn output_is_read_strictly() {
         let ok = br#"{"_type":"video","url":"https://rr1.googlevideo.com/videoplayback?sig=x","title":"A\u0007 song",
             "duration":212.5,"filesize":3400000,"protocol":"https",
@@ -467,7 +640,10 @@ mod tests {
         assert!(!format!("{track:?}").contains("sig="), "Debug hides the signed URL");
 
         let live = br#"{"url":"https://a.b/x.m3u8","protocol":"m3u8_native","is_live":true}"#;
-        assert!(parse_output(live).unwrap().is_live);
+        let live = parse_output(live).unwrap();
+        assert!(live.is_live && live.announced_live && live.hls);
+        let on_demand = parse_output(br#"{"url":"https://a.b/x.m3u8","protocol":"m3u8_native"}"#).unwrap();
+        assert!(on_demand.is_live && !on_demand.announced_live && on_demand.hls, "HLS: not for YouTube");
         for bad in [&b"not json"[..], b"[]", b"{}", br#"{"url":"file:///etc/passwd"}"#, br#"{"_type":"playlist"}"#] {
             assert!(matches!(parse_output(bad), Err(YtDlpError::BadOutput(_))));
         }

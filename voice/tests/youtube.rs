@@ -359,3 +359,81 @@ async fn a_missing_executable_is_a_plain_error_without_its_path() {
     assert!(!error.user_message().contains("secret-dir"));
     assert!(!error_chain(&error).contains("secret-dir"));
 }
+
+#[tokio::test]
+async fn soundcloud_links_are_refused_while_it_is_off_and_yt_dlp_is_never_run() {
+    let fake = FakeYtDlp::printing(&json_for("http://127.0.0.1:9/stream.mp3", 1.0));
+    let off = resolver(loopback_policy(), YtDlp::new(fake.program()));
+    let without_ytdlp = SourceResolver::new(SafeHttpClient::new(loopback_policy()), None).with_soundcloud(true);
+    assert!(!off.soundcloud_enabled() && !without_ytdlp.soundcloud_enabled());
+    for resolver in [&off, &without_ytdlp] {
+        for link in ["https://soundcloud.com/forss/flickermood", "https://soundcloud.com/forss/sets/soulhack"] {
+            let started = Instant::now();
+            let error = resolver.resolve(link).await.unwrap_err();
+            assert!(matches!(error, SourceError::SoundCloudDisabled), "{link}: {error:?}");
+            assert_eq!(error.user_message(), "SoundCloud is turned off on this bot.");
+            assert!(started.elapsed() < Duration::from_millis(200), "nothing was fetched for {link}");
+        }
+    }
+    assert!(!fake.ran());
+}
+
+#[tokio::test]
+async fn with_soundcloud_on_a_track_link_plays_the_stream_yt_dlp_names_and_the_queue_keeps_the_link() {
+    let (port, seen) = serve(wav(2.0)).await;
+    let json = json_for(&format!("http://127.0.0.1:{port}/media/stream.mp3?Policy=SIGNED"), 2.0);
+    let fake = FakeYtDlp::printing(&json);
+    let resolver = resolver(loopback_policy(), YtDlp::new(fake.program())).with_soundcloud(true);
+    assert!(resolver.soundcloud_enabled());
+
+    let resolved = resolver.resolve("https://m.soundcloud.com/forss/flickermood?si=tracking&in=x").await.unwrap();
+    assert_eq!(resolved.title, "Fake Song");
+    assert_eq!(resolved.source, "https://soundcloud.com/forss/flickermood", "the canonical link is queued");
+    assert_eq!(resolved.duration, Some(Duration::from_secs(2)));
+    assert!(!format!("{resolved:?}").contains("SIGNED"));
+    // The same fixed arguments with SoundCloud's format, `--`, the rebuilt link.
+    let mut expected: Vec<String> = timmybot_voice::soundcloud_args().iter().map(|a| (*a).to_owned()).collect();
+    expected.push("--".to_owned());
+    expected.push("https://soundcloud.com/forss/flickermood".to_owned());
+    assert_eq!(fake.argv(), expected);
+    assert!(fake.argv().contains(&timmybot_voice::SOUNDCLOUD_FORMAT.to_owned()));
+    assert!(!fake.env().contains("CARGO_"), "yt-dlp gets a clean environment");
+    assert!(seen.lock().unwrap().requests.iter().any(|r| r.starts_with("GET /media/stream.mp3?Policy=SIGNED")));
+
+    // Not one public track: refused before yt-dlp runs.
+    std::fs::remove_file(fake.dir.path().join("argv")).unwrap();
+    for link in ["https://soundcloud.com/forss/sets/soulhack", "https://soundcloud.com/forss/flickermood/s-Secret"] {
+        let error = resolver.resolve(link).await.unwrap_err();
+        assert!(matches!(error, SourceError::SoundCloudUnsupported), "{link}: {error:?}");
+        assert!(error.user_message().starts_with("I can only play single public SoundCloud tracks"));
+    }
+    assert!(!fake.ran());
+}
+
+#[tokio::test]
+async fn a_soundcloud_stream_is_held_to_the_outbound_policy_and_the_limits() {
+    // The default policy refuses loopback: the named stream is never fetched.
+    let (port, seen) = serve(wav(1.0)).await;
+    let fake = FakeYtDlp::printing(&json_for(&format!("http://127.0.0.1:{port}/stream.mp3"), 1.0));
+    let strict = resolver(OutboundPolicy::default(), YtDlp::new(fake.program())).with_soundcloud(true);
+    let error = strict.resolve("https://soundcloud.com/a/b").await.unwrap_err();
+    assert!(matches!(error, SourceError::Refused(_)), "{error:?}");
+    assert_eq!(seen.lock().unwrap().connections, 0);
+
+    let long = FakeYtDlp::printing(&json_for(&format!("http://127.0.0.1:{port}/stream.mp3"), 99_999.0));
+    let too_long = resolver(loopback_policy(), YtDlp::new(long.program())).with_soundcloud(true);
+    assert!(matches!(too_long.resolve("https://soundcloud.com/a/b").await, Err(SourceError::TooLong)));
+
+    let live = FakeYtDlp::printing(&format!(
+        r#"{{"url":"http://127.0.0.1:{port}/live.m3u8","protocol":"m3u8_native","live_status":"is_live"}}"#
+    ));
+    let live = resolver(loopback_policy(), YtDlp::new(live.program())).with_soundcloud(true);
+    assert!(matches!(live.resolve("https://soundcloud.com/a/b").await, Err(SourceError::SoundCloudUnsupported)));
+
+    let failing = FakeYtDlp::new(&format!("echo 'ERROR: [soundcloud] 404 {SECRET_MARKER}' >&2\nexit 1"));
+    let failing = resolver(loopback_policy(), YtDlp::new(failing.program())).with_soundcloud(true);
+    let error = failing.resolve("https://soundcloud.com/a/b").await.unwrap_err();
+    assert!(matches!(error, SourceError::SoundCloud(YtDlpError::Failed { code: Some(1) })), "{error:?}");
+    assert!(error.user_message().starts_with("I could not get audio for that SoundCloud track"));
+    assert!(!error_chain(&error).contains(SECRET_MARKER));
+}

@@ -29,6 +29,29 @@ pub mod controls {
 pub const QUEUE_PAGE_PREFIX: &str = "queue:page:";
 /// Prefix of the `/history` buttons: `history:requeue:<track id>`.
 pub const REQUEUE_PREFIX: &str = "history:requeue:";
+/// Prefix of a button that queues what follows it (a `/search` result, a
+/// `/library` file): `search:play:<what /play would be given>`.
+pub const PLAY_BUTTON_PREFIX: &str = "search:play:";
+/// Prefix of the `/library` page buttons: `library:page:<page>:<query>`.
+pub const LIBRARY_PAGE_PREFIX: &str = "library:page:";
+/// The most characters a button's custom id may have (Discord's limit).
+pub const MAX_CUSTOM_ID_CHARS: usize = 100;
+
+/// The custom id of a `/library` button showing `page` (from 1) of the
+/// files matching `query`; `None` when it would not fit Discord's 100
+/// characters (a query that long has no page buttons).
+pub fn library_page_id(page: usize, query: Option<&str>) -> Option<String> {
+    let id = format!("{LIBRARY_PAGE_PREFIX}{page}:{}", query.unwrap_or(""));
+    (id.chars().count() <= MAX_CUSTOM_ID_CHARS).then_some(id)
+}
+
+/// The page (from 1) and query of a `/library` page button.
+pub fn parse_library_page(custom_id: &str) -> Option<(usize, Option<String>)> {
+    let (page, query) = custom_id.strip_prefix(LIBRARY_PAGE_PREFIX)?.split_once(':')?;
+    let page: usize = page.parse().ok().filter(|p| *p >= 1)?;
+    let query = query.trim();
+    Some((page, (!query.is_empty()).then(|| query.to_owned())))
+}
 
 /// `m:ss`, or `h:mm:ss` from an hour on.
 pub fn duration(ms: u64) -> String {
@@ -465,6 +488,21 @@ mod tests {
         let mut link = track(4, "c", Some(1));
         link.source = "https://example.com/a.mp3".into();
         assert_eq!(attribution(&link), None, "a link's scheme is no source");
+    }
+
+    #[test]
+    fn library_page_buttons_carry_the_page_and_the_query_within_100_characters() {
+        let id = library_page_id(2, Some("night: drive")).unwrap();
+        assert_eq!(id, "library:page:2:night: drive");
+        assert_eq!(parse_library_page(&id), Some((2, Some("night: drive".to_owned()))));
+        assert_eq!(parse_library_page(&library_page_id(1, None).unwrap()), Some((1, None)));
+        assert_eq!(parse_library_page("library:page:0:x"), None, "pages count from 1");
+        assert_eq!(parse_library_page("library:page:x"), None);
+        assert_eq!(parse_library_page("queue:page:1"), None);
+        let long = "é".repeat(MAX_CUSTOM_ID_CHARS);
+        assert_eq!(library_page_id(1, Some(&long)), None);
+        let fits = "é".repeat(MAX_CUSTOM_ID_CHARS - "library:page:10:".len());
+        assert_eq!(library_page_id(10, Some(&fits)).unwrap().chars().count(), MAX_CUSTOM_ID_CHARS);
     }
 
     #[test]

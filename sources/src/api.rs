@@ -84,8 +84,8 @@ impl std::fmt::Debug for ApiClient {
 }
 
 /// Sorts the statuses every API here shares: 404 not found, 429 rate
-/// limited (with its `Retry-After` in seconds), any other non-2xx an error
-/// status.
+/// limited (with its `Retry-After` in seconds), 451 not available in the
+/// deployment's region, any other non-2xx an error status.
 ///
 /// # Errors
 /// The [`LookupError`] the status stands for.
@@ -94,6 +94,7 @@ pub fn check_status(fetched: &Fetched) -> Result<(), LookupError> {
         200..=299 => Ok(()),
         404 => Err(LookupError::NotFound),
         429 => Err(LookupError::RateLimited { retry_after: retry_after(fetched) }),
+        451 => Err(LookupError::RegionBlocked),
         status => Err(LookupError::Fetch(FetchError::Status(status))),
     }
 }
@@ -110,4 +111,30 @@ pub fn retry_after(fetched: &Fetched) -> Option<Duration> {
 /// body itself, which may be large or hold what a member typed).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, LookupError> {
     serde_json::from_slice(body).map_err(|e| LookupError::BadResponse(format!("json: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, retry: Option<&str>) -> Fetched {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(value) = retry {
+            headers.insert("retry-after", value.parse().unwrap());
+        }
+        Fetched { status, headers, body: bytes::Bytes::new() }
+    }
+
+    #[test]
+    fn statuses_become_the_errors_members_are_told_about() {
+        assert!(check_status(&answer(204, None)).is_ok());
+        assert!(matches!(check_status(&answer(404, None)), Err(LookupError::NotFound)));
+        assert!(matches!(
+            check_status(&answer(429, Some("7"))),
+            Err(LookupError::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(7)
+        ));
+        let region = check_status(&answer(451, None)).unwrap_err();
+        assert_eq!(region.user_message(), "That is not available in this bot's region.");
+        assert!(matches!(check_status(&answer(503, None)), Err(LookupError::Fetch(FetchError::Status(503)))));
+    }
 }

@@ -106,6 +106,10 @@ async fn open_at(
 /// documentation), reading a playlist's body under the metadata limit.
 async fn first_get(http: &SafeHttpClient, source: &LimitedHttp) -> Result<Answer, SourceError> {
     let mut response = source.request(0).send().await.map_err(send_error)?;
+    if response.status().as_u16() == 451 {
+        // "Unavailable For Legal Reasons": blocked where the bot runs.
+        return Err(SourceError::Lookup(timmybot_sources::LookupError::RegionBlocked));
+    }
     if !response.status().is_success() {
         let status = response.status();
         return Err(SourceError::Unplayable(format!("http status {status}").into()));

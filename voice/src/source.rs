@@ -850,6 +850,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_link_blocked_in_the_bots_region_says_so() {
+        let head = "HTTP/1.1 451 Unavailable For Legal Reasons\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let (port, methods) = serve(head.to_owned(), Vec::new()).await;
+        let resolver = SourceResolver::new(SafeHttpClient::new(loopback_policy(1024 * 1024)), None);
+        let error = resolver.resolve(&format!("http://127.0.0.1:{port}/blocked.mp3")).await.unwrap_err();
+        assert_eq!(error.user_message(), "That is not available in this bot's region.", "{error:?}");
+        assert_eq!(*methods.lock().unwrap(), ["GET"]);
+    }
+
+    #[tokio::test]
     async fn a_link_announcing_more_bytes_than_allowed_is_refused_on_its_one_get() {
         let head = "HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 10485760\r\n\
                     Connection: close\r\n\r\n";

@@ -45,8 +45,12 @@ pub struct IcyDemuxer {
     state: State,
     /// The metadata block being gathered (at most 255 × 16 bytes).
     block: Vec<u8>,
-    /// The metadata last reported, to report only changes.
+    /// The metadata of the last complete block (what [`Self::current`] says).
     last: Option<IcyMetadata>,
+    /// The metadata last returned by [`Self::feed`], to report only changes:
+    /// a chunk holding blocks A, B and A again after A was reported reports
+    /// nothing.
+    reported: Option<IcyMetadata>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +72,7 @@ impl IcyDemuxer {
         if metaint == 0 || metaint > MAX_METAINT {
             return Err(IcyError::BadMetaint);
         }
-        Ok(Self { metaint, state: State::Audio { left: metaint }, block: Vec::new(), last: None })
+        Ok(Self { metaint, state: State::Audio { left: metaint }, block: Vec::new(), last: None, reported: None })
     }
 
     /// A demuxer for the `icy-metaint` header value `value`.
@@ -96,7 +100,7 @@ impl IcyDemuxer {
     /// when it differs from the last one returned (a station repeating its
     /// title, or sending empty blocks, reports nothing new).
     pub fn feed(&mut self, mut input: &[u8], audio: &mut Vec<u8>) -> Option<IcyMetadata> {
-        let mut newest = None;
+        let mut completed = false;
         while let Some((&first, rest)) = input.split_first() {
             match self.state {
                 State::Audio { left } => {
@@ -124,15 +128,16 @@ impl IcyDemuxer {
                         continue;
                     }
                     self.state = State::Audio { left: self.metaint };
-                    let metadata = parse_metadata(&self.block);
-                    if self.last.as_ref() != Some(&metadata) {
-                        self.last = Some(metadata.clone());
-                        newest = Some(metadata);
-                    }
+                    self.last = Some(parse_metadata(&self.block));
+                    completed = true;
                 }
             }
         }
-        newest
+        if completed && self.last != self.reported {
+            self.reported.clone_from(&self.last);
+            return self.last.clone();
+        }
+        None
     }
 }
 

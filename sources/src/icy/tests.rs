@@ -192,3 +192,27 @@ proptest! {
         prop_assert_eq!(got.last(), delivered.last());
     }
 }
+
+#[test]
+fn a_title_that_changed_and_came_back_within_one_chunk_is_not_reported_again() {
+    // Found by the icy_metadata fuzz target: A reported, then B and A in one
+    // chunk reported A a second time.
+    let block = |title: &str| {
+        let text = format!("StreamTitle='{title}';");
+        let blocks = text.len().div_ceil(16);
+        let mut block = vec![u8::try_from(blocks).unwrap()];
+        block.extend(text.as_bytes());
+        block.resize(1 + blocks * 16, 0);
+        block
+    };
+    let mut demuxer = IcyDemuxer::new(2).unwrap();
+    let mut audio = Vec::new();
+    let first: Vec<u8> = [b"ab".to_vec(), block("A")].concat();
+    assert_eq!(demuxer.feed(&first, &mut audio).and_then(|m| m.stream_title).as_deref(), Some("A"));
+    let back: Vec<u8> = [b"cd".to_vec(), block("B"), b"ef".to_vec(), block("A")].concat();
+    assert_eq!(demuxer.feed(&back, &mut audio), None, "A again is no change to report");
+    assert_eq!(demuxer.current().and_then(|m| m.stream_title.as_deref()), Some("A"));
+    let next: Vec<u8> = [b"gh".to_vec(), block("B")].concat();
+    assert_eq!(demuxer.feed(&next, &mut audio).and_then(|m| m.stream_title).as_deref(), Some("B"));
+    assert_eq!(audio, b"abcdefgh");
+}

@@ -4,7 +4,7 @@
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
 //! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
 //! `TrackCache`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
-//! `Webhook`), and each adapter crate implements them for one technology.
+//! `Webhook`, `MetricsRecorder`), and each adapter crate implements them for one technology.
 //! The queue engine ([`player`]) is here too: pure, so the interactions
 //! handler (views) and the gateway's players (transitions) share it.
 #![warn(missing_docs)]
@@ -14,10 +14,10 @@ mod bus;
 mod clock;
 mod command;
 mod discord_rest;
-pub mod emf;
 mod error;
 mod ids;
 mod markdown;
+pub mod metrics;
 pub mod player;
 mod replies;
 mod secret;

@@ -24,7 +24,7 @@ mod voice_states;
 pub use access_watch::AccessWatchSettings;
 pub use command_processor::CommandProcessor;
 pub use gateway_interactions::GatewayInteractions;
-pub use health::{Health, health_router};
+pub use health::{Health, PlayerStats, health_router, metrics_json, metrics_router};
 pub use replies_twilight::TwilightReplies;
 pub use service::{DiscordEndpoints, GatewayDeps, GatewaySettings, run};
 pub use voice_states::VoiceStateCache;

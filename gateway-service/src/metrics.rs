@@ -1,26 +1,27 @@
-//! The gateway service's CloudWatch metrics: one EMF record a minute.
+//! The gateway service's metrics: one record a minute.
 //!
-//! When [`GatewaySettings::emit_metrics`](crate::GatewaySettings) is on,
-//! [`run`] writes a record with `Service = "gateway"` every
+//! When [`GatewayDeps::metrics`](crate::GatewayDeps) has a recorder (in the
+//! AWS deployment, an adapter that prints each record as an EMF line),
+//! [`run`] hands it a record of service [`GATEWAY_SERVICE`] every
 //! [`METRICS_INTERVAL`] and a last one at shutdown:
 //! [`ACTIVE_PLAYERS`] (players with a current track at that moment),
-//! [`FRAME_DEFICIT`] (20 ms frames the tracks fell behind wall-clock time
-//! during the interval; see [`timmybot_voice::playback_meter`]),
-//! [`COMMANDS_PROCESSED`] and [`COMMAND_ERRORS`] (during the interval, from
-//! [`CommandCounters`]).
+//! [`FRAMES_SENT`], [`FRAMES_NULLED`] and [`FRAME_DEFICIT`] (20 ms frames
+//! during the interval, summed over players; see
+//! [`timmybot_voice::playback_meter`]), [`COMMANDS_PROCESSED`] and
+//! [`COMMAND_ERRORS`] (during the interval, from [`CommandCounters`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use timmybot_core::emf::{
-    ACTIVE_PLAYERS, COMMAND_ERRORS, COMMANDS_PROCESSED, EmfEmitter, FRAME_DEFICIT, GATEWAY_SERVICE, MetricRecord, Unit,
+use timmybot_core::metrics::{
+    ACTIVE_PLAYERS, COMMAND_ERRORS, COMMANDS_PROCESSED, FRAME_DEFICIT, FRAMES_NULLED, FRAMES_SENT, GATEWAY_SERVICE,
+    MetricRecord, MetricsRecorder, Unit,
 };
 use timmybot_voice::{GuildPlayers, PlaybackSample};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
 
 /// How often a record is written: CloudWatch's standard resolution.
 pub const METRICS_INTERVAL: Duration = Duration::from_secs(60);
@@ -60,7 +61,7 @@ impl CommandCounters {
 /// Where the playback half of a record comes from: the players, or a fake.
 #[async_trait]
 pub trait PlaybackProbe: Send + Sync + 'static {
-    /// Active players now and the frame deficit since the previous call.
+    /// Active players now and the frames counted since the previous call.
     async fn playback_sample(&self) -> PlaybackSample;
 }
 
@@ -75,7 +76,9 @@ impl PlaybackProbe for GuildPlayers {
 pub fn gateway_record(playback: PlaybackSample, processed: u64, errors: u64) -> MetricRecord {
     MetricRecord::new(GATEWAY_SERVICE)
         .metric(ACTIVE_PLAYERS, Unit::Count, playback.active_players as f64)
-        .metric(FRAME_DEFICIT, Unit::Count, playback.frame_deficit as f64)
+        .metric(FRAMES_SENT, Unit::Count, playback.frames.sent as f64)
+        .metric(FRAMES_NULLED, Unit::Count, playback.frames.nulled as f64)
+        .metric(FRAME_DEFICIT, Unit::Count, playback.frames.deficit as f64)
         .metric(COMMANDS_PROCESSED, Unit::Count, processed as f64)
         .metric(COMMAND_ERRORS, Unit::Count, errors as f64)
 }
@@ -84,11 +87,11 @@ pub fn gateway_record(playback: PlaybackSample, processed: u64, errors: u64) -> 
 /// record covering the time since the previous one.
 ///
 /// Cancel `stop` after the players have left their calls, so the final
-/// record includes the deficit of the tracks that were still playing.
+/// record includes the frames of the tracks that were still playing.
 pub async fn run(
     probe: Arc<dyn PlaybackProbe>,
     counters: CommandCounters,
-    emitter: EmfEmitter,
+    recorder: Arc<dyn MetricsRecorder>,
     interval: Duration,
     stop: CancellationToken,
 ) {
@@ -101,9 +104,7 @@ pub async fn run(
         };
         let playback = probe.playback_sample().await;
         let (processed, errors) = counters.take();
-        if let Err(error) = emitter.emit(&gateway_record(playback, processed, errors)) {
-            warn!(%error, "metrics record not written");
-        }
+        recorder.record(&gateway_record(playback, processed, errors));
         if stopping {
             return;
         }
@@ -114,11 +115,19 @@ pub async fn run(
 mod tests {
     use std::sync::Mutex;
 
-    use serde_json::json;
-    use timmybot_core::ManualClock;
-    use timmybot_core::emf::MemorySink;
+    use timmybot_voice::FrameStats;
 
     use super::*;
+
+    /// Keeps the records it is handed.
+    #[derive(Default)]
+    struct Records(Mutex<Vec<MetricRecord>>);
+
+    impl MetricsRecorder for Records {
+        fn record(&self, record: &MetricRecord) {
+            self.0.lock().unwrap().push(record.clone());
+        }
+    }
 
     /// Hands out prepared samples, then empty ones.
     struct FakeProbe(Mutex<Vec<PlaybackSample>>);
@@ -140,52 +149,43 @@ mod tests {
         assert_eq!(counters.take(), (0, 0));
     }
 
+    fn sample(active_players: u64, sent: u64, nulled: u64, deficit: u64) -> PlaybackSample {
+        PlaybackSample { active_players, frames: FrameStats { sent, nulled, deficit } }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_record_every_interval_and_a_last_one_at_shutdown() {
-        let sink = MemorySink::new();
-        let emitter = EmfEmitter::new(Arc::new(sink.clone()), Arc::new(ManualClock::at(1_767_225_600)));
-        let probe = Arc::new(FakeProbe(Mutex::new(vec![
-            PlaybackSample { active_players: 2, frame_deficit: 7 },
-            PlaybackSample { active_players: 1, frame_deficit: 0 },
-            PlaybackSample { active_players: 0, frame_deficit: 3 },
-        ])));
+        let records = Arc::new(Records::default());
+        let probe =
+            Arc::new(FakeProbe(Mutex::new(vec![sample(2, 5990, 3, 7), sample(1, 3000, 0, 0), sample(0, 120, 0, 3)])));
         let counters = CommandCounters::new();
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run(probe, counters.clone(), emitter, METRICS_INTERVAL, stop.clone()));
+        let task = tokio::spawn(run(probe, counters.clone(), records.clone(), METRICS_INTERVAL, stop.clone()));
 
         counters.record(false);
         counters.record(true);
         tokio::time::sleep(METRICS_INTERVAL / 2).await;
-        assert!(sink.lines().is_empty(), "nothing before the first interval ends");
+        assert!(records.0.lock().unwrap().is_empty(), "nothing before the first interval ends");
         tokio::time::sleep(METRICS_INTERVAL / 2 + Duration::from_millis(1)).await;
         counters.record(false);
         tokio::time::sleep(METRICS_INTERVAL).await;
         stop.cancel();
         task.await.unwrap();
 
-        let records = sink.records();
-        let values: Vec<_> = records
-            .iter()
-            .map(|r| {
-                (
-                    r["ActivePlayers"].clone(),
-                    r["FrameDeficit"].clone(),
-                    r["CommandsProcessed"].clone(),
-                    r["CommandErrors"].clone(),
-                )
-            })
-            .collect();
+        let records = records.0.lock().unwrap();
+        let names = [ACTIVE_PLAYERS, FRAMES_SENT, FRAMES_NULLED, FRAME_DEFICIT, COMMANDS_PROCESSED, COMMAND_ERRORS];
+        let values: Vec<Vec<f64>> =
+            records.iter().map(|r| names.iter().map(|n| r.value(n).expect("every metric")).collect()).collect();
         assert_eq!(
             values,
             [
-                (json!(2), json!(7), json!(2), json!(1)),
-                (json!(1), json!(0), json!(1), json!(0)),
-                (json!(0), json!(3), json!(0), json!(0)),
+                vec![2.0, 5990.0, 3.0, 7.0, 2.0, 1.0],
+                vec![1.0, 3000.0, 0.0, 0.0, 1.0, 0.0],
+                vec![0.0, 120.0, 0.0, 3.0, 0.0, 0.0],
             ]
         );
-        for record in &records {
-            assert_eq!(record["Service"], "gateway");
-            assert_eq!(record["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Service"]]));
+        for record in records.iter() {
+            assert_eq!(record.service(), GATEWAY_SERVICE);
         }
     }
 }

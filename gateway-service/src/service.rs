@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use songbird::Songbird;
 use songbird::shards::TwilightMap;
 use timmybot_allowlist::Allowlist;
-use timmybot_core::emf::{EmfEmitter, MetricsSink};
+use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
     ApplicationId, Clock, CommandBus, DiscordReplies, DiscordRest, PlayerStore, Secret, SettingsStore, SystemClock,
     TrackCache,
@@ -26,7 +26,7 @@ use twilight_gateway::{ConfigBuilder, Intents};
 use crate::access_watch::{self, AccessWatchSettings};
 use crate::gateway_interactions::GatewayInteractions;
 use crate::shard_runner::{self, ShardContext};
-use crate::{CommandProcessor, Health, TwilightReplies, VoiceStateCache, consumer, metrics};
+use crate::{CommandProcessor, Health, PlayerStats, TwilightReplies, VoiceStateCache, consumer, metrics};
 
 /// Where Discord is. Both unset in production; tests and the sandbox point
 /// them at the fake Discord.
@@ -56,10 +56,6 @@ pub struct GatewaySettings {
     pub outbound: OutboundPolicy,
     /// How revocations are enforced on running players.
     pub access_watch: AccessWatchSettings,
-    /// Whether to print CloudWatch Embedded Metric Format lines (players,
-    /// frame deficit, commands) to stdout; on in the AWS deployment, off
-    /// locally (default false).
-    pub emit_metrics: bool,
     /// The yt-dlp executable that resolves YouTube links (default: none,
     /// YouTube links are refused).
     pub ytdlp: Option<PathBuf>,
@@ -90,10 +86,13 @@ pub struct GatewayDeps {
     pub allowlist: Option<Arc<Allowlist>>,
     /// Discord REST for leaving revoked guilds; `None` never leaves.
     pub discord: Option<Arc<dyn DiscordRest>>,
-    /// Where metric records go when [`GatewaySettings::emit_metrics`] is on;
-    /// `None` = stdout (production). Tests pass a
-    /// [`MemorySink`](timmybot_core::emf::MemorySink).
-    pub metrics_sink: Option<Arc<dyn MetricsSink>>,
+    /// Where the minute's metrics record goes (players, frames, commands);
+    /// `None` = no records. The AWS deployment passes an adapter that prints
+    /// each record as an EMF line on stdout.
+    pub metrics: Option<Arc<dyn MetricsRecorder>>,
+    /// The players' frame statistics for `GET /metrics`, filled in once the
+    /// players start.
+    pub player_stats: PlayerStats,
     /// Where what music-service links resolved to is kept for a while;
     /// `None` resolves every link afresh.
     pub track_cache: Option<Arc<dyn TrackCache>>,
@@ -221,6 +220,7 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     )
     .await
     .context("could not read the stored players")?;
+    deps.player_stats.set(players.clone());
     let replies: Arc<dyn DiscordReplies> = Arc::new(TwilightReplies::new(http.clone()));
     let bot_user = crate::discord_ids::user(bot.id);
     let processor =
@@ -253,17 +253,13 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     tokio::spawn(resume_when_ready(players.clone(), deps.health.clone(), shutdown.child_token()));
 
     // Not a child of `shutdown`: the last record is written after the
-    // players left, so it holds their final frame deficit.
+    // players left, so it holds their last frames.
     let metrics_stop = CancellationToken::new();
-    let metrics_task = settings.emit_metrics.then(|| {
-        let emitter = match deps.metrics_sink.clone() {
-            Some(sink) => EmfEmitter::new(sink, Arc::new(SystemClock)),
-            None => EmfEmitter::stdout(),
-        };
+    let metrics_task = deps.metrics.clone().map(|recorder| {
         tokio::spawn(metrics::run(
             Arc::new(players.clone()),
             processor.counters(),
-            emitter,
+            recorder,
             metrics::METRICS_INTERVAL,
             metrics_stop.clone(),
         ))

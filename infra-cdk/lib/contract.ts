@@ -94,6 +94,8 @@ export interface DeployContract {
     readonly gateway: {
       readonly service: string;
       readonly players: string;
+      readonly framesSent: string;
+      readonly framesNulled: string;
       readonly frameDeficit: string;
       readonly commands: string;
       readonly commandErrors: string;
@@ -270,6 +272,8 @@ export function parseContract(raw: unknown): DeployContract {
       gateway: {
         service: str(mg.service, 'metrics.gateway.service'),
         players: str(mg.players, 'metrics.gateway.players'),
+        framesSent: str(mg.framesSent, 'metrics.gateway.framesSent'),
+        framesNulled: str(mg.framesNulled, 'metrics.gateway.framesNulled'),
         frameDeficit: str(mg.frameDeficit, 'metrics.gateway.frameDeficit'),
         commands: str(mg.commands, 'metrics.gateway.commands'),
         commandErrors: str(mg.commandErrors, 'metrics.gateway.commandErrors'),

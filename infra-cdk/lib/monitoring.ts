@@ -160,8 +160,9 @@ export class Monitoring extends Construct {
             left: [app(g.service, g.players, 'Maximum', 'active players')],
           }),
           new cloudwatch.GraphWidget({
-            title: 'Audio frame deficit',
-            left: [app(g.service, g.frameDeficit, 'Sum', 'frames missed')],
+            title: 'Audio frames (20 ms): sent, nulled, deficit',
+            left: [app(g.service, g.framesSent, 'Sum', 'sent')],
+            right: [app(g.service, g.framesNulled, 'Sum', 'nulled (audio not ready)'), app(g.service, g.frameDeficit, 'Sum', 'deficit (behind real time)')],
           }),
           new cloudwatch.GraphWidget({
             title: 'Commands processed / errors',

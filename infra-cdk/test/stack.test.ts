@@ -591,7 +591,7 @@ describe('observability', () => {
     assert.equal(dash?.[1].Properties?.DashboardName, 'Timmybot');
     const body = JSON.stringify(dash?.[1].Properties?.DashboardBody);
     const m = contract.metrics;
-    for (const name of [m.interactions.latency, m.interactions.errors, m.interactions.count, m.gateway.players, m.gateway.frameDeficit, m.gateway.commands, m.gateway.commandErrors]) {
+    for (const name of [m.interactions.latency, m.interactions.errors, m.interactions.count, m.gateway.players, m.gateway.framesSent, m.gateway.framesNulled, m.gateway.frameDeficit, m.gateway.commands, m.gateway.commandErrors]) {
       assert.ok(body.includes(`\\"${m.namespace}\\",\\"${name}\\",\\"${m.serviceDimension}\\"`), name);
     }
     for (const name of ['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Errors', 'Duration']) {

@@ -4,11 +4,19 @@
 //! with [`write_steps_wav`]), has the bot play it, and checks what the fake
 //! voice server decoded with [`dominant_frequency`], [`frequency_timeline`]
 //! (which tone played when, so the order of tracks or where a seek landed)
-//! and [`dbfs`] (how loud).
+//! and [`dbfs`] (how loud). [`write_tone_ogg_opus`] and
+//! [`write_tone_webm_opus`] write a tone already encoded as Opus and return
+//! its packets, to compare with what the voice server received.
+
+mod opus_files;
 
 use std::{f64::consts::PI, path::Path, time::Duration};
 
 use anyhow::Context as _;
+
+pub use opus_files::{
+    OPUS_FRAME_SAMPLES, OPUS_TONE_BITRATE, OpusTone, opus_tone, write_tone_ogg_opus, write_tone_webm_opus,
+};
 
 /// Sample rate of the WAV files written here: Discord's (and Opus's) rate.
 pub const SAMPLE_RATE: u32 = 48_000;

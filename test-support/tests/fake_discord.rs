@@ -275,6 +275,44 @@ async fn move_bot_sends_voice_state_then_server_update_like_discord() {
 }
 
 #[tokio::test]
+async fn move_voice_server_sends_only_a_server_update_and_later_joins_go_there() {
+    let fake = start(config()).await;
+    let mut shard = shard(&fake, 0, 1, intents());
+    ready_session(&mut shard).await;
+    assert!(fake.move_voice_server(GUILD, "127.0.0.1:5544").await.is_err(), "not in voice yet");
+    let joined_token = bot_joins(&mut shard, VOICE).await;
+
+    fake.move_voice_server(GUILD, "127.0.0.1:5544").await.unwrap();
+    let Event::VoiceServerUpdate(server) = next_voice_event(&mut shard, "VOICE_SERVER_UPDATE (server moved)").await
+    else {
+        panic!("a voice state update came with a server move");
+    };
+    assert_eq!(server.guild_id.get(), GUILD);
+    assert_eq!(server.endpoint.as_deref(), Some("127.0.0.1:5544"));
+    assert_ne!(server.token, joined_token, "a fresh token");
+    assert_eq!(fake.bot_voice_channel(GUILD), Some(VOICE), "the bot stays in its channel");
+
+    // A rejoin (op 4 again) is answered with the new server, and so is a drag.
+    shard.sender().command(&UpdateVoiceState::new(Id::new(GUILD), Some(Id::new(VOICE)), false, false)).unwrap();
+    let rejoined = next_matching(&mut shard, "VOICE_SERVER_UPDATE (rejoin)", |event| match event {
+        Event::VoiceServerUpdate(update) => Some(update),
+        _ => None,
+    })
+    .await;
+    assert_eq!(rejoined.endpoint.as_deref(), Some("127.0.0.1:5544"));
+    assert_ne!(rejoined.token, server.token, "a fresh token for each join");
+    fake.move_bot(GUILD, OTHER_VOICE).await.unwrap();
+    next_voice_event(&mut shard, "VOICE_STATE_UPDATE (moved)").await;
+    let Event::VoiceServerUpdate(after_move) = next_voice_event(&mut shard, "VOICE_SERVER_UPDATE (moved)").await else {
+        panic!("no server update after the move");
+    };
+    assert_eq!(after_move.endpoint.as_deref(), Some("127.0.0.1:5544"));
+
+    assert!(fake.move_voice_server(GUILD, " ").await.is_err(), "an empty endpoint");
+    assert!(fake.move_voice_server(GUILD + 1, "127.0.0.1:5544").await.is_err(), "unknown guild");
+}
+
+#[tokio::test]
 async fn disconnect_bot_sends_a_voice_state_without_a_channel_and_op_4_still_rejoins() {
     let fake = start(config()).await;
     let mut shard = shard(&fake, 0, 1, intents());

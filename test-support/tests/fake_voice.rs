@@ -22,7 +22,7 @@ use songbird::{
 };
 use timmybot_test_support::{
     audio::write_tone_wav,
-    fake_voice::{CryptoMode, FakeVoiceConfig, FakeVoiceServer, RtpCipher, SILENCE_FRAME, rtp_header},
+    fake_voice::{CryptoMode, DaveAction, FakeVoiceConfig, FakeVoiceServer, RtpCipher, SILENCE_FRAME, rtp_header},
     test_ca::TestCa,
 };
 use tokio::net::{TcpStream, UdpSocket};
@@ -71,7 +71,7 @@ fn nonzero(id: u64) -> NonZeroU64 {
 fn songbird_plays_tone(config: FakeVoiceConfig, expected: CryptoMode, guild_id: u64, leave: Leave) {
     let env = test_env();
     runtime().block_on(async {
-        let server = FakeVoiceServer::start_with(&env.ca, config).await.expect("start fake voice");
+        let server = FakeVoiceServer::start_with(&env.ca, config.clone()).await.expect("start fake voice");
         let wav = env.dir.join(format!("tone-{guild_id}.wav"));
         write_tone_wav(&wav, 440.0, 5.0).expect("write wav");
 
@@ -87,7 +87,7 @@ fn songbird_plays_tone(config: FakeVoiceConfig, expected: CryptoMode, guild_id: 
                 endpoint: server.endpoint(),
                 guild_id: id::GuildId(nonzero(guild_id)),
                 session_id: "voice-session-1".into(),
-                token: "voice-token-1".into(),
+                token: "voice-token-1.77".into(),
                 user_id: id::UserId(nonzero(4242)),
             }),
         )
@@ -113,15 +113,29 @@ fn songbird_plays_tone(config: FakeVoiceConfig, expected: CryptoMode, guild_id: 
         assert!((level - (-9.03)).abs() <= 1.5, "{level} dBFS");
         assert_eq!(heard.undecryptable, 0, "{heard:?}");
         assert_eq!(heard.undecodable, 0, "{heard:?}");
+        if config.dave {
+            // After songbird's first commit, every audio frame is DAVE and
+            // decrypts as the listener; only the first few may be plain.
+            assert!(heard.dave_frames >= 200, "{heard:?}");
+            assert_eq!(heard.plain_after_dave, 0, "{heard:?}");
+            assert_eq!(heard.dave_undecryptable, 0, "{heard:?}");
+            assert!(heard.plain_frames < 25, "plain for more than half a second: {heard:?}");
+        } else {
+            assert_eq!(heard.dave_frames, 0, "{heard:?}");
+            assert_eq!(heard.plain_frames, heard.audio_packets, "{heard:?}");
+        }
 
         let session = server.session(guild_id).expect("session");
         assert_eq!(session.mode, Some(expected));
         assert_eq!(session.user_id, 4242);
         assert_eq!(session.session_id, "voice-session-1");
-        assert_eq!(session.token, "voice-token-1");
+        assert_eq!(session.token, "voice-token-1.77");
         assert_eq!(session.gateway_version.as_deref(), Some("4"));
         assert_eq!(session.max_dave_protocol_version, Some(1));
         assert!(session.heartbeats >= 1, "{session:?}");
+        assert_eq!(session.dave_protocol_version, u16::from(config.dave));
+        assert_eq!(session.dave_epoch, config.dave.then_some(1), "{session:?}");
+        assert_eq!(session.dave_key_packages, u64::from(config.dave));
         assert_eq!(session.client_address.map(|a| a.ip().to_string()), Some("127.0.0.1".to_owned()));
 
         match leave {
@@ -161,6 +175,108 @@ fn songbird_plays_tone(config: FakeVoiceConfig, expected: CryptoMode, guild_id: 
     });
 }
 
+/// DAVE's life cycle with songbird, on one call playing a long tone:
+/// a first commit announced with a non-zero transition id (op29, op23,
+/// op22), a listener joining and leaving mid-song (two new epochs, no gap
+/// over 40 ms), a broken commit (op31, then a new key package and group), a
+/// downgrade to protocol 0 (op21/op23/op22: frames go plain) and back
+/// (op24: a new key package, DAVE again). Each step asserts the tone plays
+/// on.
+#[test]
+fn songbird_follows_dave_transitions_epochs_and_a_broken_commit() {
+    const GUILD: u64 = 1003;
+    let env = test_env();
+    runtime().block_on(async {
+        let mut config = FakeVoiceConfig::default();
+        config.dave_transition_id = 7;
+        let server = FakeVoiceServer::start_with(&env.ca, config).await.expect("start fake voice");
+        let wav = env.dir.join("tone-dave.wav");
+        write_tone_wav(&wav, 440.0, 30.0).expect("write wav");
+        let scheduler = Scheduler::new(SchedulerConfig::default());
+        let mut driver = Driver::new(songbird::Config::default().scheduler(scheduler));
+        tokio::time::timeout(
+            Duration::from_secs(15),
+            driver.connect(ConnectionInfo {
+                channel_id: id::ChannelId(nonzero(78)),
+                endpoint: server.endpoint(),
+                guild_id: id::GuildId(nonzero(GUILD)),
+                session_id: "voice-session-dave".into(),
+                token: "voice-token-dave.78".into(),
+                user_id: id::UserId(nonzero(4243)),
+            }),
+        )
+        .await
+        .expect("connect timed out")
+        .expect("songbird connect");
+        let _track = driver.play_input(songbird::input::File::new(wav.clone()).into());
+        let wait = Duration::from_secs(10);
+        let session = |server: &FakeVoiceServer| server.session(GUILD).expect("session");
+        // A second of DAVE frames from here on, all decrypted, the tone.
+        let dave_second = |what: &'static str| {
+            let server = &server;
+            async move {
+                server.reset_heard(GUILD);
+                let heard = server.wait_until(wait, |s| s.heard(GUILD).dave_frames >= 50).await;
+                let heard_now = server.heard(GUILD);
+                assert!(heard, "{what}: no DAVE audio: {heard_now:?}");
+                assert_eq!(heard_now.plain_after_dave, 0, "{what}: {heard_now:?}");
+                assert_eq!(heard_now.dave_undecryptable, 0, "{what}: {heard_now:?}");
+                let hz = heard_now.dominant_hz.expect("a tone");
+                assert!((hz - 440.0).abs() <= 5.0, "{what}: {hz}");
+                heard_now
+            }
+        };
+
+        // The first commit, announced as transition 7: op23 names it.
+        dave_second("first commit").await;
+        let first = session(&server);
+        assert_eq!((first.dave_epoch, first.dave_commits), (Some(1), 1), "{first:?}");
+        assert_eq!(first.dave_transitions_ready, vec![7], "{first:?}");
+
+        // A listener joins and leaves: epochs 2 and 3, with no gap.
+        server.reset_heard(GUILD);
+        assert_eq!(server.dave(GUILD, DaveAction::GuestJoins), 1);
+        assert!(server.wait_until(wait, |s| session(s).dave_epoch == Some(2)).await, "{:?}", session(&server));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(server.dave(GUILD, DaveAction::GuestLeaves), 1);
+        assert!(server.wait_until(wait, |s| session(s).dave_epoch == Some(3)).await, "{:?}", session(&server));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let across = server.heard(GUILD);
+        assert!(across.dave_frames >= 45, "{across:?}");
+        assert_eq!((across.plain_frames, across.dave_undecryptable), (0, 0), "{across:?}");
+        assert!(across.gap_max < Duration::from_millis(40), "a gap across the epochs: {across:?}");
+        assert_eq!(session(&server).dave_transitions_ready, vec![7, 8, 9]);
+
+        // A broken commit: op31 for its transition, a new key package, a
+        // new group, DAVE again.
+        assert_eq!(server.dave(GUILD, DaveAction::BrokenCommit), 1);
+        let recovered =
+            server.wait_until(wait, |s| session(s).dave_key_packages == 2 && session(s).dave_commits == 4).await;
+        let after = session(&server);
+        assert!(recovered, "{after:?}");
+        assert_eq!(after.dave_invalid_commits, vec![10], "{after:?}");
+        assert_eq!(after.dave_epoch, Some(1), "a new group starts at epoch 1: {after:?}");
+        dave_second("after the broken commit").await;
+
+        // Down to protocol 0 (transition 12): op23, op22, plain frames.
+        assert_eq!(server.dave(GUILD, DaveAction::Downgrade), 1);
+        assert!(server.wait_until(wait, |s| session(s).dave_transitions_ready.contains(&12)).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        server.reset_heard(GUILD);
+        assert!(server.wait_until(wait, |s| s.heard(GUILD).plain_frames >= 50).await);
+        let plain = server.heard(GUILD);
+        assert_eq!(plain.dave_frames, 0, "{plain:?}");
+        assert!((plain.dominant_hz.expect("a tone") - 440.0).abs() <= 5.0);
+
+        // Back up with op24: a third key package and DAVE frames again.
+        assert_eq!(server.dave(GUILD, DaveAction::PrepareEpoch), 1);
+        assert!(server.wait_until(wait, |s| session(s).dave_key_packages == 3).await, "{:?}", session(&server));
+        dave_second("after op24").await;
+        drop(driver);
+        let _ = std::fs::remove_file(&wav);
+    });
+}
+
 /// How the bot goes away at the end of a tone test.
 #[derive(Clone, Copy)]
 enum Leave {
@@ -177,23 +293,82 @@ fn songbird_tone_is_heard_over_aes256_gcm() {
 
 #[test]
 fn songbird_tone_is_heard_over_xchacha20_poly1305() {
-    songbird_plays_tone(
-        FakeVoiceConfig::with_modes([CryptoMode::XChaCha20Poly1305Rtpsize]),
-        CryptoMode::XChaCha20Poly1305Rtpsize,
-        1002,
-        Leave::ResumeThenDrop,
-    );
+    // Also the path without DAVE (protocol version 0), as before March 2026.
+    let mut config = FakeVoiceConfig::with_modes([CryptoMode::XChaCha20Poly1305Rtpsize]);
+    config.dave = false;
+    songbird_plays_tone(config, CryptoMode::XChaCha20Poly1305Rtpsize, 1002, Leave::ResumeThenDrop);
+}
+
+/// Voice gateway v8 (what @discordjs/voice speaks): every server message but
+/// Hello and heartbeat acks carries a sequence number, binary ones as a u16
+/// before the opcode; and the DAVE handshake answers a key package with the
+/// external sender (op25), the listener's user id (op11) and its Add
+/// proposal (op27).
+#[test]
+fn v8_clients_get_sequenced_messages_and_the_dave_handshake() {
+    let env = test_env();
+    runtime().block_on(async {
+        let server = FakeVoiceServer::start(&env.ca).await.expect("start fake voice");
+        let mut ws = dial_version(&server, 8).await;
+        assert_eq!(recv(&mut ws).await.expect("hello")["op"], 8);
+        send(
+            &mut ws,
+            json!({"op": 0, "d": {"server_id": "2001", "user_id": "4244", "session_id": "s",
+            "token": "tok.55", "max_dave_protocol_version": 1}}),
+        )
+        .await;
+        let ready = recv(&mut ws).await.expect("ready");
+        assert_eq!((ready["op"].as_u64(), ready["seq"].as_u64()), (Some(2), Some(1)), "{ready}");
+        send(&mut ws, json!({"op": 3, "d": {"t": 1, "seq_ack": 1}})).await;
+        assert_eq!(recv(&mut ws).await, Ok(json!({"op": 6, "d": {"t": 1}})), "acks are not sequenced");
+        send(
+            &mut ws,
+            json!({"op": 1, "d": {"protocol": "udp", "data": {
+            "address": "127.0.0.1", "port": 9, "mode": "aead_aes256_gcm_rtpsize"}}}),
+        )
+        .await;
+        let description = recv(&mut ws).await.expect("session description");
+        assert_eq!((description["op"].as_u64(), description["seq"].as_u64()), (Some(4), Some(2)));
+        assert_eq!(description["d"]["dave_protocol_version"], 1);
+
+        let mut bot = davey::DaveSession::new(std::num::NonZeroU16::MIN, 4244, 55, None).expect("dave session");
+        let mut key_package = vec![26u8];
+        key_package.extend(bot.create_key_package().expect("key package"));
+        ws.send(Message::binary(key_package)).await.expect("send op26");
+        let external_sender = ws.next().await.expect("op25").expect("op25");
+        let bytes = external_sender.as_payload().to_vec();
+        assert_eq!((&bytes[..2], bytes[2]), (&3u16.to_be_bytes()[..], 25), "seq 3, op25");
+        bot.set_external_sender(&bytes[3..]).expect("a valid external sender");
+        let connect = recv(&mut ws).await.expect("op11");
+        assert_eq!(connect["op"], 11);
+        assert_eq!(connect["seq"], 4);
+        let listener = connect["d"]["user_ids"][0].as_str().expect("an id").parse::<u64>().unwrap();
+        let proposals = ws.next().await.expect("op27").expect("op27").as_payload().to_vec();
+        assert_eq!((&proposals[..2], proposals[2], proposals[3]), (&5u16.to_be_bytes()[..], 27, 0));
+        let commit = bot
+            .process_proposals(davey::ProposalsOperationType::APPEND, &proposals[4..], Some(&[4244, listener]))
+            .expect("the bot accepts the proposal")
+            .expect("and commits");
+        assert!(commit.welcome.is_some(), "the listener is added");
+        let session = server.session(2001).expect("session");
+        assert_eq!((session.dave_key_packages, session.dave_protocol_version), (1, 1));
+    });
 }
 
 type Ws = WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 
 /// Opens a voice WebSocket with our own TLS, trusting the test CA directly.
 async fn dial(server: &FakeVoiceServer) -> Ws {
+    dial_version(server, 4).await
+}
+
+/// Opens a voice WebSocket asking for gateway `version`.
+async fn dial_version(server: &FakeVoiceServer, version: u8) -> Ws {
     let tcp = TcpStream::connect(server.endpoint()).await.expect("tcp");
     let connector = tokio_rustls::TlsConnector::from(test_env().ca.client_config());
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
     let tls = connector.connect(name, tcp).await.expect("tls");
-    let uri = format!("wss://{}/?v=4", server.endpoint());
+    let uri = format!("wss://{}/?v={version}", server.endpoint());
     let (ws, _) = ClientBuilder::new().uri(&uri).expect("uri").connect_on(tls).await.expect("websocket upgrade");
     ws
 }
@@ -406,5 +581,68 @@ fn hand_driven_client_covers_protocol_edges() {
 
         server.reset_heard(guild_id);
         assert_eq!(server.heard(guild_id).packets, 0);
+    });
+}
+
+/// A discovery request for `ssrc`, as songbird lays it out.
+fn discovery_request(ssrc: u32) -> [u8; 74] {
+    let mut request = [0u8; 74];
+    request[1] = 1;
+    request[3] = 70;
+    request[4..8].copy_from_slice(&ssrc.to_be_bytes());
+    request
+}
+
+#[test]
+fn a_dropped_websocket_ends_without_a_close_frame_and_udp_can_go_silent() {
+    let env = test_env();
+    runtime().block_on(async {
+        let server = FakeVoiceServer::start(&env.ca).await.expect("start");
+        let guild_id = 6;
+        assert_eq!(server.drop_sessions(guild_id), 0, "nothing to drop yet");
+
+        let mut ws = dial(&server).await;
+        recv(&mut ws).await.expect("hello");
+        send(&mut ws, identify(guild_id, "s1")).await;
+        let ready = recv(&mut ws).await.expect("ready");
+        let ssrc = u32::try_from(ready["d"]["ssrc"].as_u64().expect("ssrc")).expect("u32");
+
+        // UDP off: discovery goes unanswered and is counted; back on, answered.
+        let udp = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+        udp.connect(server.udp_addr()).await.expect("udp connect");
+        server.set_udp_answering(false);
+        udp.send(&discovery_request(ssrc)).await.expect("send discovery");
+        udp.send(&ssrc.to_be_bytes()).await.expect("keepalive");
+        let mut reply = [0u8; 100];
+        let silent = tokio::time::timeout(Duration::from_millis(500), udp.recv(&mut reply)).await;
+        assert!(silent.is_err(), "discovery answered while udp is off");
+        assert!(server.wait_until(Duration::from_secs(5), |s| s.udp_ignored() == 2).await);
+        assert_eq!(server.heard(guild_id).keepalives, 0, "nothing recorded while off");
+        server.set_udp_answering(true);
+        udp.send(&discovery_request(ssrc)).await.expect("send discovery");
+        let len = tokio::time::timeout(Duration::from_secs(5), udp.recv(&mut reply))
+            .await
+            .expect("discovery answered once udp is back")
+            .expect("recv");
+        assert_eq!((len, &reply[..4]), (74, &[0u8, 2, 0, 70][..]));
+        assert_eq!(server.udp_ignored(), 2);
+
+        // Dropped: the stream just ends, no close frame, and the session is closed.
+        assert_eq!(server.drop_sessions(guild_id), 1);
+        let ended = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("the stream ends");
+        assert!(
+            !matches!(&ended, Some(Ok(message)) if message.is_close()),
+            "a close frame came: {:?}",
+            ended.map(|m| m.map(|m| m.as_close().map(|(code, _)| u16::from(code))))
+        );
+        assert!(server.wait_until(Duration::from_secs(5), |s| !s.is_connected(guild_id)).await);
+        assert_eq!((server.sessions_opened(guild_id), server.sessions_closed(guild_id)), (1, 1));
+
+        // The session can still be resumed, as after a real network drop.
+        let mut ws = dial(&server).await;
+        recv(&mut ws).await.expect("hello");
+        send(&mut ws, json!({"op": 7, "d": {"server_id": guild_id.to_string(), "session_id": "s1", "token": "tok"}}))
+            .await;
+        assert_eq!(recv(&mut ws).await, Ok(json!({"op": 9, "d": null})));
     });
 }

@@ -8,17 +8,19 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use timmybot_gateway::{Health, health_router};
+use timmybot_gateway::{Health, PlayerStats, health_router, metrics_router};
 use timmybot_interactions::{InteractionHandler, MAX_BODY_BYTES};
 
-/// `POST /interactions` (Discord's interactions endpoint) and `GET /health`.
-pub fn router(handler: Arc<InteractionHandler>, health: Health) -> Router {
+/// `POST /interactions` (Discord's interactions endpoint), `GET /health`
+/// and `GET /metrics` (the players' frame statistics).
+pub fn router(handler: Arc<InteractionHandler>, health: Health, player_stats: PlayerStats) -> Router {
     Router::new()
         .route("/interactions", post(interactions_post))
         // Refuse large bodies while reading them, before any buffering or parsing.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(handler)
         .merge(health_router(health))
+        .merge(metrics_router(player_stats))
 }
 
 async fn interactions_post(

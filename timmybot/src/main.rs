@@ -115,7 +115,7 @@ fn main() -> ExitCode {
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let platform = Platform::start(config).await?;
-    println!("timmybot serving on http://{} (POST /interactions, GET /health)", platform.addr());
+    println!("timmybot serving on http://{} (POST /interactions, GET /health, GET /metrics)", platform.addr());
     platform.run_until(shutdown_signal()).await
 }
 

@@ -11,14 +11,15 @@ use timmybot_outbound::SafeHttpClient;
 use anyhow::Context as _;
 use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
-use timmybot_core::emf::MetricsSink;
+use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
     AllowlistStore, CommandBus, DiscordRest, PlayerStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
     TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
-use timmybot_gateway::{AccessWatchSettings, GatewayDeps, GatewayInteractions, GatewaySettings, Health};
+use timmybot_emf::{EmfEmitter, MetricsSink, StdoutSink};
+use timmybot_gateway::{AccessWatchSettings, GatewayDeps, GatewayInteractions, GatewaySettings, Health, PlayerStats};
 use timmybot_interactions::{InteractionHandler, PublicKey};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +34,8 @@ use crate::gateway_interactions::HandlerOverGateway;
 /// The default is production's.
 #[derive(Clone, Default)]
 pub struct PlatformExtras {
-    /// Where metric records go when [`Config::metrics`] is on; `None` = stdout.
+    /// Where the EMF lines of metric records go when [`Config::metrics`]
+    /// is on; `None` = stdout.
     pub metrics_sink: Option<Arc<dyn MetricsSink>>,
     /// How the players run (refresh and alive intervals, a fixed shuffle
     /// seed); tests shorten them.
@@ -86,6 +88,7 @@ impl Platform {
                 .with_search(sources.search()),
         );
         let health = Health::new();
+        let player_stats = PlayerStats::new();
         let admin_token = admin_token(&config).await?;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -94,7 +97,7 @@ impl Platform {
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let admin = crate::admin_http::admin_router(AdminApi::new(allowlist.clone()), admin_token);
-        let app = crate::http_server::router(handler.clone(), health.clone()).merge(admin);
+        let app = crate::http_server::router(handler.clone(), health.clone(), player_stats.clone()).merge(admin);
         let http_stop = shutdown.clone();
         let http = tokio::spawn(async move {
             axum::serve(listener, app).with_graceful_shutdown(async move { http_stop.cancelled().await }).await
@@ -116,7 +119,6 @@ impl Platform {
                 leave_revoked_guild_after: config.leave_revoked_guild_after,
                 ..AccessWatchSettings::default()
             },
-            emit_metrics: config.metrics,
             ytdlp: config.ytdlp.clone(),
             soundcloud: config.soundcloud,
             players: timmybot_voice::PlayersConfig {
@@ -134,7 +136,12 @@ impl Platform {
             // An open bot has nothing to revoke.
             allowlist: (config.allowlist.mode == AllowlistMode::Allowlist).then_some(allowlist),
             discord: Some(discord),
-            metrics_sink: extras.metrics_sink,
+            // CloudWatch reads EMF lines from the task's stdout.
+            metrics: config.metrics.then(|| {
+                let sink = extras.metrics_sink.clone().unwrap_or_else(|| Arc::new(StdoutSink));
+                Arc::new(EmfEmitter::new(sink, Arc::new(SystemClock))) as Arc<dyn MetricsRecorder>
+            }),
+            player_stats,
             track_cache: Some(track_cache.clone()),
         };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));

@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::Secret;
-use timmybot_core::emf::{MemorySink, MetricsSink};
+use timmybot_emf::{MemorySink, MetricsSink};
 use timmybot_gateway::DiscordEndpoints;
 use timmybot_interactions::commands::{COMMANDS, OptionKind};
 use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild};
@@ -583,7 +583,9 @@ impl Sandbox {
     /// Waits (up to 30 s) until the voice channel heard `seconds` of audio,
     /// then checks it is a clean tone of `hz`: 45–55 packets per second
     /// (Discord's 50), the dominant frequency within 5 Hz, every packet
-    /// decrypted. Returns what was heard.
+    /// decrypted, and end-to-end encrypted: DAVE frames that the fake's
+    /// listener decrypted, none plain after the first of them, none that
+    /// failed. Returns what was heard.
     ///
     /// # Errors
     /// What fell short, with everything heard.
@@ -604,10 +606,14 @@ impl Sandbox {
         if heard.undecryptable != 0 {
             return Err(format!("{} packets could not be decrypted", heard.undecryptable));
         }
+        if heard.dave_frames == 0 || heard.plain_after_dave != 0 || heard.dave_undecryptable != 0 {
+            return Err(format!("not end-to-end encrypted throughout: {heard:?}"));
+        }
         Ok(heard)
     }
 
-    /// `heard guild=<id> packets=<n> rate=<pps> dominant_hz=<hz>`.
+    /// `heard guild=<id> packets=<n> rate=<pps> dominant_hz=<hz> level_dbfs=<db>
+    /// dave_frames=<n> plain_frames=<n>`.
     pub fn heard_line(&self) -> String {
         heard_line(GUILD_ID, &self.heard())
     }
@@ -634,14 +640,19 @@ pub fn has_button(body: &Value, custom_id: &str) -> bool {
 }
 
 /// Formats what a guild heard as the sandbox prints it; `level_dbfs` is
-/// the RMS level of the last second of audio (-120 for silence).
+/// the RMS level of the last second of audio (-120 for silence);
+/// `dave_frames` counts the frames that came end-to-end encrypted (DAVE),
+/// `plain_frames` those that did not (songbird's first few, before its
+/// first commit).
 pub fn heard_line(guild_id: u64, heard: &Heard) -> String {
     format!(
-        "heard guild={guild_id} packets={} rate={:.1} dominant_hz={:.1} level_dbfs={:.1}",
+        "heard guild={guild_id} packets={} rate={:.1} dominant_hz={:.1} level_dbfs={:.1} dave_frames={} plain_frames={}",
         heard.packets,
         heard.rate,
         heard.dominant_hz.unwrap_or(0.0),
         heard.level_dbfs.unwrap_or(-120.0),
+        heard.dave_frames,
+        heard.plain_frames,
     )
 }
 

@@ -41,9 +41,14 @@ fn sandbox_prints_a_heard_line_for_the_tone_it_was_given() {
     assert!(field("packets") >= 240.0, "{heard}");
     assert!((45.0..=55.0).contains(&field("rate")), "{heard}");
     assert!((field("dominant_hz") - 440.0).abs() <= 5.0, "{heard}");
-    // A half-scale sine: -9 dBFS; the level is the line's last field.
-    assert!(heard.split_whitespace().last().unwrap().starts_with("level_dbfs="), "{heard}");
+    // A half-scale sine: -9 dBFS.
     assert!((field("level_dbfs") + 9.0).abs() <= 1.5, "{heard}");
+    // DAVE is negotiated: nearly every frame came end-to-end encrypted, and
+    // the line ends with the two counts.
+    let words: Vec<&str> = heard.split_whitespace().collect();
+    assert!(words[words.len() - 2].starts_with("dave_frames=") && words[words.len() - 1].starts_with("plain_frames="));
+    assert!(field("dave_frames") >= 200.0, "{heard}");
+    assert!(field("plain_frames") < 25.0, "{heard}");
 }
 
 #[test]

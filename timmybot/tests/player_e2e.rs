@@ -529,11 +529,17 @@ fn the_player_follows_a_move_and_a_kick_keeps_the_queue_for_the_next_play() {
             sandbox.voice.close_sessions(GUILD_ID, 4014).unwrap();
             let gone = sandbox.voice.wait_until(Duration::from_secs(10), |v| !v.is_connected(GUILD_ID)).await;
             assert!(gone, "no voice session after the kick");
+            let kicked_at = sandbox.voice.sessions_opened(GUILD_ID);
             tokio::time::sleep(Duration::from_millis(500)).await;
             assert_eq!(packets_during(&sandbox, Duration::from_millis(800)).await, 0, "nothing plays after a kick");
+            // 4014 is final for the player too: it does not rejoin by itself.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            assert_eq!(sandbox.voice.sessions_opened(GUILD_ID), kicked_at, "no rejoin after a kick");
             let now = sandbox.send("/nowplaying").await.unwrap();
             let text = now.response.unwrap()["data"]["content"].as_str().unwrap().to_owned();
             assert!(text.starts_with("⏏ Left the channel with **long**"), "{text}");
+            // What the fake heard before the kick must not count as the resume.
+            sandbox.voice.reset_heard(GUILD_ID);
 
             // The next /play rejoins, resumes the kept track and queues the new one.
             let reply = say(&sandbox, "/play b.wav").await;
@@ -547,6 +553,7 @@ fn the_player_follows_a_move_and_a_kick_keeps_the_queue_for_the_next_play() {
             sandbox.discord.delete_channel(GUILD_ID, OTHER_VOICE_CHANNEL_ID).await.unwrap();
             sandbox.voice.close_sessions(GUILD_ID, 4014).unwrap();
             assert!(sandbox.voice.wait_until(Duration::from_secs(10), |v| !v.is_connected(GUILD_ID)).await);
+            sandbox.voice.reset_heard(GUILD_ID);
             assert_eq!(say(&sandbox, "/resume").await, "Join a voice channel first.");
             sandbox.discord.move_member(GUILD_ID, MEMBER_ID, Some(VOICE_CHANNEL_ID)).await.unwrap();
             tokio::time::sleep(Duration::from_millis(200)).await;

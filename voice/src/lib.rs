@@ -33,7 +33,10 @@ pub use library::{
     FILES_DISABLED_MESSAGE, LIBRARY_SCHEME, Library, LibraryEntry, LibraryLimits, LibraryPage, LibrarySource,
     MAX_DEPTH, MAX_FILES, PAGE_SIZE, RESCAN_AFTER, ScanStats, path_id,
 };
-pub use players::{GuildPlayers, PlaybackSample, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate};
+pub use playback_meter::FrameStats;
+pub use players::{
+    GuildPlayers, PlaybackSample, PlayerFrameStats, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate,
+};
 pub use registry::{LOCATOR_SCHEMES, Lookup, Query, Source};
 pub use service_links::{LINK_TTL, MATCH_TTL, MAX_MATCHED_TRACKS, MISS_TTL, ServiceLinkSource, link_key, match_key};
 pub use source::{LinkOpener, ResolveNotes, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};

@@ -12,17 +12,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use songbird::events::context_data::DisconnectReason;
 use songbird::events::{CoreEvent, Event as SongbirdEvent, EventContext, EventHandler, TrackEvent};
+use songbird::model::CloseCode as VoiceCloseCode;
 use songbird::tracks::TrackHandle;
 use timmybot_core::player::{
     Caller, Command, Context, Event, EventOutcome, Limits, NowPlaying, Outcome, PlayerState, TrackId, messages,
 };
 use timmybot_core::{ChannelId, GuildId, GuildSettings, MessageRef, OutgoingMessage, StoreErrorKind};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::controller::{Controller, ControllerView};
-use crate::players::{PlayerRequest, Shared, VoiceUpdate};
+use crate::players::{PlayerRequest, Shared, VoiceUpdate, track_info};
 use crate::{PlayError, ResolvedSource, SourceError};
 
 /// How often a task looks at its timers (idle and alone leave, the
@@ -30,6 +32,19 @@ use crate::{PlayError, ResolvedSource, SourceError};
 const TICK: Duration = Duration::from_secs(1);
 /// How often loading a stored state is tried before the task gives up.
 const LOAD_ATTEMPTS: u32 = 3;
+/// How long the player waits before each of its own rejoins once songbird
+/// gave up on the call (a close it does not resume, or a reconnect that
+/// failed all of songbird's retries); after the last one fails it leaves,
+/// keeping the queue, and says so once. Each join is bounded by songbird
+/// (gateway answer within 10 s, then its connection attempts with their
+/// own retries).
+const REJOIN_DELAYS: [Duration; 3] = [Duration::from_millis(500), Duration::from_secs(2), Duration::from_secs(8)];
+/// What the member is told when the player could not get back in.
+/// What members read when the voice server closed with 4017.
+const DAVE_REQUIRED: &str = "Discord's voice server asked for end-to-end encryption (DAVE) and the connection could not set it up, so I left the channel. The queue is kept: `/play` or `/resume` tries again.";
+
+const REJOIN_FAILED: &str =
+    "I lost the voice connection and could not get back in. The queue is kept: `/play` or `/resume` brings me back.";
 
 /// What reaches a guild's task.
 pub(crate) enum Msg {
@@ -54,8 +69,11 @@ pub(crate) enum Msg {
     /// Store the exact position, leave voice, end (graceful shutdown).
     Suspend { done: oneshot::Sender<()> },
     /// songbird's voice connection went down (`reason`: why, `None` when
-    /// asked to) or came back.
-    Driver { connected: bool, reason: Option<String> },
+    /// asked to) or came back; `rejoin`: songbird gave up on a call the
+    /// player should get back into by itself.
+    Driver { connected: bool, reason: Option<String>, after: AfterLoss },
+    /// Time for rejoin attempt `attempt` (an index into [`REJOIN_DELAYS`]).
+    Rejoin { attempt: usize },
 }
 
 /// What songbird said about a track.
@@ -176,6 +194,9 @@ struct Task {
     last_refresh: Instant,
     /// Whether the current call reports its connection events here.
     driver_watched: bool,
+    /// The rejoin attempt scheduled or running, while the player gets back
+    /// into a call songbird gave up on.
+    rejoining: Option<usize>,
 }
 
 impl Task {
@@ -228,6 +249,7 @@ impl Task {
             controller: None,
             last_refresh: Instant::now(),
             driver_watched: false,
+            rejoining: None,
         })
     }
 
@@ -282,13 +304,150 @@ impl Task {
                 }
             }
             Msg::Suspend { .. } => unreachable!("handled by the loop"),
-            Msg::Driver { connected: true, .. } => info!("voice connection back"),
-            Msg::Driver { connected: false, reason: None } => debug!("voice connection closed as asked"),
-            // Reconnecting on its own is songbird's; a kick or a deleted
-            // channel also arrives as the bot's voice state, which stops
-            // the player with the queue kept.
-            Msg::Driver { connected: false, reason: Some(reason) } => warn!(reason, "voice connection lost"),
+            Msg::Driver { connected: true, .. } => self.voice_back().await,
+            Msg::Driver { connected: false, reason: None, .. } => debug!("voice connection closed as asked"),
+            Msg::Driver { connected: false, reason: Some(reason), after: AfterLoss::Rejoin } => {
+                self.voice_lost(reason).await;
+            }
+            Msg::Driver { connected: false, reason: Some(reason), after: AfterLoss::DaveRequired } => {
+                self.dave_required(reason).await;
+            }
+            // A kick or a deleted channel (4014) also arrives as the bot's
+            // voice state, which stops the player with the queue kept; a
+            // discarded attempt was replaced by a newer one.
+            Msg::Driver { connected: false, reason: Some(reason), after: AfterLoss::Nothing } => {
+                warn!(reason, "voice connection closed for good");
+            }
+            Msg::Rejoin { attempt } => self.rejoin(attempt).await,
         }
+    }
+
+    /// songbird gave up on the call while the player still wants to be in
+    /// it: the audio stopped where it was, so the clock stops there too,
+    /// and the player rejoins after a short wait.
+    async fn voice_lost(&mut self, reason: String) {
+        if !self.in_voice || self.state.voice_channel.is_none() {
+            debug!(reason, "voice connection lost while leaving");
+            return;
+        }
+        if self.rejoining.is_some() {
+            debug!(reason, "voice connection lost again while rejoining");
+            return;
+        }
+        warn!(reason, "voice connection lost; rejoining");
+        let now = self.now_ms();
+        if let Some(current) = self.state.current.as_mut().filter(|c| c.clock.is_running()) {
+            current.clock.freeze(now);
+            self.save_logged().await;
+        }
+        self.set_audible(false);
+        self.schedule_rejoin(0);
+    }
+
+    /// The voice server closed with 4017: it requires DAVE, which this
+    /// connection did not negotiate. Rejoining would be closed the same way
+    /// (songbird offers DAVE on every connection, so this means its DAVE
+    /// setup failed, or Discord changed the protocol): say so in the log
+    /// and to the members, and leave with the queue kept.
+    async fn dave_required(&mut self, reason: String) {
+        if !self.in_voice || self.state.voice_channel.is_none() {
+            debug!(reason, "4017 while leaving");
+            return;
+        }
+        error!(
+            reason,
+            "the voice server requires DAVE end-to-end encryption (close 4017) and this connection did not set it \
+             up; leaving with the queue kept"
+        );
+        self.rejoining = None;
+        // The audio stopped with the close; the clock stops now too (the
+        // event freezes it).
+        self.set_audible(false);
+        self.event(Event::Disconnected).await;
+        self.notice(DAVE_REQUIRED.to_owned());
+    }
+
+    fn schedule_rejoin(&mut self, attempt: usize) {
+        self.rejoining = Some(attempt);
+        let tx = self.tx.clone();
+        let delay = REJOIN_DELAYS[attempt];
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = tx.send(Msg::Rejoin { attempt });
+        });
+    }
+
+    /// Joins the stored channel again, as a fresh join: songbird forgets the
+    /// dead connection (nothing is sent for that), then asks the gateway for
+    /// the channel, and Discord answers with a voice server and a new token.
+    /// The track stays in songbird's mixer and goes on from where the audio
+    /// stopped.
+    async fn rejoin(&mut self, attempt: usize) {
+        if self.rejoining != Some(attempt) {
+            return; // Back already, or left meanwhile.
+        }
+        let Some(channel) = self.state.voice_channel.filter(|_| self.in_voice) else {
+            self.rejoining = None;
+            return;
+        };
+        let guild = songbird_guild(self.guild);
+        if let Some(call) = self.shared.songbird.get(guild) {
+            call.lock().await.update_state(String::new(), None::<songbird::id::ChannelId>);
+        }
+        match self.shared.songbird.join(guild, songbird_channel(channel)).await {
+            Ok(_) => {
+                info!(attempt, channel_id = %channel, "rejoined voice");
+                self.voice_back().await;
+            }
+            Err(e) if attempt + 1 < REJOIN_DELAYS.len() => {
+                warn!(attempt, error = %e, "rejoining voice failed; trying again");
+                self.schedule_rejoin(attempt + 1);
+            }
+            Err(e) => {
+                warn!(attempt, error = %e, "rejoining voice failed; leaving with the queue kept");
+                self.rejoining = None;
+                self.sync_clock_to_audio(false).await;
+                self.event(Event::Disconnected).await;
+                self.notice(REJOIN_FAILED.to_owned());
+            }
+        }
+    }
+
+    /// The call is connected again (songbird reconnected, or the player
+    /// rejoined): a rejoin still waiting is not needed, and the clock goes
+    /// on from where the audio is.
+    async fn voice_back(&mut self) {
+        if self.rejoining.take().is_none() {
+            debug!("voice connection up");
+            return;
+        }
+        info!("voice connection back");
+        self.sync_clock_to_audio(true).await;
+        self.sync_live();
+    }
+
+    /// Sets the current track's clock to where its audio is in songbird,
+    /// running (when `run`, and the track plays) or not.
+    async fn sync_clock_to_audio(&mut self, run: bool) {
+        let Some(live) = self.live.as_ref().filter(|l| !l.seeking) else { return };
+        // After songbird gave up on a call its mixer does not answer until
+        // the next connection: bounded, so the player task cannot hang.
+        let Ok(info) = track_info(&live.handle).await else {
+            debug!("no answer from the mixer about the track; the clock stays where it is");
+            return;
+        };
+        let (track, epoch) = (live.track, live.epoch);
+        let now = self.now_ms();
+        let paused = self.state.paused;
+        let Some(current) = self.state.current.as_mut().filter(|c| c.track.id == track && c.epoch == epoch) else {
+            return;
+        };
+        current.clock.offset_ms = u64::try_from(info.position.as_millis()).unwrap_or(u64::MAX);
+        current.clock.since_ms = None;
+        if run && !paused && current.clock.ready {
+            current.clock.run(now);
+        }
+        self.save_logged().await;
     }
 
     /// A caller with every right, in the bot's channel: the deployment
@@ -517,7 +676,7 @@ impl Task {
                 warn!(error = %e, "could not watch the track");
             }
         }
-        self.shared.meter(&handle);
+        self.shared.meter(self.guild, &handle);
         if let Some(mut titles) = stream_titles {
             // Ends with the stream (the sender lives in its reader).
             let tx = self.tx.clone();
@@ -575,7 +734,7 @@ impl Task {
         }
         if let Some(live) = self.live.take() {
             let now = Instant::now();
-            let play_time = live.handle.get_info().await.ok().map(|s| s.play_time);
+            let play_time = track_info(&live.handle).await.ok().map(|s| s.play_time);
             self.shared.finish_meter(live.handle.uuid(), now, play_time);
             let _ = live.handle.stop();
         }
@@ -588,7 +747,7 @@ impl Task {
             AudioEvent::Playable => {
                 let handle = live.handle.clone();
                 let seeking = live.seeking;
-                if let Ok(info) = handle.get_info().await {
+                if let Ok(info) = track_info(&handle).await {
                     // The deficit baseline starts when the audio can play.
                     self.shared.observe(handle.uuid(), Instant::now(), &info);
                 }
@@ -712,7 +871,9 @@ impl Task {
         }
         let Some(call) = self.shared.songbird.get(songbird_guild(self.guild)) else { return };
         let mut call = call.lock().await;
-        for (event, connected) in [(CoreEvent::DriverDisconnect, false), (CoreEvent::DriverReconnect, true)] {
+        for (event, connected) in
+            [(CoreEvent::DriverDisconnect, false), (CoreEvent::DriverConnect, true), (CoreEvent::DriverReconnect, true)]
+        {
             call.add_global_event(SongbirdEvent::Core(event), DriverWatcher { tx: self.tx.clone(), connected });
         }
         self.driver_watched = true;
@@ -722,6 +883,7 @@ impl Task {
         if !in_voice {
             // The call is gone with its handlers; the next one needs its own.
             self.driver_watched = false;
+            self.rejoining = None;
         }
         self.in_voice = in_voice;
         self.shared.set_in_voice(self.guild, in_voice);
@@ -797,15 +959,49 @@ struct DriverWatcher {
 #[async_trait]
 impl EventHandler for DriverWatcher {
     async fn act(&self, ctx: &EventContext<'_>) -> Option<SongbirdEvent> {
-        let reason = match ctx {
-            EventContext::DriverDisconnect(data) => data.reason.map(|r| format!("{r:?}")),
-            _ => None,
+        let (reason, after) = match ctx {
+            EventContext::DriverDisconnect(data) => {
+                (data.reason.map(|r| format!("{r:?}")), data.reason.map_or(AfterLoss::Nothing, |r| after_loss(&r)))
+            }
+            _ => (None, AfterLoss::Nothing),
         };
-        if self.tx.send(Msg::Driver { connected: self.connected, reason }).is_err() {
+        if self.tx.send(Msg::Driver { connected: self.connected, reason, after }).is_err() {
             return Some(SongbirdEvent::Cancel);
         }
         None
     }
+}
+
+/// What the player does once songbird gave up on a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterLoss {
+    /// Joins again by itself.
+    Rejoin,
+    /// Nothing: it asked to leave, or the gateway's voice state says why.
+    Nothing,
+    /// Tells the members the voice server required DAVE (4017) and leaves.
+    DaveRequired,
+}
+
+fn after_loss(reason: &DisconnectReason) -> AfterLoss {
+    match reason {
+        DisconnectReason::WsClosed(Some(VoiceCloseCode::DaveProtocolRequired)) => AfterLoss::DaveRequired,
+        reason if rejoins_after(reason) => AfterLoss::Rejoin,
+        _ => AfterLoss::Nothing,
+    }
+}
+
+/// Whether the player gets back into a call songbird gave up on for
+/// `reason`: not after its own leave, a kick or a deleted channel (4014,
+/// 4022: the gateway's voice state says what happened), nor for an attempt
+/// songbird replaced with a newer one.
+fn rejoins_after(reason: &DisconnectReason) -> bool {
+    !matches!(
+        reason,
+        DisconnectReason::Requested
+            | DisconnectReason::AttemptDiscarded
+            | DisconnectReason::WsClosed(Some(VoiceCloseCode::Disconnected | VoiceCloseCode::CallTerminated))
+    )
 }
 
 /// songbird's volume: 1.0 is 100 %.

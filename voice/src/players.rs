@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::ResolvedSource;
-use crate::playback_meter::TrackMeter;
+use crate::playback_meter::{FrameStats, RollingMinute, TrackActivity, TrackMeter};
 use crate::player_task::{self, Msg};
 use crate::{PlayError, SourceResolver};
 
@@ -41,6 +41,10 @@ pub struct PlayersConfig {
     /// How long a live stream (a radio) plays before the player moves on
     /// (default 4 hours): a stream has no end of its own.
     pub max_live_session: Duration,
+    /// How often every live track's state is read for the frame statistics
+    /// (default 1 s): the moment a track is paused or resumed is known to
+    /// within this, and the rolling minute moves in these steps.
+    pub frame_sample_interval: Duration,
 }
 
 impl Default for PlayersConfig {
@@ -50,6 +54,7 @@ impl Default for PlayersConfig {
             alive_interval: Duration::from_secs(1),
             shuffle_seed: None,
             max_live_session: Duration::from_secs(4 * 60 * 60),
+            frame_sample_interval: Duration::from_secs(1),
         }
     }
 }
@@ -81,15 +86,50 @@ pub struct VoiceUpdate {
 pub struct PlaybackSample {
     /// Players with a current track (playing, paused or still opening).
     pub active_players: u64,
-    /// 20 ms frames the tracks fell behind wall-clock time since the previous
-    /// sample, summed over players (see [`TrackMeter`] for how).
-    pub frame_deficit: u64,
+    /// Frames sent, nulled and behind since the previous sample, summed over
+    /// players, including tracks that ended in between (see
+    /// [`crate::playback_meter`] for what each count means).
+    pub frames: FrameStats,
 }
 
-/// A live track and its deficit bookkeeping.
+/// One player's frame statistics, as [`GuildPlayers::frame_stats`] reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayerFrameStats {
+    /// The guild.
+    pub guild: GuildId,
+    /// Whether it has a current track handed to songbird now (playing,
+    /// paused or waiting for its audio).
+    pub has_track: bool,
+    /// The last 60 s, in one-second steps (less for a player that started
+    /// playing less than a minute ago).
+    pub last_minute: FrameStats,
+    /// Since the player joined voice.
+    pub total: FrameStats,
+}
+
+/// A live track and its frame bookkeeping.
 struct MeteredTrack {
+    guild: GuildId,
     handle: TrackHandle,
     meter: TrackMeter,
+}
+
+/// A guild's frame counts while it is in voice.
+#[derive(Default)]
+struct GuildFrames {
+    window: RollingMinute,
+    total: FrameStats,
+}
+
+/// The frame bookkeeping of every live track and every guild in voice.
+#[derive(Default)]
+struct Frames {
+    /// Every live track, by songbird's track id.
+    tracks: HashMap<uuid::Uuid, MeteredTrack>,
+    /// Guilds that played since they joined voice.
+    guilds: HashMap<GuildId, GuildFrames>,
+    /// Counts since the last [`GuildPlayers::playback_sample`].
+    untaken: FrameStats,
 }
 
 /// A running guild task, as the registry knows it.
@@ -117,36 +157,96 @@ pub(crate) struct Shared {
     in_voice: StdMutex<HashMap<GuildId, ()>>,
     /// Players with audible audio now (the alive mark is written while > 0).
     audible: AtomicUsize,
-    /// Every live track, by songbird's track id; apart from the tasks so a
-    /// metrics sample never waits for one.
-    meters: StdMutex<HashMap<uuid::Uuid, MeteredTrack>>,
-    /// Deficit frames of tracks that ended since the last sample.
-    ended_deficit: AtomicU64,
+    /// Frame statistics, apart from the tasks so a reader never waits for one.
+    frames: StdMutex<Frames>,
+    /// Second 0 of the rolling minutes.
+    frames_origin: Instant,
+    /// One sampling pass at a time, so observations reach each meter in order.
+    sampling: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
-    fn meters(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, MeteredTrack>> {
-        self.meters.lock().expect("meter map lock poisoned")
+    fn frames(&self) -> std::sync::MutexGuard<'_, Frames> {
+        self.frames.lock().expect("frame stats lock poisoned")
     }
 
-    /// Starts metering `handle`.
-    pub(crate) fn meter(&self, handle: &TrackHandle) {
-        self.meters().insert(handle.uuid(), MeteredTrack { handle: handle.clone(), meter: TrackMeter::new() });
+    /// The rolling-minute second of `now`.
+    fn second(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.frames_origin).as_secs()
     }
 
-    /// Observes a track at `now`; the new deficit frames, 0 for an unknown track.
-    pub(crate) fn observe(&self, track: uuid::Uuid, now: Instant, state: &TrackState) -> u64 {
-        self.meters().get_mut(&track).map_or(0, |t| t.meter.observe(now, is_playing(state), state.play_time))
-    }
-
-    /// Stops metering a track that ended at `now`, having played `play_time`
-    /// (`None`: unknown, its last interval is not counted).
-    pub(crate) fn finish_meter(&self, track: uuid::Uuid, now: Instant, play_time: Option<Duration>) {
-        let Some(mut ended) = self.meters().remove(&track) else { return };
-        if let Some(play_time) = play_time {
-            let frames = ended.meter.observe(now, true, play_time);
-            self.ended_deficit.fetch_add(frames, Ordering::Relaxed);
+    /// Adds `added`, observed at `now`, to `guild` and to the untaken counts.
+    fn credit(&self, frames: &mut Frames, guild: GuildId, now: Instant, added: FrameStats) {
+        frames.untaken += added;
+        if let Some(counts) = frames.guilds.get_mut(&guild) {
+            counts.window.add(self.second(now), added);
+            counts.total += added;
         }
+    }
+
+    /// Starts metering `handle`, `guild`'s new current track.
+    pub(crate) fn meter(&self, guild: GuildId, handle: &TrackHandle) {
+        let mut frames = self.frames();
+        frames.guilds.entry(guild).or_default();
+        frames.tracks.insert(handle.uuid(), MeteredTrack { guild, handle: handle.clone(), meter: TrackMeter::new() });
+    }
+
+    /// Observes a track at `now` (taken before asking songbird for `state`);
+    /// an unknown track is ignored.
+    pub(crate) fn observe(&self, track: uuid::Uuid, now: Instant, state: &TrackState) {
+        let mut frames = self.frames();
+        let Some(metered) = frames.tracks.get_mut(&track) else { return };
+        let guild = metered.guild;
+        let added = metered.meter.observe(now, activity(state), state.play_time);
+        self.credit(&mut frames, guild, now, added);
+    }
+
+    /// Stops metering a track that ended (or was stopped) at `now`, having
+    /// played `play_time`; its last span counts as played to the end.
+    /// `None`: unknown, its last span is not counted.
+    pub(crate) fn finish_meter(&self, track: uuid::Uuid, now: Instant, play_time: Option<Duration>) {
+        let mut frames = self.frames();
+        let Some(mut ended) = frames.tracks.remove(&track) else { return };
+        if let Some(play_time) = play_time {
+            let added = ended.meter.observe(now, TrackActivity::Playing, play_time);
+            self.credit(&mut frames, ended.guild, now, added);
+        }
+    }
+
+    /// Reads every live track's state once and feeds the meters; returns
+    /// how many tracks are live (not done).
+    async fn sample_tracks(&self) -> u64 {
+        let _one_pass = self.sampling.lock().await;
+        let tracks: Vec<(uuid::Uuid, TrackHandle)> =
+            self.frames().tracks.iter().map(|(id, t)| (*id, t.handle.clone())).collect();
+        let mut live = 0;
+        for (id, handle) in tracks {
+            // The instant is taken before asking, so the mixer's answer is
+            // never older than it: a deficit can be under-counted, not
+            // over-counted.
+            let now = Instant::now();
+            match track_info(&handle).await {
+                Ok(state) if !state.playing.is_done() => {
+                    live += 1;
+                    self.observe(id, now, &state);
+                }
+                // Ended at an unknown moment before `now` (its end event,
+                // which counts to the end, has not run yet): its sent frames
+                // count, its last span does not.
+                Ok(state) => {
+                    let mut frames = self.frames();
+                    if let Some(mut ended) = frames.tracks.remove(&id) {
+                        let added = ended.meter.observe(now, TrackActivity::Idle, state.play_time);
+                        self.credit(&mut frames, ended.guild, now, added);
+                    }
+                }
+                // Dropped by the mixer with its call.
+                Err(TrackInfoError::Gone) => self.finish_meter(id, now, None),
+                // The call is down: nothing is known about this span.
+                Err(TrackInfoError::NoAnswer) => {}
+            }
+        }
+        live
     }
 
     /// Counts a player as audible or not.
@@ -158,13 +258,15 @@ impl Shared {
         }
     }
 
-    /// Notes whether `guild`'s task is in voice.
+    /// Notes whether `guild`'s task is in voice; leaving voice ends the
+    /// guild's frame statistics.
     pub(crate) fn set_in_voice(&self, guild: GuildId, in_voice: bool) {
         let mut map = self.in_voice.lock().expect("voice map lock poisoned");
         if in_voice {
             map.insert(guild, ());
         } else {
             map.remove(&guild);
+            self.frames().guilds.remove(&guild);
         }
     }
 
@@ -184,9 +286,38 @@ impl Shared {
     }
 }
 
-/// Whether the mixer is advancing the track: playable and not paused.
-fn is_playing(state: &TrackState) -> bool {
-    matches!(state.playing, PlayMode::Play) && state.ready == ReadyState::Playable
+/// What the mixer does with the track: mixes it (playing and playable),
+/// skips it for want of audio (playing, not playable yet), or nothing.
+/// How long anything waits for songbird to say where a track is.
+const TRACK_INFO_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Why a track's state is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrackInfoError {
+    /// The mixer dropped the track (with its call, or it ended).
+    Gone,
+    /// The mixer did not answer in time: songbird's mixer only reads track
+    /// requests while it runs a connection, so after songbird gave up on a
+    /// call (or while it connects again) the question waits for the next
+    /// connection. Bounded, so no player task or sampling pass hangs on it.
+    NoAnswer,
+}
+
+/// The track's state from the mixer, within [`TRACK_INFO_TIMEOUT`].
+pub(crate) async fn track_info(handle: &TrackHandle) -> Result<TrackState, TrackInfoError> {
+    match tokio::time::timeout(TRACK_INFO_TIMEOUT, handle.get_info()).await {
+        Ok(Ok(state)) => Ok(state),
+        Ok(Err(_)) => Err(TrackInfoError::Gone),
+        Err(_) => Err(TrackInfoError::NoAnswer),
+    }
+}
+
+fn activity(state: &TrackState) -> TrackActivity {
+    match (&state.playing, state.ready) {
+        (PlayMode::Play, ReadyState::Playable) => TrackActivity::Playing,
+        (PlayMode::Play, _) => TrackActivity::Waiting,
+        _ => TrackActivity::Idle,
+    }
 }
 
 /// Every guild's player. Cheap to clone; clones share the players.
@@ -235,10 +366,20 @@ impl GuildPlayers {
             next_generation: AtomicU64::new(1),
             in_voice: StdMutex::new(HashMap::new()),
             audible: AtomicUsize::new(0),
-            meters: StdMutex::new(HashMap::new()),
-            ended_deficit: AtomicU64::new(0),
+            frames: StdMutex::new(Frames::default()),
+            frames_origin: Instant::now(),
+            sampling: tokio::sync::Mutex::new(()),
         });
-        tokio::spawn(write_alive_marks(Arc::downgrade(&shared), stop));
+        tokio::spawn(every(Arc::downgrade(&shared), |c| c.alive_interval, stop.clone(), write_alive_mark));
+        // Every live track's state, for the frame statistics.
+        tokio::spawn(every(
+            Arc::downgrade(&shared),
+            |c| c.frame_sample_interval,
+            stop,
+            |shared: Arc<Shared>| async move {
+                shared.sample_tracks().await;
+            },
+        ));
         Ok(Self { shared })
     }
 
@@ -341,30 +482,35 @@ impl GuildPlayers {
         self.shared.tasks.lock().expect("task map lock poisoned").contains_key(&guild)
     }
 
-    /// Samples every live track for the metrics: how many there are, and how
-    /// many frames they fell behind since the previous sample (including
-    /// tracks that ended in between). Does not wait on the players.
+    /// Samples every live track for the metrics record: how many there are
+    /// now, and the frames counted since the previous call (including
+    /// tracks that ended in between), summed over players. Reads each
+    /// track's state first, so the counts are current; never waits on the
+    /// players' tasks.
     pub async fn playback_sample(&self) -> PlaybackSample {
-        let tracks: Vec<(uuid::Uuid, TrackHandle)> =
-            self.shared.meters().iter().map(|(id, t)| (*id, t.handle.clone())).collect();
-        let mut sample = PlaybackSample::default();
-        for (id, handle) in tracks {
-            // The instant is taken before asking, so the mixer's answer is
-            // never older than it: a sample can under-count, not over-count.
-            let now = Instant::now();
-            match handle.get_info().await {
-                Ok(state) if !state.playing.is_done() => {
-                    sample.active_players += 1;
-                    sample.frame_deficit += self.shared.observe(id, now, &state);
-                }
-                // Ended at an unknown moment before `now` (its end event, which
-                // counts to the end, has not run yet), or dropped by the mixer
-                // with its call: counting up to `now` would over-count.
-                Ok(_) | Err(_) => self.shared.finish_meter(id, now, None),
-            }
-        }
-        sample.frame_deficit += self.shared.ended_deficit.swap(0, Ordering::Relaxed);
-        sample
+        let active_players = self.shared.sample_tracks().await;
+        let frames = std::mem::take(&mut self.shared.frames().untaken);
+        PlaybackSample { active_players, frames }
+    }
+
+    /// Every player in voice that has played since it joined: its frames
+    /// over the last minute and in total, as of the last sampling pass (at
+    /// most [`PlayersConfig::frame_sample_interval`] old), by guild id.
+    pub fn frame_stats(&self) -> Vec<PlayerFrameStats> {
+        let now = self.shared.second(Instant::now());
+        let frames = self.shared.frames();
+        let mut stats: Vec<PlayerFrameStats> = frames
+            .guilds
+            .iter()
+            .map(|(guild, counts)| PlayerFrameStats {
+                guild: *guild,
+                has_track: frames.tracks.values().any(|t| t.guild == *guild),
+                last_minute: counts.window.last_minute(now),
+                total: counts.total,
+            })
+            .collect();
+        stats.sort_by_key(|s| s.guild.get());
+        stats
     }
 
     /// The stored state of `guild`'s player, as the store has it.
@@ -376,10 +522,19 @@ impl GuildPlayers {
     }
 }
 
-/// Writes the alive mark while any track plays, until `stop`.
-async fn write_alive_marks(shared: std::sync::Weak<Shared>, stop: CancellationToken) {
+/// Runs `work` every `interval` (read from the config) until `stop`, or
+/// until the players are gone.
+async fn every<F, Fut>(
+    shared: std::sync::Weak<Shared>,
+    interval: fn(&PlayersConfig) -> Duration,
+    stop: CancellationToken,
+    work: F,
+) where
+    F: Fn(Arc<Shared>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let interval = match shared.upgrade() {
-        Some(shared) => shared.config.alive_interval,
+        Some(shared) => interval(&shared.config),
         None => return,
     };
     let mut ticker = tokio::time::interval(interval);
@@ -390,13 +545,18 @@ async fn write_alive_marks(shared: std::sync::Weak<Shared>, stop: CancellationTo
             _ = ticker.tick() => {}
         }
         let Some(shared) = shared.upgrade() else { return };
-        if shared.audible.load(Ordering::Relaxed) == 0 {
-            continue;
-        }
-        let now = shared.clock.now_unix_millis();
-        if let Err(e) = shared.store.mark_alive(now).await {
-            warn!(error = %e, "writing the alive mark failed");
-        }
+        work(shared).await;
+    }
+}
+
+/// Writes the alive mark while any track plays.
+async fn write_alive_mark(shared: Arc<Shared>) {
+    if shared.audible.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let now = shared.clock.now_unix_millis();
+    if let Err(e) = shared.store.mark_alive(now).await {
+        warn!(error = %e, "writing the alive mark failed");
     }
 }
 

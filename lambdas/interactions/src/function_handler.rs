@@ -1,19 +1,19 @@
 //! The Lambda entry: a thin adapter from a Function URL request to
-//! [`InteractionHandler::handle_http`], with one EMF metrics record per
+//! [`InteractionHandler::handle_http`], with one metrics record per
 //! invocation.
 
 use std::time::{Duration, Instant};
 
 use lambda_http::http::{Response, header};
 use lambda_http::{Body, Error, Request};
-use timmybot_core::emf::{
-    EmfEmitter, INTERACTION_ERRORS, INTERACTION_KIND, INTERACTION_LATENCY, INTERACTIONS, INTERACTIONS_SERVICE,
-    MetricRecord, STATUS_CODE, Unit,
+use timmybot_core::metrics::{
+    INTERACTION_ERRORS, INTERACTION_KIND, INTERACTION_LATENCY, INTERACTIONS, INTERACTIONS_SERVICE, MetricRecord,
+    MetricsRecorder, STATUS_CODE, Unit,
 };
 use timmybot_interactions::{HttpReply, InteractionHandler};
 
 /// Handles one Function URL request and writes one metrics record to
-/// `metrics` (stdout in production): interactions 1, the handler time, and
+/// `metrics` (EMF on stdout in production): interactions 1, the handler time, and
 /// errors 1 only when the answer is a 5xx or the handler failed.
 ///
 /// lambda_http has already base64-decoded the body when the event says
@@ -24,7 +24,7 @@ use timmybot_interactions::{HttpReply, InteractionHandler};
 /// Only if the response cannot be built; every refusal is an HTTP status.
 pub async fn function_handler(
     handler: &InteractionHandler,
-    metrics: &EmfEmitter,
+    metrics: &dyn MetricsRecorder,
     request: Request,
 ) -> Result<Response<Body>, Error> {
     let started = Instant::now();
@@ -34,9 +34,7 @@ pub async fn function_handler(
     let failed = reply.failed;
     let response = into_response(reply);
     let status = response.as_ref().ok().map(|r| r.status().as_u16());
-    if let Err(error) = metrics.emit(&invocation_record(started.elapsed(), status, failed, kind)) {
-        tracing::warn!(%error, "metrics record not written");
-    }
+    metrics.record(&invocation_record(started.elapsed(), status, failed, kind));
     response
 }
 

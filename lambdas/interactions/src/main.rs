@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use interactions_lambda::{Config, build_handler, function_handler};
 use lambda_http::{run, service_fn};
-use timmybot_core::emf::EmfEmitter;
+use timmybot_emf::EmfEmitter;
 
 #[tokio::main]
 async fn main() -> ExitCode {

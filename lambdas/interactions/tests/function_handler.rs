@@ -12,10 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use interactions_lambda::function_handler;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
-use timmybot_core::emf::{EmfEmitter, MemorySink};
 use timmybot_core::player::Placement;
 use timmybot_core::{ApplicationId, CommandBus, ManualClock, VoiceCommand};
 use timmybot_embedded::InProcessBus;
+use timmybot_emf::{EmfEmitter, MemorySink};
 use timmybot_interactions::{InteractionHandler, PublicKey};
 use timmybot_test_support::signer::{InteractionSigner, SAMPLE_APPLICATION_ID, SlashCommand, ping, slash_command};
 

@@ -3,7 +3,8 @@
 //! - `GET /radio/{name}`: a station added with [`FakeStreams::add_station`],
 //!   an endless WAV (48 kHz, 16-bit, stereo; data size `0xFFFFFFFF`, no
 //!   `Content-Length`) of its tone, paced at real time after a short burst,
-//!   as Icecast does. With `Icy-MetaData: 1` the answer carries
+//!   as Icecast does (or slower: [`Station::speed_percent`], a source that
+//!   cannot keep up). With `Icy-MetaData: 1` the answer carries
 //!   `icy-metaint: 16000` and a metadata block every 16 000 bytes:
 //!   `StreamTitle='…';` when the title changed since the last block sent on
 //!   that connection, an empty block otherwise. 404 for an unknown station.
@@ -69,12 +70,27 @@ pub struct Station {
     icy_name: String,
     title: String,
     changes: Vec<(Duration, String)>,
+    speed_percent: u64,
 }
 
 impl Station {
     /// A station playing a sine tone of `hz`, titled "Fake Artist - Fake Song".
     pub fn tone(hz: f64) -> Self {
-        Self { hz, icy_name: "Fake FM".to_owned(), title: "Fake Artist - Fake Song".to_owned(), changes: Vec::new() }
+        Self {
+            hz,
+            icy_name: "Fake FM".to_owned(),
+            title: "Fake Artist - Fake Song".to_owned(),
+            changes: Vec::new(),
+            speed_percent: 100,
+        }
+    }
+
+    /// After the burst, sends audio at `percent` % of real time (default
+    /// 100; at least 1): below 100, a source slower than the listener plays.
+    #[must_use]
+    pub fn speed_percent(mut self, percent: u64) -> Self {
+        self.speed_percent = percent.max(1);
+        self
     }
 
     /// Sends `name` as its `icy-name` (default "Fake FM").
@@ -343,6 +359,7 @@ async fn radio(
         shared: shared.clone(),
         name,
         tone_step: 2.0 * PI * station.hz / f64::from(SAMPLE_RATE),
+        speed_percent: station.speed_percent,
         frames_sent: 0,
         started: None,
         header_sent: false,
@@ -432,6 +449,8 @@ struct StationStream {
     shared: Shared,
     name: String,
     tone_step: f64,
+    /// Audio sent per 100 units of real time after the burst.
+    speed_percent: u64,
     frames_sent: u64,
     /// When the first audio went out; pacing counts from there.
     started: Option<Instant>,
@@ -454,11 +473,11 @@ impl StationStream {
             Some(started) => {
                 let step = frames_in(STEP);
                 // Due when the audio sent beyond the burst, plus one step,
-                // has played in real time.
+                // has played in real time (scaled by the speed).
                 let due_frames = (self.frames_sent + step).saturating_sub(burst_frames);
-                let due = started + Duration::from_micros(due_frames * 1_000_000 / rate);
+                let due = started + Duration::from_micros(due_frames * 100_000_000 / (rate * self.speed_percent));
                 tokio::time::sleep_until(due).await;
-                let elapsed = frames_in(started.elapsed());
+                let elapsed = frames_in(started.elapsed()) * self.speed_percent / 100;
                 // Catch up after a stall, but never more than a burst at once.
                 (burst_frames + elapsed).saturating_sub(self.frames_sent).clamp(step, burst_frames)
             }

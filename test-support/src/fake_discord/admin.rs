@@ -1,6 +1,7 @@
 //! What a guild's admins and members do that the bot only sees as gateway
 //! events: members moving between voice channels, the bot being dragged to
-//! another channel or kicked from voice, a channel being deleted.
+//! another channel or kicked from voice, a channel being deleted; and
+//! Discord itself moving a call to another voice server.
 //!
 //! Each control changes the state and dispatches its events under one lock,
 //! so the events reach the owning shard in Discord's order, and later
@@ -89,12 +90,41 @@ impl FakeDiscord {
             let voice_state =
                 payloads::voice_state(guild_id, config.bot_user_id, Some(channel_id), &session, Account::Me);
             state.dispatch_to_shard(shard, INTENT_GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", &voice_state);
-            let token = payloads::random_hex(8);
-            let server = payloads::voice_server_update(guild_id, &token, &config.voice_endpoint);
+            let token = payloads::voice_token(channel_id);
+            let server = payloads::voice_server_update(guild_id, &token, state.voice_endpoint(config, guild_id));
             state.dispatch_to_shard(shard, 0, "VOICE_SERVER_UPDATE", &server);
             Ok(())
         })?;
         tracing::info!(guild_id, channel_id, "bot moved");
+        Ok(())
+    }
+
+    /// Discord moves the guild's call to another voice server (another
+    /// region, or a server being drained): dispatches VOICE_SERVER_UPDATE
+    /// with a fresh token and `endpoint` (`host:port`, e.g. a second
+    /// [`FakeVoiceServer::endpoint`](crate::fake_voice::FakeVoiceServer::endpoint))
+    /// to the owning shard, and names `endpoint` in every later
+    /// VOICE_SERVER_UPDATE of the guild (a join after this goes there too).
+    /// The bot stays in its channel: no VOICE_STATE_UPDATE is sent.
+    ///
+    /// # Errors
+    ///
+    /// Fails for an unknown guild, an empty endpoint, or when the bot is in
+    /// no voice channel of the guild.
+    pub async fn move_voice_server(&self, guild_id: u64, endpoint: &str) -> anyhow::Result<()> {
+        let config = &self.shared.config;
+        self.known_guild(guild_id)?;
+        anyhow::ensure!(!endpoint.trim().is_empty(), "a voice server endpoint is host:port, not empty");
+        let shard = self.shard_for_guild(guild_id);
+        self.shared.update(|state| {
+            let channel_id = bot_channel(state, config.bot_user_id, guild_id)?;
+            state.voice_endpoints.insert(guild_id, endpoint.to_owned());
+            let token = payloads::voice_token(channel_id);
+            let server = payloads::voice_server_update(guild_id, &token, endpoint);
+            state.dispatch_to_shard(shard, 0, "VOICE_SERVER_UPDATE", &server);
+            Ok::<_, anyhow::Error>(())
+        })?;
+        tracing::info!(guild_id, endpoint, "voice server moved");
         Ok(())
     }
 

@@ -371,9 +371,9 @@ fn voice_state_update(state: &mut State, config: &FakeDiscordConfig, id: u64, se
     } else {
         tracing::info!(guild_id, "no GUILD_VOICE_STATES intent: VOICE_STATE_UPDATE not sent");
     }
-    if channel_id.is_some() {
-        let token = payloads::random_hex(8);
-        let server = payloads::voice_server_update(guild_id, &token, &config.voice_endpoint);
+    if let Some(channel_id) = channel_id {
+        let token = payloads::voice_token(channel_id);
+        let server = payloads::voice_server_update(guild_id, &token, state.voice_endpoint(config, guild_id));
         state.dispatch(session_id, "VOICE_SERVER_UPDATE", &server);
     }
 }

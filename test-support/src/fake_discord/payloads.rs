@@ -399,6 +399,13 @@ pub(crate) fn ready(
 }
 
 /// The VOICE_SERVER_UPDATE dispatch sent after the bot joins a channel.
+/// A fresh voice token naming the call's channel, `<hex>.<channel id>`:
+/// the fake voice server reads the channel (DAVE's MLS group id) from it,
+/// as a real voice server knows it from Discord's own records.
+pub(crate) fn voice_token(channel_id: u64) -> String {
+    format!("{}.{channel_id}", random_hex(8))
+}
+
 pub(crate) fn voice_server_update(guild_id: u64, token: &str, endpoint: &str) -> Value {
     json!({
         "guild_id": guild_id.to_string(),

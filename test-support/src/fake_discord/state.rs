@@ -213,6 +213,10 @@ pub(crate) struct State {
     pub(crate) deleted_messages: Vec<u64>,
     /// Channels an admin deleted ([`FakeDiscord::delete_channel`](super::FakeDiscord::delete_channel)).
     pub(crate) deleted_channels: Vec<u64>,
+    /// guild → the voice server endpoint it was moved to
+    /// ([`FakeDiscord::move_voice_server`](super::FakeDiscord::move_voice_server));
+    /// guilds not listed use the config's `voice_endpoint`.
+    pub(crate) voice_endpoints: HashMap<u64, String>,
     pub(crate) identifies: Vec<RecordedIdentify>,
     pub(crate) resume_count: usize,
     pub(crate) heartbeat_count: usize,
@@ -239,12 +243,18 @@ impl State {
             left_guilds: Vec::new(),
             deleted_channels: Vec::new(),
             deleted_messages: Vec::new(),
+            voice_endpoints: HashMap::new(),
             identifies: Vec::new(),
             resume_count: 0,
             heartbeat_count: 0,
             gateway_connections: Vec::new(),
             ids: Snowflakes::default(),
         }
+    }
+
+    /// The voice server endpoint VOICE_SERVER_UPDATE names for `guild_id`.
+    pub(crate) fn voice_endpoint<'a>(&'a self, config: &'a FakeDiscordConfig, guild_id: u64) -> &'a str {
+        self.voice_endpoints.get(&guild_id).map_or(config.voice_endpoint.as_str(), String::as_str)
     }
 
     /// Register a new socket and return its id.

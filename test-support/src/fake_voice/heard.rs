@@ -34,12 +34,31 @@ pub struct Heard {
     pub undecryptable: u64,
     /// Decrypted non-silence payloads that libopus refused.
     pub undecodable: u64,
+    /// Audio frames that arrived DAVE-encrypted and decrypted as the
+    /// virtual listener.
+    pub dave_frames: u64,
+    /// Audio frames that arrived without DAVE: songbird sends plain Opus
+    /// until its first commit (silence frames are never encrypted and are
+    /// not counted here).
+    pub plain_frames: u64,
+    /// Of `plain_frames`, those that came after the first DAVE frame: 0
+    /// while DAVE holds, unless a test downgraded the call.
+    pub plain_after_dave: u64,
+    /// Frames with the DAVE marker that the listener could not decrypt.
+    pub dave_undecryptable: u64,
     /// UDP keepalives (4 or 8 bytes carrying the ssrc).
     pub keepalives: u64,
     /// When the first decrypted packet arrived.
     pub first_packet: Option<Instant>,
     /// When the last decrypted packet arrived.
     pub last_packet: Option<Instant>,
+    /// Median time between consecutive packets, to the millisecond
+    /// (songbird paces one per 20 ms).
+    pub gap_p50: Duration,
+    /// 99th percentile of the time between consecutive packets.
+    pub gap_p99: Duration,
+    /// Longest time between consecutive packets.
+    pub gap_max: Duration,
     /// Decrypted packets per second over the span from first to last packet
     /// (`(packets - 1) / span`); 0 with fewer than two packets. songbird
     /// sends one packet per 20 ms, so a steady stream reads about 50.
@@ -68,26 +87,63 @@ impl Heard {
     }
 }
 
+/// How long one RTP packet lasts: songbird sends one 20 ms Opus frame per
+/// packet, so the log keeps as many payloads as `keep` has 20 ms frames.
+const PACKET_DURATION: Duration = Duration::from_millis(20);
+
 /// The per-guild accumulator behind [`Heard`], with a bounded buffer of
-/// decoded mono audio.
+/// decoded mono audio and one of the Opus payloads as they arrived.
 #[derive(Debug)]
 pub(crate) struct AudioLog {
     counts: Heard,
+    gaps: GapHistogram,
     samples_decoded: u64,
     pcm: VecDeque<f32>,
     keep_samples: usize,
+    payloads: VecDeque<Vec<u8>>,
+    keep_payloads: usize,
 }
 
 impl AudioLog {
-    /// Creates an empty log keeping at most `keep` of decoded audio.
+    /// Creates an empty log keeping at most `keep` of decoded audio, and the
+    /// payloads of that many 20 ms packets.
     pub(crate) fn new(keep: Duration) -> Self {
         let keep_samples = (keep.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize;
-        Self { counts: Heard::default(), samples_decoded: 0, pcm: VecDeque::new(), keep_samples }
+        let keep_payloads = usize::try_from(keep.as_nanos() / PACKET_DURATION.as_nanos()).unwrap_or(usize::MAX);
+        Self {
+            counts: Heard::default(),
+            gaps: GapHistogram::default(),
+            samples_decoded: 0,
+            pcm: VecDeque::new(),
+            keep_samples,
+            payloads: VecDeque::new(),
+            keep_payloads,
+        }
+    }
+
+    /// Records the Opus payload of a packet that decrypted (silence frames
+    /// included), dropping the oldest beyond the bound.
+    pub(crate) fn opus_payload(&mut self, payload: &[u8]) {
+        if self.keep_payloads == 0 {
+            return;
+        }
+        if self.payloads.len() == self.keep_payloads {
+            self.payloads.pop_front();
+        }
+        self.payloads.push_back(payload.to_vec());
+    }
+
+    /// Returns the kept Opus payloads, oldest first.
+    pub(crate) fn opus_payloads(&self) -> Vec<Vec<u8>> {
+        self.payloads.iter().cloned().collect()
     }
 
     /// Records the arrival of a packet that decrypted.
     pub(crate) fn packet(&mut self, at: Instant) {
         let counts = &mut self.counts;
+        if let Some(last) = counts.last_packet {
+            self.gaps.record(at.saturating_duration_since(last));
+        }
         counts.packets += 1;
         counts.first_packet.get_or_insert(at);
         counts.last_packet = Some(at);
@@ -110,6 +166,24 @@ impl AudioLog {
         let overflow = (self.pcm.len() + mono.len()).saturating_sub(self.keep_samples);
         self.pcm.drain(..overflow);
         self.pcm.extend(mono);
+    }
+
+    /// Records a frame that came DAVE-encrypted and decrypted.
+    pub(crate) fn dave_frame(&mut self) {
+        self.counts.dave_frames += 1;
+    }
+
+    /// Records a frame that came without DAVE.
+    pub(crate) fn plain_frame(&mut self) {
+        self.counts.plain_frames += 1;
+        if self.counts.dave_frames > 0 {
+            self.counts.plain_after_dave += 1;
+        }
+    }
+
+    /// Records a DAVE frame the listener could not decrypt.
+    pub(crate) fn dave_undecryptable(&mut self) {
+        self.counts.dave_undecryptable += 1;
     }
 
     /// Records a packet that failed to decrypt or parse.
@@ -141,9 +215,55 @@ impl AudioLog {
         if heard.packets >= 2 && span > 0.0 {
             heard.rate = (heard.packets - 1) as f64 / span;
         }
+        (heard.gap_p50, heard.gap_p99, heard.gap_max) = self.gaps.summary();
         let window = (ANALYSIS_WINDOW.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize;
         let start = self.pcm.len().saturating_sub(window);
         (heard, self.pcm.range(start..).copied().collect())
+    }
+}
+
+/// Gaps between packets in 1 ms buckets up to [`GapHistogram::BUCKETS`]
+/// ms (longer ones share the last bucket; the maximum is kept exactly).
+/// Fixed size, so a sink counting a thousand streams stays cheap.
+#[derive(Debug, Default)]
+struct GapHistogram {
+    counts: Vec<u32>,
+    total: u64,
+    max: Duration,
+}
+
+impl GapHistogram {
+    const BUCKETS: usize = 2_000;
+
+    fn record(&mut self, gap: Duration) {
+        if self.counts.is_empty() {
+            self.counts = vec![0; Self::BUCKETS + 1];
+        }
+        let bucket = usize::try_from(gap.as_millis()).unwrap_or(usize::MAX).min(Self::BUCKETS);
+        self.counts[bucket] = self.counts[bucket].saturating_add(1);
+        self.total += 1;
+        self.max = self.max.max(gap);
+    }
+
+    /// p50, p99 and max; zeros before two packets.
+    fn summary(&self) -> (Duration, Duration, Duration) {
+        (self.percentile(0.50), self.percentile(0.99), self.max)
+    }
+
+    /// The smallest bucket at or below which `share` of the gaps fall.
+    fn percentile(&self, share: f64) -> Duration {
+        if self.total == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((self.total as f64 * share).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (millis, count) in self.counts.iter().enumerate() {
+            seen += u64::from(*count);
+            if seen >= rank {
+                return Duration::from_millis(millis as u64).min(self.max);
+            }
+        }
+        self.max
     }
 }
 
@@ -177,6 +297,38 @@ mod tests {
     }
 
     #[test]
+    fn gaps_give_percentiles_and_the_exact_maximum() {
+        let mut log = AudioLog::new(Duration::from_secs(1));
+        let start = Instant::now();
+        let mut at = start;
+        // 98 gaps of 20 ms, one of 21 ms, one stall of 3.5 s.
+        for gap in std::iter::repeat_n(20, 98).chain([21, 3_500]) {
+            log.packet(at);
+            at += Duration::from_millis(gap);
+        }
+        log.packet(at);
+        let (heard, _) = log.snapshot();
+        assert_eq!(heard.gap_p50, Duration::from_millis(20));
+        assert_eq!(heard.gap_p99, Duration::from_millis(21));
+        assert_eq!(heard.gap_max, Duration::from_millis(3_500));
+        let (empty, _) = AudioLog::new(Duration::from_secs(1)).snapshot();
+        assert_eq!((empty.gap_p50, empty.gap_max), (Duration::ZERO, Duration::ZERO));
+    }
+
+    #[test]
+    fn plain_frames_after_the_first_dave_frame_are_counted_apart() {
+        let mut log = AudioLog::new(Duration::from_secs(1));
+        log.plain_frame();
+        log.plain_frame();
+        log.dave_frame();
+        log.plain_frame();
+        log.dave_undecryptable();
+        let (heard, _) = log.snapshot();
+        assert_eq!((heard.plain_frames, heard.plain_after_dave, heard.dave_frames), (3, 1, 1));
+        assert_eq!(heard.dave_undecryptable, 1);
+    }
+
+    #[test]
     fn kept_audio_is_capped_to_the_newest_samples() {
         let mut log = AudioLog::new(Duration::from_millis(50)); // 2400 samples
         for i in 0..10 {
@@ -191,6 +343,18 @@ mod tests {
         let (heard, _) = log.snapshot();
         assert_eq!(heard.audio_packets, 11);
         assert!((heard.seconds_of_audio - 14_600.0 / 48_000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn opus_payloads_are_kept_in_order_up_to_one_a_packet_of_the_kept_time() {
+        let mut log = AudioLog::new(Duration::from_millis(100)); // 5 packets
+        for i in 0..8u8 {
+            log.opus_payload(&[i, i]);
+        }
+        assert_eq!(log.opus_payloads(), [[3, 3], [4, 4], [5, 5], [6, 6], [7, 7]]);
+        let mut none = AudioLog::new(Duration::from_millis(19));
+        none.opus_payload(&[1]);
+        assert!(none.opus_payloads().is_empty(), "less than a packet keeps none");
     }
 
     #[test]

@@ -15,10 +15,22 @@
 //!   ([`Heard::level_dbfs`], -120 for silence, so volume 0 is visible).
 //!   [`FakeVoiceServer::audio`] returns the decoded audio itself, for
 //!   [`frequency_timeline`](crate::audio::frequency_timeline) (which tone
-//!   played when) or other analysis.
+//!   played when) or other analysis, and [`FakeVoiceServer::opus_payloads`]
+//!   the Opus payloads as they arrived (to tell a file's packets forwarded
+//!   from audio the bot encoded).
 //!
-//! Sessions are announced with `dave_protocol_version: 0`, so no DAVE/MLS
-//! end-to-end layer is negotiated and the Opus frames are readable.
+//! Sessions negotiate DAVE, Discord's end-to-end encryption, when the client
+//! offers it ([`FakeVoiceConfig::dave`], on by default): the server is the
+//! MLS external sender and one virtual listener that decrypts every frame
+//! (see the `dave` module's docs for the exchange, and
+//! [`FakeVoiceServer::dave`] for the events a test can cause). `Heard`
+//! counts DAVE and plain frames apart.
+//!
+//! A test can also break the connection the way networks and Discord do:
+//! [`FakeVoiceServer::close_sessions`] (a close code),
+//! [`FakeVoiceServer::drop_sessions`] (TCP gone, no close frame) and
+//! [`FakeVoiceServer::set_udp_answering`] (UDP unreachable, discovery
+//! included).
 //!
 //! # Protocol
 //!
@@ -32,12 +44,28 @@
 //! | server | 2  | Ready              | `{ssrc, ip, port, modes, experiments}`                     |
 //! | client | —  | UDP IP discovery   | 74 bytes, type 1; answered with type 2, address and port   |
 //! | client | 1  | SelectProtocol     | `{protocol: "udp", data: {address, port, mode}}`           |
-//! | server | 4  | SessionDescription | `{mode, secret_key: [32 bytes], dave_protocol_version: 0}` |
+//! | server | 4  | SessionDescription | `{mode, secret_key: [32 bytes], dave_protocol_version: 1}` (0 without DAVE) |
 //! | client | 3  | Heartbeat          | the bare nonce (v4), or `{t, seq_ack}` (v8)                |
 //! | server | 6  | HeartbeatAck       | the nonce back, in the shape it came                       |
 //! | client | 5  | Speaking           | `{speaking, delay, ssrc}`                                  |
 //! | client | 7  | Resume             | `{server_id, session_id, token}`                           |
 //! | server | 9  | Resumed            | `null`                                                     |
+//! | server | 11 | ClientsConnect     | `{user_ids}`: the virtual listener (and guest)             |
+//! | server | 13 | ClientDisconnect   | `{user_id}`: the guest leaving                             |
+//! | server | 21 | DavePrepareTransition | `{protocol_version, transition_id}` (a downgrade)       |
+//! | server | 22 | DaveExecuteTransition | `{transition_id}`, after the client's op23              |
+//! | client | 23 | DaveTransitionReady   | `{transition_id}`                                       |
+//! | server | 24 | DavePrepareEpoch      | `{protocol_version, epoch: 1}`: start the group over    |
+//! | server | 25 | DaveMlsExternalSender | binary: the external sender                             |
+//! | client | 26 | DaveMlsKeyPackage     | binary: the client's key package                        |
+//! | server | 27 | DaveMlsProposals      | binary: `[0 = append][VLBytes(proposals)]`              |
+//! | client | 28 | DaveMlsCommitWelcome  | binary: `[commit][welcome]`                             |
+//! | server | 29 | DaveMlsAnnounceCommitTransition | binary: `[transition_id u16][commit]`         |
+//! | client | 31 | DaveMlsInvalidCommitWelcome | `{transition_id}`                                 |
+//!
+//! With `?v=8` in the URL (@discordjs/voice), every server message but
+//! Hello and HeartbeatAck carries a sequence number: `seq` in JSON, a
+//! big-endian u16 before the opcode of binary messages.
 //!
 //! IDs are accepted as strings (what songbird sends) or numbers. Where a
 //! real server would close, this one closes with Discord's code: 4002 for an
@@ -67,6 +95,7 @@
 //! # Ok(()) }
 //! ```
 
+mod dave;
 mod discovery;
 mod gateway;
 mod heard;
@@ -91,12 +120,15 @@ use tokio::{
 use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
+pub use dave::{DAVE_MAGIC, GUEST_USER_ID, LISTENER_USER_ID, is_dave_frame};
 pub use discovery::{IP_DISCOVERY_LEN, parse_request as parse_ip_discovery_request, response as ip_discovery_response};
+pub use gateway::DaveAction;
 pub use heard::{ANALYSIS_WINDOW, Heard};
 pub use rtp::{CryptoMode, RTP_HEADER_LEN, RtpCipher, RtpError, RtpHeader, RtpPacket, SILENCE_FRAME, rtp_header};
 pub use state::VoiceSession;
 
 use crate::test_ca::TestCa;
+use gateway::Control;
 
 /// Settings for a [`FakeVoiceServer`].
 #[derive(Clone, Debug)]
@@ -114,9 +146,28 @@ pub struct FakeVoiceConfig {
     /// Default: 2 s, shorter than Discord's ~13.75 s so that every test of a
     /// few seconds also exercises heartbeats and their acks.
     pub heartbeat_interval: Duration,
-    /// How much decoded audio to keep per guild (mono, 48 kHz, 4 bytes a
-    /// sample). Default: 10 s, about 1.9 MB per guild.
+    /// How much audio to keep per guild: the decoded audio (mono, 48 kHz,
+    /// 4 bytes a sample) and the Opus payloads of as many 20 ms packets
+    /// ([`FakeVoiceServer::opus_payloads`]). Default: 10 s, about 1.9 MB of
+    /// samples and 500 payloads (about 160 kB at songbird's 128 kb/s) per
+    /// guild.
     pub audio_keep: Duration,
+    /// Whether to negotiate DAVE (protocol version 1) with clients that
+    /// offer it. Default: on, as Discord requires since March 2026.
+    ///
+    /// DAVE needs the call's channel id (the MLS group id), which this
+    /// server reads from the voice token: the fake Discord hands out tokens
+    /// `<hex>.<channel id>`. A token without one gets no DAVE (and a warning).
+    pub dave: bool,
+    /// The transition id the server announces commits with (op29). Default
+    /// 0, which takes effect at once; with N > 0 the client answers op23 and
+    /// the server executes with op22, and later commits count up from N.
+    pub dave_transition_id: u16,
+    /// Whether RTP is decrypted, DAVE-decrypted and decoded. Default: on.
+    /// Off, the server only counts and timestamps packets (a benchmark sink
+    /// that must not compete for the CPU it measures): `Heard` then has
+    /// `packets`, `rate` and the gaps, and zeros for everything decoded.
+    pub decode: bool,
 }
 
 impl Default for FakeVoiceConfig {
@@ -125,6 +176,9 @@ impl Default for FakeVoiceConfig {
             modes: CryptoMode::ALL.to_vec(),
             heartbeat_interval: Duration::from_secs(2),
             audio_keep: Duration::from_secs(10),
+            dave: true,
+            dave_transition_id: 0,
+            decode: true,
         }
     }
 }
@@ -144,6 +198,7 @@ pub struct FakeVoiceServer {
     endpoint: String,
     udp_addr: SocketAddr,
     shared: Arc<state::Shared>,
+    udp_switch: Arc<udp::UdpSwitch>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -181,16 +236,20 @@ impl FakeVoiceServer {
         let tcp_addr = listener.local_addr().context("voice websocket address")?;
         let udp_addr = udp.local_addr().context("voice udp address")?;
 
-        let shared = Arc::new(state::Shared::new(config.audio_keep));
+        let shared = Arc::new(state::Shared::new(config.audio_keep, config.decode));
         let ctx = Arc::new(gateway::Context {
             shared: shared.clone(),
             config,
             acceptor: TlsAcceptor::from(ca.server_config()),
             udp_port: udp_addr.port(),
         });
-        let tasks = vec![tokio::spawn(accept_loop(listener, ctx)), tokio::spawn(udp::run(udp, shared.clone()))];
+        let udp_switch = Arc::new(udp::UdpSwitch::new());
+        let tasks = vec![
+            tokio::spawn(accept_loop(listener, ctx)),
+            tokio::spawn(udp::run(udp, shared.clone(), udp_switch.clone())),
+        ];
         debug!(%tcp_addr, %udp_addr, "fake voice server listening");
-        Ok(Self { endpoint: tcp_addr.to_string(), udp_addr, shared, tasks })
+        Ok(Self { endpoint: tcp_addr.to_string(), udp_addr, shared, udp_switch, tasks })
     }
 
     /// Returns `"127.0.0.1:<port>"`, the value for VOICE_SERVER_UPDATE's
@@ -223,8 +282,19 @@ impl FakeVoiceServer {
         self.shared.lock().guilds.get(&guild_id).map(|guild| guild.audio.kept_audio()).unwrap_or_default()
     }
 
-    /// Forgets the audio statistics of `guild_id` (sessions are kept), so a
-    /// test can measure the next track on its own.
+    /// Returns the Opus payloads received for `guild_id`, oldest first: the
+    /// last ones (one per 20 ms packet of [`FakeVoiceConfig::audio_keep`])
+    /// of every packet that decrypted (transport, then DAVE), silence frames
+    /// included: the Opus frames exactly as the bot encoded or forwarded
+    /// them. A test compares them with a file's packets to see
+    /// whether the bot forwarded the file's Opus or encoded its own.
+    pub fn opus_payloads(&self, guild_id: u64) -> Vec<Vec<u8>> {
+        self.shared.lock().guilds.get(&guild_id).map(|guild| guild.audio.opus_payloads()).unwrap_or_default()
+    }
+
+    /// Forgets the audio statistics of `guild_id`, its decoded audio and
+    /// Opus payloads (sessions are kept), so a test can measure the next
+    /// track on its own.
     pub fn reset_heard(&self, guild_id: u64) {
         self.shared.lock().reset_audio(guild_id);
     }
@@ -267,7 +337,47 @@ impl FakeVoiceServer {
         let Some(guild) = state.guilds.get(&guild_id) else {
             return Ok(0);
         };
-        Ok(guild.closers.values().filter(|closer| closer.send(code).is_ok()).count())
+        Ok(guild.closers.values().filter(|closer| closer.send(Control::Close(code)).is_ok()).count())
+    }
+
+    /// Makes a DAVE event happen on every open connection of `guild_id`
+    /// that negotiated DAVE (see [`DaveAction`]); returns how many
+    /// connections were asked. The outcome shows in [`session`](Self::session)
+    /// (`dave_epoch`, `dave_commits`, `dave_key_packages`, …) and in
+    /// [`heard`](Self::heard).
+    pub fn dave(&self, guild_id: u64, action: DaveAction) -> usize {
+        let state = self.shared.lock();
+        let Some(guild) = state.guilds.get(&guild_id) else {
+            return 0;
+        };
+        guild.closers.values().filter(|control| control.send(Control::Dave(action)).is_ok()).count()
+    }
+
+    /// Ends every open voice WebSocket of `guild_id` with no close frame:
+    /// the TLS stream and the TCP connection are dropped, as when a voice
+    /// server dies or the network between drops the connection. Returns how
+    /// many connections were dropped.
+    pub fn drop_sessions(&self, guild_id: u64) -> usize {
+        let state = self.shared.lock();
+        let Some(guild) = state.guilds.get(&guild_id) else {
+            return 0;
+        };
+        guild.closers.values().filter(|closer| closer.send(Control::Drop).is_ok()).count()
+    }
+
+    /// Turns the UDP side off (`false`) or back on (`true`, the start
+    /// state), for every guild of this server. While off, every datagram is
+    /// ignored as if lost: IP discovery goes unanswered, so a client that
+    /// (re)connects cannot finish, and audio is neither decoded nor counted.
+    /// The WebSocket side is not touched.
+    pub fn set_udp_answering(&self, answering: bool) {
+        self.udp_switch.set_answering(answering);
+    }
+
+    /// Returns how many datagrams arrived while UDP was off (from any
+    /// client), so a test can see the bot tried.
+    pub fn udp_ignored(&self) -> u64 {
+        self.udp_switch.ignored()
     }
 
     /// Polls `condition` every 20 ms until it holds or `timeout` passes;

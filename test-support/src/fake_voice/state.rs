@@ -11,6 +11,8 @@ use opus2::{Channels, Decoder};
 use tokio::sync::mpsc;
 
 use super::{
+    dave::{DaveCall, DaveError, is_dave_frame},
+    gateway::Control,
     heard::AudioLog,
     rtp::{CryptoMode, RtpCipher, RtpError, RtpPacket},
 };
@@ -48,6 +50,19 @@ pub struct VoiceSession {
     pub heartbeats: u64,
     /// Successful Resumes (op 7) of this session.
     pub resumes: u64,
+    /// The DAVE protocol version in force: 1 once announced in op4, 0
+    /// without DAVE or after a downgrade.
+    pub dave_protocol_version: u16,
+    /// Key packages (op26) received: one per (re)start of the group.
+    pub dave_key_packages: u64,
+    /// Commits (op28) the virtual members applied.
+    pub dave_commits: u64,
+    /// The group's epoch after the last commit.
+    pub dave_epoch: Option<u64>,
+    /// Transition ids the client said it was ready for (op23).
+    pub dave_transitions_ready: Vec<u16>,
+    /// Transition ids the client reported as invalid (op31).
+    pub dave_invalid_commits: Vec<u16>,
 }
 
 /// Per-guild bookkeeping.
@@ -60,7 +75,7 @@ pub(crate) struct Guild {
     /// Of those, how many have ended.
     pub(crate) closed: u64,
     /// Ways to close each live connection, by connection id.
-    pub(crate) closers: HashMap<u64, mpsc::UnboundedSender<u16>>,
+    pub(crate) closers: HashMap<u64, mpsc::UnboundedSender<Control>>,
     pub(crate) audio: AudioLog,
 }
 
@@ -69,12 +84,16 @@ struct Stream {
     guild_id: u64,
     cipher: Option<RtpCipher>,
     decoder: Option<Decoder>,
+    /// The call's DAVE group, once negotiated.
+    dave: Option<DaveCall>,
 }
 
 /// Everything behind the server's lock.
 pub(crate) struct State {
     next_ssrc: u32,
     audio_keep: Duration,
+    /// Whether RTP is decrypted and decoded (else only counted).
+    decode: bool,
     pub(crate) guilds: HashMap<u64, Guild>,
     streams: HashMap<u32, Stream>,
 }
@@ -85,12 +104,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(audio_keep: Duration) -> Self {
+    pub(crate) fn new(audio_keep: Duration, decode: bool) -> Self {
         Self {
             state: Mutex::new(State {
                 // Arbitrary but recognisable in traces; real ssrcs are random.
                 next_ssrc: 0x0001_0000,
                 audio_keep,
+                decode,
                 guilds: HashMap::new(),
                 streams: HashMap::new(),
             }),
@@ -118,12 +138,17 @@ impl State {
 
     /// Starts a session for an Identify and attaches connection `conn` to
     /// it; returns the new ssrc.
-    pub(crate) fn identify(&mut self, mut session: VoiceSession, conn: u64, closer: mpsc::UnboundedSender<u16>) -> u32 {
+    pub(crate) fn identify(
+        &mut self,
+        mut session: VoiceSession,
+        conn: u64,
+        closer: mpsc::UnboundedSender<Control>,
+    ) -> u32 {
         let ssrc = self.next_ssrc;
         self.next_ssrc = self.next_ssrc.wrapping_add(1);
         session.ssrc = ssrc;
         let guild_id = session.guild_id;
-        self.streams.insert(ssrc, Stream { guild_id, cipher: None, decoder: None });
+        self.streams.insert(ssrc, Stream { guild_id, cipher: None, decoder: None, dave: None });
         let guild = self.guild(guild_id);
         guild.sessions.push(session);
         guild.opened += 1;
@@ -139,7 +164,7 @@ impl State {
         session_id: &str,
         token: &str,
         conn: u64,
-        closer: mpsc::UnboundedSender<u16>,
+        closer: mpsc::UnboundedSender<Control>,
     ) -> bool {
         let Some(guild) = self.guilds.get_mut(&guild_id) else {
             return false;
@@ -176,6 +201,18 @@ impl State {
         }
     }
 
+    /// The DAVE group of stream `ssrc`, if it has one.
+    pub(crate) fn dave_mut(&mut self, ssrc: u32) -> Option<&mut DaveCall> {
+        self.streams.get_mut(&ssrc)?.dave.as_mut()
+    }
+
+    /// Gives stream `ssrc` its DAVE group (at SelectProtocol).
+    pub(crate) fn set_dave(&mut self, ssrc: u32, call: DaveCall) {
+        if let Some(stream) = self.streams.get_mut(&ssrc) {
+            stream.dave = Some(call);
+        }
+    }
+
     /// Records that connection `conn` of `guild_id` ended.
     pub(crate) fn connection_closed(&mut self, guild_id: u64, conn: u64) {
         if let Some(guild) = self.guilds.get_mut(&guild_id)
@@ -197,51 +234,84 @@ impl State {
         }
     }
 
-    /// Decrypts, decodes and records one RTP datagram.
+    /// Decrypts (transport, then DAVE), decodes and records one RTP
+    /// datagram; with `decode` off only counts and timestamps it.
     ///
     /// Returns the outcome for tracing; unknown ssrcs are dropped without
     /// touching any guild.
     pub(crate) fn rtp(&mut self, ssrc: u32, datagram: &[u8], at: Instant) -> RtpOutcome {
+        let decode_audio = self.decode;
         let Some(stream) = self.streams.get_mut(&ssrc) else {
             return RtpOutcome::UnknownSsrc;
         };
         let guild_id = stream.guild_id;
+        if !decode_audio {
+            self.guild(guild_id).audio.packet(at);
+            return RtpOutcome::Counted;
+        }
         let opened = match &stream.cipher {
             Some(cipher) => cipher.decrypt(datagram),
             None => Err(RtpError::Decrypt),
         };
-        let outcome = match opened {
-            Err(error) => Err(error),
-            Ok(packet) if packet.is_silence() => Ok((packet, None)),
-            Ok(packet) => {
-                let decoded = decode(&mut stream.decoder, &packet.payload);
-                Ok((packet, Some(decoded)))
+        let packet = match opened {
+            Ok(packet) => packet,
+            Err(error) => {
+                self.guild(guild_id).audio.undecryptable();
+                return RtpOutcome::Rejected(guild_id, error);
             }
         };
+        if packet.is_silence() {
+            let audio = &mut self.guild(guild_id).audio;
+            audio.packet(at);
+            audio.opus_payload(&packet.payload);
+            audio.silence();
+            return RtpOutcome::Silence(guild_id, packet);
+        }
+        // DAVE frames end in its marker; anything else is plain Opus (what
+        // songbird sends before its first commit, or after a downgrade).
+        let layer = match stream.dave.as_mut() {
+            Some(call) if is_dave_frame(&packet.payload) => Layer::Dave(call.decrypt(&packet.payload)),
+            _ => Layer::Plain,
+        };
+        let opus = match &layer {
+            Layer::Dave(Ok(opus)) => Some(opus.as_slice()),
+            Layer::Dave(Err(_)) => None,
+            Layer::Plain => Some(packet.payload.as_slice()),
+        };
+        let decoded = opus.map(|opus| decode(&mut stream.decoder, opus));
 
         let audio = &mut self.guild(guild_id).audio;
-        match outcome {
-            Err(error) => {
-                audio.undecryptable();
-                RtpOutcome::Rejected(guild_id, error)
+        audio.packet(at);
+        if let Some(opus) = opus {
+            // The Opus frame itself: after DAVE, what the bot encoded (or
+            // passed through).
+            audio.opus_payload(opus);
+        }
+        match layer {
+            Layer::Dave(Ok(_)) => audio.dave_frame(),
+            Layer::Dave(Err(error)) => {
+                audio.dave_undecryptable();
+                return RtpOutcome::DaveRejected(guild_id, error.to_string());
             }
-            Ok((packet, None)) => {
-                audio.packet(at);
-                audio.silence();
-                RtpOutcome::Silence(guild_id, packet)
-            }
-            Ok((packet, Some(Some(mono)))) => {
-                audio.packet(at);
+            Layer::Plain => audio.plain_frame(),
+        }
+        match decoded {
+            Some(Some(mono)) => {
                 audio.audio(&mono);
                 RtpOutcome::Audio(guild_id, packet)
             }
-            Ok((packet, Some(None))) => {
-                audio.packet(at);
+            _ => {
                 audio.undecodable();
                 RtpOutcome::Undecodable(guild_id, packet)
             }
         }
     }
+}
+
+/// Which end-to-end layer a frame came in.
+enum Layer {
+    Dave(Result<Vec<u8>, DaveError>),
+    Plain,
 }
 
 /// What became of one RTP datagram.
@@ -252,6 +322,8 @@ pub(crate) enum RtpOutcome {
     Silence(u64, RtpPacket),
     Audio(u64, RtpPacket),
     Undecodable(u64, RtpPacket),
+    DaveRejected(u64, String),
+    Counted,
 }
 
 /// Decodes one Opus frame to mono, creating the stream's decoder on first use.

@@ -1,6 +1,12 @@
 //! The UDP side: IP discovery replies, keepalives, and RTP intake.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use tokio::net::UdpSocket;
 use tracing::{debug, trace};
@@ -15,8 +21,32 @@ use super::{
 /// so nothing is silently truncated.
 const RECV_BUFFER: usize = 64 * 1024;
 
+/// Whether the UDP side answers at all; a test turns it off to make the
+/// server unreachable over UDP while its WebSocket stays up.
+#[derive(Debug)]
+pub(crate) struct UdpSwitch {
+    answering: AtomicBool,
+    ignored: AtomicU64,
+}
+
+impl UdpSwitch {
+    pub(crate) fn new() -> Self {
+        Self { answering: AtomicBool::new(true), ignored: AtomicU64::new(0) }
+    }
+
+    pub(crate) fn set_answering(&self, answering: bool) {
+        self.answering.store(answering, Ordering::Relaxed);
+    }
+
+    /// Datagrams received while not answering (and so neither answered nor
+    /// recorded).
+    pub(crate) fn ignored(&self) -> u64 {
+        self.ignored.load(Ordering::Relaxed)
+    }
+}
+
 /// Receives datagrams until the task is aborted.
-pub(crate) async fn run(socket: UdpSocket, shared: Arc<Shared>) {
+pub(crate) async fn run(socket: UdpSocket, shared: Arc<Shared>, switch: Arc<UdpSwitch>) {
     let mut buffer = vec![0u8; RECV_BUFFER];
     loop {
         let (len, from) = match socket.recv_from(&mut buffer).await {
@@ -29,6 +59,12 @@ pub(crate) async fn run(socket: UdpSocket, shared: Arc<Shared>) {
                 continue;
             }
         };
+        if !switch.answering.load(Ordering::Relaxed) {
+            // As if the network lost it: no discovery reply, no audio heard.
+            switch.ignored.fetch_add(1, Ordering::Relaxed);
+            trace!(%from, len, "voice datagram ignored: udp is off");
+            continue;
+        }
         let datagram = &buffer[..len];
         let at = std::time::Instant::now();
 
@@ -65,6 +101,10 @@ pub(crate) async fn run(socket: UdpSocket, shared: Arc<Shared>) {
             RtpOutcome::Rejected(guild_id, error) => {
                 debug!(guild_id, ssrc = header.ssrc, %error, "rtp packet rejected");
             }
+            RtpOutcome::DaveRejected(guild_id, error) => {
+                debug!(guild_id, ssrc = header.ssrc, %error, "dave frame did not decrypt");
+            }
+            RtpOutcome::Counted => {}
             RtpOutcome::Undecodable(guild_id, packet) => {
                 debug!(guild_id, sequence = packet.header.sequence, "opus frame failed to decode");
             }

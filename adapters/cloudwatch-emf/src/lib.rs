@@ -1,4 +1,5 @@
-//! CloudWatch Embedded Metric Format (EMF): metrics as one JSON log line.
+//! CloudWatch Embedded Metric Format (EMF): the core's metric records as
+//! one JSON log line each.
 //!
 //! A [`MetricRecord`] renders to one line CloudWatch Logs turns into metrics
 //! (spec: "Specification: Embedded metric format" in the CloudWatch user
@@ -10,51 +11,28 @@
 //!  "Service":"interactions","Interactions":1,"InteractionKind":"ping"}
 //! ```
 //!
-//! Every record has exactly one dimension, [`SERVICE_DIMENSION`]; anything
-//! else worth searching for goes in as a plain property, which costs nothing
-//! per value (a dimension value is a new metric, billed). Metric and property
-//! names are `&'static str`, so a name can never come from a request.
+//! Every record has exactly one dimension, [`SERVICE_DIMENSION`], whose value
+//! is the record's service; anything else worth searching for goes in as a
+//! plain property, which costs nothing per value (a dimension value is a new
+//! metric, billed).
 //!
-//! [`EmfEmitter`] stamps a record with the [`Clock`] and hands the line to a
-//! [`MetricsSink`]: [`StdoutSink`] in production (the Lambda and the ECS task
-//! ship stdout to CloudWatch Logs), [`MemorySink`] in tests.
+//! [`EmfEmitter`] is the core's [`MetricsRecorder`]: it stamps a record with
+//! the [`Clock`] and hands the line to a [`MetricsSink`]: [`StdoutSink`] in
+//! production (the Lambda and the ECS task ship stdout to CloudWatch Logs),
+//! [`MemorySink`] in tests.
+#![warn(missing_docs)]
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
-
-use crate::{Clock, SystemClock};
+use timmybot_core::metrics::{MetricRecord, MetricsRecorder, Unit};
+use timmybot_core::{Clock, SystemClock};
 
 /// The CloudWatch namespace of every timmybot metric.
 pub const NAMESPACE: &str = "Timmybot";
 /// The one dimension of every record: which service emitted it.
 pub const SERVICE_DIMENSION: &str = "Service";
-
-/// `Service` of the interactions Lambda.
-pub const INTERACTIONS_SERVICE: &str = "interactions";
-/// Handler time of one invocation (Milliseconds).
-pub const INTERACTION_LATENCY: &str = "InteractionLatency";
-/// 1 when the invocation answered 5xx or failed, else 0 (Count).
-pub const INTERACTION_ERRORS: &str = "InteractionErrors";
-/// 1 per invocation (Count).
-pub const INTERACTIONS: &str = "Interactions";
-/// Property (not a dimension): which kind of interaction, a fixed label.
-pub const INTERACTION_KIND: &str = "InteractionKind";
-/// Property (not a dimension): the HTTP status the invocation answered.
-pub const STATUS_CODE: &str = "StatusCode";
-
-/// `Service` of the gateway service.
-pub const GATEWAY_SERVICE: &str = "gateway";
-/// Players with a current track when the record was taken (Count).
-pub const ACTIVE_PLAYERS: &str = "ActivePlayers";
-/// 20 ms audio frames the playing tracks fell behind wall-clock time during
-/// the interval, summed over players (Count).
-pub const FRAME_DEFICIT: &str = "FrameDeficit";
-/// Commands the gateway service ran during the interval (Count).
-pub const COMMANDS_PROCESSED: &str = "CommandsProcessed";
-/// Commands that failed on our side during the interval (Count).
-pub const COMMAND_ERRORS: &str = "CommandErrors";
 
 /// At most this many metrics in one record (EMF: 100 per directive).
 pub const MAX_METRICS: usize = 100;
@@ -64,23 +42,13 @@ pub const MAX_NAME_LEN: usize = 255;
 /// The member of the root object EMF reserves for its metadata.
 const AWS_MEMBER: &str = "_aws";
 
-/// A metric's unit, as CloudWatch spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Unit {
-    /// `Milliseconds`.
-    Milliseconds,
-    /// `Count`.
-    Count,
-}
-
-impl Unit {
-    /// The unit's CloudWatch name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Milliseconds => "Milliseconds",
-            Self::Count => "Count",
-        }
+/// A unit as CloudWatch spells it.
+pub fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Milliseconds => "Milliseconds",
+        // `Unit` is non-exhaustive: a unit added in core without a name here
+        // still renders, as a plain count.
+        _ => "Count",
     }
 }
 
@@ -105,103 +73,66 @@ pub enum EmfError {
     NotFinite(&'static str),
 }
 
-/// One EMF record: a service, its metrics and plain properties.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricRecord {
-    service: &'static str,
-    metrics: Vec<(&'static str, Unit, f64)>,
-    properties: Vec<(&'static str, String)>,
+/// Renders `record` as one line of EMF JSON (no newline) stamped with
+/// `timestamp_ms` (Unix milliseconds).
+///
+/// # Errors
+/// [`EmfError`] when the record would not be valid EMF.
+pub fn render(record: &MetricRecord, timestamp_ms: u64) -> Result<String, EmfError> {
+    validate(record)?;
+    let definitions: Vec<Value> =
+        record.metrics().iter().map(|(name, unit, _)| json!({ "Name": name, "Unit": unit_name(*unit) })).collect();
+    let mut root = Map::new();
+    root.insert(
+        AWS_MEMBER.to_owned(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[SERVICE_DIMENSION]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    root.insert(SERVICE_DIMENSION.to_owned(), Value::from(record.service()));
+    for (name, _, value) in record.metrics() {
+        // Whole numbers render as integers ("Interactions":1).
+        let number =
+            if value.fract() == 0.0 && value.abs() < 9.0e15 { Value::from(*value as i64) } else { Value::from(*value) };
+        root.insert((*name).to_owned(), number);
+    }
+    for (name, value) in record.properties() {
+        root.insert((*name).to_owned(), Value::from(value.as_str()));
+    }
+    Ok(Value::Object(root).to_string())
 }
 
-impl MetricRecord {
-    /// An empty record for `service` (the [`SERVICE_DIMENSION`] value).
-    pub fn new(service: &'static str) -> Self {
-        Self { service, metrics: Vec::new(), properties: Vec::new() }
+fn validate(record: &MetricRecord) -> Result<(), EmfError> {
+    let metrics = record.metrics();
+    if metrics.is_empty() {
+        return Err(EmfError::NoMetrics);
     }
-
-    /// Adds a metric.
-    #[must_use]
-    pub fn metric(mut self, name: &'static str, unit: Unit, value: f64) -> Self {
-        self.metrics.push((name, unit, value));
-        self
+    if metrics.len() > MAX_METRICS {
+        return Err(EmfError::TooManyMetrics(metrics.len()));
     }
-
-    /// Adds a plain property: searchable in Logs Insights, not a dimension.
-    /// Never pass a token, a user id, a URL or a body.
-    #[must_use]
-    pub fn property(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.properties.push((name, value.into()));
-        self
+    if record.service().is_empty() {
+        return Err(EmfError::BadName(SERVICE_DIMENSION));
     }
-
-    /// The value of metric `name`, if the record has it.
-    pub fn value(&self, name: &str) -> Option<f64> {
-        self.metrics.iter().find(|(n, _, _)| *n == name).map(|(_, _, v)| *v)
+    let mut seen: Vec<&'static str> = vec![AWS_MEMBER, SERVICE_DIMENSION];
+    let names = metrics.iter().map(|(n, _, _)| *n).chain(record.properties().iter().map(|(n, _)| *n));
+    for name in names {
+        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+            return Err(EmfError::BadName(name));
+        }
+        if seen.contains(&name) {
+            return Err(EmfError::DuplicateName(name));
+        }
+        seen.push(name);
     }
-
-    /// Renders the record as one line of JSON (no newline) stamped with
-    /// `timestamp_ms` (Unix milliseconds).
-    ///
-    /// # Errors
-    /// [`EmfError`] when the record would not be valid EMF.
-    pub fn render(&self, timestamp_ms: u64) -> Result<String, EmfError> {
-        self.validate()?;
-        let definitions: Vec<Value> =
-            self.metrics.iter().map(|(name, unit, _)| json!({ "Name": name, "Unit": unit.as_str() })).collect();
-        let mut root = Map::new();
-        root.insert(
-            AWS_MEMBER.to_owned(),
-            json!({
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [[SERVICE_DIMENSION]],
-                    "Metrics": definitions,
-                }],
-            }),
-        );
-        root.insert(SERVICE_DIMENSION.to_owned(), Value::from(self.service));
-        for (name, _, value) in &self.metrics {
-            // Whole numbers render as integers ("Interactions":1).
-            let number = if value.fract() == 0.0 && value.abs() < 9.0e15 {
-                Value::from(*value as i64)
-            } else {
-                Value::from(*value)
-            };
-            root.insert((*name).to_owned(), number);
-        }
-        for (name, value) in &self.properties {
-            root.insert((*name).to_owned(), Value::from(value.as_str()));
-        }
-        Ok(Value::Object(root).to_string())
+    if let Some((name, _, _)) = metrics.iter().find(|(_, _, v)| !v.is_finite()) {
+        return Err(EmfError::NotFinite(name));
     }
-
-    fn validate(&self) -> Result<(), EmfError> {
-        if self.metrics.is_empty() {
-            return Err(EmfError::NoMetrics);
-        }
-        if self.metrics.len() > MAX_METRICS {
-            return Err(EmfError::TooManyMetrics(self.metrics.len()));
-        }
-        if self.service.is_empty() {
-            return Err(EmfError::BadName(SERVICE_DIMENSION));
-        }
-        let mut seen: Vec<&'static str> = vec![AWS_MEMBER, SERVICE_DIMENSION];
-        let names = self.metrics.iter().map(|(n, _, _)| *n).chain(self.properties.iter().map(|(n, _)| *n));
-        for name in names {
-            if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-                return Err(EmfError::BadName(name));
-            }
-            if seen.contains(&name) {
-                return Err(EmfError::DuplicateName(name));
-            }
-            seen.push(name);
-        }
-        if let Some((name, _, _)) = self.metrics.iter().find(|(_, _, v)| !v.is_finite()) {
-            return Err(EmfError::NotFinite(name));
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Where rendered records go: one call per record, one whole line.
@@ -256,7 +187,8 @@ impl MetricsSink for MemorySink {
     }
 }
 
-/// Stamps records with the clock and writes them to a sink. Cheap to clone.
+/// Stamps records with the clock and writes them to a sink as EMF lines.
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct EmfEmitter {
     sink: Arc<dyn MetricsSink>,
@@ -285,16 +217,29 @@ impl EmfEmitter {
     /// # Errors
     /// [`EmfError`] when the record is not valid EMF; nothing is written.
     pub fn emit(&self, record: &MetricRecord) -> Result<(), EmfError> {
-        let line = record.render(self.clock.now_unix().saturating_mul(1000))?;
+        let line = render(record, self.clock.now_unix().saturating_mul(1000))?;
         self.sink.write_line(&line);
         Ok(())
     }
 }
 
+impl MetricsRecorder for EmfEmitter {
+    fn record(&self, record: &MetricRecord) {
+        if let Err(error) = self.emit(record) {
+            tracing::warn!(%error, service = record.service(), "metrics record not written");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use timmybot_core::ManualClock;
+    use timmybot_core::metrics::{
+        ACTIVE_PLAYERS, FRAME_DEFICIT, GATEWAY_SERVICE, INTERACTION_ERRORS, INTERACTION_KIND, INTERACTION_LATENCY,
+        INTERACTIONS, INTERACTIONS_SERVICE,
+    };
+
     use super::*;
-    use crate::ManualClock;
 
     fn interaction() -> MetricRecord {
         MetricRecord::new(INTERACTIONS_SERVICE)
@@ -306,7 +251,7 @@ mod tests {
 
     #[test]
     fn rendered_record_matches_the_emf_document_structure() {
-        let line = interaction().render(1_767_225_600_000).unwrap();
+        let line = render(&interaction(), 1_767_225_600_000).unwrap();
         assert!(!line.contains('\n'));
         let record: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(
@@ -335,7 +280,7 @@ mod tests {
 
     #[test]
     fn every_metric_and_dimension_the_directive_names_is_a_root_member() {
-        let record: Value = serde_json::from_str(&interaction().render(0).unwrap()).unwrap();
+        let record: Value = serde_json::from_str(&render(&interaction(), 0).unwrap()).unwrap();
         let directive = &record["_aws"]["CloudWatchMetrics"][0];
         for dimension in directive["Dimensions"][0].as_array().unwrap() {
             assert!(record[dimension.as_str().unwrap()].is_string(), "dimension values are strings");
@@ -348,22 +293,22 @@ mod tests {
 
     #[test]
     fn invalid_records_are_refused() {
-        assert_eq!(MetricRecord::new(GATEWAY_SERVICE).render(0), Err(EmfError::NoMetrics));
+        assert_eq!(render(&MetricRecord::new(GATEWAY_SERVICE), 0), Err(EmfError::NoMetrics));
         let mut many = MetricRecord::new(GATEWAY_SERVICE);
         let names: Vec<&'static str> = (0..=MAX_METRICS).map(|i| &*format!("m{i}").leak()).collect();
         for name in &names {
             many = many.metric(name, Unit::Count, 1.0);
         }
-        assert_eq!(many.render(0), Err(EmfError::TooManyMetrics(MAX_METRICS + 1)));
+        assert_eq!(render(&many, 0), Err(EmfError::TooManyMetrics(MAX_METRICS + 1)));
         let empty = MetricRecord::new(GATEWAY_SERVICE).metric("", Unit::Count, 1.0);
-        assert_eq!(empty.render(0), Err(EmfError::BadName("")));
+        assert_eq!(render(&empty, 0), Err(EmfError::BadName("")));
         let twice =
             MetricRecord::new(GATEWAY_SERVICE).metric(ACTIVE_PLAYERS, Unit::Count, 1.0).property(ACTIVE_PLAYERS, "x");
-        assert_eq!(twice.render(0), Err(EmfError::DuplicateName(ACTIVE_PLAYERS)));
+        assert_eq!(render(&twice, 0), Err(EmfError::DuplicateName(ACTIVE_PLAYERS)));
         let reserved = MetricRecord::new(GATEWAY_SERVICE).metric(SERVICE_DIMENSION, Unit::Count, 1.0);
-        assert_eq!(reserved.render(0), Err(EmfError::DuplicateName(SERVICE_DIMENSION)));
+        assert_eq!(render(&reserved, 0), Err(EmfError::DuplicateName(SERVICE_DIMENSION)));
         let nan = MetricRecord::new(GATEWAY_SERVICE).metric(FRAME_DEFICIT, Unit::Count, f64::NAN);
-        assert_eq!(nan.render(0), Err(EmfError::NotFinite(FRAME_DEFICIT)));
+        assert_eq!(render(&nan, 0), Err(EmfError::NotFinite(FRAME_DEFICIT)));
     }
 
     #[test]
@@ -372,8 +317,12 @@ mod tests {
         let emitter = EmfEmitter::new(Arc::new(sink.clone()), Arc::new(ManualClock::at(1_767_225_600)));
         emitter.emit(&interaction()).unwrap();
         assert_eq!(emitter.emit(&MetricRecord::new(GATEWAY_SERVICE)), Err(EmfError::NoMetrics));
+        // Through the port, an invalid record is dropped (and logged).
+        let recorder: &dyn MetricsRecorder = &emitter;
+        recorder.record(&MetricRecord::new(GATEWAY_SERVICE));
+        recorder.record(&interaction());
         let records = sink.records();
-        assert_eq!(records.len(), 1, "an invalid record writes nothing");
+        assert_eq!(records.len(), 2, "an invalid record writes nothing");
         assert_eq!(records[0]["_aws"]["Timestamp"], json!(1_767_225_600_000_u64));
     }
 }

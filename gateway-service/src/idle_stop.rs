@@ -8,9 +8,11 @@
 //! 24/7 on: a 24/7 player never leaves its channel) and nothing is
 //! outstanding on the bus, the service stops itself: it stops consuming,
 //! stores every player (the graceful shutdown), sets its desired count to
-//! 0, clears its heartbeat, then looks at the bus once more and sets the
-//! desired count back to 1 if a command arrived meanwhile, so the next
-//! task takes it. A command published after the heartbeat is gone starts
+//! 0, clears its heartbeat, then looks at the bus once more (its count,
+//! and a one-second receive, since SQS's counts are approximate) and sets
+//! the desired count back to 1 if a command arrived meanwhile, so the next
+//! task takes it (a message that last receive took comes back after its
+//! visibility timeout). A command published after the heartbeat is gone starts
 //! the service through the interactions handler instead.
 
 use std::sync::Arc;
@@ -93,7 +95,7 @@ impl IdleStop {
         if !idle {
             return;
         }
-        match self.bus.outstanding().await {
+        match last_look(self.bus.as_ref()).await {
             Ok(0) => info!("gateway service stopped for idleness"),
             outstanding => {
                 // A command (or an unknown count) arrived while stopping: the
@@ -106,6 +108,21 @@ impl IdleStop {
         }
     }
 }
+
+/// Whether anything arrived while stopping: the bus's count, and when that
+/// says 0, one short receive too (SQS's counts are approximate and may lag a
+/// message sent a moment ago). A message received here is not acknowledged:
+/// it comes back after its visibility timeout, for the next task.
+async fn last_look(bus: &dyn CommandBus) -> Result<u64, timmybot_core::BusError> {
+    let outstanding = bus.outstanding().await?;
+    if outstanding > 0 {
+        return Ok(outstanding);
+    }
+    Ok(bus.receive(1, LAST_LOOK_WAIT).await?.len() as u64)
+}
+
+/// How long the last look's receive waits for a message.
+const LAST_LOOK_WAIT: Duration = Duration::from_secs(1);
 
 /// Beats every [`HEARTBEAT_INTERVAL`] from the moment every shard is
 /// connected, clearing the starting marker at the first beat.

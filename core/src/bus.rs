@@ -30,4 +30,10 @@ pub trait CommandBus: Send + Sync + 'static {
 
     /// Marks a delivery as handled.
     async fn ack(&self, delivery: &BusDelivery) -> Result<(), BusError>;
+
+    /// How many messages wait or are in flight (received, not yet
+    /// acknowledged): zero means nothing is left to do. Exact in process;
+    /// on SQS an approximate count, which is never zero while a message
+    /// was published more than a moment ago and not yet deleted.
+    async fn outstanding(&self) -> Result<u64, BusError>;
 }

@@ -4,7 +4,7 @@
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
 //! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
 //! `TrackCache`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
-//! `Webhook`, `MetricsRecorder`), and each adapter crate implements them for one technology.
+//! `Webhook`, `MetricsRecorder`, `GatewayScaler`, `GatewayPresence`), and each adapter crate implements them for one technology.
 //! The queue engine ([`player`]) is here too: pure, so the interactions
 //! handler (views) and the gateway's players (transitions) share it.
 #![warn(missing_docs)]
@@ -20,6 +20,7 @@ mod markdown;
 pub mod metrics;
 pub mod player;
 mod replies;
+mod scale;
 mod secret;
 mod settings;
 mod store;
@@ -38,6 +39,10 @@ pub use error::{BusError, BusErrorKind, SecretError, StoreError, StoreErrorKind}
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
 pub use markdown::escape_markdown;
 pub use replies::{DiscordReplies, ReplyError};
+pub use scale::{
+    GatewayPresence, GatewayScaler, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, START_DEADLINE, ScaleError,
+    heartbeat_is_fresh,
+};
 pub use secret::Secret;
 pub use settings::{
     ADMINISTRATOR, GuildSettings, MANAGE_GUILD, MAX_LEAVE_SECS, MAX_TRACK_SECS_LIMIT, SettingsChange, SettingsError,

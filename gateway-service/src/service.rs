@@ -25,6 +25,7 @@ use twilight_gateway::{ConfigBuilder, Intents};
 
 use crate::access_watch::{self, AccessWatchSettings};
 use crate::gateway_interactions::GatewayInteractions;
+use crate::idle_stop::{IdleStop, ScaleToZero};
 use crate::shard_runner::{self, ShardContext};
 use crate::{CommandProcessor, Health, PlayerStats, TwilightReplies, VoiceStateCache, consumer, metrics};
 
@@ -96,6 +97,10 @@ pub struct GatewayDeps {
     /// Where what music-service links resolved to is kept for a while;
     /// `None` resolves every link afresh.
     pub track_cache: Option<Arc<dyn TrackCache>>,
+    /// Heartbeat and idle stop ([`crate::idle_stop`]); `None` (`timmybot
+    /// serve`, a gateway always up) writes no heartbeat and never stops
+    /// by itself.
+    pub scale_to_zero: Option<ScaleToZero>,
 }
 
 /// Resumes the stored players once every shard is connected (joining
@@ -116,7 +121,8 @@ async fn resume_when_ready(players: GuildPlayers, health: Health, stop: Cancella
 /// channel before the shards close.
 const LEAVE_CONFIRM_WAIT: Duration = Duration::from_secs(2);
 
-/// Runs the gateway service until `shutdown` is cancelled.
+/// Runs the gateway service until `shutdown` is cancelled, or (with
+/// [`GatewayDeps::scale_to_zero`]) until it stopped itself for idleness.
 ///
 /// Once every shard is connected, players whose stored state says they were
 /// playing are resumed (a restart). Shutdown order matters: stop taking
@@ -205,6 +211,8 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         );
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Cancelled by `shutdown`, or by the idle stop.
+    let stopping = shutdown.child_token();
     let players_stop = CancellationToken::new();
     let players = GuildPlayers::start(
         PlayersDeps {
@@ -213,7 +221,7 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
             settings: deps.settings.clone(),
             resolver,
             discord: deps.discord.clone(),
-            clock,
+            clock: clock.clone(),
         },
         settings.players.clone(),
         players_stop.clone(),
@@ -225,7 +233,7 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     let bot_user = crate::discord_ids::user(bot.id);
     let processor =
         CommandProcessor::new(players.clone(), voice_states.clone(), replies, deps.settings.clone(), bot_user);
-    let watch_stop = shutdown.child_token();
+    let watch_stop = stopping.child_token();
     if let Some(allowlist) = deps.allowlist.clone() {
         tokio::spawn(access_watch::run(
             allowlist,
@@ -250,7 +258,18 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     for shard in shards {
         shard_tasks.spawn(shard_runner::run(shard, ctx.clone(), shards_stop.clone()));
     }
-    tokio::spawn(resume_when_ready(players.clone(), deps.health.clone(), shutdown.child_token()));
+    tokio::spawn(resume_when_ready(players.clone(), deps.health.clone(), stopping.child_token()));
+    let idle_stop = deps.scale_to_zero.clone().map(|scale| {
+        let in_voice = players.clone();
+        IdleStop::start(
+            scale,
+            deps.bus.clone(),
+            deps.health.clone(),
+            clock.clone(),
+            move || !in_voice.active_guilds().is_empty(),
+            stopping.clone(),
+        )
+    });
 
     // Not a child of `shutdown`: the last record is written after the
     // players left, so it holds their last frames.
@@ -265,9 +284,9 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         ))
     });
 
-    let consumer_stop = shutdown.child_token();
+    let consumer_stop = stopping.child_token();
     let consumer = tokio::spawn(consumer::run(deps.bus.clone(), processor, consumer_stop));
-    shutdown.cancelled().await;
+    stopping.cancelled().await;
 
     info!("shutting down: no new commands");
     if tokio::time::timeout(settings.shutdown_grace, consumer).await.is_err() {
@@ -290,6 +309,9 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     metrics_stop.cancel();
     if let Some(task) = metrics_task {
         let _ = task.await;
+    }
+    if let Some(idle_stop) = idle_stop {
+        idle_stop.stand_down().await;
     }
     shards_stop.cancel();
     while shard_tasks.join_next().await.is_some() {}

@@ -24,7 +24,7 @@ pub mod settings_command;
 pub mod verify;
 
 pub use error::{CommandError, KeyError, RequestError, VerifyError};
-pub use handler::InteractionHandler;
+pub use handler::{InteractionHandler, START_OVERDUE_ALARM, START_OVERDUE_REPLY, STARTING_REPLY};
 pub use http_reply::HttpReply;
 pub use model::{Interaction, MAX_BODY_BYTES};
 pub use response::{EPHEMERAL, InteractionResponse};

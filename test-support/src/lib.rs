@@ -9,10 +9,12 @@
 //!   (dominant frequency, frequency timeline, level in dBFS).
 //! - [`signer`]: signs interactions like Discord does (Ed25519).
 //! - [`contract`]: one behaviour suite per port, run over every adapter.
-//! - [`emulators`]: connects tests to the local AWS emulators.
+//! - [`emulators`]: connects tests to the local AWS emulators;
+//!   [`aws_proxy`] records the calls made to them at the wire.
 //! - [`runtime`]: the end-to-end tests' runtime, with logs.
 
 pub mod audio;
+pub mod aws_proxy;
 pub mod contract;
 pub mod emulators;
 pub mod fake_apis;

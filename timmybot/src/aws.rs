@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
-use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus, load_sdk_config, service_timeouts};
-use timmybot_core::CommandBus;
+use timmybot_aws::{
+    DynamoStore, DynamoTables, EcsScaler, SecretsManagerStore, SqsBus, load_sdk_config, service_timeouts,
+};
+use timmybot_core::{CommandBus, GatewayScaler};
 
 async fn sdk_config() -> aws_config::SdkConfig {
     load_sdk_config(service_timeouts()).await
@@ -28,4 +30,9 @@ pub(crate) async fn sqs_bus(queue_url: &str) -> Arc<dyn CommandBus> {
 /// The secret store on Secrets Manager (the Spotify app's credentials).
 pub(crate) async fn secrets_manager() -> SecretsManagerStore {
     SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk_config().await))
+}
+
+/// The gateway service's scaler on ECS (scale to zero).
+pub(crate) async fn ecs_scaler(cluster: &str, service: &str) -> Arc<dyn GatewayScaler> {
+    Arc::new(EcsScaler::new(aws_sdk_ecs::Client::new(&sdk_config().await), cluster, service))
 }

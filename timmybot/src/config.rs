@@ -111,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 33] = [
+pub const OPTIONAL_VARS: [&str; 36] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -145,7 +145,31 @@ pub const OPTIONAL_VARS: [&str; 33] = [
     timmybot_sources::config::VARS[6],
     SPOTIFY_CLIENT_ID_SECRET_VAR,
     SPOTIFY_CLIENT_SECRET_SECRET_VAR,
+    GATEWAY_CLUSTER_VAR,
+    GATEWAY_SERVICE_VAR,
+    IDLE_STOP_MINUTES_VAR,
 ];
+
+/// The ECS cluster of the gateway service, for scale to zero.
+pub const GATEWAY_CLUSTER_VAR: &str = "TIMMYBOT_GATEWAY_CLUSTER";
+/// The gateway's ECS service (set with [`GATEWAY_CLUSTER_VAR`], both or
+/// neither).
+pub const GATEWAY_SERVICE_VAR: &str = "TIMMYBOT_GATEWAY_SERVICE";
+/// Minutes without voice and commands before the gateway stops itself.
+pub const IDLE_STOP_MINUTES_VAR: &str = "TIMMYBOT_IDLE_STOP_MINUTES";
+
+/// Scale to zero on ECS: the service the gateway runs as, which it stops
+/// when idle (see `timmybot_gateway::idle_stop`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleToZeroConfig {
+    /// `TIMMYBOT_GATEWAY_CLUSTER`: the ECS cluster (name or ARN).
+    pub cluster: String,
+    /// `TIMMYBOT_GATEWAY_SERVICE`: the ECS service (name or ARN).
+    pub service: String,
+    /// `TIMMYBOT_IDLE_STOP_MINUTES` (default 10): how long the bot is in no
+    /// voice channel, with nothing on the bus, before it stops itself.
+    pub idle_stop_after: Duration,
+}
 
 /// The variable naming the Secrets Manager secret that holds the Spotify
 /// app's client id, as the Lambdas name theirs (`TIMMYBOT_…_SECRET`).
@@ -263,6 +287,11 @@ pub struct Config {
     /// `TIMMYBOT_SPOTIFY_CLIENT_SECRET_SECRET` name its secrets (both or
     /// neither). Without credentials Spotify links are refused as not set up.
     pub spotify_secrets: SpotifySecrets,
+    /// `TIMMYBOT_GATEWAY_CLUSTER` and `TIMMYBOT_GATEWAY_SERVICE` (default:
+    /// both unset, off): the gateway writes a heartbeat for the
+    /// interactions Lambda and stops its ECS service after
+    /// `TIMMYBOT_IDLE_STOP_MINUTES` idle. Off, nothing of this happens.
+    pub scale_to_zero: Option<ScaleToZeroConfig>,
 }
 
 impl fmt::Debug for Config {
@@ -289,6 +318,7 @@ impl fmt::Debug for Config {
             .field("soundcloud", &self.soundcloud)
             .field("sources", &self.sources)
             .field("spotify_secrets", &self.spotify_secrets)
+            .field("scale_to_zero", &self.scale_to_zero)
             .finish()
     }
 }
@@ -388,6 +418,25 @@ impl Config {
                 .map(Duration::from_secs)
                 .ok_or_else(|| invalid("TIMMYBOT_MAX_LIVE_SECS", "is not a positive number of seconds"))?,
         };
+        let idle_stop_after = match get(IDLE_STOP_MINUTES_VAR) {
+            None => timmybot_gateway::DEFAULT_IDLE_STOP_AFTER,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|minutes| (1..=24 * 60).contains(minutes))
+                .map(|minutes| Duration::from_secs(minutes * 60))
+                .ok_or_else(|| invalid(IDLE_STOP_MINUTES_VAR, "is not a number of minutes from 1 to 1440"))?,
+        };
+        let scale_to_zero = match (get(GATEWAY_CLUSTER_VAR), get(GATEWAY_SERVICE_VAR)) {
+            (None, None) => None,
+            (Some(cluster), Some(service)) => Some(ScaleToZeroConfig { cluster, service, idle_stop_after }),
+            (Some(_), None) => {
+                return Err(invalid(GATEWAY_SERVICE_VAR, &format!("is missing while {GATEWAY_CLUSTER_VAR} is set")));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(GATEWAY_CLUSTER_VAR, &format!("is missing while {GATEWAY_SERVICE_VAR} is set")));
+            }
+        };
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
@@ -412,6 +461,7 @@ impl Config {
             soundcloud,
             sources,
             spotify_secrets,
+            scale_to_zero,
         })
     }
 }
@@ -636,6 +686,35 @@ mod tests {
         let mut pairs = minimal();
         pairs.push(("TIMMYBOT_SERVICE_LINKS", "off"));
         assert!(!Config::from_lookup(env(&pairs)).unwrap().sources.service_links);
+    }
+
+    #[test]
+    fn scale_to_zero_is_off_unless_both_cluster_and_service_are_set() {
+        assert_eq!(Config::from_lookup(env(&minimal())).unwrap().scale_to_zero, None);
+        let mut pairs = minimal();
+        pairs.extend([(GATEWAY_CLUSTER_VAR, "timmybot"), (GATEWAY_SERVICE_VAR, "gateway")]);
+        assert_eq!(
+            Config::from_lookup(env(&pairs)).unwrap().scale_to_zero,
+            Some(ScaleToZeroConfig {
+                cluster: "timmybot".into(),
+                service: "gateway".into(),
+                idle_stop_after: Duration::from_secs(600),
+            })
+        );
+        pairs.push((IDLE_STOP_MINUTES_VAR, "3"));
+        let idle = Config::from_lookup(env(&pairs)).unwrap().scale_to_zero.unwrap().idle_stop_after;
+        assert_eq!(idle, Duration::from_secs(180));
+        for bad in ["0", "-1", "2.5", "1441"] {
+            let mut pairs = minimal();
+            pairs.push((IDLE_STOP_MINUTES_VAR, bad));
+            assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, IDLE_STOP_MINUTES_VAR, "{bad}");
+        }
+        let mut pairs = minimal();
+        pairs.push((GATEWAY_CLUSTER_VAR, "timmybot"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, GATEWAY_SERVICE_VAR);
+        let mut pairs = minimal();
+        pairs.push((GATEWAY_SERVICE_VAR, "gateway"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, GATEWAY_CLUSTER_VAR);
     }
 
     #[test]

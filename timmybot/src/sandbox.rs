@@ -117,6 +117,9 @@ pub struct SandboxOptions {
     /// to the secrets file). Always off without the fake sources, so the
     /// sandbox never reaches the real services.
     pub service_links: bool,
+    /// Scale to zero on (the ECS service named, reached the default AWS way;
+    /// default: off).
+    pub scale_to_zero: Option<crate::config::ScaleToZeroConfig>,
 }
 
 impl SandboxOptions {
@@ -139,6 +142,7 @@ impl SandboxOptions {
             member_roles: Vec::new(),
             fake_sources: true,
             service_links: true,
+            scale_to_zero: None,
         }
     }
 
@@ -196,26 +200,23 @@ impl SentCommand {
     }
 }
 
-/// The platform wired to a fake Discord and a fake voice server.
-pub struct Sandbox {
-    /// The fake Discord (REST + gateway).
-    pub discord: FakeDiscord,
+/// The sandbox's fake Discord, fake voice server and interaction signer,
+/// before the platform runs.
+pub struct SandboxFakes {
     /// The fake voice server.
     pub voice: FakeVoiceServer,
-    /// The fake directory, catalog and streams, when on.
-    pub sources: Option<SandboxSources>,
-    platform: Platform,
-    signer: InteractionSigner,
-    http: reqwest::Client,
-    sent: Mutex<Vec<SentCommand>>,
+    /// The fake Discord (REST + gateway).
+    pub discord: FakeDiscord,
+    /// Signs interactions with the key the platform is given.
+    pub signer: InteractionSigner,
 }
 
-impl Sandbox {
-    /// Starts the fakes and the platform, and waits until the bot is connected.
+impl SandboxFakes {
+    /// Starts the fakes `options` call for.
     ///
     /// # Errors
-    /// A fake or the platform fails to start.
-    pub async fn start(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
+    /// A fake fails to start.
+    pub async fn start(ca: &TestCa, options: &SandboxOptions) -> anyhow::Result<Self> {
         let voice = FakeVoiceServer::start(ca).await.context("fake voice server")?;
         let discord = FakeDiscord::start(FakeDiscordConfig {
             guilds: vec![
@@ -244,7 +245,42 @@ impl Sandbox {
         })
         .await
         .context("fake discord")?;
-        let signer = InteractionSigner::from_seed(rand_seed());
+        Ok(Self { voice, discord, signer: InteractionSigner::from_seed(rand_seed()) })
+    }
+}
+
+/// The platform wired to a fake Discord and a fake voice server.
+pub struct Sandbox {
+    /// The fake Discord (REST + gateway).
+    pub discord: FakeDiscord,
+    /// The fake voice server.
+    pub voice: FakeVoiceServer,
+    /// The fake directory, catalog and streams, when on.
+    pub sources: Option<SandboxSources>,
+    platform: Platform,
+    signer: InteractionSigner,
+    http: reqwest::Client,
+    sent: Mutex<Vec<SentCommand>>,
+}
+
+impl Sandbox {
+    /// Starts the fakes and the platform, and waits until the bot is connected.
+    ///
+    /// # Errors
+    /// A fake or the platform fails to start.
+    pub async fn start(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
+        let fakes = SandboxFakes::start(ca, &options).await?;
+        Self::start_on(fakes, options).await
+    }
+
+    /// Starts the platform on fakes started before (a test that talks to
+    /// the fake Discord before the bot runs), and waits until the bot is
+    /// connected.
+    ///
+    /// # Errors
+    /// The platform fails to start.
+    pub async fn start_on(fakes: SandboxFakes, options: SandboxOptions) -> anyhow::Result<Self> {
+        let SandboxFakes { voice, discord, signer } = fakes;
         let sources = if options.fake_sources { Some(SandboxSources::start().await?) } else { None };
         let mut outbound_allow = options.outbound_allow;
         let sources_config = match &sources {
@@ -300,6 +336,7 @@ impl Sandbox {
             soundcloud: options.soundcloud,
             sources: sources_config,
             spotify_secrets: crate::config::SpotifySecrets::File,
+            scale_to_zero: options.scale_to_zero,
         };
         let extras = PlatformExtras {
             metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>),
@@ -616,6 +653,12 @@ impl Sandbox {
     /// dave_frames=<n> plain_frames=<n>`.
     pub fn heard_line(&self) -> String {
         heard_line(GUILD_ID, &self.heard())
+    }
+
+    /// Whether the platform's gateway service ended by itself (the idle
+    /// stop of scale to zero).
+    pub fn gateway_finished(&self) -> bool {
+        self.platform.gateway_finished()
     }
 
     /// Shuts the platform down (leaves voice, closes shards) and the fakes.

@@ -112,6 +112,28 @@ impl CommandBus for SqsBus {
         Ok(deliveries)
     }
 
+    /// `ApproximateNumberOfMessages` + `ApproximateNumberOfMessagesNotVisible`.
+    async fn outstanding(&self) -> Result<u64, BusError> {
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let attributes = output.attributes.unwrap_or_default();
+        let count = |name: QueueAttributeName| -> Result<u64, BusError> {
+            match attributes.get(&name) {
+                Some(value) => value.parse::<u64>().map_err(unavailable),
+                None => Err(BusError::new(BusErrorKind::Unavailable)),
+            }
+        };
+        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)?
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?)
+    }
+
     async fn ack(&self, delivery: &BusDelivery) -> Result<(), BusError> {
         self.client
             .delete_message()

@@ -1,4 +1,4 @@
-//! AWS adapters: the ports on DynamoDB, Secrets Manager and SQS FIFO.
+//! AWS adapters: the ports on DynamoDB, Secrets Manager, SQS FIFO and ECS.
 //!
 //! - [`DynamoStore`] implements the store ports (`PlayerStore` in
 //!   `player_dynamodb.rs`, with its page layout in `player_pages.rs`;
@@ -6,7 +6,10 @@
 //!   `allowlist_dynamodb.rs`; `TrackCache` in `track_cache_dynamodb.rs`)
 //!   over the tables named by [`DynamoTables`].
 //! - [`SecretsManagerStore`] implements `SecretStore`.
+//!   `GatewayPresence` (the gateway's heartbeat and starting marker) is in
+//!   `presence_dynamodb.rs`.
 //! - [`SqsBus`] implements `CommandBus` on a FIFO queue.
+//! - [`EcsScaler`] implements `GatewayScaler` on the ECS service's desired count.
 //!
 //! Adapters only map types, call the SDK and map its errors into the port's
 //! error with the SDK error kept as the source. [`create_tables`] and
@@ -17,9 +20,11 @@ mod allowlist_dynamodb;
 pub mod bus_sqs;
 mod dynamo_store;
 mod dynamo_tables;
+mod ecs_scaler;
 mod error;
 mod player_dynamodb;
 mod player_pages;
+mod presence_dynamodb;
 mod sdk_config;
 mod secrets_manager;
 mod settings_dynamodb;
@@ -31,6 +36,7 @@ pub use dynamo_tables::{
     ACTIVE_ATTRIBUTE, ACTIVE_PLAYERS_INDEX, ALLOWLIST_BY_STATE_INDEX, DynamoTables, TRACK_CACHE_KEY_ATTRIBUTE,
     TTL_ATTRIBUTE, create_tables,
 };
+pub use ecs_scaler::EcsScaler;
 pub use error::SetupError;
 pub use sdk_config::{interactive_timeouts, load_sdk_config, service_timeouts};
 pub use secrets_manager::SecretsManagerStore;

@@ -61,6 +61,11 @@ mod track_cache_dynamodb {
     timmybot_test_support::track_cache_contract!(dynamo_store().await);
 }
 
+mod presence_dynamodb {
+    use super::*;
+    timmybot_test_support::gateway_presence_contract!(dynamo_store().await);
+}
+
 mod secrets_manager {
     use super::*;
     timmybot_test_support::secret_store_contract!(secrets());

@@ -237,6 +237,12 @@ impl CommandBus for InProcessBus {
         }
     }
 
+    async fn outstanding(&self) -> Result<u64, BusError> {
+        let state = self.lock();
+        state.check_open()?;
+        Ok((state.ready.len() + state.in_flight.len()) as u64)
+    }
+
     async fn ack(&self, delivery: &BusDelivery) -> Result<(), BusError> {
         {
             let mut state = self.lock();

@@ -11,7 +11,8 @@
 //! (`allowlist_events`, keyed by guild and `seq`) and a one-row
 //! `allowlist_settings` holding the slot limit. The track cache
 //! (`track_cache_sqlite.rs`) is the one table not keyed by guild: a key, a
-//! value and an expiry time.
+//! value and an expiry time. The gateway's presence (`presence_sqlite.rs`)
+//! is two named rows of `gateway_presence`.
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -42,6 +43,11 @@ CREATE TABLE IF NOT EXISTS player_alive (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     at_ms          INTEGER NOT NULL,
     schema_version INTEGER NOT NULL
+) STRICT;
+-- The gateway's presence (presence_sqlite.rs): rows `heartbeat` and `starting`.
+CREATE TABLE IF NOT EXISTS gateway_presence (
+    name  TEXT PRIMARY KEY NOT NULL,
+    at_ms INTEGER NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS guild_settings (
     guild_id       TEXT PRIMARY KEY NOT NULL,
@@ -133,7 +139,7 @@ pub(crate) struct NewRow {
 ///
 /// Implements [`timmybot_core::PlayerStore`],
 /// [`timmybot_core::SettingsStore`], [`timmybot_core::AllowlistStore`] and
-/// [`timmybot_core::TrackCache`]. Cheap to clone: clones share the
+/// [`timmybot_core::TrackCache`] and [`timmybot_core::GatewayPresence`]. Cheap to clone: clones share the
 /// connection. rusqlite is blocking, so every call runs on tokio's blocking
 /// pool and the returned futures stay `Send`; the connection sits behind a
 /// mutex because one connection serves one call at a time.

@@ -51,6 +51,10 @@ impl CommandBus for RecordingBus {
     async fn ack(&self, _delivery: &BusDelivery) -> Result<(), BusError> {
         Ok(())
     }
+
+    async fn outstanding(&self) -> Result<u64, BusError> {
+        Ok(self.published.lock().unwrap().len() as u64)
+    }
 }
 
 /// A handler wired to a [`RecordingBus`], the default signer's key and a

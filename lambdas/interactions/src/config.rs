@@ -31,6 +31,12 @@ pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
 /// Environment variable with the allowlist webhook URL (optional).
 pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
+/// Environment variable naming the gateway service's ECS cluster (scale to
+/// zero; set with [`GATEWAY_SERVICE_VAR`], both or neither).
+pub const GATEWAY_CLUSTER_VAR: &str = "TIMMYBOT_GATEWAY_CLUSTER";
+/// Environment variable naming the gateway's ECS service.
+pub const GATEWAY_SERVICE_VAR: &str = "TIMMYBOT_GATEWAY_SERVICE";
+
 /// Variables that must all be set.
 pub const REQUIRED_VARS: [&str; 5] =
     [APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, TABLE_GUILDS_VAR, TABLE_GUILD_QUEUES_VAR, TABLE_TRACK_CACHE_VAR];
@@ -39,7 +45,8 @@ pub const REQUIRED_VARS: [&str; 5] =
 pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, PUBLIC_KEY_SECRET_VAR];
 /// Variables read when present, besides the allowlist's own
 /// ([`timmybot_allowlist::ALLOWLIST_VARS`]).
-pub const OPTIONAL_VARS: [&str; 2] = [DISCORD_TOKEN_SECRET_VAR, ALLOWLIST_WEBHOOK_URL_VAR];
+pub const OPTIONAL_VARS: [&str; 4] =
+    [DISCORD_TOKEN_SECRET_VAR, ALLOWLIST_WEBHOOK_URL_VAR, GATEWAY_CLUSTER_VAR, GATEWAY_SERVICE_VAR];
 
 /// Where the public key comes from.
 #[derive(Debug, Clone)]
@@ -81,6 +88,11 @@ pub struct Config {
     /// What suggestions and `/search` search ([`SourcesConfig`]'s
     /// variables, all optional: Radio Browser and Audius on, discovered).
     pub sources: SourcesConfig,
+    /// The gateway's ECS cluster and service (`TIMMYBOT_GATEWAY_CLUSTER`,
+    /// `TIMMYBOT_GATEWAY_SERVICE`, both or neither; default unset): a voice
+    /// command arriving while the gateway's heartbeat is missing starts the
+    /// service. Unset, commands are only published.
+    pub gateway_service: Option<(String, String)>,
 }
 
 /// A configuration value is missing or unusable; the message names it.
@@ -143,6 +155,12 @@ impl Config {
         let sources =
             SourcesConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
         let optional = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let gateway_service = match (optional(GATEWAY_CLUSTER_VAR), optional(GATEWAY_SERVICE_VAR)) {
+            (Some(cluster), Some(service)) => Some((cluster, service)),
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::Missing(GATEWAY_SERVICE_VAR)),
+            (None, Some(_)) => return Err(ConfigError::Missing(GATEWAY_CLUSTER_VAR)),
+        };
         Ok(Self {
             public_key,
             application_id,
@@ -154,6 +172,7 @@ impl Config {
             discord_token_secret: optional(DISCORD_TOKEN_SECRET_VAR),
             allowlist_webhook: optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
             sources,
+            gateway_service,
         })
     }
 }
@@ -187,6 +206,29 @@ mod tests {
         assert_eq!(config.track_cache_table, "timmybot-track-cache");
         assert_eq!(config.allowlist.maintainers, [timmybot_core::UserId::new(7).unwrap()]);
         assert_eq!(config.discord_token_secret, None);
+        assert_eq!(config.gateway_service, None);
+    }
+
+    #[test]
+    fn the_gateway_service_needs_both_cluster_and_service() {
+        let base = [
+            (PUBLIC_KEY_VAR, KEY),
+            (APPLICATION_ID_VAR, "123"),
+            (COMMAND_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/commands.fifo"),
+            (TABLE_GUILDS_VAR, "g"),
+            (TABLE_GUILD_QUEUES_VAR, "q"),
+            (TABLE_TRACK_CACHE_VAR, "t"),
+        ];
+        let mut both = base.to_vec();
+        both.extend([(GATEWAY_CLUSTER_VAR, "timmybot"), (GATEWAY_SERVICE_VAR, "gateway")]);
+        let config = Config::from_lookup(lookup(&both)).unwrap();
+        assert_eq!(config.gateway_service, Some(("timmybot".into(), "gateway".into())));
+        let mut cluster_only = base.to_vec();
+        cluster_only.push((GATEWAY_CLUSTER_VAR, "timmybot"));
+        assert_eq!(Config::from_lookup(lookup(&cluster_only)).unwrap_err(), ConfigError::Missing(GATEWAY_SERVICE_VAR));
+        let mut service_only = base.to_vec();
+        service_only.push((GATEWAY_SERVICE_VAR, "gateway"));
+        assert_eq!(Config::from_lookup(lookup(&service_only)).unwrap_err(), ConfigError::Missing(GATEWAY_CLUSTER_VAR));
     }
 
     /// Records what `from_lookup` asks for, with the public key inline and

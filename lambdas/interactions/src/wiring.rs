@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use timmybot_allowlist::Allowlist;
-use timmybot_aws::{DynamoStore, DynamoTables, SecretsManagerStore, SqsBus, interactive_timeouts, load_sdk_config};
+use timmybot_aws::{
+    DynamoStore, DynamoTables, EcsScaler, SecretsManagerStore, SqsBus, interactive_timeouts, load_sdk_config,
+};
 use timmybot_core::{SecretStore, SystemClock};
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_interactions::{InteractionHandler, PublicKey};
@@ -26,7 +28,9 @@ const SOURCES_DISCOVERY: Duration = Duration::from_millis(1000);
 /// players (read for the queue views) and the settings on DynamoDB
 /// (telling people through Discord when the bot token's secret is
 /// configured), and the real clock. The store also names the track cache
-/// table, where autocomplete is to cache its searches. Called once; every
+/// table, where autocomplete is to cache its searches. With the gateway's
+/// ECS service configured, a voice command while the gateway is stopped
+/// starts it (scale to zero). Called once; every
 /// invocation shares it.
 ///
 /// # Errors
@@ -72,9 +76,15 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
     // Discovery runs inside the first interaction's 3 s: bounded tighter.
     let sources_api = config.sources.api(SafeHttpClient::new(OutboundPolicy::default()));
     let sources = config.sources.connect_within(&sources_api, SOURCES_DISCOVERY).await;
-    Ok(InteractionHandler::new(Arc::new(bus), Arc::new(SystemClock), public_key, config.application_id)
+    let mut handler = InteractionHandler::new(Arc::new(bus), Arc::new(SystemClock), public_key, config.application_id)
         .with_allowlist(Arc::new(allowlist))
         .with_player_store(store.clone())
-        .with_settings_store(store)
-        .with_search(sources.search()))
+        .with_settings_store(store.clone())
+        .with_search(sources.search());
+    if let Some((cluster, service)) = config.gateway_service {
+        // Scale to zero: a command while the gateway is down starts it.
+        let scaler = EcsScaler::new(aws_sdk_ecs::Client::new(&sdk), cluster, service);
+        handler = handler.with_scale_to_zero(Arc::new(scaler), store);
+    }
+    Ok(handler)
 }

@@ -21,6 +21,7 @@ fn aws_environment(emulators: &Emulators, sqs_endpoint: &str) {
         std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", &emulators.dynamodb_endpoint);
         std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", &emulators.moto_endpoint);
         std::env::set_var("AWS_ENDPOINT_URL_SQS", sqs_endpoint);
+        std::env::set_var("AWS_ENDPOINT_URL_ECS", &emulators.moto_endpoint);
         std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTIMMYBOTTEST");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "timmybot-test-secret");
         std::env::set_var("AWS_REGION", "us-east-1");
@@ -61,6 +62,7 @@ fn config(public_key: PublicKeySource, queue_url: &str) -> Config {
         allowlist_webhook: None,
         // No internet here: nothing to discover.
         sources: timmybot_sources::SourcesConfig { radio: false, audius: false, ..Default::default() },
+        gateway_service: None,
     }
 }
 
@@ -156,4 +158,61 @@ fn a_hanging_command_queue_fails_the_command_instead_of_hanging() {
 
 fn interactions_lambda_key(signer: &InteractionSigner) -> PublicKeySource {
     PublicKeySource::Inline(timmybot_interactions::PublicKey::from_hex(&signer.public_key_hex()).unwrap())
+}
+
+/// With the gateway's ECS service configured, a `/play` while the gateway
+/// has no heartbeat is queued, starts the service (desired count 1 in
+/// moto) and tells the member the player starts.
+#[test]
+fn a_cold_play_starts_the_configured_gateway_service() {
+    let emulators = Emulators::from_env();
+    aws_environment(&emulators, &emulators.moto_endpoint);
+    runtime().block_on(async {
+        let sdk = emulators.sdk_config();
+        let signer = InteractionSigner::from_seed([24; 32]);
+        let mut config = config(interactions_lambda_key(&signer), "https://sqs.invalid/1/q.fifo");
+        let tables = timmybot_aws::DynamoTables {
+            guilds: config.guilds_table.clone(),
+            guild_queues: config.queues_table.clone(),
+            track_cache: config.track_cache_table.clone(),
+        };
+        timmybot_aws::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await.expect("tables");
+        let queue =
+            timmybot_aws::create_queue(&aws_sdk_sqs::Client::new(&sdk), &unique_name("cold"), Duration::from_secs(30))
+                .await
+                .expect("queue");
+        config.command_queue_url = queue.url.clone();
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        let cluster = unique_name("cluster");
+        ecs.create_cluster().cluster_name(&cluster).send().await.expect("cluster");
+        let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+            .name("gateway")
+            .image("timmybot:test")
+            .memory(512)
+            .build();
+        ecs.register_task_definition().family(&cluster).container_definitions(container).send().await.expect("task");
+        ecs.create_service()
+            .cluster(&cluster)
+            .service_name("gateway")
+            .task_definition(&cluster)
+            .desired_count(0)
+            .send()
+            .await
+            .expect("service");
+        config.gateway_service = Some((cluster.clone(), "gateway".into()));
+
+        let handler = build_handler(config).await.expect("handler builds");
+        let body = slash_command(SlashCommand {
+            options: vec![("query".into(), serde_json::json!("https://example.com/a.mp3"))],
+            ..Default::default()
+        })
+        .to_string();
+        let reply = post(&handler, &signer, body.as_bytes()).await;
+        let response: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(response["data"]["content"], timmybot_interactions::STARTING_REPLY, "{response}");
+        let scaler = timmybot_aws::EcsScaler::new(ecs, &cluster, "gateway");
+        assert_eq!(scaler.counts().await.unwrap().0, 1, "desired count 1");
+        let bus = timmybot_aws::SqsBus::new(aws_sdk_sqs::Client::new(&sdk), queue.url);
+        assert_eq!(timmybot_core::CommandBus::outstanding(&bus).await.unwrap(), 1, "the command waits on the bus");
+    });
 }

@@ -240,6 +240,23 @@ pub async fn malformed_message_is_dropped_and_the_guild_keeps_flowing(bus: &dyn 
     assert!(later.is_empty(), "a malformed message came back");
 }
 
+/// The outstanding count is every message published and not acknowledged,
+/// waiting or in flight: zero on a fresh bus, and zero again after the acks.
+pub async fn outstanding_counts_waiting_and_in_flight_until_acked(bus: &dyn CommandBus) {
+    assert_eq!(bus.outstanding().await.expect("outstanding"), 0, "a fresh bus has nothing outstanding");
+    let guild = random_guild();
+    publish(bus, &message(guild, 1)).await;
+    publish(bus, &message(random_guild(), 2)).await;
+    assert_eq!(bus.outstanding().await.expect("outstanding"), 2, "both wait");
+    let first = receive(bus, 1, Duration::from_secs(1)).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(bus.outstanding().await.expect("outstanding"), 2, "one waits, one is in flight");
+    ack(bus, &first[0]).await;
+    assert_eq!(bus.outstanding().await.expect("outstanding"), 1, "the acknowledged one is gone");
+    drain(bus, |got| !got.is_empty()).await;
+    assert_eq!(bus.outstanding().await.expect("outstanding"), 0, "nothing left");
+}
+
 /// Runs every behaviour above that every backend supports, each on a fresh
 /// bus from `new_bus` (built with [`TEST_VISIBILITY_TIMEOUT`]); see
 /// [`duplicate_after_ack_is_still_dropped`] and
@@ -256,4 +273,5 @@ pub async fn run_all_command_bus<B: CommandBus>(new_bus: impl AsyncFn() -> B) {
     duplicate_interaction_is_delivered_once(&new_bus().await).await;
     acked_message_is_not_received_again(&new_bus().await).await;
     unacked_message_comes_back_after_visibility_timeout(&new_bus().await).await;
+    outstanding_counts_waiting_and_in_flight_until_acked(&new_bus().await).await;
 }

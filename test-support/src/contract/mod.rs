@@ -12,6 +12,7 @@
 
 pub mod allowlist_store;
 pub mod command_bus;
+pub mod gateway_presence;
 pub mod player_store;
 pub mod secret_store;
 pub mod settings_store;
@@ -79,6 +80,28 @@ macro_rules! player_store_contract {
         async fn concurrent_saves_one_wins() {
             let store: ::std::sync::Arc<dyn ::timmybot_core::PlayerStore> = ::std::sync::Arc::new($store);
             $crate::contract::player_store::concurrent_saves_one_wins(store).await;
+        }
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`gateway_presence`] behaviour.
+///
+/// The argument yields a fresh, isolated `impl GatewayPresence` in each test
+/// (the presence is deployment-wide; see [`player_store_contract!`]).
+#[macro_export]
+macro_rules! gateway_presence_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(gateway_presence, GatewayPresence, $store;
+            fresh_store_has_no_beat_and_no_marker,
+            last_beat_is_the_latest_until_cleared,
+            claim_wins_once_until_the_deadline,
+            claim_after_the_deadline_wins_again,
+            cleared_marker_can_be_claimed_and_beats_are_separate,
+        );
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_claims_one_wins() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::GatewayPresence> = ::std::sync::Arc::new($store);
+            $crate::contract::gateway_presence::concurrent_claims_one_wins(store).await;
         }
     };
 }
@@ -201,6 +224,7 @@ macro_rules! command_bus_contract {
             duplicate_interaction_is_delivered_once,
             acked_message_is_not_received_again,
             unacked_message_comes_back_after_visibility_timeout,
+            outstanding_counts_waiting_and_in_flight_until_acked,
         );
     };
 }

@@ -23,7 +23,7 @@ export interface TimmybotOptions {
   readonly slotLimit?: SlotLimit;
   /** Build the image with yt-dlp and tell the gateway where it is. */
   readonly youtube: boolean;
-  /** Create the secrets of the deployer's Spotify app and hand them to the gateway. */
+  /** List the deployer's Spotify app's entries in the application secret and hand it to the gateway. */
   readonly spotify: boolean;
   readonly logRetentionDays: RetentionDays;
   readonly alarmEmail?: string;
@@ -49,7 +49,7 @@ export const OPTION_HELP: Readonly<Record<keyof TimmybotOptions, string>> = {
   maintainersChannelId: 'Discord channel id for access requests',
   slotLimit: 'a whole number | unlimited (unset: leave the stored limit alone)',
   youtube: 'true | false (default false): build the image with yt-dlp',
-  spotify: "true | false (default false): Secrets Manager secrets for your Spotify app's client id and secret, read by the gateway",
+  spotify: "true | false (default false): spotify-client-id and spotify-client-secret entries in the application secret, read by the gateway",
   logRetentionDays: 'CloudWatch retention in days (default 30)',
   alarmEmail: 'email address subscribed to the alarm topic',
   taskCpu: 'Fargate CPU units (default 512)',

@@ -301,23 +301,27 @@ describe('gateway service', () => {
     assert.equal(containerEnv(s).get(envNames.ytdlp), IMAGE_YTDLP_PATH);
   });
 
-  it('spotify=true creates the two secrets, names them to the gateway and lets only its task read them', () => {
+  it('spotify=true lists the Spotify entries, names the one secret to the gateway and lets its task read it', () => {
     const off = synth(fixture, {});
-    assert.equal(containerEnv(off).has(envNames.spotifyClientIdSecret), false);
+    assert.equal(containerEnv(off).has(envNames.appSecret), false);
     const s = synth(fixture, { spotify: 'true' });
-    const env = containerEnv(s);
-    const secrets = ofType(s.resources, 'AWS::SecretsManager::Secret')
-      .filter(([, r]) => String(r.Properties?.Description ?? '').includes('Spotify'))
-      .map(([id]) => id);
-    assert.equal(secrets.length, 2, 'a client id and a client secret');
-    for (const name of [envNames.spotifyClientIdSecret, envNames.spotifyClientSecretSecret]) {
-      const ref = env.get(name) as { Ref?: string } | undefined;
-      assert.ok(ref?.Ref !== undefined && secrets.includes(ref.Ref), `${name} names a Spotify secret: ${JSON.stringify(ref)}`);
-    }
-    const policies = JSON.stringify(ofType(s.resources, 'AWS::IAM::Policy'));
-    for (const id of secrets) {
-      assert.equal(policies.split(`"Ref":"${id}"`).length - 1, 1, `exactly one role may read ${id}`);
-    }
+    const all = ofType(s.resources, 'AWS::SecretsManager::Secret');
+    assert.equal(all.length, 1, 'still one secret');
+    const [appId, app] = all[0] as [string, CfnResource];
+    const generate = app.Properties?.GenerateSecretString;
+    assert.ok(isObject(generate));
+    const template = JSON.parse(String(generate.SecretStringTemplate)) as Record<string, string>;
+    assert.equal(template['spotify-client-id'], '', 'blank until set: Spotify off');
+    assert.equal(template['spotify-client-secret'], '');
+    assert.deepEqual(containerEnv(s).get(envNames.appSecret), { Ref: appId });
+    const taskRoleId = logicalId(s.stack, s.stack.gateway.taskDefinition.taskRole.node.defaultChild);
+    const reads = statements(s.resources, ['AWS::IAM::Policy']).filter(
+      (st) =>
+        st.actions.includes('secretsmanager:GetSecretValue') &&
+        JSON.stringify(s.resources[st.where]?.Properties?.Roles ?? []).includes(`"${taskRoleId}"`),
+    );
+    assert.equal(reads.length, 1, 'the task role reads the secret');
+    assert.deepEqual(reads[0]?.resources, [{ Ref: appId }], 'that one secret only');
   });
 
   it('gatewayImage runs that image and builds nothing', () => {
@@ -345,17 +349,57 @@ describe('gateway service', () => {
 });
 
 describe('secrets', () => {
-  it('hold no value in the template: generated placeholders, described', () => {
+  it('are one secret holding no value in the template: a JSON template of placeholders, the key generated', () => {
     const secrets = ofType(base.resources, 'AWS::SecretsManager::Secret');
-    assert.equal(secrets.length, 3);
-    for (const [, s] of secrets) {
-      assert.equal(s.Properties?.SecretString, undefined);
-      assert.ok(isObject(s.Properties?.GenerateSecretString));
-      assert.match(String(s.Properties?.Description), /timmybot/);
+    assert.equal(secrets.length, 1, 'one secret, $0.40 a month');
+    const [[, secret]] = secrets as [[string, CfnResource]];
+    assert.equal(secret.Properties?.SecretString, undefined);
+    assert.match(String(secret.Properties?.Description), /timmybot/);
+    const generate = secret.Properties?.GenerateSecretString;
+    assert.ok(isObject(generate));
+    assert.equal(generate.GenerateStringKey, 'token-encryption-key');
+    assert.equal(generate.PasswordLength, 64);
+    assert.equal(generate.ExcludePunctuation, true);
+    const template = JSON.parse(String(generate.SecretStringTemplate)) as Record<string, string>;
+    assert.deepEqual(Object.keys(template).sort(), ['discord-public-key', 'discord-token']);
+    for (const [entry, value] of Object.entries(template)) {
+      assert.equal(value, `set-me:${entry}`, 'a placeholder, never a value');
     }
-    const key = secrets.find(([id]) => id.includes('TokenEncryptionKey'));
-    assert.deepEqual(key?.[1].Properties?.GenerateSecretString, { ExcludePunctuation: true, PasswordLength: 64 });
-    assert.equal(key?.[1].DeletionPolicy, 'Retain');
+    assert.equal(secret.DeletionPolicy, 'Retain', 'it holds the key that decrypts stored tokens');
+  });
+
+  it('is read by each function and injected into the task by entry, and nothing else reads it', () => {
+    const [[appId]] = ofType(base.resources, 'AWS::SecretsManager::Secret') as [[string, CfnResource]];
+    for (const fn of [base.stack.interactions.function, base.stack.allowlistAdmin.function]) {
+      const env = base.resources[logicalId(base.stack, fn.node.defaultChild)]?.Properties?.Environment;
+      assert.ok(isObject(env) && isObject(env.Variables));
+      assert.deepEqual(env.Variables[envNames.appSecret], { Ref: appId });
+    }
+    const readers = statements(base.resources, ['AWS::IAM::Policy'])
+      .filter((st) => st.actions.some((a) => a.startsWith('secretsmanager:')))
+      .map((st) => {
+        assert.deepEqual(st.resources, [{ Ref: appId }], `${st.where} reads only the application secret`);
+        return JSON.stringify(base.resources[st.where]?.Properties?.Roles);
+      });
+    const roleOf = (role: unknown) => `"${logicalId(base.stack, role)}"`;
+    const expected = [
+      base.stack.interactions.role.node.defaultChild,
+      base.stack.allowlistAdmin.role.node.defaultChild,
+      base.stack.gateway.taskDefinition.executionRole?.node.defaultChild,
+    ].map(roleOf);
+    assert.equal(readers.length, expected.length, JSON.stringify(readers));
+    for (const role of expected) assert.ok(readers.some((r) => r.includes(role)), `${role} reads the secret`);
+
+    // ECS fills DISCORD_TOKEN and DISCORD_PUBLIC_KEY from one JSON key each.
+    const injected = asArray(containerDefinition(base).Secrets).filter(isObject);
+    for (const [name, entry] of [
+      [envNames.discordToken, 'discord-token'],
+      [envNames.discordPublicKey, 'discord-public-key'],
+    ]) {
+      const from = injected.find((x) => x.Name === name)?.ValueFrom;
+      assert.ok(JSON.stringify(from).includes(`:${entry}::`), `${name} is the ${entry} entry: ${JSON.stringify(from)}`);
+      assert.ok(JSON.stringify(from).includes(`"Ref":"${appId}"`), `${name} comes from the application secret`);
+    }
   });
 });
 
@@ -624,17 +668,15 @@ describe('stack-wide', () => {
       'AlarmTopicArn',
       'AllowlistAdminFunctionArn',
       'AllowlistAdminUrl',
+      'AppSecretArn',
       'ClusterName',
       'CommandQueueName',
       'CommandQueueUrl',
       'DeadLetterQueueName',
-      'DiscordPublicKeySecretArn',
-      'DiscordTokenSecretArn',
       'GuildQueuesTableName',
       'GuildsTableName',
       'InteractionsEndpointUrl',
       'ServiceName',
-      'TokenEncryptionKeySecretArn',
       'TrackCacheTableName',
     ]);
   });

@@ -111,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 33] = [
+pub const OPTIONAL_VARS: [&str; 32] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",

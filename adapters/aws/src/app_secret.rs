@@ -34,9 +34,7 @@ pub const SPOTIFY_CLIENT_SECRET_ENTRY: &str = "spotify-client-secret";
 #[non_exhaustive]
 pub enum AppSecretError {
     /// The secret's value is not JSON, or JSON but not an object.
-    #[error(
-        "secret {secret} is not a JSON object of named entries (expected {{\"discord-token\": \"...\", ...}})"
-    )]
+    #[error("secret {secret} is not a JSON object of named entries (expected {{\"discord-token\": \"...\", ...}})")]
     NotAnObject {
         /// The secret's id (name or ARN), as configured.
         secret: String,

@@ -98,10 +98,9 @@ impl Config {
         let app_secret = vars.optional(APP_SECRET_VAR);
         // Checked here so a typo stops the cold start instead of silently
         // dropping every event; the value is never echoed.
-        let webhook_url = vars
-            .parsed(WEBHOOK_URL_VAR, "expected an http(s) URL", |v| {
-                Url::parse(v).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or(())
-            })?;
+        let webhook_url = vars.parsed(WEBHOOK_URL_VAR, "expected an http(s) URL", |v| {
+            Url::parse(v).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or(())
+        })?;
 
         Ok(Self { table_guilds, table_guild_queues, settings, app_secret, webhook_url })
     }

@@ -52,9 +52,9 @@ pub async fn build_api(config: Config) -> Result<AdminApi, WiringError> {
     let mut allowlist = Allowlist::new(Arc::new(store), Arc::new(SystemClock), config.settings);
 
     let token = match &config.app_secret {
-        Some(secret_id) => {
-            optional_entry(&app_secret(&sdk, secret_id), DISCORD_TOKEN_ENTRY).await.map_err(WiringError::DiscordToken)?
-        }
+        Some(secret_id) => optional_entry(&app_secret(&sdk, secret_id), DISCORD_TOKEN_ENTRY)
+            .await
+            .map_err(WiringError::DiscordToken)?,
         None => None,
     };
     if let Some(token) = token {

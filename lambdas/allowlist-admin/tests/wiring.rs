@@ -53,7 +53,8 @@ fn the_token_entry_is_read_and_an_absent_one_turns_discord_notices_off() {
     let emulators = Emulators::from_env();
     aws_environment(&emulators);
     runtime().block_on(async {
-        let with_token = put_secret(&emulators, r#"{"discord-token": "Bot MTIz.abc", "token-encryption-key": "k"}"#).await;
+        let with_token =
+            put_secret(&emulators, r#"{"discord-token": "Bot MTIz.abc", "token-encryption-key": "k"}"#).await;
         assert!(build_api(config(Some(with_token))).await.is_ok());
         let without = put_secret(&emulators, r#"{"token-encryption-key": "k"}"#).await;
         assert!(build_api(config(Some(without))).await.is_ok(), "no entry: decisions tell nobody on Discord");

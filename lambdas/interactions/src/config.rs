@@ -120,8 +120,7 @@ impl Config {
         let track_cache_table = vars.required(TABLE_TRACK_CACHE_VAR)?;
         let allowlist =
             AllowlistSettings::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
-        let sources =
-            SourcesConfig::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
+        let sources = SourcesConfig::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
         Ok(Self {
             public_key,
             app_secret,

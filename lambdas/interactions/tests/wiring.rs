@@ -158,8 +158,7 @@ fn a_hanging_command_queue_fails_the_command_instead_of_hanging() {
     runtime().block_on(async {
         let signer = InteractionSigner::from_seed([23; 32]);
         let key = interactions_lambda_key(&signer);
-        let handler =
-            build_handler(config(key, None, &format!("{silent_url}/1/commands.fifo"))).await.expect("builds");
+        let handler = build_handler(config(key, None, &format!("{silent_url}/1/commands.fifo"))).await.expect("builds");
         let body = slash_command(SlashCommand {
             options: vec![("query".into(), serde_json::json!("https://example.com/a.mp3"))],
             ..Default::default()

@@ -9,17 +9,10 @@ use allowlist_admin_lambda::{APP_SECRET_VAR, Config, WiringError, build_api};
 use timmybot_allowlist::AllowlistSettings;
 use timmybot_test_support::emulators::{Emulators, unique_name};
 
-/// Points the default chain at moto.
+/// Points the default chain at the emulators.
 fn aws_environment(emulators: &Emulators) {
     // SAFETY: called first thing in a #[test], before any other thread.
-    unsafe {
-        std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", &emulators.moto_endpoint);
-        std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", &emulators.dynamodb_endpoint);
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTIMMYBOTTEST");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "timmybot-test-secret");
-        std::env::set_var("AWS_REGION", "us-east-1");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    }
+    unsafe { emulators.export_for_default_chain() };
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -19,13 +19,8 @@ use timmybot_test_support::signer::{InteractionSigner, SAMPLE_APPLICATION_ID, Sl
 fn aws_environment(emulators: &Emulators, sqs_endpoint: &str) {
     // SAFETY: called first thing in a #[test], before any other thread.
     unsafe {
-        std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", &emulators.dynamodb_endpoint);
-        std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", &emulators.moto_endpoint);
+        emulators.export_for_default_chain();
         std::env::set_var("AWS_ENDPOINT_URL_SQS", sqs_endpoint);
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTIMMYBOTTEST");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "timmybot-test-secret");
-        std::env::set_var("AWS_REGION", "us-east-1");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     }
 }
 

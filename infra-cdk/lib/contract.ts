@@ -343,6 +343,9 @@ export interface EnvNames {
   readonly allowlistMode: string;
   readonly maintainerIds: string;
   readonly maintainersChannelId: string;
+  readonly gatewayCluster: string;
+  readonly gatewayService: string;
+  readonly idleStopMinutes: string;
 }
 
 const ENV_ROLES: EnvNames = {
@@ -362,6 +365,9 @@ const ENV_ROLES: EnvNames = {
   allowlistMode: 'TIMMYBOT_ALLOWLIST_MODE',
   maintainerIds: 'TIMMYBOT_MAINTAINER_IDS',
   maintainersChannelId: 'TIMMYBOT_MAINTAINERS_CHANNEL_ID',
+  gatewayCluster: 'TIMMYBOT_GATEWAY_CLUSTER',
+  gatewayService: 'TIMMYBOT_GATEWAY_SERVICE',
+  idleStopMinutes: 'TIMMYBOT_IDLE_STOP_MINUTES',
 };
 
 /**

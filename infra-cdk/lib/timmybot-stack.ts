@@ -4,6 +4,7 @@
 
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { CommandQueue } from './command-queue';
@@ -54,6 +55,17 @@ export class TimmybotStack extends Stack {
       [env.maintainersChannelId]: options.maintainersChannelId,
     };
 
+    // The gateway's cluster and service, named up front: with scale-to-zero
+    // the interactions Lambda starts this service and the task stops it, and
+    // both are allowed exactly this service's ARN, built from the names (a
+    // reference to the service resource would be a cycle: the service's
+    // environment refers to the Lambda's URL).
+    const gatewayClusterName = `${this.stackName}-gateway`;
+    const gatewayServiceName = `${this.stackName}-gateway`;
+    const scale = options.scaleToZero
+      ? { [env.gatewayCluster]: gatewayClusterName, [env.gatewayService]: gatewayServiceName }
+      : {};
+
     // --- interactions Lambda: Discord POSTs every slash command here --------
     this.interactions = new RustFunction(this, 'Interactions', {
       assetsDir: options.lambdaAssetsDir,
@@ -75,6 +87,7 @@ export class TimmybotStack extends Stack {
         [env.tableGuildQueues]: guildQueues.table.tableName,
         [env.tableTrackCache]: trackCache.table.tableName,
         ...allowlist,
+        ...scale,
       }),
     });
     // Public: Discord signs each request with Ed25519 and the code verifies it.
@@ -123,6 +136,8 @@ export class TimmybotStack extends Stack {
       cpu: options.taskCpu,
       memoryMiB: options.taskMemory,
       desiredCount: options.gatewayDesiredCount,
+      clusterName: gatewayClusterName,
+      serviceName: gatewayServiceName,
       privateSubnets: options.privateSubnets,
       logRetention: options.logRetentionDays,
       environment: componentEnvironment(contract, 'gateway', {
@@ -141,6 +156,8 @@ export class TimmybotStack extends Stack {
         // entries from it at start (only when the template lists them).
         [env.appSecret]: this.secrets.spotify ? this.secrets.app.secretArn : undefined,
         ...allowlist,
+        ...scale,
+        [env.idleStopMinutes]: options.scaleToZero ? String(options.idleStopMinutes) : undefined,
       }),
       secrets: {
         // One JSON key of the application secret each (`ARN:entry::`): the
@@ -168,6 +185,17 @@ export class TimmybotStack extends Stack {
       'sqs:GetQueueAttributes',
     );
 
+    if (options.scaleToZero) {
+      // UpdateService (desired 1 from the Lambda, 0 from the idle task) and
+      // DescribeServices, on this one service and nothing else.
+      const scaleThisService = new iam.PolicyStatement({
+        actions: ['ecs:UpdateService', 'ecs:DescribeServices'],
+        resources: [this.gateway.serviceArn],
+      });
+      this.interactions.role.addToPrincipalPolicy(scaleThisService);
+      taskRole.addToPrincipalPolicy(scaleThisService);
+    }
+
     // --- deploy-time slot limit --------------------------------------------
     if (options.slotLimit !== undefined) {
       this.slotLimit = new SlotLimitSetting(this, 'SlotLimit', {
@@ -186,6 +214,7 @@ export class TimmybotStack extends Stack {
       commandQueue: this.commands.queue,
       deadLetterQueue: this.commands.deadLetterQueue,
       cluster: this.gateway.cluster,
+      scaleToZero: options.scaleToZero,
       alarmEmail: options.alarmEmail,
     });
 

@@ -236,9 +236,9 @@ describe('gateway service', () => {
     assert.equal(c.LogConfiguration.LogDriver, 'awslogs');
   });
 
-  it('never runs two gateways: desired 1, min 0 %, max 100 %, circuit breaker with rollback', () => {
+  it('never runs two gateways: deployed stopped (scale to zero), min 0 %, max 100 %, circuit breaker with rollback', () => {
     base.template.hasResourceProperties('AWS::ECS::Service', {
-      DesiredCount: 1,
+      DesiredCount: 0,
       LaunchType: 'FARGATE',
       DeploymentConfiguration: Match.objectLike({
         MinimumHealthyPercent: 0,
@@ -249,9 +249,10 @@ describe('gateway service', () => {
   });
 
   it('task size and desired count follow the options', () => {
-    const s = synth(fixture, { taskCpu: '1024', taskMemory: '2048', gatewayDesiredCount: '0' });
+    const s = synth(fixture, { taskCpu: '1024', taskMemory: '2048', gatewayDesiredCount: '1' });
     s.template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: '2048' });
-    s.template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
+    s.template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1 });
+    synth(fixture, { scaleToZero: 'false' }).template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1 });
   });
 
   it('security group admits nothing inbound and allows all outbound', () => {
@@ -542,6 +543,90 @@ describe('IAM least privilege', () => {
   });
 });
 
+describe('scale to zero', () => {
+  const serviceArn = {
+    'Fn::Join': [
+      '',
+      ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':service/Timmybot-gateway/Timmybot-gateway'],
+    ],
+  };
+  const scaling = (s: Synthesized, role: unknown) => {
+    const roleId = logicalId(s.stack, role);
+    return statements(s.resources, ['AWS::IAM::Policy'])
+      .filter((st) => JSON.stringify(s.resources[st.where]?.Properties?.Roles ?? []).includes(`"${roleId}"`))
+      .filter((st) => st.actions.some((a) => a.startsWith('ecs:')));
+  };
+  const fnEnv = (s: Synthesized) => {
+    const env = s.resources[logicalId(s.stack, s.stack.interactions.function.node.defaultChild)]?.Properties?.Environment;
+    return isObject(env) && isObject(env.Variables) ? env.Variables : {};
+  };
+
+  it('the service and cluster have fixed names, which the Lambda and the task are given', () => {
+    base.template.hasResourceProperties('AWS::ECS::Service', { ServiceName: 'Timmybot-gateway' });
+    base.template.hasResourceProperties('AWS::ECS::Cluster', { ClusterName: 'Timmybot-gateway' });
+    assert.equal(fnEnv(base)[envNames.gatewayCluster], 'Timmybot-gateway');
+    assert.equal(fnEnv(base)[envNames.gatewayService], 'Timmybot-gateway');
+    const env = containerEnv(base);
+    assert.equal(env.get(envNames.gatewayCluster), 'Timmybot-gateway');
+    assert.equal(env.get(envNames.gatewayService), 'Timmybot-gateway');
+    assert.equal(env.get(envNames.idleStopMinutes), '10');
+    assert.equal(containerEnv(synth(fixture, { idleStopMinutes: '30' })).get(envNames.idleStopMinutes), '30');
+  });
+
+  it('the interactions Lambda and the task may update and describe their own service and nothing else', () => {
+    for (const [who, role] of [
+      ['interactions', base.stack.interactions.role.node.defaultChild],
+      ['gateway task', base.stack.gateway.taskDefinition.taskRole.node.defaultChild],
+    ] as const) {
+      const grants = scaling(base, role);
+      assert.equal(grants.length, 1, `${who}: ${JSON.stringify(grants)}`);
+      assert.deepEqual([...(grants[0]?.actions ?? [])].sort(), ['ecs:DescribeServices', 'ecs:UpdateService'], who);
+      assert.deepEqual(grants[0]?.resources, [serviceArn], `${who}: only this service`);
+    }
+    assert.deepEqual(scaling(base, base.stack.allowlistAdmin.role.node.defaultChild), [], 'the admin API cannot scale');
+  });
+
+  it('scaleToZero=false: no names handed out, no ECS permission, no start alarm', () => {
+    const s = synth(fixture, { scaleToZero: 'false' });
+    assert.equal(fnEnv(s)[envNames.gatewayService], undefined);
+    assert.equal(containerEnv(s).has(envNames.idleStopMinutes), false);
+    assert.equal(containerEnv(s).has(envNames.gatewayService), false);
+    assert.deepEqual(scaling(s, s.stack.interactions.role.node.defaultChild), []);
+    assert.deepEqual(scaling(s, s.stack.gateway.taskDefinition.taskRole.node.defaultChild), []);
+    assert.equal(ofType(s.resources, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties?.MetricName === 'ApproximateAgeOfOldestMessage').length, 0);
+  });
+
+  it('a command that waits 4 minutes on the bus (the gateway did not start) alarms', () => {
+    const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
+    const queueId = logicalId(base.stack, base.stack.commands.queue.node.defaultChild);
+    base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 240,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+
+  it('a gateway that stopped itself when idle (exit code 0) is not reported as a crash', () => {
+    base.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: Match.objectLike({
+          $or: [
+            { stopCode: ['TaskFailedToStart'] },
+            { stopCode: ['EssentialContainerExited'], containers: { exitCode: [{ 'anything-but': 0 }] } },
+            { stoppedReason: [{ prefix: 'Task failed container health checks' }] },
+          ],
+        }),
+      }),
+    });
+  });
+});
+
 describe('options change the template', () => {
   it('slotLimit=N sets the counter item limit with UpdateItem, scoped to the guilds table', () => {
     assert.equal(ofType(base.resources, 'Custom::TimmybotSlotLimit').length, 0);
@@ -599,7 +684,9 @@ describe('options change the template', () => {
 
 describe('observability', () => {
   it('alarms on each Lambda error and on dead letters, to the topic', () => {
-    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm');
+    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties?.MetricName !== 'ApproximateAgeOfOldestMessage',
+    );
     assert.equal(alarms.length, 3);
     const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
     for (const [, a] of alarms) {

@@ -330,8 +330,7 @@ export interface EnvNames {
   readonly discordToken: string;
   readonly discordApplicationId: string;
   readonly discordPublicKey: string;
-  readonly discordPublicKeySecret: string;
-  readonly discordTokenSecret: string;
+  readonly appSecret: string;
   readonly store: string;
   readonly tableGuilds: string;
   readonly tableGuildQueues: string;
@@ -341,19 +340,19 @@ export interface EnvNames {
   readonly interactionsEndpoint: string;
   readonly metrics: string;
   readonly ytdlp: string;
-  readonly spotifyClientIdSecret: string;
-  readonly spotifyClientSecretSecret: string;
   readonly allowlistMode: string;
   readonly maintainerIds: string;
   readonly maintainersChannelId: string;
+  readonly gatewayCluster: string;
+  readonly gatewayService: string;
+  readonly idleStopMinutes: string;
 }
 
 const ENV_ROLES: EnvNames = {
   discordToken: 'DISCORD_TOKEN',
   discordApplicationId: 'DISCORD_APPLICATION_ID',
   discordPublicKey: 'DISCORD_PUBLIC_KEY',
-  discordPublicKeySecret: 'TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET',
-  discordTokenSecret: 'TIMMYBOT_DISCORD_TOKEN_SECRET',
+  appSecret: 'TIMMYBOT_APP_SECRET',
   store: 'TIMMYBOT_STORE',
   tableGuilds: 'TIMMYBOT_TABLE_GUILDS',
   tableGuildQueues: 'TIMMYBOT_TABLE_GUILD_QUEUES',
@@ -363,11 +362,12 @@ const ENV_ROLES: EnvNames = {
   interactionsEndpoint: 'TIMMYBOT_INTERACTIONS_ENDPOINT',
   metrics: 'TIMMYBOT_METRICS',
   ytdlp: 'TIMMYBOT_YTDLP',
-  spotifyClientIdSecret: 'TIMMYBOT_SPOTIFY_CLIENT_ID_SECRET',
-  spotifyClientSecretSecret: 'TIMMYBOT_SPOTIFY_CLIENT_SECRET_SECRET',
   allowlistMode: 'TIMMYBOT_ALLOWLIST_MODE',
   maintainerIds: 'TIMMYBOT_MAINTAINER_IDS',
   maintainersChannelId: 'TIMMYBOT_MAINTAINERS_CHANNEL_ID',
+  gatewayCluster: 'TIMMYBOT_GATEWAY_CLUSTER',
+  gatewayService: 'TIMMYBOT_GATEWAY_SERVICE',
+  idleStopMinutes: 'TIMMYBOT_IDLE_STOP_MINUTES',
 };
 
 /**

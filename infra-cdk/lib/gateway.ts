@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Duration, IgnoreMode, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, IgnoreMode, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -54,6 +54,15 @@ export interface GatewayServiceProps {
   readonly cpu: number;
   readonly memoryMiB: number;
   readonly desiredCount: 0 | 1;
+  /**
+   * Physical names of the cluster and the service. Fixed (not generated) so
+   * the service's ARN is known without referring to the service resource:
+   * the interactions Lambda (which the gateway's environment refers to
+   * through its URL) is allowed to update exactly this service, and a
+   * reference the other way would be a dependency cycle.
+   */
+  readonly clusterName: string;
+  readonly serviceName: string;
   readonly privateSubnets: boolean;
   readonly logRetention: logs.RetentionDays;
 }
@@ -65,6 +74,8 @@ export class GatewayService extends Construct {
   readonly service: ecs.FargateService;
   readonly securityGroup: ec2.SecurityGroup;
   readonly logGroup: logs.LogGroup;
+  /** `arn:…:ecs:<region>:<account>:service/<cluster>/<service>`, built from the names alone. */
+  readonly serviceArn: string;
 
   constructor(scope: Construct, id: string, props: GatewayServiceProps) {
     super(scope, id);
@@ -96,6 +107,7 @@ export class GatewayService extends Construct {
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: this.vpc,
+      clusterName: props.clusterName,
       containerInsightsV2: ecs.ContainerInsights.DISABLED,
     });
     Validations.of(this.cluster).acknowledge({
@@ -165,6 +177,7 @@ export class GatewayService extends Construct {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
+      serviceName: props.serviceName,
       desiredCount: props.desiredCount,
       // Never two gateways at once: both would consume the bus and join the
       // same voice channels. A deploy stops the old task before starting the
@@ -176,6 +189,12 @@ export class GatewayService extends Construct {
       vpcSubnets: { subnetType: props.privateSubnets ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PUBLIC },
       securityGroups: [this.securityGroup],
       propagateTags: ecs.PropagatedTagSource.SERVICE,
+    });
+    this.serviceArn = Stack.of(this).formatArn({
+      service: 'ecs',
+      resource: 'service',
+      resourceName: `${props.clusterName}/${props.serviceName}`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
   }
 }

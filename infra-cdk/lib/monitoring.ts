@@ -22,20 +22,29 @@ export interface MonitoringProps {
   readonly commandQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly cluster: ecs.ICluster;
+  /** The gateway starts on demand: alarm when a command waits longer than a start takes. */
+  readonly scaleToZero: boolean;
   readonly alarmEmail?: string;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
- * ECS stop codes of a task that died on its own: its essential container
- * exited, or it never started. Deployments and scale-in stop tasks with
+ * A task died on its own when it never started (TaskFailedToStart) or its
+ * essential container exited with a non-zero code (EssentialContainerExited;
+ * the idle stop exits with 0). Deployments and scale-in stop tasks with
  * ServiceSchedulerInitiated and `aws ecs stop-task` with UserInitiated, so
- * those are not matched by code...
+ * those are not matched by code, except a task the scheduler killed for
+ * failing its health check, matched by its reason:
  */
-export const UNEXPECTED_STOP_CODES = ['EssentialContainerExited', 'TaskFailedToStart'] as const;
-/** ...except a task the scheduler killed for failing its health check. */
 export const HEALTH_CHECK_STOP_REASON = 'Task failed container health checks';
+/**
+ * How old the oldest waiting command may get before the "gateway did not
+ * start" alarm fires: a cold start takes 30-90 s, and the interactions Lambda
+ * tells the member after 3 minutes; a command still waiting at 4 means the
+ * task did not come up (or stopped consuming).
+ */
+export const COMMAND_WAIT_ALARM_SECONDS = 240;
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -82,6 +91,21 @@ export class Monitoring extends Construct {
       'A command failed every delivery attempt and sits in the dead-letter queue.',
     );
 
+    if (props.scaleToZero) {
+      const waiting = new cloudwatch.Alarm(this, 'GatewayDidNotStart', {
+        metric: props.commandQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: COMMAND_WAIT_ALARM_SECONDS,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // An empty queue publishes nothing: healthy.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription:
+          `A command has waited ${COMMAND_WAIT_ALARM_SECONDS} s on the bus: the gateway did not start ` +
+          '(ECS UpdateService from the interactions Lambda) or stopped taking commands.',
+      });
+      waiting.addAlarmAction(notify);
+    }
+
     // A stopped task has no metric of its own to alarm on without Container
     // Insights; ECS emits an event for every task state change instead.
     this.taskStoppedRule = new events.Rule(this, 'GatewayTaskStopped', {
@@ -92,7 +116,13 @@ export class Monitoring extends Construct {
         detail: {
           clusterArn: [props.cluster.clusterArn],
           lastStatus: ['STOPPED'],
-          $or: [{ stopCode: [...UNEXPECTED_STOP_CODES] }, { stoppedReason: [{ prefix: HEALTH_CHECK_STOP_REASON }] }],
+          // A gateway that stopped itself when idle exits with 0 after
+          // setting its desired count to 0: not a crash.
+          $or: [
+            { stopCode: ['TaskFailedToStart'] },
+            { stopCode: ['EssentialContainerExited'], containers: { exitCode: [{ 'anything-but': 0 }] } },
+            { stoppedReason: [{ prefix: HEALTH_CHECK_STOP_REASON }] },
+          ],
         },
       },
       targets: [

@@ -23,13 +23,21 @@ export interface TimmybotOptions {
   readonly slotLimit?: SlotLimit;
   /** Build the image with yt-dlp and tell the gateway where it is. */
   readonly youtube: boolean;
-  /** Create the secrets of the deployer's Spotify app and hand them to the gateway. */
+  /** List the deployer's Spotify app's entries in the application secret and hand it to the gateway. */
   readonly spotify: boolean;
   readonly logRetentionDays: RetentionDays;
   readonly alarmEmail?: string;
   readonly taskCpu: number;
   readonly taskMemory: number;
   readonly gatewayDesiredCount: 0 | 1;
+  /**
+   * The interactions Lambda starts the gateway (ECS UpdateService, desired 1)
+   * when a voice command finds it down, and the gateway stops itself
+   * (desired 0) after `idleStopMinutes` with nothing to play.
+   */
+  readonly scaleToZero: boolean;
+  /** Minutes with nothing playing before a scale-to-zero gateway stops itself. */
+  readonly idleStopMinutes: number;
   readonly privateSubnets: boolean;
   readonly deletionProtection: boolean;
   /** Folder with one <binary>/bootstrap per Lambda (scripts/package.sh writes <repo>/dist/lambda). */
@@ -49,12 +57,14 @@ export const OPTION_HELP: Readonly<Record<keyof TimmybotOptions, string>> = {
   maintainersChannelId: 'Discord channel id for access requests',
   slotLimit: 'a whole number | unlimited (unset: leave the stored limit alone)',
   youtube: 'true | false (default false): build the image with yt-dlp',
-  spotify: "true | false (default false): Secrets Manager secrets for your Spotify app's client id and secret, read by the gateway",
+  spotify: "true | false (default false): spotify-client-id and spotify-client-secret entries in the application secret, read by the gateway",
   logRetentionDays: 'CloudWatch retention in days (default 30)',
   alarmEmail: 'email address subscribed to the alarm topic',
   taskCpu: 'Fargate CPU units (default 512)',
   taskMemory: 'Fargate memory MiB (default 1024)',
-  gatewayDesiredCount: '0 | 1 (default 1)',
+  gatewayDesiredCount: '0 | 1 (default 0 with scaleToZero, else 1): the count a deploy sets',
+  scaleToZero: 'true | false (default true): the first voice command starts the gateway, which stops itself when idle',
+  idleStopMinutes: 'minutes with nothing playing before the gateway stops itself (default 10, 1-1440; scaleToZero only)',
   privateSubnets: 'true | false (default false): private subnets + 1 NAT gateway',
   deletionProtection: 'true | false (default true): DynamoDB deletion protection',
   lambdaAssetsDir: 'folder with <binary>/bootstrap per Lambda (default <repo>/dist/lambda, written by scripts/package.sh)',
@@ -200,10 +210,22 @@ export function parseOptions(get: Lookup, repoRoot: string): TimmybotOptions {
     throw new OptionError('taskMemory', `must be one of ${memoryChoices.join(', ')} MiB with taskCpu=${taskCpu}, got ${taskMemory}`);
   }
 
-  const desired = integer(get, 'gatewayDesiredCount') ?? 1;
+  const scaleToZero = flag(get, 'scaleToZero', true);
+  // Scaled to zero, a deploy leaves the gateway stopped: the first voice
+  // command starts it (and a deploy while it plays stops it; players are
+  // stored and resume at the next start).
+  const desired = integer(get, 'gatewayDesiredCount') ?? (scaleToZero ? 0 : 1);
   if (desired !== 0 && desired !== 1) {
     // Two gateways would both consume the command bus and both join voice.
     throw new OptionError('gatewayDesiredCount', `must be 0 or 1 (one gateway at most), got ${desired}`);
+  }
+
+  const idleStopMinutes = integer(get, 'idleStopMinutes') ?? 10;
+  if (idleStopMinutes < 1 || idleStopMinutes > 1440) {
+    throw new OptionError('idleStopMinutes', `must be between 1 and 1440 minutes, got ${idleStopMinutes}`);
+  }
+  if (!scaleToZero && text(get, 'idleStopMinutes') !== undefined) {
+    throw new OptionError('idleStopMinutes', 'only applies with scaleToZero=true (the gateway never stops itself otherwise)');
   }
 
   const reserved = integer(get, 'lambdaReservedConcurrency');
@@ -232,6 +254,8 @@ export function parseOptions(get: Lookup, repoRoot: string): TimmybotOptions {
     taskCpu,
     taskMemory,
     gatewayDesiredCount: desired,
+    scaleToZero,
+    idleStopMinutes,
     privateSubnets: flag(get, 'privateSubnets', false),
     deletionProtection: flag(get, 'deletionProtection', true),
     lambdaAssetsDir: assets === undefined ? path.join(repoRoot, DEFAULT_LAMBDA_ASSETS) : path.resolve(assets),

@@ -1,58 +1,69 @@
-// The application's secrets. Their values never appear in the template: each
-// is created with a random placeholder, and the deployer writes the real value
-// afterwards with `aws secretsmanager put-secret-value` (see README).
+// The application's secrets: ONE Secrets Manager secret whose value is a JSON
+// object of named entries, the same names as the local secrets file
+// (`discord-token`, `discord-public-key`, `token-encryption-key`, …). One
+// secret costs $0.40 a month, one per value three times that.
+//
+// No real value ever appears in the template: the secret is generated from a
+// template of placeholders, and the deployer writes the real entries
+// afterwards (docs/deploy.md, "Set the secret values").
 
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
-function setValueHint(what: string): string {
-  return (
-    `timmybot: ${what}. Created with a random placeholder: set the real value with ` +
-    '`aws secretsmanager put-secret-value --secret-id <this secret> --secret-string <value>`.'
-  );
+/** Entry names inside the application secret, as the Rust readers spell them. */
+export const APP_SECRET_ENTRIES = {
+  discordToken: 'discord-token',
+  discordPublicKey: 'discord-public-key',
+  tokenEncryptionKey: 'token-encryption-key',
+  spotifyClientId: 'spotify-client-id',
+  spotifyClientSecret: 'spotify-client-secret',
+} as const;
+
+/**
+ * What an entry holds until the deployer sets it. Not a value the readers
+ * accept: the public key is not 64 hex characters and Discord refuses the
+ * token, so a forgotten entry fails loudly instead of half working.
+ */
+export function placeholder(entry: string): string {
+  return `set-me:${entry}`;
 }
 
 export class BotSecrets extends Construct {
-  readonly discordToken: secretsmanager.Secret;
-  readonly discordPublicKey: secretsmanager.Secret;
-  readonly tokenEncryptionKey: secretsmanager.Secret;
-  /** The deployer's Spotify app (`-c spotify=true`); undefined otherwise. */
-  readonly spotify?: { readonly clientId: secretsmanager.Secret; readonly clientSecret: secretsmanager.Secret };
+  /** The application secret; every component reads its entries from it. */
+  readonly app: secretsmanager.Secret;
+  /** Whether the template lists the Spotify app's entries (`-c spotify=true`). */
+  readonly spotify: boolean;
 
   constructor(scope: Construct, id: string, props: { readonly spotify: boolean } = { spotify: false }) {
     super(scope, id);
+    this.spotify = props.spotify;
+    const e = APP_SECRET_ENTRIES;
+    const template: Record<string, string> = {
+      [e.discordToken]: placeholder(e.discordToken),
+      [e.discordPublicKey]: placeholder(e.discordPublicKey),
+    };
     if (props.spotify) {
-      // Two secrets, not one JSON secret: the gateway reads each by id, the
-      // same way on Secrets Manager as from the local secrets file.
-      this.spotify = {
-        clientId: new secretsmanager.Secret(this, 'SpotifyClientId', {
-          description: setValueHint("your Spotify app's client id (Spotify developer dashboard)"),
-          generateSecretString: {},
-        }),
-        clientSecret: new secretsmanager.Secret(this, 'SpotifyClientSecret', {
-          description: setValueHint("your Spotify app's client secret (Spotify developer dashboard)"),
-          generateSecretString: {},
-        }),
-      };
+      // Blank until set: the gateway reads a blank entry as "Spotify not set up".
+      template[e.spotifyClientId] = '';
+      template[e.spotifyClientSecret] = '';
     }
-
-    this.discordToken = new secretsmanager.Secret(this, 'DiscordToken', {
-      description: setValueHint('the Discord bot token (developer portal, Bot tab)'),
-      generateSecretString: {},
-    });
-    this.discordPublicKey = new secretsmanager.Secret(this, 'DiscordPublicKey', {
-      description: setValueHint('the Discord application public key, 64 hex characters (developer portal, General Information)'),
-      generateSecretString: {},
-    });
-    // A real random key from the start: nothing needs to overwrite it.
-    this.tokenEncryptionKey = new secretsmanager.Secret(this, 'TokenEncryptionKey', {
+    this.app = new secretsmanager.Secret(this, 'App', {
       description:
-        'timmybot: key that encrypts stored OAuth tokens (64 random characters, generated at creation). ' +
-        'Keep it: data encrypted with it is unreadable without it.',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        'timmybot: the application secrets, one JSON object (discord-token, discord-public-key, ' +
+        'token-encryption-key' +
+        (props.spotify ? ', spotify-client-id, spotify-client-secret' : '') +
+        '). Created with placeholders and a generated token-encryption-key: set the other entries ' +
+        'with `aws secretsmanager put-secret-value` or the console (docs/deploy.md), keeping token-encryption-key.',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify(template),
+        // A real random key from the start: nothing needs to overwrite it.
+        generateStringKey: e.tokenEncryptionKey,
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
       // The tables are retained with the stack's data; so is the key that
-      // decrypts parts of it.
+      // decrypts parts of it, which lives in this secret.
       removalPolicy: RemovalPolicy.RETAIN,
     });
 

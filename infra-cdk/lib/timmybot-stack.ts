@@ -4,6 +4,7 @@
 
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { CommandQueue } from './command-queue';
@@ -12,7 +13,7 @@ import { GatewayImageSource, GatewayService, IMAGE_YTDLP_PATH } from './gateway'
 import { Monitoring } from './monitoring';
 import type { TimmybotOptions } from './options';
 import { RustFunction } from './rust-function';
-import { BotSecrets } from './secrets';
+import { APP_SECRET_ENTRIES, BotSecrets } from './secrets';
 import { SlotLimitSetting } from './slot-limit';
 import { Tables } from './tables';
 
@@ -54,6 +55,17 @@ export class TimmybotStack extends Stack {
       [env.maintainersChannelId]: options.maintainersChannelId,
     };
 
+    // The gateway's cluster and service, named up front: with scale-to-zero
+    // the interactions Lambda starts this service and the task stops it, and
+    // both are allowed exactly this service's ARN, built from the names (a
+    // reference to the service resource would be a cycle: the service's
+    // environment refers to the Lambda's URL).
+    const gatewayClusterName = `${this.stackName}-gateway`;
+    const gatewayServiceName = `${this.stackName}-gateway`;
+    const scale = options.scaleToZero
+      ? { [env.gatewayCluster]: gatewayClusterName, [env.gatewayService]: gatewayServiceName }
+      : {};
+
     // --- interactions Lambda: Discord POSTs every slash command here --------
     this.interactions = new RustFunction(this, 'Interactions', {
       assetsDir: options.lambdaAssetsDir,
@@ -67,13 +79,15 @@ export class TimmybotStack extends Stack {
       reservedConcurrentExecutions: options.lambdaReservedConcurrency,
       environment: componentEnvironment(contract, 'interactions', {
         [env.discordApplicationId]: options.discordApplicationId,
-        [env.discordPublicKeySecret]: this.secrets.discordPublicKey.secretArn,
-        [env.discordTokenSecret]: this.secrets.discordToken.secretArn,
+        // The secret's ARN, not a value: the public key and the bot token
+        // are its entries, read once per cold start.
+        [env.appSecret]: this.secrets.app.secretArn,
         [env.commandQueueUrl]: this.commands.queue.queueUrl,
         [env.tableGuilds]: guilds.table.tableName,
         [env.tableGuildQueues]: guildQueues.table.tableName,
         [env.tableTrackCache]: trackCache.table.tableName,
         ...allowlist,
+        ...scale,
       }),
     });
     // Public: Discord signs each request with Ed25519 and the code verifies it.
@@ -86,8 +100,7 @@ export class TimmybotStack extends Stack {
     guildQueues.grantItemReads(this.interactions.role);
     // Autocomplete caches search results.
     trackCache.grantCacheReadWrite(this.interactions.role);
-    this.secrets.discordPublicKey.grantRead(this.interactions.role);
-    this.secrets.discordToken.grantRead(this.interactions.role);
+    this.secrets.app.grantRead(this.interactions.role);
 
     // --- allowlist-admin Lambda: the maintainers' API, SigV4 only -----------
     this.allowlistAdmin = new RustFunction(this, 'AllowlistAdmin', {
@@ -101,14 +114,14 @@ export class TimmybotStack extends Stack {
       environment: componentEnvironment(contract, 'allowlistAdmin', {
         [env.tableGuilds]: guilds.table.tableName,
         [env.tableGuildQueues]: guildQueues.table.tableName,
-        [env.discordTokenSecret]: this.secrets.discordToken.secretArn,
+        [env.appSecret]: this.secrets.app.secretArn,
         ...allowlist,
       }),
     });
     // Callers need lambda:InvokeFunctionUrl on this function (see README).
     const adminUrl = this.allowlistAdmin.addFunctionUrl(lambda.FunctionUrlAuthType.AWS_IAM);
     guilds.grantData(this.allowlistAdmin.role);
-    this.secrets.discordToken.grantRead(this.allowlistAdmin.role);
+    this.secrets.app.grantRead(this.allowlistAdmin.role);
 
     // --- gateway service -------------------------------------------------
     const image: GatewayImageSource =
@@ -123,6 +136,8 @@ export class TimmybotStack extends Stack {
       cpu: options.taskCpu,
       memoryMiB: options.taskMemory,
       desiredCount: options.gatewayDesiredCount,
+      clusterName: gatewayClusterName,
+      serviceName: gatewayServiceName,
       privateSubnets: options.privateSubnets,
       logRetention: options.logRetentionDays,
       environment: componentEnvironment(contract, 'gateway', {
@@ -137,14 +152,19 @@ export class TimmybotStack extends Stack {
         [env.interactionsEndpoint]: interactionsUrl.url,
         [env.metrics]: ENV_VALUES.metricsEmf,
         [env.ytdlp]: options.youtube ? IMAGE_YTDLP_PATH : undefined,
-        // Secret ids, not values: the gateway reads them at start.
-        [env.spotifyClientIdSecret]: this.secrets.spotify?.clientId.secretArn,
-        [env.spotifyClientSecretSecret]: this.secrets.spotify?.clientSecret.secretArn,
+        // The secret's ARN, not a value: the gateway reads the Spotify
+        // entries from it at start (only when the template lists them).
+        [env.appSecret]: this.secrets.spotify ? this.secrets.app.secretArn : undefined,
         ...allowlist,
+        ...scale,
+        [env.idleStopMinutes]: options.scaleToZero ? String(options.idleStopMinutes) : undefined,
       }),
       secrets: {
-        [env.discordToken]: ecs.Secret.fromSecretsManager(this.secrets.discordToken),
-        [env.discordPublicKey]: ecs.Secret.fromSecretsManager(this.secrets.discordPublicKey),
+        // One JSON key of the application secret each (`ARN:entry::`): the
+        // gateway reads DISCORD_TOKEN and DISCORD_PUBLIC_KEY from its
+        // environment, as it does locally.
+        [env.discordToken]: ecs.Secret.fromSecretsManager(this.secrets.app, APP_SECRET_ENTRIES.discordToken),
+        [env.discordPublicKey]: ecs.Secret.fromSecretsManager(this.secrets.app, APP_SECRET_ENTRIES.discordPublicKey),
       },
     });
     // Secrets become environment variables too: same check as the rest.
@@ -154,8 +174,9 @@ export class TimmybotStack extends Stack {
     guildQueues.grantData(taskRole);
     // The players cache what links and searches resolved to.
     trackCache.grantCacheReadWrite(taskRole);
-    this.secrets.spotify?.clientId.grantRead(taskRole);
-    this.secrets.spotify?.clientSecret.grantRead(taskRole);
+    if (this.secrets.spotify) {
+      this.secrets.app.grantRead(taskRole);
+    }
     this.commands.queue.grant(
       taskRole,
       'sqs:ReceiveMessage',
@@ -163,6 +184,17 @@ export class TimmybotStack extends Stack {
       'sqs:ChangeMessageVisibility',
       'sqs:GetQueueAttributes',
     );
+
+    if (options.scaleToZero) {
+      // UpdateService (desired 1 from the Lambda, 0 from the idle task) and
+      // DescribeServices, on this one service and nothing else.
+      const scaleThisService = new iam.PolicyStatement({
+        actions: ['ecs:UpdateService', 'ecs:DescribeServices'],
+        resources: [this.gateway.serviceArn],
+      });
+      this.interactions.role.addToPrincipalPolicy(scaleThisService);
+      taskRole.addToPrincipalPolicy(scaleThisService);
+    }
 
     // --- deploy-time slot limit --------------------------------------------
     if (options.slotLimit !== undefined) {
@@ -182,6 +214,7 @@ export class TimmybotStack extends Stack {
       commandQueue: this.commands.queue,
       deadLetterQueue: this.commands.deadLetterQueue,
       cluster: this.gateway.cluster,
+      scaleToZero: options.scaleToZero,
       alarmEmail: options.alarmEmail,
     });
 
@@ -198,13 +231,11 @@ export class TimmybotStack extends Stack {
     out('CommandQueueUrl', this.commands.queue.queueUrl, 'SQS FIFO command bus');
     out('CommandQueueName', this.commands.queue.queueName, 'SQS FIFO command bus');
     out('DeadLetterQueueName', this.commands.deadLetterQueue.queueName, 'Commands that failed every attempt');
-    out('DiscordTokenSecretArn', this.secrets.discordToken.secretArn, 'put-secret-value: the bot token');
-    out('DiscordPublicKeySecretArn', this.secrets.discordPublicKey.secretArn, 'put-secret-value: the application public key');
-    out('TokenEncryptionKeySecretArn', this.secrets.tokenEncryptionKey.secretArn, 'Generated key for stored tokens');
-    if (this.secrets.spotify !== undefined) {
-      out('SpotifyClientIdSecretArn', this.secrets.spotify.clientId.secretArn, "put-secret-value: your Spotify app's client id");
-      out('SpotifyClientSecretSecretArn', this.secrets.spotify.clientSecret.secretArn, "put-secret-value: your Spotify app's client secret");
-    }
+    out(
+      'AppSecretArn',
+      this.secrets.app.secretArn,
+      'put-secret-value: the application secrets, one JSON object (discord-token, discord-public-key, ...; keep token-encryption-key)',
+    );
     out('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe here for alarms');
     out('ClusterName', this.gateway.cluster.clusterName, 'ECS cluster of the gateway');
     out('ServiceName', this.gateway.service.serviceName, 'ECS service of the gateway (scale with desired count 0/1)');

@@ -39,7 +39,9 @@ describe('parseOptions', () => {
       alarmEmail: undefined,
       taskCpu: 512,
       taskMemory: 1024,
-      gatewayDesiredCount: 1,
+      gatewayDesiredCount: 0,
+      scaleToZero: true,
+      idleStopMinutes: 10,
       privateSubnets: false,
       deletionProtection: true,
       lambdaAssetsDir: path.join(REPO, 'dist', 'lambda'),
@@ -60,7 +62,8 @@ describe('parseOptions', () => {
       alarmEmail: 'ops@example.com',
       taskCpu: '1024',
       taskMemory: '3072',
-      gatewayDesiredCount: '0',
+      gatewayDesiredCount: '1',
+      idleStopMinutes: '25',
       privateSubnets: 'true',
       deletionProtection: 'false',
       lambdaAssetsDir: 'some/dir',
@@ -77,7 +80,9 @@ describe('parseOptions', () => {
     assert.equal(o.alarmEmail, 'ops@example.com');
     assert.equal(o.taskCpu, 1024);
     assert.equal(o.taskMemory, 3072);
-    assert.equal(o.gatewayDesiredCount, 0);
+    assert.equal(o.gatewayDesiredCount, 1);
+    assert.equal(o.scaleToZero, true);
+    assert.equal(o.idleStopMinutes, 25);
     assert.equal(o.privateSubnets, true);
     assert.equal(o.deletionProtection, false);
     assert.equal(o.lambdaAssetsDir, path.resolve('some/dir'));
@@ -91,6 +96,17 @@ describe('parseOptions', () => {
     assert.equal(o.slotLimit, 3);
     assert.equal(o.gatewayDesiredCount, 0);
     assert.equal(o.logRetentionDays, 7);
+  });
+
+  it('scales to zero by default; without it the gateway is deployed running and never stops itself', () => {
+    const off = parse({ scaleToZero: 'false' });
+    assert.equal(off.scaleToZero, false);
+    assert.equal(off.gatewayDesiredCount, 1);
+    assert.equal(parse({ scaleToZero: 'false', gatewayDesiredCount: '0' }).gatewayDesiredCount, 0);
+    assert.throws(() => parse({ scaleToZero: 'false', idleStopMinutes: '5' }), /idleStopMinutes.*only applies with scaleToZero=true/);
+    assert.throws(() => parse({ idleStopMinutes: '0' }), /idleStopMinutes.*between 1 and 1440/);
+    assert.throws(() => parse({ idleStopMinutes: '1441' }), /idleStopMinutes.*between 1 and 1440/);
+    assert.throws(() => parse({ scaleToZero: 'yes' }), /scaleToZero.*must be true or false/);
   });
 
   it('takes slotLimit=unlimited and slotLimit=0', () => {

@@ -236,9 +236,9 @@ describe('gateway service', () => {
     assert.equal(c.LogConfiguration.LogDriver, 'awslogs');
   });
 
-  it('never runs two gateways: desired 1, min 0 %, max 100 %, circuit breaker with rollback', () => {
+  it('never runs two gateways: deployed stopped (scale to zero), min 0 %, max 100 %, circuit breaker with rollback', () => {
     base.template.hasResourceProperties('AWS::ECS::Service', {
-      DesiredCount: 1,
+      DesiredCount: 0,
       LaunchType: 'FARGATE',
       DeploymentConfiguration: Match.objectLike({
         MinimumHealthyPercent: 0,
@@ -249,9 +249,10 @@ describe('gateway service', () => {
   });
 
   it('task size and desired count follow the options', () => {
-    const s = synth(fixture, { taskCpu: '1024', taskMemory: '2048', gatewayDesiredCount: '0' });
+    const s = synth(fixture, { taskCpu: '1024', taskMemory: '2048', gatewayDesiredCount: '1' });
     s.template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: '2048' });
-    s.template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
+    s.template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1 });
+    synth(fixture, { scaleToZero: 'false' }).template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1 });
   });
 
   it('security group admits nothing inbound and allows all outbound', () => {
@@ -301,23 +302,27 @@ describe('gateway service', () => {
     assert.equal(containerEnv(s).get(envNames.ytdlp), IMAGE_YTDLP_PATH);
   });
 
-  it('spotify=true creates the two secrets, names them to the gateway and lets only its task read them', () => {
+  it('spotify=true lists the Spotify entries, names the one secret to the gateway and lets its task read it', () => {
     const off = synth(fixture, {});
-    assert.equal(containerEnv(off).has(envNames.spotifyClientIdSecret), false);
+    assert.equal(containerEnv(off).has(envNames.appSecret), false);
     const s = synth(fixture, { spotify: 'true' });
-    const env = containerEnv(s);
-    const secrets = ofType(s.resources, 'AWS::SecretsManager::Secret')
-      .filter(([, r]) => String(r.Properties?.Description ?? '').includes('Spotify'))
-      .map(([id]) => id);
-    assert.equal(secrets.length, 2, 'a client id and a client secret');
-    for (const name of [envNames.spotifyClientIdSecret, envNames.spotifyClientSecretSecret]) {
-      const ref = env.get(name) as { Ref?: string } | undefined;
-      assert.ok(ref?.Ref !== undefined && secrets.includes(ref.Ref), `${name} names a Spotify secret: ${JSON.stringify(ref)}`);
-    }
-    const policies = JSON.stringify(ofType(s.resources, 'AWS::IAM::Policy'));
-    for (const id of secrets) {
-      assert.equal(policies.split(`"Ref":"${id}"`).length - 1, 1, `exactly one role may read ${id}`);
-    }
+    const all = ofType(s.resources, 'AWS::SecretsManager::Secret');
+    assert.equal(all.length, 1, 'still one secret');
+    const [appId, app] = all[0] as [string, CfnResource];
+    const generate = app.Properties?.GenerateSecretString;
+    assert.ok(isObject(generate));
+    const template = JSON.parse(String(generate.SecretStringTemplate)) as Record<string, string>;
+    assert.equal(template['spotify-client-id'], '', 'blank until set: Spotify off');
+    assert.equal(template['spotify-client-secret'], '');
+    assert.deepEqual(containerEnv(s).get(envNames.appSecret), { Ref: appId });
+    const taskRoleId = logicalId(s.stack, s.stack.gateway.taskDefinition.taskRole.node.defaultChild);
+    const reads = statements(s.resources, ['AWS::IAM::Policy']).filter(
+      (st) =>
+        st.actions.includes('secretsmanager:GetSecretValue') &&
+        JSON.stringify(s.resources[st.where]?.Properties?.Roles ?? []).includes(`"${taskRoleId}"`),
+    );
+    assert.equal(reads.length, 1, 'the task role reads the secret');
+    assert.deepEqual(reads[0]?.resources, [{ Ref: appId }], 'that one secret only');
   });
 
   it('gatewayImage runs that image and builds nothing', () => {
@@ -345,17 +350,57 @@ describe('gateway service', () => {
 });
 
 describe('secrets', () => {
-  it('hold no value in the template: generated placeholders, described', () => {
+  it('are one secret holding no value in the template: a JSON template of placeholders, the key generated', () => {
     const secrets = ofType(base.resources, 'AWS::SecretsManager::Secret');
-    assert.equal(secrets.length, 3);
-    for (const [, s] of secrets) {
-      assert.equal(s.Properties?.SecretString, undefined);
-      assert.ok(isObject(s.Properties?.GenerateSecretString));
-      assert.match(String(s.Properties?.Description), /timmybot/);
+    assert.equal(secrets.length, 1, 'one secret, $0.40 a month');
+    const [[, secret]] = secrets as [[string, CfnResource]];
+    assert.equal(secret.Properties?.SecretString, undefined);
+    assert.match(String(secret.Properties?.Description), /timmybot/);
+    const generate = secret.Properties?.GenerateSecretString;
+    assert.ok(isObject(generate));
+    assert.equal(generate.GenerateStringKey, 'token-encryption-key');
+    assert.equal(generate.PasswordLength, 64);
+    assert.equal(generate.ExcludePunctuation, true);
+    const template = JSON.parse(String(generate.SecretStringTemplate)) as Record<string, string>;
+    assert.deepEqual(Object.keys(template).sort(), ['discord-public-key', 'discord-token']);
+    for (const [entry, value] of Object.entries(template)) {
+      assert.equal(value, `set-me:${entry}`, 'a placeholder, never a value');
     }
-    const key = secrets.find(([id]) => id.includes('TokenEncryptionKey'));
-    assert.deepEqual(key?.[1].Properties?.GenerateSecretString, { ExcludePunctuation: true, PasswordLength: 64 });
-    assert.equal(key?.[1].DeletionPolicy, 'Retain');
+    assert.equal(secret.DeletionPolicy, 'Retain', 'it holds the key that decrypts stored tokens');
+  });
+
+  it('is read by each function and injected into the task by entry, and nothing else reads it', () => {
+    const [[appId]] = ofType(base.resources, 'AWS::SecretsManager::Secret') as [[string, CfnResource]];
+    for (const fn of [base.stack.interactions.function, base.stack.allowlistAdmin.function]) {
+      const env = base.resources[logicalId(base.stack, fn.node.defaultChild)]?.Properties?.Environment;
+      assert.ok(isObject(env) && isObject(env.Variables));
+      assert.deepEqual(env.Variables[envNames.appSecret], { Ref: appId });
+    }
+    const readers = statements(base.resources, ['AWS::IAM::Policy'])
+      .filter((st) => st.actions.some((a) => a.startsWith('secretsmanager:')))
+      .map((st) => {
+        assert.deepEqual(st.resources, [{ Ref: appId }], `${st.where} reads only the application secret`);
+        return JSON.stringify(base.resources[st.where]?.Properties?.Roles);
+      });
+    const roleOf = (role: unknown) => `"${logicalId(base.stack, role)}"`;
+    const expected = [
+      base.stack.interactions.role.node.defaultChild,
+      base.stack.allowlistAdmin.role.node.defaultChild,
+      base.stack.gateway.taskDefinition.executionRole?.node.defaultChild,
+    ].map(roleOf);
+    assert.equal(readers.length, expected.length, JSON.stringify(readers));
+    for (const role of expected) assert.ok(readers.some((r) => r.includes(role)), `${role} reads the secret`);
+
+    // ECS fills DISCORD_TOKEN and DISCORD_PUBLIC_KEY from one JSON key each.
+    const injected = asArray(containerDefinition(base).Secrets).filter(isObject);
+    for (const [name, entry] of [
+      [envNames.discordToken, 'discord-token'],
+      [envNames.discordPublicKey, 'discord-public-key'],
+    ]) {
+      const from = injected.find((x) => x.Name === name)?.ValueFrom;
+      assert.ok(JSON.stringify(from).includes(`:${entry}::`), `${name} is the ${entry} entry: ${JSON.stringify(from)}`);
+      assert.ok(JSON.stringify(from).includes(`"Ref":"${appId}"`), `${name} comes from the application secret`);
+    }
   });
 });
 
@@ -498,6 +543,90 @@ describe('IAM least privilege', () => {
   });
 });
 
+describe('scale to zero', () => {
+  const serviceArn = {
+    'Fn::Join': [
+      '',
+      ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':service/Timmybot-gateway/Timmybot-gateway'],
+    ],
+  };
+  const scaling = (s: Synthesized, role: unknown) => {
+    const roleId = logicalId(s.stack, role);
+    return statements(s.resources, ['AWS::IAM::Policy'])
+      .filter((st) => JSON.stringify(s.resources[st.where]?.Properties?.Roles ?? []).includes(`"${roleId}"`))
+      .filter((st) => st.actions.some((a) => a.startsWith('ecs:')));
+  };
+  const fnEnv = (s: Synthesized) => {
+    const env = s.resources[logicalId(s.stack, s.stack.interactions.function.node.defaultChild)]?.Properties?.Environment;
+    return isObject(env) && isObject(env.Variables) ? env.Variables : {};
+  };
+
+  it('the service and cluster have fixed names, which the Lambda and the task are given', () => {
+    base.template.hasResourceProperties('AWS::ECS::Service', { ServiceName: 'Timmybot-gateway' });
+    base.template.hasResourceProperties('AWS::ECS::Cluster', { ClusterName: 'Timmybot-gateway' });
+    assert.equal(fnEnv(base)[envNames.gatewayCluster], 'Timmybot-gateway');
+    assert.equal(fnEnv(base)[envNames.gatewayService], 'Timmybot-gateway');
+    const env = containerEnv(base);
+    assert.equal(env.get(envNames.gatewayCluster), 'Timmybot-gateway');
+    assert.equal(env.get(envNames.gatewayService), 'Timmybot-gateway');
+    assert.equal(env.get(envNames.idleStopMinutes), '10');
+    assert.equal(containerEnv(synth(fixture, { idleStopMinutes: '30' })).get(envNames.idleStopMinutes), '30');
+  });
+
+  it('the interactions Lambda and the task may update and describe their own service and nothing else', () => {
+    for (const [who, role] of [
+      ['interactions', base.stack.interactions.role.node.defaultChild],
+      ['gateway task', base.stack.gateway.taskDefinition.taskRole.node.defaultChild],
+    ] as const) {
+      const grants = scaling(base, role);
+      assert.equal(grants.length, 1, `${who}: ${JSON.stringify(grants)}`);
+      assert.deepEqual([...(grants[0]?.actions ?? [])].sort(), ['ecs:DescribeServices', 'ecs:UpdateService'], who);
+      assert.deepEqual(grants[0]?.resources, [serviceArn], `${who}: only this service`);
+    }
+    assert.deepEqual(scaling(base, base.stack.allowlistAdmin.role.node.defaultChild), [], 'the admin API cannot scale');
+  });
+
+  it('scaleToZero=false: no names handed out, no ECS permission, no start alarm', () => {
+    const s = synth(fixture, { scaleToZero: 'false' });
+    assert.equal(fnEnv(s)[envNames.gatewayService], undefined);
+    assert.equal(containerEnv(s).has(envNames.idleStopMinutes), false);
+    assert.equal(containerEnv(s).has(envNames.gatewayService), false);
+    assert.deepEqual(scaling(s, s.stack.interactions.role.node.defaultChild), []);
+    assert.deepEqual(scaling(s, s.stack.gateway.taskDefinition.taskRole.node.defaultChild), []);
+    assert.equal(ofType(s.resources, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties?.MetricName === 'ApproximateAgeOfOldestMessage').length, 0);
+  });
+
+  it('a command that waits 4 minutes on the bus (the gateway did not start) alarms', () => {
+    const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
+    const queueId = logicalId(base.stack, base.stack.commands.queue.node.defaultChild);
+    base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 240,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+
+  it('a gateway that stopped itself when idle (exit code 0) is not reported as a crash', () => {
+    base.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: Match.objectLike({
+          $or: [
+            { stopCode: ['TaskFailedToStart'] },
+            { stopCode: ['EssentialContainerExited'], containers: { exitCode: [{ 'anything-but': 0 }] } },
+            { stoppedReason: [{ prefix: 'Task failed container health checks' }] },
+          ],
+        }),
+      }),
+    });
+  });
+});
+
 describe('options change the template', () => {
   it('slotLimit=N sets the counter item limit with UpdateItem, scoped to the guilds table', () => {
     assert.equal(ofType(base.resources, 'Custom::TimmybotSlotLimit').length, 0);
@@ -555,7 +684,9 @@ describe('options change the template', () => {
 
 describe('observability', () => {
   it('alarms on each Lambda error and on dead letters, to the topic', () => {
-    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm');
+    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties?.MetricName !== 'ApproximateAgeOfOldestMessage',
+    );
     assert.equal(alarms.length, 3);
     const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
     for (const [, a] of alarms) {
@@ -624,17 +755,15 @@ describe('stack-wide', () => {
       'AlarmTopicArn',
       'AllowlistAdminFunctionArn',
       'AllowlistAdminUrl',
+      'AppSecretArn',
       'ClusterName',
       'CommandQueueName',
       'CommandQueueUrl',
       'DeadLetterQueueName',
-      'DiscordPublicKeySecretArn',
-      'DiscordTokenSecretArn',
       'GuildQueuesTableName',
       'GuildsTableName',
       'InteractionsEndpointUrl',
       'ServiceName',
-      'TokenEncryptionKeySecretArn',
       'TrackCacheTableName',
     ]);
   });

@@ -62,6 +62,35 @@ impl Emulators {
             .service_config(Endpoints(self.clone()))
             .build()
     }
+
+    /// Points the default credential chain, the way a deployed component
+    /// builds its clients, at the emulators: the standard
+    /// `AWS_ENDPOINT_URL_<SERVICE>` variables (DynamoDB to DynamoDB Local;
+    /// Secrets Manager, SQS and ECS to moto), the same fake keys as
+    /// [`Emulators::sdk_config`], region [`REGION`], and no instance
+    /// metadata. A test may override one endpoint afterwards.
+    ///
+    /// # Safety
+    /// Sets process-wide variables: call it before any other thread exists
+    /// (first thing in a `#[test]`; nextest runs each test in its own
+    /// process).
+    pub unsafe fn export_for_default_chain(&self) {
+        let vars = [
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", self.moto_endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_SQS", self.moto_endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_ECS", self.moto_endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "AKIDTIMMYBOTTEST"),
+            ("AWS_SECRET_ACCESS_KEY", "timmybot-test-secret"),
+            ("AWS_REGION", REGION),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ];
+        for (name, value) in vars {
+            // SAFETY: the caller guarantees no other thread reads the
+            // environment meanwhile.
+            unsafe { std::env::set_var(name, value) };
+        }
+    }
 }
 
 /// Answers the SDK's per-service endpoint lookup, as

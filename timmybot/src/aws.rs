@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use timmybot_aws::{
-    DynamoStore, DynamoTables, EcsScaler, SecretsManagerStore, SqsBus, load_sdk_config, service_timeouts,
+    AppSecretStore, DynamoStore, DynamoTables, EcsScaler, SqsBus, load_sdk_config, service_timeouts,
 };
 use timmybot_core::{CommandBus, GatewayScaler};
 
@@ -27,9 +27,10 @@ pub(crate) async fn sqs_bus(queue_url: &str) -> Arc<dyn CommandBus> {
     Arc::new(SqsBus::new(client, queue_url))
 }
 
-/// The secret store on Secrets Manager (the Spotify app's credentials).
-pub(crate) async fn secrets_manager() -> SecretsManagerStore {
-    SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk_config().await))
+/// The entries of the application secret `secret_id` on Secrets Manager
+/// (the Spotify app's credentials), read once.
+pub(crate) async fn app_secret(secret_id: &str) -> AppSecretStore {
+    AppSecretStore::new(aws_sdk_secretsmanager::Client::new(&sdk_config().await), secret_id)
 }
 
 /// The gateway service's scaler on ECS (scale to zero).

@@ -111,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 36] = [
+pub const OPTIONAL_VARS: [&str; 35] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -143,8 +143,7 @@ pub const OPTIONAL_VARS: [&str; 36] = [
     timmybot_sources::config::VARS[4],
     timmybot_sources::config::VARS[5],
     timmybot_sources::config::VARS[6],
-    SPOTIFY_CLIENT_ID_SECRET_VAR,
-    SPOTIFY_CLIENT_SECRET_SECRET_VAR,
+    APP_SECRET_VAR,
     GATEWAY_CLUSTER_VAR,
     GATEWAY_SERVICE_VAR,
     IDLE_STOP_MINUTES_VAR,
@@ -171,25 +170,25 @@ pub struct ScaleToZeroConfig {
     pub idle_stop_after: Duration,
 }
 
-/// The variable naming the Secrets Manager secret that holds the Spotify
-/// app's client id, as the Lambdas name theirs (`TIMMYBOT_…_SECRET`).
-pub const SPOTIFY_CLIENT_ID_SECRET_VAR: &str = "TIMMYBOT_SPOTIFY_CLIENT_ID_SECRET";
-/// The variable naming the Secrets Manager secret that holds the Spotify
-/// app's client secret.
-pub const SPOTIFY_CLIENT_SECRET_SECRET_VAR: &str = "TIMMYBOT_SPOTIFY_CLIENT_SECRET_SECRET";
+/// The variable naming the application secret (its name or ARN): the one
+/// Secrets Manager secret whose value is a JSON object with the same
+/// entries as the local secrets file, as the Lambdas name theirs. The
+/// gateway reads its `spotify-client-id` and `spotify-client-secret`
+/// entries from it; the bot token and the public key reach it as
+/// `DISCORD_TOKEN` and `DISCORD_PUBLIC_KEY`, which ECS fills from the
+/// same secret's `discord-token` and `discord-public-key` entries.
+pub const APP_SECRET_VAR: &str = "TIMMYBOT_APP_SECRET";
 
-/// Where the Spotify app's credentials are read from.
+/// Where the Spotify app's credentials are read from: the
+/// `spotify-client-id` and `spotify-client-secret` entries of one of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpotifySecrets {
-    /// The `spotify-client-id` and `spotify-client-secret` entries of the
-    /// local secrets file (the default).
+    /// The local secrets file (the default).
     File,
-    /// Secrets Manager, by these secret ids (names or ARNs).
-    SecretsManager {
-        /// The secret holding the client id.
-        client_id: String,
-        /// The secret holding the client secret.
-        client_secret: String,
+    /// The application secret on Secrets Manager (`TIMMYBOT_APP_SECRET`).
+    AppSecret {
+        /// The secret's name or ARN.
+        secret_id: String,
     },
 }
 
@@ -281,11 +280,10 @@ pub struct Config {
     /// Which sources are on and where their APIs are (`TIMMYBOT_RADIO`,
     /// `TIMMYBOT_AUDIUS`, `TIMMYBOT_SERVICE_LINKS`, …; see [`SourcesConfig`]).
     pub sources: SourcesConfig,
-    /// Where the Spotify app's credentials are: the secrets file's
-    /// `spotify-client-id` and `spotify-client-secret` entries (default), or
-    /// Secrets Manager when `TIMMYBOT_SPOTIFY_CLIENT_ID_SECRET` and
-    /// `TIMMYBOT_SPOTIFY_CLIENT_SECRET_SECRET` name its secrets (both or
-    /// neither). Without credentials Spotify links are refused as not set up.
+    /// Where the Spotify app's credentials are: the `spotify-client-id` and
+    /// `spotify-client-secret` entries of the secrets file (default), or of
+    /// the application secret when `TIMMYBOT_APP_SECRET` names it. Without
+    /// credentials Spotify links are refused as not set up.
     pub spotify_secrets: SpotifySecrets,
     /// `TIMMYBOT_GATEWAY_CLUSTER` and `TIMMYBOT_GATEWAY_SERVICE` (default:
     /// both unset, off): the gateway writes a heartbeat for the
@@ -393,21 +391,9 @@ impl Config {
         };
         let sources =
             SourcesConfig::from_lookup(&lookup).map_err(|e| ConfigError { var: e.var, problem: e.problem })?;
-        let spotify_secrets = match (get(SPOTIFY_CLIENT_ID_SECRET_VAR), get(SPOTIFY_CLIENT_SECRET_SECRET_VAR)) {
-            (None, None) => SpotifySecrets::File,
-            (Some(client_id), Some(client_secret)) => SpotifySecrets::SecretsManager { client_id, client_secret },
-            (Some(_), None) => {
-                return Err(invalid(
-                    SPOTIFY_CLIENT_SECRET_SECRET_VAR,
-                    &format!("is missing while {SPOTIFY_CLIENT_ID_SECRET_VAR} is set"),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(invalid(
-                    SPOTIFY_CLIENT_ID_SECRET_VAR,
-                    &format!("is missing while {SPOTIFY_CLIENT_SECRET_SECRET_VAR} is set"),
-                ));
-            }
+        let spotify_secrets = match get(APP_SECRET_VAR) {
+            None => SpotifySecrets::File,
+            Some(secret_id) => SpotifySecrets::AppSecret { secret_id },
         };
         let max_live_session = match get("TIMMYBOT_MAX_LIVE_SECS") {
             None => timmybot_voice::PlayersConfig::default().max_live_session,
@@ -582,8 +568,7 @@ mod tests {
                 ("TIMMYBOT_STORE", "dynamodb"),
                 ("TIMMYBOT_BUS", "sqs"),
                 ("TIMMYBOT_COMMAND_QUEUE_URL", "q"),
-                (SPOTIFY_CLIENT_ID_SECRET_VAR, "timmybot/spotify-client-id"),
-                (SPOTIFY_CLIENT_SECRET_SECRET_VAR, "timmybot/spotify-client-secret"),
+                (APP_SECRET_VAR, "timmybot/app"),
             ],
         ] {
             let mut pairs = minimal();
@@ -672,17 +657,14 @@ mod tests {
     }
 
     #[test]
-    fn spotify_credentials_come_from_the_file_or_both_secrets_manager_ids() {
+    fn spotify_credentials_come_from_the_file_or_the_app_secret() {
         assert_eq!(Config::from_lookup(env(&minimal())).unwrap().spotify_secrets, SpotifySecrets::File);
         let mut pairs = minimal();
-        pairs.extend([(SPOTIFY_CLIENT_ID_SECRET_VAR, "arn:id"), (SPOTIFY_CLIENT_SECRET_SECRET_VAR, "arn:secret")]);
+        pairs.push((APP_SECRET_VAR, " arn:aws:secretsmanager:eu-west-1:1:secret:timmybot-app "));
         assert_eq!(
             Config::from_lookup(env(&pairs)).unwrap().spotify_secrets,
-            SpotifySecrets::SecretsManager { client_id: "arn:id".into(), client_secret: "arn:secret".into() }
+            SpotifySecrets::AppSecret { secret_id: "arn:aws:secretsmanager:eu-west-1:1:secret:timmybot-app".into() }
         );
-        let mut pairs = minimal();
-        pairs.push((SPOTIFY_CLIENT_ID_SECRET_VAR, "arn:id"));
-        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, SPOTIFY_CLIENT_SECRET_SECRET_VAR);
         let mut pairs = minimal();
         pairs.push(("TIMMYBOT_SERVICE_LINKS", "off"));
         assert!(!Config::from_lookup(env(&pairs)).unwrap().sources.service_links);

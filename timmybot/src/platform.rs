@@ -338,8 +338,8 @@ async fn admin_token(config: &Config) -> anyhow::Result<Option<Secret>> {
     }
 }
 
-/// The secrets-file entry (or, on AWS, what the named secret holds) with
-/// the Spotify app's client id.
+/// The entry, of the secrets file or of the application secret on AWS,
+/// with the Spotify app's client id.
 pub const SPOTIFY_CLIENT_ID_SECRET: &str = "spotify-client-id";
 /// The entry with the Spotify app's client secret.
 pub const SPOTIFY_CLIENT_SECRET_SECRET: &str = "spotify-client-secret";
@@ -349,30 +349,26 @@ pub const SPOTIFY_CLIENT_SECRET_SECRET: &str = "spotify-client-secret";
 /// A store that cannot be read is logged, not fatal: only Spotify links
 /// depend on it.
 async fn spotify_credentials(config: &Config) -> Option<timmybot_sources::links::SpotifyCredentials> {
-    let (store, id_name, secret_name): (Arc<dyn SecretStore>, String, String) = match &config.spotify_secrets {
+    let store: Arc<dyn SecretStore> = match &config.spotify_secrets {
         SpotifySecrets::File => {
             if !config.secrets_file.exists() {
                 info!("no secrets file: Spotify links are not set up");
                 return None;
             }
             match FileSecretStore::open(&config.secrets_file) {
-                Ok(store) => {
-                    (Arc::new(store), SPOTIFY_CLIENT_ID_SECRET.to_owned(), SPOTIFY_CLIENT_SECRET_SECRET.to_owned())
-                }
+                Ok(store) => Arc::new(store),
                 Err(error) => {
                     warn!(%error, "the secrets file cannot be read: Spotify links are not set up");
                     return None;
                 }
             }
         }
-        SpotifySecrets::SecretsManager { client_id, client_secret } => {
-            (Arc::new(crate::aws::secrets_manager().await), client_id.clone(), client_secret.clone())
-        }
+        SpotifySecrets::AppSecret { secret_id } => Arc::new(crate::aws::app_secret(secret_id).await),
     };
-    let read = |name: String| {
+    let read = |name: &'static str| {
         let store = store.clone();
         async move {
-            match store.get(&name).await {
+            match store.get(name).await {
                 Ok(value) if !value.expose().trim().is_empty() => Some(value.expose().trim().to_owned()),
                 Ok(_) | Err(SecretError::NotFound(_)) => None,
                 Err(error) => {
@@ -383,7 +379,7 @@ async fn spotify_credentials(config: &Config) -> Option<timmybot_sources::links:
             }
         }
     };
-    match (read(id_name).await, read(secret_name).await) {
+    match (read(SPOTIFY_CLIENT_ID_SECRET).await, read(SPOTIFY_CLIENT_SECRET_SECRET).await) {
         (Some(id), Some(secret)) => {
             info!("Spotify links on (client credentials found)");
             Some(timmybot_sources::links::SpotifyCredentials::new(id, secret))

@@ -5,7 +5,9 @@
 //!   `SettingsStore` in `settings_dynamodb.rs`; `AllowlistStore` in
 //!   `allowlist_dynamodb.rs`; `TrackCache` in `track_cache_dynamodb.rs`)
 //!   over the tables named by [`DynamoTables`].
-//! - [`SecretsManagerStore`] implements `SecretStore`.
+//! - [`SecretsManagerStore`] implements `SecretStore`, one Secrets Manager
+//!   secret per name; [`AppSecretStore`] implements it over the entries of
+//!   ONE secret holding a JSON object (how the deployment keeps its secrets).
 //!   `GatewayPresence` (the gateway's heartbeat and starting marker) is in
 //!   `presence_dynamodb.rs`.
 //! - [`SqsBus`] implements `CommandBus` on a FIFO queue.
@@ -17,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod allowlist_dynamodb;
+pub mod app_secret;
 pub mod bus_sqs;
 mod dynamo_store;
 mod dynamo_tables;
@@ -30,6 +33,7 @@ mod secrets_manager;
 mod settings_dynamodb;
 mod track_cache_dynamodb;
 
+pub use app_secret::{AppSecretError, AppSecretStore};
 pub use bus_sqs::{CreatedQueue, SqsBus, create_queue};
 pub use dynamo_store::DynamoStore;
 pub use dynamo_tables::{

@@ -3,6 +3,8 @@
 use std::fmt;
 
 use timmybot_allowlist::AllowlistSettings;
+pub use timmybot_lambda_common::APP_SECRET_VAR;
+use timmybot_lambda_common::{ConfigError, Vars, env_lookup};
 use url::Url;
 
 /// Environment variable naming the DynamoDB guilds table (holds the allowlist).
@@ -18,9 +20,6 @@ pub const COOLDOWN_DAYS_VAR: &str = "TIMMYBOT_ALLOWLIST_COOLDOWN_DAYS";
 pub const MAINTAINER_IDS_VAR: &str = "TIMMYBOT_MAINTAINER_IDS";
 /// Environment variable: the channel where requests are announced (optional).
 pub const MAINTAINERS_CHANNEL_VAR: &str = "TIMMYBOT_MAINTAINERS_CHANNEL_ID";
-/// Environment variable: the Secrets Manager secret id holding the bot
-/// token (optional; without it, decisions tell nobody on Discord).
-pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
 /// Environment variable: an operator webhook URL that receives decisions
 /// (optional; treated as a secret because such URLs embed a token).
 pub const WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
@@ -38,7 +37,7 @@ pub const ALL_VARS: [&str; 8] = [
     COOLDOWN_DAYS_VAR,
     MAINTAINER_IDS_VAR,
     MAINTAINERS_CHANNEL_VAR,
-    DISCORD_TOKEN_SECRET_VAR,
+    APP_SECRET_VAR,
     WEBHOOK_URL_VAR,
 ];
 
@@ -53,8 +52,10 @@ pub struct Config {
     pub table_guild_queues: String,
     /// Mode, cooldown, maintainers and their channel.
     pub settings: AllowlistSettings,
-    /// The Secrets Manager id of the bot token (`TIMMYBOT_DISCORD_TOKEN_SECRET`).
-    pub discord_token_secret: Option<String>,
+    /// The application secret's name or ARN (`TIMMYBOT_APP_SECRET`,
+    /// optional), whose `discord-token` entry tells people on Discord;
+    /// without the secret or the entry, decisions tell nobody on Discord.
+    pub app_secret: Option<String>,
     /// Where requests and decisions are POSTed
     /// (`TIMMYBOT_ALLOWLIST_WEBHOOK_URL`); a secret: `Debug` redacts it.
     pub webhook_url: Option<Url>,
@@ -66,28 +67,10 @@ impl fmt::Debug for Config {
             .field("table_guilds", &self.table_guilds)
             .field("table_guild_queues", &self.table_guild_queues)
             .field("settings", &self.settings)
-            .field("discord_token_secret", &self.discord_token_secret)
+            .field("app_secret", &self.app_secret)
             .field("webhook_url", &self.webhook_url.as_ref().map(|_| "<redacted>"))
             .finish()
     }
-}
-
-/// A configuration value is missing or unusable; the message names it and
-/// never quotes the value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The variable is unset or empty.
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    /// The variable is set to something unusable.
-    #[error("{name} is invalid: {reason}")]
-    Invalid {
-        /// The variable.
-        name: &'static str,
-        /// What is wrong, without echoing the value.
-        reason: String,
-    },
 }
 
 impl Config {
@@ -96,7 +79,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the first missing or invalid variable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env_lookup)
     }
 
     /// Reads variables through `lookup`, so tests need not touch the real
@@ -105,30 +88,21 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the first missing or invalid variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let optional = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let invalid = |name: &'static str, reason: &str| ConfigError::Invalid { name, reason: reason.to_owned() };
-
-        let table_guilds = optional(TABLE_GUILDS_VAR).ok_or(ConfigError::Missing(TABLE_GUILDS_VAR))?;
-        let table_guild_queues = optional(TABLE_GUILD_QUEUES_VAR).unwrap_or_default();
+        let vars = Vars::new(lookup);
+        let table_guilds = vars.required(TABLE_GUILDS_VAR)?;
+        let table_guild_queues = vars.optional(TABLE_GUILD_QUEUES_VAR).unwrap_or_default();
 
         // The same reader as the binary and the interactions Lambda.
-        let settings = AllowlistSettings::from_lookup(&lookup)
-            .map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
-        let discord_token_secret = optional(DISCORD_TOKEN_SECRET_VAR);
-        let webhook_url = match optional(WEBHOOK_URL_VAR) {
-            None => None,
-            Some(v) => {
-                // Checked here so a typo stops the cold start instead of
-                // silently dropping every event; the value is never echoed.
-                let url = Url::parse(&v)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .ok_or_else(|| invalid(WEBHOOK_URL_VAR, "expected an http(s) URL"))?;
-                Some(url)
-            }
-        };
+        let settings =
+            AllowlistSettings::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
+        let app_secret = vars.optional(APP_SECRET_VAR);
+        // Checked here so a typo stops the cold start instead of silently
+        // dropping every event; the value is never echoed.
+        let webhook_url = vars.parsed(WEBHOOK_URL_VAR, "expected an http(s) URL", |v| {
+            Url::parse(v).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or(())
+        })?;
 
-        Ok(Self { table_guilds, table_guild_queues, settings, discord_token_secret, webhook_url })
+        Ok(Self { table_guilds, table_guild_queues, settings, app_secret, webhook_url })
     }
 }
 
@@ -170,7 +144,7 @@ mod tests {
         assert_eq!(config.table_guild_queues, "");
         assert_eq!(config.settings, AllowlistSettings::default());
         assert_eq!(config.settings.cooldown, Duration::from_secs(7 * 86_400));
-        assert!(config.discord_token_secret.is_none() && config.webhook_url.is_none());
+        assert!(config.app_secret.is_none() && config.webhook_url.is_none());
     }
 
     #[test]
@@ -182,7 +156,7 @@ mod tests {
             (COOLDOWN_DAYS_VAR, "3"),
             (MAINTAINER_IDS_VAR, " 11, 22 ,"),
             (MAINTAINERS_CHANNEL_VAR, "33"),
-            (DISCORD_TOKEN_SECRET_VAR, "timmybot/discord-token"),
+            (APP_SECRET_VAR, "timmybot/app"),
             (WEBHOOK_URL_VAR, "https://hooks.example.com/T0/secret-part"),
         ]))
         .unwrap();
@@ -191,7 +165,7 @@ mod tests {
         assert_eq!(config.settings.cooldown, Duration::from_secs(3 * 86_400));
         assert_eq!(config.settings.maintainers, vec![UserId::new(11).unwrap(), UserId::new(22).unwrap()]);
         assert_eq!(config.settings.maintainers_channel, ChannelId::new(33));
-        assert_eq!(config.discord_token_secret.as_deref(), Some("timmybot/discord-token"));
+        assert_eq!(config.app_secret.as_deref(), Some("timmybot/app"));
         assert!(!format!("{config:?}").contains("secret-part"), "the webhook URL is a secret");
     }
 

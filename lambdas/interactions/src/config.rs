@@ -3,14 +3,13 @@
 use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::{ApplicationId, Secret};
 use timmybot_interactions::PublicKey;
+pub use timmybot_lambda_common::APP_SECRET_VAR;
+use timmybot_lambda_common::{ConfigError, Vars, env_lookup};
 use timmybot_sources::SourcesConfig;
 
-/// Environment variable holding the application's hex Ed25519 public key.
+/// Environment variable holding the application's hex Ed25519 public key
+/// (a local run; the CDK stack puts it in the application secret instead).
 pub const PUBLIC_KEY_VAR: &str = "DISCORD_PUBLIC_KEY";
-/// Environment variable naming the Secrets Manager secret that holds the
-/// public key instead; the CDK stack uses it so the deployer can set the
-/// key after `cdk deploy` without redeploying.
-pub const PUBLIC_KEY_SECRET_VAR: &str = "TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET";
 /// Environment variable holding the application (snowflake) id.
 pub const APPLICATION_ID_VAR: &str = "DISCORD_APPLICATION_ID";
 /// Environment variable holding the SQS FIFO command queue's URL.
@@ -25,9 +24,6 @@ pub const TABLE_GUILD_QUEUES_VAR: &str = "TIMMYBOT_TABLE_GUILD_QUEUES";
 /// and searches resolved to, global, not per guild; autocomplete caches
 /// its searches there).
 pub const TABLE_TRACK_CACHE_VAR: &str = "TIMMYBOT_TABLE_TRACK_CACHE";
-/// Environment variable naming the Secrets Manager secret with the bot
-/// token, used to tell maintainers and requesters (optional).
-pub const DISCORD_TOKEN_SECRET_VAR: &str = "TIMMYBOT_DISCORD_TOKEN_SECRET";
 /// Environment variable with the allowlist webhook URL (optional).
 pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
@@ -40,30 +36,37 @@ pub const GATEWAY_SERVICE_VAR: &str = "TIMMYBOT_GATEWAY_SERVICE";
 /// Variables that must all be set.
 pub const REQUIRED_VARS: [&str; 5] =
     [APPLICATION_ID_VAR, COMMAND_QUEUE_URL_VAR, TABLE_GUILDS_VAR, TABLE_GUILD_QUEUES_VAR, TABLE_TRACK_CACHE_VAR];
-/// Variables of which at least one must be set (the public key, inline or
-/// from a secret; inline wins).
-pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, PUBLIC_KEY_SECRET_VAR];
+/// Variables of which at least one must be set: the public key inline, or
+/// the application secret holding it (inline wins; the secret's
+/// `discord-token` entry is read either way when it is set).
+pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, APP_SECRET_VAR];
 /// Variables read when present, besides the allowlist's own
-/// ([`timmybot_allowlist::ALLOWLIST_VARS`]).
-pub const OPTIONAL_VARS: [&str; 4] =
-    [DISCORD_TOKEN_SECRET_VAR, ALLOWLIST_WEBHOOK_URL_VAR, GATEWAY_CLUSTER_VAR, GATEWAY_SERVICE_VAR];
+/// ([`timmybot_allowlist::ALLOWLIST_VARS`]) and the sources'
+/// ([`timmybot_sources::config::VARS`]).
+pub const OPTIONAL_VARS: [&str; 3] = [ALLOWLIST_WEBHOOK_URL_VAR, GATEWAY_CLUSTER_VAR, GATEWAY_SERVICE_VAR];
 
 /// Where the public key comes from.
 #[derive(Debug, Clone)]
 pub enum PublicKeySource {
     /// `DISCORD_PUBLIC_KEY`, checked at once.
     Inline(PublicKey),
-    /// `TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET`: read and checked at cold start.
-    Secret(String),
+    /// The `discord-public-key` entry of the application secret
+    /// ([`Config::app_secret`]): read and checked at cold start.
+    AppSecret,
 }
 
 /// Everything the Lambda needs, validated once at cold start.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The key Discord signs interactions with: `DISCORD_PUBLIC_KEY`, or
-    /// the secret named by `TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET` (one of them
-    /// is required, no default).
+    /// the application secret's `discord-public-key` entry (one of them is
+    /// required, no default).
     pub public_key: PublicKeySource,
+    /// The application secret's name or ARN (`TIMMYBOT_APP_SECRET`): the
+    /// public key when it is not inline, and the `discord-token` entry that
+    /// tells maintainers and requesters (optional: without the entry nobody
+    /// is told about requests).
+    pub app_secret: Option<String>,
     /// The bot's application id (`DISCORD_APPLICATION_ID`, required, no
     /// default); interactions for any other application are refused.
     pub application_id: ApplicationId,
@@ -80,9 +83,6 @@ pub struct Config {
     pub track_cache_table: String,
     /// The allowlist's settings (see [`AllowlistSettings::from_lookup`]).
     pub allowlist: AllowlistSettings,
-    /// The bot token's secret id (`TIMMYBOT_DISCORD_TOKEN_SECRET`, optional:
-    /// without it nobody is told about requests).
-    pub discord_token_secret: Option<String>,
     /// `TIMMYBOT_ALLOWLIST_WEBHOOK_URL` (optional).
     pub allowlist_webhook: Option<Secret>,
     /// What suggestions and `/search` search ([`SourcesConfig`]'s
@@ -95,30 +95,13 @@ pub struct Config {
     pub gateway_service: Option<(String, String)>,
 }
 
-/// A configuration value is missing or unusable; the message names it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The variable is unset or empty.
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    /// The variable is set to something unusable.
-    #[error("{name} is invalid: {reason}")]
-    Invalid {
-        /// The variable.
-        name: &'static str,
-        /// What is wrong, without echoing the value.
-        reason: String,
-    },
-}
-
 impl Config {
     /// Reads the process environment.
     ///
     /// # Errors
     /// [`ConfigError`] naming the first missing or invalid variable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env_lookup)
     }
 
     /// Reads variables through `lookup`, so tests need not touch the real
@@ -127,35 +110,29 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the first missing or invalid variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name))
-        };
-
-        let public_key = match (required(PUBLIC_KEY_VAR), required(PUBLIC_KEY_SECRET_VAR)) {
+        let vars = Vars::new(lookup);
+        let app_secret = vars.optional(APP_SECRET_VAR);
+        let public_key = match (vars.required(PUBLIC_KEY_VAR), &app_secret) {
             (Ok(hex), _) => PublicKeySource::Inline(
-                PublicKey::from_hex(&hex)
-                    .map_err(|e| ConfigError::Invalid { name: PUBLIC_KEY_VAR, reason: e.to_string() })?,
+                PublicKey::from_hex(&hex).map_err(|e| ConfigError::invalid(PUBLIC_KEY_VAR, e.to_string()))?,
             ),
-            (Err(_), Ok(secret_id)) => PublicKeySource::Secret(secret_id),
-            (Err(missing), Err(_)) => return Err(missing),
+            (Err(_), Some(_)) => PublicKeySource::AppSecret,
+            (Err(missing), None) => return Err(missing),
         };
-        let application_id = required(APPLICATION_ID_VAR)?.parse().map_err(|_| ConfigError::Invalid {
-            name: APPLICATION_ID_VAR,
-            reason: "expected a snowflake (a positive integer)".into(),
-        })?;
-        let command_queue_url = required(COMMAND_QUEUE_URL_VAR)?;
+        let application_id = vars
+            .parsed(APPLICATION_ID_VAR, "expected a snowflake (a positive integer)", str::parse)?
+            .ok_or(ConfigError::Missing(APPLICATION_ID_VAR))?;
+        let command_queue_url = vars.required(COMMAND_QUEUE_URL_VAR)?;
         if !(command_queue_url.starts_with("https://") || command_queue_url.starts_with("http://")) {
-            return Err(ConfigError::Invalid { name: COMMAND_QUEUE_URL_VAR, reason: "expected an http(s) URL".into() });
+            return Err(ConfigError::invalid(COMMAND_QUEUE_URL_VAR, "expected an http(s) URL"));
         }
-        let guilds_table = required(TABLE_GUILDS_VAR)?;
-        let queues_table = required(TABLE_GUILD_QUEUES_VAR)?;
-        let track_cache_table = required(TABLE_TRACK_CACHE_VAR)?;
-        let allowlist = AllowlistSettings::from_lookup(&lookup)
-            .map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
-        let sources =
-            SourcesConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.var, reason: e.problem })?;
-        let optional = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let gateway_service = match (optional(GATEWAY_CLUSTER_VAR), optional(GATEWAY_SERVICE_VAR)) {
+        let guilds_table = vars.required(TABLE_GUILDS_VAR)?;
+        let queues_table = vars.required(TABLE_GUILD_QUEUES_VAR)?;
+        let track_cache_table = vars.required(TABLE_TRACK_CACHE_VAR)?;
+        let allowlist =
+            AllowlistSettings::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
+        let sources = SourcesConfig::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
+        let gateway_service = match (vars.optional(GATEWAY_CLUSTER_VAR), vars.optional(GATEWAY_SERVICE_VAR)) {
             (Some(cluster), Some(service)) => Some((cluster, service)),
             (None, None) => None,
             (Some(_), None) => return Err(ConfigError::Missing(GATEWAY_SERVICE_VAR)),
@@ -163,14 +140,14 @@ impl Config {
         };
         Ok(Self {
             public_key,
+            app_secret,
             application_id,
             command_queue_url,
             guilds_table,
             queues_table,
             track_cache_table,
             allowlist,
-            discord_token_secret: optional(DISCORD_TOKEN_SECRET_VAR),
-            allowlist_webhook: optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
+            allowlist_webhook: vars.optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
             sources,
             gateway_service,
         })
@@ -205,7 +182,7 @@ mod tests {
         assert_eq!(config.queues_table, "timmybot-guild-queues");
         assert_eq!(config.track_cache_table, "timmybot-track-cache");
         assert_eq!(config.allowlist.maintainers, [timmybot_core::UserId::new(7).unwrap()]);
-        assert_eq!(config.discord_token_secret, None);
+        assert_eq!(config.app_secret, None);
         assert_eq!(config.gateway_service, None);
     }
 
@@ -238,7 +215,7 @@ mod tests {
         use std::cell::RefCell;
         use std::collections::BTreeSet;
         let asked = RefCell::new(BTreeSet::new());
-        for key in [(PUBLIC_KEY_VAR, KEY), (PUBLIC_KEY_SECRET_VAR, "timmybot/discord-public-key")] {
+        for key in [(PUBLIC_KEY_VAR, KEY), (APP_SECRET_VAR, "timmybot/app")] {
             let pairs = [
                 key,
                 (APPLICATION_ID_VAR, "123"),
@@ -306,10 +283,13 @@ mod tests {
             vars.extend_from_slice(extra);
             Config::from_lookup(lookup(&vars))
         };
-        let config = with(&[(PUBLIC_KEY_SECRET_VAR, "timmybot/discord-public-key")]).unwrap();
-        assert!(matches!(config.public_key, PublicKeySource::Secret(ref id) if id == "timmybot/discord-public-key"));
-        let config = with(&[(PUBLIC_KEY_SECRET_VAR, "timmybot/discord-public-key"), (PUBLIC_KEY_VAR, KEY)]).unwrap();
+        let config = with(&[(APP_SECRET_VAR, "timmybot/app")]).unwrap();
+        assert!(matches!(config.public_key, PublicKeySource::AppSecret));
+        assert_eq!(config.app_secret.as_deref(), Some("timmybot/app"));
+        let config = with(&[(APP_SECRET_VAR, "timmybot/app"), (PUBLIC_KEY_VAR, KEY)]).unwrap();
         assert!(matches!(config.public_key, PublicKeySource::Inline(_)));
+        // The secret is still named: its `discord-token` entry is read.
+        assert_eq!(config.app_secret.as_deref(), Some("timmybot/app"));
         // Neither: the error names the inline variable, the one a local run sets.
         assert_eq!(with(&[]).unwrap_err(), ConfigError::Missing(PUBLIC_KEY_VAR));
     }

@@ -4,16 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use timmybot_allowlist::Allowlist;
-use timmybot_aws::{
-    DynamoStore, DynamoTables, EcsScaler, SecretsManagerStore, SqsBus, interactive_timeouts, load_sdk_config,
-};
-use timmybot_core::{SecretStore, SystemClock};
+use timmybot_aws::app_secret::{DISCORD_PUBLIC_KEY_ENTRY, DISCORD_TOKEN_ENTRY};
+use timmybot_aws::{DynamoStore, DynamoTables, EcsScaler, SqsBus};
+use timmybot_core::SystemClock;
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
+use timmybot_emf::EmfEmitter;
 use timmybot_interactions::{InteractionHandler, PublicKey};
+use timmybot_lambda_common::{APP_SECRET_VAR, app_secret, optional_entry, required_entry, sdk_config};
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 
 use crate::Config;
-use crate::config::{PUBLIC_KEY_SECRET_VAR, PublicKeySource};
+use crate::config::PublicKeySource;
 
 /// Discord's REST API; also where the allowlist tells people.
 const DISCORD_API: &str = "https://discord.com/api/v10/";
@@ -26,33 +27,34 @@ const SOURCES_DISCOVERY: Duration = Duration::from_millis(1000);
 
 /// Builds the interactions handler: the SQS command bus, the allowlist, the
 /// players (read for the queue views) and the settings on DynamoDB
-/// (telling people through Discord when the bot token's secret is
-/// configured), and the real clock. The store also names the track cache
-/// table, where autocomplete is to cache its searches. With the gateway's
-/// ECS service configured, a voice command while the gateway is stopped
-/// starts it (scale to zero). Called once; every
-/// invocation shares it.
+/// (telling people through Discord when the application secret has a
+/// `discord-token` entry), and the real clock. The store also names the
+/// track cache table, where autocomplete is to cache its searches. With the
+/// gateway's ECS service configured, a voice command while the gateway is
+/// stopped starts it (scale to zero). Called once; every invocation shares
+/// it.
 ///
 /// # Errors
-/// A secret cannot be read or holds no valid public key, or the webhook URL
-/// is unusable.
+/// The application secret cannot be read or holds no valid public key, or
+/// the webhook URL is unusable.
 pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler> {
-    let sdk = load_sdk_config(interactive_timeouts()).await;
-    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk));
-    let public_key = match config.public_key {
-        PublicKeySource::Inline(key) => key,
-        PublicKeySource::Secret(secret_id) => {
-            let hex = secrets.get(&secret_id).await?;
-            // A deployer who has not yet set the secret has the generated
-            // placeholder here: say which secret, never what it holds.
+    let sdk = sdk_config().await;
+    let secrets = config.app_secret.as_deref().map(|id| app_secret(&sdk, id));
+    let public_key = match (config.public_key, &secrets) {
+        (PublicKeySource::Inline(key), _) => key,
+        (PublicKeySource::AppSecret, Some(secrets)) => {
+            let hex = required_entry(secrets, DISCORD_PUBLIC_KEY_ENTRY).await?;
+            // A deployer who has not yet set the entry has the generated
+            // placeholder here: say which entry, never what it holds.
             PublicKey::from_hex(hex.expose().trim()).map_err(|_| {
                 anyhow::anyhow!(
-                    "the secret named by {PUBLIC_KEY_SECRET_VAR} does not hold the application's public key \
-                     (64 hex characters from the Discord developer portal); set it with \
-                     `aws secretsmanager put-secret-value`"
+                    "the {DISCORD_PUBLIC_KEY_ENTRY:?} entry of the application secret named by {APP_SECRET_VAR} \
+                     is not the application's public key (64 hex characters from the Discord developer portal); \
+                     set it with `aws secretsmanager put-secret-value` (docs/deploy.md)"
                 )
             })?
         }
+        (PublicKeySource::AppSecret, None) => anyhow::bail!("{APP_SECRET_VAR} is not set"),
     };
     let bus = SqsBus::new(aws_sdk_sqs::Client::new(&sdk), config.command_queue_url);
     let tables = DynamoTables {
@@ -62,8 +64,11 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
     };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store.clone()), Arc::new(SystemClock), config.allowlist);
-    if let Some(secret_id) = &config.discord_token_secret {
-        let token = secrets.get(secret_id).await?;
+    let token = match &secrets {
+        Some(secrets) => optional_entry(secrets, DISCORD_TOKEN_ENTRY).await?,
+        None => None,
+    };
+    if let Some(token) = token {
         let client = DiscordRestClient::new(url::Url::parse(DISCORD_API)?, token, NOTIFY_TIMEOUT)?;
         allowlist = allowlist.with_discord(Arc::new(client));
     }
@@ -87,4 +92,22 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         handler = handler.with_scale_to_zero(Arc::new(scaler), store);
     }
     Ok(handler)
+}
+
+/// What the Lambda's invocations share: the handler and where each
+/// invocation's metrics record goes.
+pub struct InteractionsLambda {
+    /// Built by [`build_handler`].
+    pub handler: InteractionHandler,
+    /// One EMF line per invocation on stdout, which Lambda ships to
+    /// CloudWatch Logs; CloudWatch extracts the metrics from it.
+    pub metrics: EmfEmitter,
+}
+
+/// [`build_handler`] and the metrics emitter: what `main` serves.
+///
+/// # Errors
+/// As [`build_handler`].
+pub async fn build_lambda(config: Config) -> anyhow::Result<InteractionsLambda> {
+    Ok(InteractionsLambda { handler: build_handler(config).await?, metrics: EmfEmitter::stdout() })
 }

@@ -1,6 +1,7 @@
 //! `build_handler` as the deployed Lambda runs it: clients from the default
 //! credential chain, pointed at the local emulators by the standard
-//! `AWS_ENDPOINT_URL_*` variables, the public key read from Secrets Manager.
+//! `AWS_ENDPOINT_URL_*` variables, the public key read from the
+//! application secret (one Secrets Manager secret, a JSON object) on moto.
 //!
 //! Each test sets process-wide AWS variables before any runtime thread
 //! exists; nextest runs every test in its own process.
@@ -18,14 +19,8 @@ use timmybot_test_support::signer::{InteractionSigner, SAMPLE_APPLICATION_ID, Sl
 fn aws_environment(emulators: &Emulators, sqs_endpoint: &str) {
     // SAFETY: called first thing in a #[test], before any other thread.
     unsafe {
-        std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", &emulators.dynamodb_endpoint);
-        std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", &emulators.moto_endpoint);
+        emulators.export_for_default_chain();
         std::env::set_var("AWS_ENDPOINT_URL_SQS", sqs_endpoint);
-        std::env::set_var("AWS_ENDPOINT_URL_ECS", &emulators.moto_endpoint);
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTIMMYBOTTEST");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "timmybot-test-secret");
-        std::env::set_var("AWS_REGION", "us-east-1");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     }
 }
 
@@ -37,8 +32,9 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
+/// Creates an application secret whose value is `value`; returns its name.
 async fn put_secret(emulators: &Emulators, value: &str) -> String {
-    let name = format!("timmybot/{}", unique_name("public-key"));
+    let name = format!("timmybot/{}", unique_name("app"));
     SecretsClient::new(&emulators.sdk_config())
         .create_secret()
         .name(&name)
@@ -49,16 +45,22 @@ async fn put_secret(emulators: &Emulators, value: &str) -> String {
     name
 }
 
-fn config(public_key: PublicKeySource, queue_url: &str) -> Config {
+/// The application secret as the deployer writes it, with `public_key` as
+/// its `discord-public-key` entry.
+fn app_document(public_key: &str) -> String {
+    serde_json::json!({"discord-public-key": public_key, "token-encryption-key": "k".repeat(64)}).to_string()
+}
+
+fn config(public_key: PublicKeySource, app_secret: Option<String>, queue_url: &str) -> Config {
     Config {
         public_key,
+        app_secret,
         application_id: ApplicationId::new(SAMPLE_APPLICATION_ID).unwrap(),
         command_queue_url: queue_url.to_owned(),
         guilds_table: unique_name("guilds"),
         queues_table: unique_name("guild-queues"),
         track_cache_table: unique_name("track-cache"),
         allowlist: AllowlistSettings::open(),
-        discord_token_secret: None,
         allowlist_webhook: None,
         // No internet here: nothing to discover.
         sources: timmybot_sources::SourcesConfig { radio: false, audius: false, ..Default::default() },
@@ -85,8 +87,8 @@ fn public_key_from_the_secret_verifies_interactions() {
     runtime().block_on(async {
         let signer = InteractionSigner::from_seed([21; 32]);
         // Stored the way a deployer pastes it: with a trailing newline.
-        let secret = put_secret(&emulators, &format!("{}\n", signer.public_key_hex())).await;
-        let handler = build_handler(config(PublicKeySource::Secret(secret), "https://sqs.invalid/1/q.fifo"))
+        let secret = put_secret(&emulators, &app_document(&format!("{}\n", signer.public_key_hex()))).await;
+        let handler = build_handler(config(PublicKeySource::AppSecret, Some(secret), "https://sqs.invalid/1/q.fifo"))
             .await
             .expect("handler builds");
         let body = ping().to_string();
@@ -101,23 +103,35 @@ fn placeholder_public_key_secret_fails_the_cold_start_without_echoing_it() {
     let emulators = Emulators::from_env();
     aws_environment(&emulators, &emulators.moto_endpoint);
     runtime().block_on(async {
-        // What the stack's generated placeholder looks like before the
-        // deployer sets the real key.
-        let placeholder = "q8Z2xV0pLm4TnR7sWc1YbK9dHf3JgE6u";
-        let secret = put_secret(&emulators, placeholder).await;
-        let Err(error) = build_handler(config(PublicKeySource::Secret(secret), "https://sqs.invalid/1/q.fifo")).await
-        else {
-            panic!("a placeholder is not a key");
+        // What the stack's placeholder looks like before the deployer sets
+        // the real key.
+        let placeholder = "set-me:discord-public-key-q8Z2xV0pLm4T";
+        let secret = put_secret(&emulators, &app_document(placeholder)).await;
+        let build = |secret: &str| {
+            build_handler(config(PublicKeySource::AppSecret, Some(secret.to_owned()), "https://sqs.invalid/1/q.fifo"))
         };
+        let Err(error) = build(&secret).await else { panic!("a placeholder is not a key") };
         let message = format!("{error:#}");
-        assert!(message.contains("TIMMYBOT_DISCORD_PUBLIC_KEY_SECRET"), "{message}");
-        assert!(!message.contains(placeholder), "{message}");
+        assert!(message.contains("TIMMYBOT_APP_SECRET") && message.contains("discord-public-key"), "{message}");
+        assert!(!message.contains("q8Z2xV0pLm4T"), "{message}");
 
-        let missing = PublicKeySource::Secret("timmybot/never-created".into());
-        let Err(error) = build_handler(config(missing, "https://sqs.invalid/1/q.fifo")).await else {
+        // The entry removed: the error names the entry.
+        let secret = put_secret(&emulators, r#"{"discord-token": "Bot MTIz.kept-out-of-errors"}"#).await;
+        let Err(error) = build(&secret).await else { panic!("no public key entry fails the cold start") };
+        let message = format!("{error:#}");
+        assert!(message.contains("has no \"discord-public-key\" entry"), "{message}");
+        assert!(!message.contains("kept-out-of-errors"), "{message}");
+
+        // The bare key pasted instead of the JSON document: not echoed.
+        let secret = put_secret(&emulators, placeholder).await;
+        let Err(error) = build(&secret).await else { panic!("a secret that is not JSON fails the cold start") };
+        let message = format!("{error:#}");
+        assert!(message.contains("not a JSON object") && !message.contains("q8Z2xV0pLm4T"), "{message}");
+
+        let Err(error) = build("timmybot/never-created").await else {
             panic!("a missing secret fails the cold start");
         };
-        assert!(!format!("{error:#}").is_empty());
+        assert!(format!("{error:#}").contains("timmybot/never-created"), "{error:#}");
     });
 }
 
@@ -140,7 +154,7 @@ fn a_hanging_command_queue_fails_the_command_instead_of_hanging() {
     runtime().block_on(async {
         let signer = InteractionSigner::from_seed([23; 32]);
         let key = interactions_lambda_key(&signer);
-        let handler = build_handler(config(key, &format!("{silent_url}/1/commands.fifo"))).await.expect("builds");
+        let handler = build_handler(config(key, None, &format!("{silent_url}/1/commands.fifo"))).await.expect("builds");
         let body = slash_command(SlashCommand {
             options: vec![("query".into(), serde_json::json!("https://example.com/a.mp3"))],
             ..Default::default()

@@ -8,6 +8,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -24,6 +25,8 @@ export interface MonitoringProps {
   readonly cluster: ecs.ICluster;
   /** The gateway starts on demand: alarm when a command waits longer than a start takes. */
   readonly scaleToZero: boolean;
+  /** Where the interactions Lambda logs: the "start overdue" line is counted there. */
+  readonly interactionsLogGroup: logs.ILogGroup;
   readonly alarmEmail?: string;
 }
 
@@ -45,6 +48,12 @@ export const HEALTH_CHECK_STOP_REASON = 'Task failed container health checks';
  * task did not come up (or stopped consuming).
  */
 export const COMMAND_WAIT_ALARM_SECONDS = 240;
+/**
+ * The term the interactions Lambda logs (as `alarm="GatewayStartOverdue"`)
+ * when a voice command finds the gateway still not up past the start
+ * deadline (interactions/src/handler.rs); a metric filter counts it.
+ */
+export const START_OVERDUE_LOG_TERM = 'GatewayStartOverdue';
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -104,6 +113,20 @@ export class Monitoring extends Construct {
           '(ECS UpdateService from the interactions Lambda) or stopped taking commands.',
       });
       waiting.addAlarmAction(notify);
+
+      const overdue = new logs.MetricFilter(this, 'GatewayStartOverdueFilter', {
+        logGroup: props.interactionsLogGroup,
+        filterPattern: logs.FilterPattern.anyTerm(START_OVERDUE_LOG_TERM),
+        metricNamespace: m.namespace,
+        metricName: START_OVERDUE_LOG_TERM,
+        metricValue: '1',
+      });
+      alarm(
+        'GatewayStartOverdue',
+        overdue.metric({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        'A member\'s voice command found the gateway still not running after the start deadline (3 minutes): the ' +
+          'task did not start (ECS UpdateService from the interactions Lambda); the command waits on the bus.',
+      );
     }
 
     // A stopped task has no metric of its own to alarm on without Container

@@ -48,6 +48,13 @@ export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as cons
 export const CACHE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 
 /**
+ * The guild-queues partition that holds the deployment's own items (the
+ * alive mark, the gateway's heartbeat and starting marker, saved gateway
+ * sessions): not a snowflake, so no guild's items share it.
+ */
+export const DEPLOYMENT_PARTITION = 'deployment';
+
+/**
  * How a table is kept. Guild data (queues, settings, access decisions) has
  * point-in-time recovery and outlives the stack. A cache has neither: every
  * item is what a link or a search resolved to, expires within hours anyway,
@@ -117,6 +124,21 @@ export class ContractTable extends Construct {
   /** GetItem and Query on the table, not its indexes; no write. */
   grantItemReads(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: [...TABLE_READ_ACTIONS], resourceArns: [this.table.tableArn] });
+  }
+
+  /**
+   * PutItem and DeleteItem on the deployment's own items only (partition key
+   * `deployment`, never a guild's): the interactions Lambda claims and
+   * releases the gateway's "starting" marker there (scale to zero; the Rust
+   * side's `DEPLOYMENT` in adapters/aws/src/presence_dynamodb.rs).
+   */
+  grantDeploymentItemWrites(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [DEPLOYMENT_PARTITION] } },
+    });
   }
 
   /** GetItem, PutItem and DeleteItem on the table itself: what the track cache needs. */

@@ -194,6 +194,10 @@ export class TimmybotStack extends Stack {
       });
       this.interactions.role.addToPrincipalPolicy(scaleThisService);
       taskRole.addToPrincipalPolicy(scaleThisService);
+      // The Lambda claims the "starting" marker (one conditional PutItem, so
+      // a hundred commands start the task once) and releases it when the
+      // start failed; only in the deployment's partition, no guild's items.
+      guildQueues.grantDeploymentItemWrites(this.interactions.role);
     }
 
     // --- deploy-time slot limit --------------------------------------------
@@ -215,6 +219,7 @@ export class TimmybotStack extends Stack {
       deadLetterQueue: this.commands.deadLetterQueue,
       cluster: this.gateway.cluster,
       scaleToZero: options.scaleToZero,
+      interactionsLogGroup: this.interactions.logGroup,
       alarmEmail: options.alarmEmail,
     });
 

@@ -486,7 +486,9 @@ describe('IAM least privilege', () => {
       JSON.stringify(base.resources[st.where]?.Properties?.Roles ?? []).includes(`"${roleId}"`),
     );
     const on = (tableId: string) => mine.filter((st) => JSON.stringify(st.resources).includes(`"${tableId}"`));
-    const queues = on(queuesId);
+    // Besides reading, it may only write the deployment's own items (the
+    // starting marker; checked under "scale to zero").
+    const queues = on(queuesId).filter((st) => !st.actions.includes('dynamodb:PutItem'));
     assert.equal(queues.length, 1, JSON.stringify(queues));
     assert.deepEqual([...(queues[0]?.actions ?? [])].sort(), ['dynamodb:GetItem', 'dynamodb:Query']);
     assert.deepEqual(queues[0]?.resources, [{ 'Fn::GetAtt': [queuesId, 'Arn'] }], 'the table itself, not its index');
@@ -596,6 +598,38 @@ describe('scale to zero', () => {
     assert.equal(ofType(s.resources, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties?.MetricName === 'ApproximateAgeOfOldestMessage').length, 0);
   });
 
+  it('the interactions Lambda may put and delete only the deployment\'s items of the guild-queues table', () => {
+    const queuesId = logicalId(base.stack, base.stack.tables.guildQueues.table.node.defaultChild);
+    const roleId = logicalId(base.stack, base.stack.interactions.role.node.defaultChild);
+    const policies = ofType(base.resources, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties?.Roles ?? []).includes(`"${roleId}"`));
+    const writes = policies
+      .flatMap(([, p]) => asArray(isObject(p.Properties?.PolicyDocument) ? p.Properties.PolicyDocument.Statement : []))
+      .filter((st): st is JsonObject => isObject(st) && JSON.stringify(st.Resource).includes(`"${queuesId}"`))
+      .filter((st) => asArray(st.Action).some((a) => a === 'dynamodb:PutItem' || a === 'dynamodb:DeleteItem'));
+    assert.equal(writes.length, 1, JSON.stringify(writes));
+    assert.deepEqual(writes[0]?.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['deployment'] } });
+    const off = synth(fixture, { scaleToZero: 'false' });
+    const offRole = logicalId(off.stack, off.stack.interactions.role.node.defaultChild);
+    const offWrites = ofType(off.resources, 'AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties?.Roles ?? []).includes(`"${offRole}"`))
+      .flatMap(([, p]) => asArray(isObject(p.Properties?.PolicyDocument) ? p.Properties.PolicyDocument.Statement : []))
+      .filter((st) => isObject(st) && asArray(st.Action).includes('dynamodb:PutItem') && JSON.stringify(st.Condition ?? {}).includes('LeadingKeys'));
+    assert.equal(offWrites.length, 0);
+  });
+
+  it('a start that is overdue (logged by the interactions Lambda) alarms through a metric filter', () => {
+    const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
+    base.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '"GatewayStartOverdue"',
+      MetricTransformations: [Match.objectLike({ MetricName: 'GatewayStartOverdue', MetricValue: '1' })],
+    });
+    base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'GatewayStartOverdue',
+      Threshold: 1,
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+
   it('a command that waits 4 minutes on the bus (the gateway did not start) alarms', () => {
     const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
     const queueId = logicalId(base.stack, base.stack.commands.queue.node.defaultChild);
@@ -685,7 +719,7 @@ describe('options change the template', () => {
 describe('observability', () => {
   it('alarms on each Lambda error and on dead letters, to the topic', () => {
     const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm').filter(
-      ([, a]) => a.Properties?.MetricName !== 'ApproximateAgeOfOldestMessage',
+      ([, a]) => !['ApproximateAgeOfOldestMessage', 'GatewayStartOverdue'].includes(String(a.Properties?.MetricName)),
     );
     assert.equal(alarms.length, 3);
     const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);

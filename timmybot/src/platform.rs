@@ -13,8 +13,8 @@ use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    AllowlistStore, CommandBus, DiscordRest, PlayerStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
-    TrackCache,
+    AllowlistStore, CommandBus, CommandLedger, DiscordRest, PlayerStore, Secret, SecretError, SecretStore,
+    SettingsStore, SystemClock, TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
@@ -66,7 +66,7 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start_with(config: Config, extras: PlatformExtras) -> anyhow::Result<Self> {
-        let Backends { players, settings: settings_store, allowlist_store, track_cache, bus } =
+        let Backends { players, settings: settings_store, allowlist_store, track_cache, ledger, bus } =
             backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
@@ -131,6 +131,7 @@ impl Platform {
             bus,
             players,
             settings: settings_store,
+            ledger,
             gateway_interactions,
             health: health.clone(),
             // An open bot has nothing to revoke.
@@ -220,19 +221,32 @@ struct Backends {
     settings: Arc<dyn SettingsStore>,
     allowlist_store: Arc<dyn AllowlistStore>,
     track_cache: Arc<dyn TrackCache>,
+    ledger: Arc<dyn CommandLedger>,
     bus: Arc<dyn CommandBus>,
 }
 
 async fn backends(config: &Config) -> anyhow::Result<Backends> {
-    type Stores = (Arc<dyn PlayerStore>, Arc<dyn SettingsStore>, Arc<dyn AllowlistStore>, Arc<dyn TrackCache>);
-    let (players, settings, allowlist_store, track_cache): Stores = match &config.store {
+    type Stores = (
+        Arc<dyn PlayerStore>,
+        Arc<dyn SettingsStore>,
+        Arc<dyn AllowlistStore>,
+        Arc<dyn TrackCache>,
+        Arc<dyn CommandLedger>,
+    );
+    let (players, settings, allowlist_store, track_cache, ledger): Stores = match &config.store {
         StoreBackend::Sqlite => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
             let path = config.data_dir.join("timmybot.db");
             let store = timmybot_embedded::SqliteStore::open(&path)
                 .with_context(|| format!("could not open {}", path.display()))?;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store),
+            )
         }
         StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table } => {
             let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
@@ -241,14 +255,20 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
                 track_cache: track_cache_table.clone(),
             })
             .await;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store),
+            )
         }
     };
     let bus: Arc<dyn CommandBus> = match &config.bus {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { players, settings, allowlist_store, track_cache, bus })
+    Ok(Backends { players, settings, allowlist_store, track_cache, ledger, bus })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord

@@ -51,6 +51,18 @@ impl CommandBus for RecordingBus {
     async fn ack(&self, _delivery: &BusDelivery) -> Result<(), BusError> {
         Ok(())
     }
+
+    fn visibility_timeout(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    async fn extend(&self, _delivery: &BusDelivery, _timeout: Duration) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn release(&self, _delivery: &BusDelivery) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 /// A handler wired to a [`RecordingBus`], the default signer's key and a

@@ -102,6 +102,9 @@ pub enum BusErrorKind {
     Malformed,
     /// The bus was closed (the process is shutting down).
     Closed,
+    /// The delivery is no longer held: acknowledged, released, or its
+    /// visibility timeout ran out (it may be with another receiver now).
+    NotHeld,
 }
 
 /// A command bus operation failed.
@@ -139,6 +142,7 @@ impl fmt::Display for BusError {
             BusErrorKind::Unavailable => f.write_str("command bus unavailable"),
             BusErrorKind::Malformed => f.write_str("malformed command bus message"),
             BusErrorKind::Closed => f.write_str("command bus closed"),
+            BusErrorKind::NotHeld => f.write_str("command bus delivery no longer held"),
         }
     }
 }

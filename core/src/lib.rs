@@ -48,8 +48,8 @@ pub use settings::{
     ADMINISTRATOR, GuildSettings, MANAGE_GUILD, MAX_LEAVE_SECS, MAX_TRACK_SECS_LIMIT, SettingsChange, SettingsError,
 };
 pub use store::{
-    AllowlistStore, MAX_TRACK_CACHE_KEY_BYTES, MAX_TRACK_CACHE_VALUE_BYTES, PlayerStore, SecretStore, SettingsStore,
-    TrackCache, check_track_cache_key, check_track_cache_value,
+    AllowlistStore, COMMAND_LEDGER_TTL, CommandLedger, MAX_TRACK_CACHE_KEY_BYTES, MAX_TRACK_CACHE_VALUE_BYTES,
+    PlayerStore, SecretStore, SettingsStore, TrackCache, check_track_cache_key, check_track_cache_value,
 };
 
 /// Version of the stored item layout; every persisted item carries it.

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::player::PlayerState;
 use crate::{
-    AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, GuildId, GuildSettings, Secret,
-    SecretError, SlotUsage, StoreError, StoreErrorKind,
+    AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, GuildId, GuildSettings,
+    InteractionId, Secret, SecretError, SlotUsage, StoreError, StoreErrorKind,
 };
 
 /// Persists each guild's player: queue, history, loop mode, volume, paused
@@ -112,6 +112,37 @@ pub trait SecretStore: Send + Sync + 'static {
     /// # Errors
     /// [`SecretError::NotFound`] when there is none.
     async fn get(&self, name: &str) -> Result<Secret, SecretError>;
+}
+
+/// How long a [`CommandLedger`] entry lives: far longer than a bus message
+/// can come back (SQS moves it to the dead-letter queue after five receives,
+/// a few minutes), and than Discord keeps an interaction token (15 minutes).
+pub const COMMAND_LEDGER_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Remembers which commands already took effect, so that a bus message
+/// delivered again (its visibility timeout ran out, or the process died
+/// before acknowledging it) does not run a second time.
+///
+/// An entry is one `(guild, interaction id)` with an expiry in Unix
+/// milliseconds from the caller's clock; it counts while
+/// `now_ms < expires_at_ms`. Expired entries are deleted lazily (DynamoDB's
+/// TTL, a bounded sweep on SQLite), so reads check the time themselves.
+#[async_trait]
+pub trait CommandLedger: Send + Sync + 'static {
+    /// Records that `interaction` of `guild` took effect, until
+    /// `expires_at_ms`. The write is conditional: true when this call
+    /// recorded it, false when an entry alive at `now_ms` was there already
+    /// (which is left as it was).
+    async fn record_ran(
+        &self,
+        guild: GuildId,
+        interaction: InteractionId,
+        now_ms: u64,
+        expires_at_ms: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether `interaction` of `guild` has an entry alive at `now_ms`.
+    async fn already_ran(&self, guild: GuildId, interaction: InteractionId, now_ms: u64) -> Result<bool, StoreError>;
 }
 
 /// The longest [`TrackCache`] key, in bytes of UTF-8: room for the links

@@ -10,6 +10,7 @@ use timmybot_voice::{GuildPlayers, PlayError, PlayerRequest, ResolveNotes};
 use tracing::{info, warn};
 
 use crate::VoiceStateCache;
+use crate::consumer::{CommandHandler, Effect};
 use crate::metrics::CommandCounters;
 
 /// How long a command waits for its guild's GUILD_CREATE after a (re)connect.
@@ -50,20 +51,21 @@ impl CommandProcessor {
         self.counters.clone()
     }
 
-    /// Runs `message` and edits its deferred reply with the outcome.
+    /// Runs `message` and edits its deferred reply with the outcome; tells
+    /// `effect` once the player accepted the command (before the reply).
     ///
     /// Counts the command in [`Self::counters`], as failed when it failed on
     /// our side (joining the channel, the store) or its reply could not be
     /// edited; a member's mistake (no channel, a bad link, a full queue) is
     /// not a failure.
-    pub async fn process(&self, message: &BusMessage) {
+    pub async fn process(&self, message: &BusMessage, effect: &Effect) {
         if let VoiceCommand::Library { query, page } = &message.command {
             let replied = self.reply(message, &self.library_page(query.as_deref(), *page)).await;
             self.counters.record(!replied);
             return;
         }
         let (content, failed) = match self.load_settings(message).await {
-            Ok(settings) => match self.run(message, &settings).await {
+            Ok(settings) => match self.run(message, &settings, effect).await {
                 Ok((outcome, notes)) => {
                     let mut text = messages::outcome(&outcome);
                     if let Some(note) = notes.message() {
@@ -127,6 +129,7 @@ impl CommandProcessor {
         &self,
         message: &BusMessage,
         settings: &GuildSettings,
+        effect: &Effect,
     ) -> Result<(timmybot_core::player::Outcome, ResolveNotes), PlayError> {
         let guild = message.guild_id;
         let user = message.user_id;
@@ -198,6 +201,17 @@ impl CommandProcessor {
             _ => return Err(PlayError::Unavailable),
         };
         let request = PlayerRequest { command, caller, settings: settings.clone(), prepared };
-        Ok((self.players.command(guild, request).await?, notes))
+        let outcome = self.players.command(guild, request).await?;
+        // The player accepted it (and saved it): from here a redelivery
+        // must not run it again, whatever becomes of the reply.
+        effect.took_effect().await;
+        Ok((outcome, notes))
+    }
+}
+
+#[async_trait::async_trait]
+impl CommandHandler for CommandProcessor {
+    async fn handle(&self, message: &BusMessage, effect: &Effect) {
+        self.process(message, effect).await;
     }
 }

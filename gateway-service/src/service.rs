@@ -13,8 +13,8 @@ use songbird::shards::TwilightMap;
 use timmybot_allowlist::Allowlist;
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    ApplicationId, Clock, CommandBus, DiscordReplies, DiscordRest, PlayerStore, Secret, SettingsStore, SystemClock,
-    TrackCache,
+    ApplicationId, Clock, CommandBus, CommandLedger, DiscordReplies, DiscordRest, PlayerStore, Secret, SettingsStore,
+    SystemClock, TrackCache,
 };
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 use timmybot_voice::{GuildPlayers, PlayersConfig, PlayersDeps, SourceResolver};
@@ -78,6 +78,9 @@ pub struct GatewayDeps {
     pub players: Arc<dyn PlayerStore>,
     /// Where guild settings live.
     pub settings: Arc<dyn SettingsStore>,
+    /// Which bus commands already took effect, so a redelivery runs none
+    /// twice.
+    pub ledger: Arc<dyn CommandLedger>,
     /// Handler for interactions arriving over the gateway; `None` when
     /// Discord sends them to an HTTP endpoint instead.
     pub gateway_interactions: Option<Arc<dyn GatewayInteractions>>,
@@ -285,7 +288,8 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     });
 
     let consumer_stop = stopping.child_token();
-    let consumer = tokio::spawn(consumer::run(deps.bus.clone(), processor, consumer_stop));
+    let consumer =
+        tokio::spawn(consumer::run(deps.bus.clone(), Arc::new(processor), deps.ledger.clone(), clock, consumer_stop));
     stopping.cancelled().await;
 
     info!("shutting down: no new commands");

@@ -13,7 +13,8 @@ use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    AllowlistStore, CommandBus, DiscordRest, GatewayPresence, PlayerStore, Secret, SecretError, SecretStore,
+    AllowlistStore, CommandBus, CommandLedger, DiscordRest, GatewayPresence, PlayerStore, Secret, SecretError,
+    SecretStore,
     SettingsStore, SystemClock, TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
@@ -66,7 +67,7 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start_with(config: Config, extras: PlatformExtras) -> anyhow::Result<Self> {
-        let Backends { players, settings: settings_store, allowlist_store, track_cache, presence, bus } =
+        let Backends { players, settings: settings_store, allowlist_store, track_cache, presence, ledger, bus } =
             backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
@@ -131,6 +132,7 @@ impl Platform {
             bus,
             players,
             settings: settings_store,
+            ledger,
             gateway_interactions,
             health: health.clone(),
             // An open bot has nothing to revoke.
@@ -236,6 +238,7 @@ struct Backends {
     track_cache: Arc<dyn TrackCache>,
     /// The gateway's heartbeat and starting marker, in the same store.
     presence: Arc<dyn GatewayPresence>,
+    ledger: Arc<dyn CommandLedger>,
     bus: Arc<dyn CommandBus>,
 }
 
@@ -246,8 +249,9 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
         Arc<dyn AllowlistStore>,
         Arc<dyn TrackCache>,
         Arc<dyn GatewayPresence>,
+        Arc<dyn CommandLedger>,
     );
-    let (players, settings, allowlist_store, track_cache, presence): Stores = match &config.store {
+    let (players, settings, allowlist_store, track_cache, presence, ledger): Stores = match &config.store {
         StoreBackend::Sqlite => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
@@ -255,6 +259,7 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
             let store = timmybot_embedded::SqliteStore::open(&path)
                 .with_context(|| format!("could not open {}", path.display()))?;
             (
+                Arc::new(store.clone()),
                 Arc::new(store.clone()),
                 Arc::new(store.clone()),
                 Arc::new(store.clone()),
@@ -274,6 +279,7 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
                 Arc::new(store.clone()),
                 Arc::new(store.clone()),
                 Arc::new(store.clone()),
+                Arc::new(store.clone()),
                 Arc::new(store),
             )
         }
@@ -282,7 +288,7 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { players, settings, allowlist_store, track_cache, presence, bus })
+    Ok(Backends { players, settings, allowlist_store, track_cache, presence, ledger, bus })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord

@@ -29,16 +29,30 @@ pub const MAX_RECEIVE_COUNT: u32 = 5;
 pub const COMMAND_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The command bus on one SQS FIFO queue.
+///
+/// Every receive asks SQS for this bus's visibility timeout (the
+/// `VisibilityTimeout` of ReceiveMessage), so what the consumer's keep-alive
+/// counts with is what SQS applies, whatever the queue's own attribute says.
 #[derive(Debug, Clone)]
 pub struct SqsBus {
     client: Client,
     queue_url: String,
+    visibility_timeout: Duration,
 }
 
 impl SqsBus {
-    /// A bus on the FIFO queue at `queue_url`.
+    /// A bus on the FIFO queue at `queue_url`, receiving with
+    /// [`COMMAND_VISIBILITY_TIMEOUT`].
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
-        Self { client, queue_url: queue_url.into() }
+        Self { client, queue_url: queue_url.into(), visibility_timeout: COMMAND_VISIBILITY_TIMEOUT }
+    }
+
+    /// This bus receiving with `timeout` instead, rounded up to whole
+    /// seconds and capped at SQS's 12 hours (tests use a short one).
+    #[must_use]
+    pub fn with_visibility_timeout(mut self, timeout: Duration) -> Self {
+        self.visibility_timeout = Duration::from_secs(whole_seconds(timeout));
+        self
     }
 
     /// The queue this bus uses.
@@ -61,6 +75,15 @@ impl SqsBus {
 
 fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> BusError {
     BusError::with_source(BusErrorKind::Unavailable, e)
+}
+
+/// SQS's longest visibility timeout, in seconds (12 hours).
+const MAX_VISIBILITY_SECONDS: u64 = 12 * 60 * 60;
+
+/// `d` in whole seconds, rounded up (SQS counts seconds; rounding down could
+/// let a message reappear before the caller expects), capped at SQS's most.
+fn whole_seconds(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).min(MAX_VISIBILITY_SECONDS)
 }
 
 #[async_trait]
@@ -93,6 +116,7 @@ impl CommandBus for SqsBus {
             .queue_url(&self.queue_url)
             .max_number_of_messages(batch)
             .wait_time_seconds(wait_seconds)
+            .visibility_timeout(self.visibility_timeout.as_secs() as i32)
             .send()
             .await
             .map_err(unavailable)?;
@@ -143,6 +167,44 @@ impl CommandBus for SqsBus {
             .await
             .map(drop)
             .map_err(unavailable)
+    }
+
+    fn visibility_timeout(&self) -> Duration {
+        self.visibility_timeout
+    }
+
+    async fn extend(&self, delivery: &BusDelivery, timeout: Duration) -> Result<(), BusError> {
+        self.change_visibility(delivery, whole_seconds(timeout)).await
+    }
+
+    async fn release(&self, delivery: &BusDelivery) -> Result<(), BusError> {
+        self.change_visibility(delivery, 0).await
+    }
+}
+
+impl SqsBus {
+    /// ChangeMessageVisibility: `seconds` from now. SQS refuses a receipt
+    /// whose message was deleted or is not in flight (its timeout ran out):
+    /// that is [`BusErrorKind::NotHeld`].
+    async fn change_visibility(&self, delivery: &BusDelivery, seconds: u64) -> Result<(), BusError> {
+        let result = self
+            .client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(&delivery.receipt)
+            .visibility_timeout(seconds as i32)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_message_not_inflight() || s.is_receipt_handle_is_invalid()) =>
+            {
+                Err(BusError::with_source(BusErrorKind::NotHeld, e))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 }
 

@@ -26,8 +26,8 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// The store adapters on DynamoDB.
 ///
 /// Implements [`timmybot_core::PlayerStore`],
-/// [`timmybot_core::SettingsStore`], [`timmybot_core::AllowlistStore`] and
-/// [`timmybot_core::TrackCache`]. Cheap to clone (the SDK client is a
+/// [`timmybot_core::SettingsStore`], [`timmybot_core::AllowlistStore`],
+/// [`timmybot_core::TrackCache`] and [`timmybot_core::CommandLedger`]. Cheap to clone (the SDK client is a
 /// handle).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {

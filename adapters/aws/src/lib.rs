@@ -3,7 +3,8 @@
 //! - [`DynamoStore`] implements the store ports (`PlayerStore` in
 //!   `player_dynamodb.rs`, with its page layout in `player_pages.rs`;
 //!   `SettingsStore` in `settings_dynamodb.rs`; `AllowlistStore` in
-//!   `allowlist_dynamodb.rs`; `TrackCache` in `track_cache_dynamodb.rs`)
+//!   `allowlist_dynamodb.rs`; `TrackCache` in `track_cache_dynamodb.rs`;
+//!   `CommandLedger` in `ledger_dynamodb.rs`)
 //!   over the tables named by [`DynamoTables`].
 //! - [`SecretsManagerStore`] implements `SecretStore`, one Secrets Manager
 //!   secret per name; [`AppSecretStore`] implements it over the entries of
@@ -25,6 +26,7 @@ mod dynamo_store;
 mod dynamo_tables;
 mod ecs_scaler;
 mod error;
+mod ledger_dynamodb;
 mod player_dynamodb;
 mod player_pages;
 mod presence_dynamodb;

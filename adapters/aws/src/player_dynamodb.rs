@@ -18,6 +18,10 @@
 //! The deployment's alive mark is one item at `guild_id = "deployment"`,
 //! `pos = "alive"` (not a snowflake, so no guild collides with it).
 //!
+//! The partition also holds the command ledger's `ran#<interaction id>`
+//! items (`ledger_dynamodb.rs`); the player's queries ask only for the sort
+//! keys `head ..= page$`, so they never read those.
+//!
 //! A save reads the head (consistently), writes its new pages, then puts the
 //! head on condition that it is still the one read (same `version` and
 //! `write_id`; absent for version 0), then deletes the pages only the old
@@ -56,6 +60,10 @@ use crate::player_pages::{page_hash, split};
 const HEAD: &str = "head";
 /// The sort key prefix of page items.
 const PAGE_PREFIX: &str = "page#";
+/// Just past every `page#…` sort key (`$` follows `#`): the player's reads
+/// ask for `head ..= page$`, so other items of the guild's partition (the
+/// command ledger's `ran#…`) are never read, rewritten or deleted here.
+const PLAYER_SORT_KEYS_END: &str = "page$";
 /// The partition of deployment-wide items.
 const DEPLOYMENT: &str = "deployment";
 /// The sort key of the alive mark.
@@ -363,8 +371,9 @@ impl DynamoStore {
         ])
     }
 
-    /// Every item of the guild's partition, in `pos` order (the head
-    /// first), with strongly consistent reads. `keys_only` asks for the keys
+    /// Every player item of the guild's partition (the sort keys from
+    /// `head` to the pages' end: not the command ledger's `ran#…`), in
+    /// `pos` order (the head first), with strongly consistent reads. `keys_only` asks for the keys
     /// alone.
     async fn partition(&self, guild: GuildId, keys_only: bool) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
@@ -374,13 +383,16 @@ impl DynamoStore {
                 .client()
                 .query()
                 .table_name(self.queues_table())
-                .key_condition_expression("#guild = :guild")
+                .key_condition_expression("#guild = :guild AND #pos BETWEEN :first AND :last")
                 .expression_attribute_names("#guild", "guild_id")
+                .expression_attribute_names("#pos", "pos")
                 .expression_attribute_values(":guild", AttributeValue::S(guild.to_string()))
+                .expression_attribute_values(":first", AttributeValue::S(HEAD.to_owned()))
+                .expression_attribute_values(":last", AttributeValue::S(PLAYER_SORT_KEYS_END.to_owned()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start);
             if keys_only {
-                query = query.projection_expression("#guild, #pos").expression_attribute_names("#pos", "pos");
+                query = query.projection_expression("#guild, #pos");
             }
             let output = query.send().await.map_err(unavailable)?;
             items.extend(output.items.unwrap_or_default());

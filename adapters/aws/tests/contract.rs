@@ -38,7 +38,7 @@ fn secrets() -> (SecretsManagerStore, SecretsManagerSeeder) {
 async fn sqs_bus(visibility: Duration) -> SqsBus {
     let client = aws_sdk_sqs::Client::new(&sdk_config());
     let queue = create_queue(&client, &unique_name("bus"), visibility).await.expect("queue created on moto");
-    SqsBus::new(client, queue.url)
+    SqsBus::new(client, queue.url).with_visibility_timeout(visibility)
 }
 
 mod player_dynamodb {
@@ -64,6 +64,11 @@ mod track_cache_dynamodb {
 mod presence_dynamodb {
     use super::*;
     timmybot_test_support::gateway_presence_contract!(dynamo_store().await);
+}
+
+mod ledger_dynamodb {
+    use super::*;
+    timmybot_test_support::command_ledger_contract!(dynamo_store().await);
 }
 
 mod secrets_manager {
@@ -292,6 +297,7 @@ async fn store_suites_pass_in_one_run() {
     contract::run_all_player_store(std::sync::Arc::new(store.clone())).await;
     contract::run_all_settings_store(&store).await;
     contract::run_all_track_cache(&store).await;
+    contract::run_all_command_ledger(std::sync::Arc::new(store.clone())).await;
     contract::run_all_allowlist_store(std::sync::Arc::new(store)).await;
     let (store, seeder) = secrets();
     contract::run_all_secret_store(&store, &seeder).await;
@@ -302,7 +308,7 @@ async fn message_received_too_often_moves_to_the_dead_letter_queue() {
     let client = aws_sdk_sqs::Client::new(&sdk_config());
     // Visibility 0: an unacknowledged message is receivable again at once.
     let queue = create_queue(&client, &unique_name("redrive"), Duration::ZERO).await.unwrap();
-    let bus = SqsBus::new(client.clone(), &queue.url);
+    let bus = SqsBus::new(client.clone(), &queue.url).with_visibility_timeout(Duration::ZERO);
     bus.publish(&command_bus::message(contract::random_guild(), 1)).await.unwrap();
 
     let mut receives = 0;

@@ -5,7 +5,8 @@
 //! - per-guild order: while a guild has a message received but not yet
 //!   acknowledged, its later messages are held back (SQS's message group);
 //! - an unacknowledged message becomes receivable again after the
-//!   visibility timeout;
+//!   visibility timeout, counted from the receive or the last `extend`;
+//!   `release` makes it receivable at once, at its place in the order;
 //! - a publish repeating an interaction id seen in the last five minutes is
 //!   dropped (SQS's deduplication interval), with memory bounded by that
 //!   window and by [`MAX_DEDUP_ENTRIES`].
@@ -251,6 +252,53 @@ impl CommandBus for InProcessBus {
             // redelivered under a new receipt; like SQS, that is not an error.
             if let Some(flight) = state.in_flight.remove(&delivery.receipt) {
                 state.release_guild(flight.message.guild_id);
+            }
+        }
+        self.inner.changed.notify_waiters();
+        Ok(())
+    }
+
+    fn visibility_timeout(&self) -> Duration {
+        self.inner.visibility_timeout
+    }
+
+    async fn extend(&self, delivery: &BusDelivery, timeout: Duration) -> Result<(), BusError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.check_open()?;
+        match state.in_flight.get_mut(&delivery.receipt) {
+            // Past its deadline it is as good as back on the queue (the next
+            // receive moves it), as SQS would refuse the receipt then.
+            Some(flight) if flight.visible_at > now => {
+                flight.visible_at = now + timeout.min(MAX_VISIBILITY_TIMEOUT);
+                Ok(())
+            }
+            _ => Err(BusError::new(BusErrorKind::NotHeld)),
+        }
+    }
+
+    async fn release(&self, delivery: &BusDelivery) -> Result<(), BusError> {
+        let now = Instant::now();
+        {
+            let mut state = self.lock();
+            state.check_open()?;
+            match state.in_flight.remove(&delivery.receipt) {
+                Some(flight) if flight.visible_at > now => {
+                    state.release_guild(flight.message.guild_id);
+                    // Back at its place, so the guild's order holds.
+                    state.ready.insert(flight.seq, flight.message);
+                }
+                Some(flight) => {
+                    // Timed out already: put it back as the next receive
+                    // would have, and say so.
+                    let receipt = delivery.receipt.clone();
+                    state.in_flight.insert(receipt, flight);
+                    state.expire_in_flight(now);
+                    drop(state);
+                    self.inner.changed.notify_waiters();
+                    return Err(BusError::new(BusErrorKind::NotHeld));
+                }
+                None => return Err(BusError::new(BusErrorKind::NotHeld)),
             }
         }
         self.inner.changed.notify_waiters();

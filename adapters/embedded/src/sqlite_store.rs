@@ -13,6 +13,8 @@
 //! (`track_cache_sqlite.rs`) is the one table not keyed by guild: a key, a
 //! value and an expiry time. The gateway's presence (`presence_sqlite.rs`)
 //! is two named rows of `gateway_presence`.
+//! The command ledger (`ledger_sqlite.rs`) keeps `(guild, interaction id)`
+//! pairs with an expiry.
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -89,6 +91,16 @@ CREATE TABLE IF NOT EXISTS track_cache (
     expires_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS track_cache_by_expiry ON track_cache (expires_at);
+-- The command ledger: one row per bus command that took effect, so a
+-- redelivery does not run it again. `expires_at` is Unix milliseconds, as
+-- in the track cache, swept the same way.
+CREATE TABLE IF NOT EXISTS command_ledger (
+    guild_id       TEXT NOT NULL,
+    interaction_id TEXT NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    PRIMARY KEY (guild_id, interaction_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS command_ledger_by_expiry ON command_ledger (expires_at);
 ";
 
 /// Serves `active_guilds`: only active rows are in it, so the lookup reads
@@ -138,8 +150,9 @@ pub(crate) struct NewRow {
 /// An embedded store in one SQLite database (a file, or memory for tests).
 ///
 /// Implements [`timmybot_core::PlayerStore`],
-/// [`timmybot_core::SettingsStore`], [`timmybot_core::AllowlistStore`] and
-/// [`timmybot_core::TrackCache`] and [`timmybot_core::GatewayPresence`]. Cheap to clone: clones share the
+/// [`timmybot_core::SettingsStore`], [`timmybot_core::AllowlistStore`],
+/// [`timmybot_core::TrackCache`], [`timmybot_core::GatewayPresence`] and
+/// [`timmybot_core::CommandLedger`]. Cheap to clone: clones share the
 /// connection. rusqlite is blocking, so every call runs on tokio's blocking
 /// pool and the returned futures stay `Send`; the connection sits behind a
 /// mutex because one connection serves one call at a time.
@@ -149,6 +162,9 @@ pub struct SqliteStore {
     /// Track cache puts so far, shared by clones: every so many, a put also
     /// sweeps expired rows (`track_cache_sqlite.rs`).
     pub(crate) cache_puts: Arc<AtomicU64>,
+    /// Command ledger records so far, shared by clones: every so many, a
+    /// record also sweeps expired rows (`ledger_sqlite.rs`).
+    pub(crate) ledger_records: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
@@ -185,7 +201,11 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         add_active_column(&mut conn)?;
         conn.execute_batch(ACTIVE_INDEX).map_err(unavailable)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), cache_puts: Arc::new(AtomicU64::new(0)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            cache_puts: Arc::new(AtomicU64::new(0)),
+            ledger_records: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Runs `f` with the connection on the blocking pool.

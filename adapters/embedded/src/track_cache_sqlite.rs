@@ -26,7 +26,7 @@ pub(crate) const SWEEP_LIMIT: i64 = 256;
 
 /// Unix milliseconds as SQLite's signed integer; times past `i64::MAX` ms
 /// (some 292 million years) are "never" either way.
-fn sql_millis(ms: u64) -> i64 {
+pub(crate) fn sql_millis(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
@@ -34,7 +34,7 @@ fn sql_millis(ms: u64) -> i64 {
 /// caller's `now_ms`. A caller whose clock runs behind the wall clock may
 /// see an entry swept a little early, which is a cache miss, never a wrong
 /// value.
-fn wall_clock_ms() -> i64 {
+pub(crate) fn wall_clock_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 

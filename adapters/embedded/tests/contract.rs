@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tempfile::TempDir;
 use timmybot_core::{
-    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, PlayerStore,
-    SettingsStore, SlotEffect, SlotUsage, TrackCache,
+    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, CommandLedger,
+    PlayerStore, SettingsStore, SlotEffect, SlotUsage, TrackCache,
 };
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
 use timmybot_test_support::contract::{self, SecretSeeder};
@@ -36,6 +36,11 @@ mod track_cache_sqlite {
 mod presence_sqlite {
     use super::*;
     timmybot_test_support::gateway_presence_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
+mod ledger_sqlite {
+    use super::*;
+    timmybot_test_support::command_ledger_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
 mod secrets_file {
@@ -90,6 +95,7 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     contract::run_all_settings_store(&store).await;
     contract::run_all_allowlist_store(Arc::new(store.clone())).await;
     contract::run_all_track_cache(&store).await;
+    contract::run_all_command_ledger(Arc::new(store.clone())).await;
 
     let guild = contract::random_guild();
     let player = contract::player_store::full_state(guild, contract::player_store::LONG_QUEUE);
@@ -105,6 +111,8 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     let cache_key = contract::track_cache::random_key("https://example.com/persisted");
     let now = contract::track_cache::now_ms();
     TrackCache::put(&store, &cache_key, "{\"title\":\"kept\"}", now + 60_000).await.unwrap();
+    let ran = contract::random_interaction();
+    assert!(store.record_ran(guild, ran, now, now + 60_000).await.unwrap());
     drop(store);
     // Opening again runs the schema again: it must keep what is there.
     let reopened = SqliteStore::open(&path).unwrap();
@@ -125,6 +133,7 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     assert!(listed.records.iter().any(|r| r.guild_id == record.guild_id));
     let cached = TrackCache::get(&reopened, &cache_key, now).await.unwrap();
     assert_eq!(cached.as_deref(), Some("{\"title\":\"kept\"}"), "cache entry persisted");
+    assert!(reopened.already_ran(guild, ran, now).await.unwrap(), "ledger entry persisted");
 }
 
 /// A first, forced approval of `guild` and its event.

@@ -55,6 +55,18 @@ impl CommandBus for RecordingBus {
     async fn outstanding(&self) -> Result<u64, BusError> {
         Ok(self.published.lock().unwrap().len() as u64)
     }
+
+    fn visibility_timeout(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    async fn extend(&self, _delivery: &BusDelivery, _timeout: Duration) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn release(&self, _delivery: &BusDelivery) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 /// A handler wired to a [`RecordingBus`], the default signer's key and a

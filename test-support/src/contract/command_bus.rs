@@ -1,5 +1,6 @@
 //! The [`CommandBus`] contract: per-guild order, deduplication by
-//! interaction id, acknowledgement, redelivery, bounded waits.
+//! interaction id, acknowledgement, redelivery, extending and releasing a
+//! delivery, bounded waits.
 //!
 //! Every behaviour expects a fresh, empty bus whose visibility timeout is
 //! [`TEST_VISIBILITY_TIMEOUT`].
@@ -9,8 +10,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use timmybot_core::player::Placement;
 use timmybot_core::{
-    ApplicationId, BusDelivery, BusMessage, ChannelId, CommandBus, CommandOrigin, GuildId, InteractionId, Secret,
-    VoiceCommand,
+    ApplicationId, BusDelivery, BusErrorKind, BusMessage, ChannelId, CommandBus, CommandOrigin, GuildId, InteractionId,
+    Secret, VoiceCommand,
 };
 
 use super::{random_guild, random_interaction, random_user};
@@ -227,6 +228,67 @@ pub async fn unacked_message_comes_back_after_visibility_timeout(bus: &dyn Comma
     ack(bus, &again[0]).await;
 }
 
+/// An extended delivery stays invisible past the timeout it was received
+/// with, and can still be acknowledged; the bus reports the timeout it
+/// receives with.
+pub async fn extended_message_is_not_received_again_after_the_original_timeout(bus: &dyn CommandBus) {
+    assert_eq!(bus.visibility_timeout(), TEST_VISIBILITY_TIMEOUT, "the bus reports its visibility timeout");
+    publish(bus, &message(random_guild(), 1)).await;
+    let got = receive(bus, 10, Duration::from_secs(1)).await;
+    assert_eq!(got.len(), 1);
+    bus.extend(&got[0], TEST_VISIBILITY_TIMEOUT * 4).await.expect("extend succeeds");
+    // Well past the original timeout, well before the extended one.
+    let later = receive(bus, 10, TEST_VISIBILITY_TIMEOUT + Duration::from_secs(2)).await;
+    assert!(later.is_empty(), "an extended message came back after the original timeout");
+    ack(bus, &got[0]).await;
+    let after = receive(bus, 10, TEST_VISIBILITY_TIMEOUT + Duration::from_secs(1)).await;
+    assert!(after.is_empty(), "an acked message came back");
+}
+
+/// A released delivery is receivable again at once, long before its
+/// visibility timeout, under a new receipt.
+pub async fn released_message_is_received_again_at_once(bus: &dyn CommandBus) {
+    let sent = message(random_guild(), 1);
+    publish(bus, &sent).await;
+    let got = receive(bus, 10, Duration::from_secs(1)).await;
+    assert_eq!(got.len(), 1);
+    let released = Instant::now();
+    bus.release(&got[0]).await.expect("release succeeds");
+    let again = receive(bus, 10, Duration::from_secs(1)).await;
+    let took = released.elapsed();
+    assert_eq!(again.len(), 1, "the released message was not received again at once");
+    assert!(took < TEST_VISIBILITY_TIMEOUT, "received again only after {took:?}");
+    assert!(again[0].message == sent, "the released message differs");
+    ack(bus, &again[0]).await;
+}
+
+/// A released delivery goes back to its place: its guild's later messages
+/// still come after it.
+pub async fn released_message_keeps_its_place_in_the_guild_order(bus: &dyn CommandBus) {
+    let guild = random_guild();
+    publish(bus, &message(guild, 1)).await;
+    publish(bus, &message(guild, 2)).await;
+    let first = receive(bus, 1, Duration::from_secs(1)).await;
+    assert_eq!(numbers(&first.iter().map(|d| d.message.clone()).collect::<Vec<_>>()), vec![1]);
+    bus.release(&first[0]).await.expect("release succeeds");
+    let got = drain(bus, |got| got.len() >= 2).await;
+    assert_eq!(numbers(&got), vec![1, 2]);
+}
+
+/// Extending or releasing a delivery already acknowledged fails as not
+/// held, and brings nothing back.
+pub async fn extend_or_release_of_an_acked_delivery_is_not_held(bus: &dyn CommandBus) {
+    publish(bus, &message(random_guild(), 1)).await;
+    let got = receive(bus, 10, Duration::from_secs(1)).await;
+    assert_eq!(got.len(), 1);
+    ack(bus, &got[0]).await;
+    let extended = bus.extend(&got[0], TEST_VISIBILITY_TIMEOUT).await.expect_err("extend of an acked delivery");
+    assert_eq!(extended.kind(), BusErrorKind::NotHeld, "{extended:?}");
+    let released = bus.release(&got[0]).await.expect_err("release of an acked delivery");
+    assert_eq!(released.kind(), BusErrorKind::NotHeld, "{released:?}");
+    assert!(receive(bus, 10, Duration::from_secs(1)).await.is_empty(), "an acked message came back");
+}
+
 /// A body the port cannot decode is dropped, not returned and not retried,
 /// and the guild's later messages still flow. Needs a way below the port.
 pub async fn malformed_message_is_dropped_and_the_guild_keeps_flowing(bus: &dyn CommandBus, raw: &dyn RawPublisher) {
@@ -274,4 +336,8 @@ pub async fn run_all_command_bus<B: CommandBus>(new_bus: impl AsyncFn() -> B) {
     acked_message_is_not_received_again(&new_bus().await).await;
     unacked_message_comes_back_after_visibility_timeout(&new_bus().await).await;
     outstanding_counts_waiting_and_in_flight_until_acked(&new_bus().await).await;
+    extended_message_is_not_received_again_after_the_original_timeout(&new_bus().await).await;
+    released_message_is_received_again_at_once(&new_bus().await).await;
+    released_message_keeps_its_place_in_the_guild_order(&new_bus().await).await;
+    extend_or_release_of_an_acked_delivery_is_not_held(&new_bus().await).await;
 }

@@ -13,6 +13,7 @@
 pub mod allowlist_store;
 pub mod command_bus;
 pub mod gateway_presence;
+pub mod command_ledger;
 pub mod player_store;
 pub mod secret_store;
 pub mod settings_store;
@@ -20,6 +21,7 @@ pub mod track_cache;
 
 pub use allowlist_store::run_all_allowlist_store;
 pub use command_bus::{RawPublisher, run_all_command_bus};
+pub use command_ledger::run_all_command_ledger;
 pub use player_store::run_all_player_store;
 pub use secret_store::{SecretSeeder, run_all_secret_store};
 pub use settings_store::run_all_settings_store;
@@ -184,6 +186,25 @@ macro_rules! allowlist_store_contract {
     };
 }
 
+/// Expands to one `#[tokio::test]` per [`command_ledger`] behaviour (see
+/// [`player_store_contract!`] for the argument).
+#[macro_export]
+macro_rules! command_ledger_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(command_ledger, CommandLedger, $store;
+            unrecorded_command_has_not_run,
+            first_record_wins_and_a_second_reports_already,
+            guilds_and_interactions_are_independent,
+            expired_entries_do_not_count,
+        );
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_records_one_wins() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::CommandLedger> = ::std::sync::Arc::new($store);
+            $crate::contract::command_ledger::concurrent_records_one_wins(store).await;
+        }
+    };
+}
+
 /// Expands to one `#[tokio::test]` per [`secret_store`] behaviour.
 ///
 /// The argument yields `(impl SecretStore, impl SecretSeeder)` over the same
@@ -225,6 +246,10 @@ macro_rules! command_bus_contract {
             acked_message_is_not_received_again,
             unacked_message_comes_back_after_visibility_timeout,
             outstanding_counts_waiting_and_in_flight_until_acked,
+            extended_message_is_not_received_again_after_the_original_timeout,
+            released_message_is_received_again_at_once,
+            released_message_keeps_its_place_in_the_guild_order,
+            extend_or_release_of_an_acked_delivery_is_not_held,
         );
     };
 }

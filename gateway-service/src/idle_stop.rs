@@ -216,6 +216,15 @@ mod tests {
         async fn ack(&self, _delivery: &BusDelivery) -> Result<(), BusError> {
             Ok(())
         }
+        fn visibility_timeout(&self) -> Duration {
+            Duration::from_secs(30)
+        }
+        async fn extend(&self, _delivery: &BusDelivery, _timeout: Duration) -> Result<(), BusError> {
+            Ok(())
+        }
+        async fn release(&self, _delivery: &BusDelivery) -> Result<(), BusError> {
+            Ok(())
+        }
         async fn outstanding(&self) -> Result<u64, BusError> {
             Ok(self.0.load(Ordering::SeqCst))
         }

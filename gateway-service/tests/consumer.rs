@@ -134,6 +134,9 @@ impl CommandBus for TestBus {
     async fn release(&self, delivery: &BusDelivery) -> Result<(), BusError> {
         self.inner.release(delivery).await
     }
+    async fn outstanding(&self) -> Result<u64, BusError> {
+        self.inner.outstanding().await
+    }
 }
 
 /// A consumer running until the returned token is cancelled.

@@ -184,7 +184,7 @@ fn a_cold_play_starts_the_configured_gateway_service() {
     runtime().block_on(async {
         let sdk = emulators.sdk_config();
         let signer = InteractionSigner::from_seed([24; 32]);
-        let mut config = config(interactions_lambda_key(&signer), "https://sqs.invalid/1/q.fifo");
+        let mut config = config(interactions_lambda_key(&signer), None, "https://sqs.invalid/1/q.fifo");
         let tables = timmybot_aws::DynamoTables {
             guilds: config.guilds_table.clone(),
             guild_queues: config.queues_table.clone(),

@@ -13,7 +13,7 @@ use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    AllowlistStore, CommandBus, DiscordRest, PlayerStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
+    AllowlistStore, CommandBus, DiscordRest, GatewaySessionStore, PlayerStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
     TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
@@ -66,7 +66,7 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start_with(config: Config, extras: PlatformExtras) -> anyhow::Result<Self> {
-        let Backends { players, settings: settings_store, allowlist_store, track_cache, bus } =
+        let Backends { players, settings: settings_store, allowlist_store, track_cache, gateway_sessions, bus } =
             backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
@@ -126,6 +126,7 @@ impl Platform {
                 ..extras.players.clone()
             },
             sources,
+            identify: config.identify,
         };
         let deps = GatewayDeps {
             bus,
@@ -143,6 +144,7 @@ impl Platform {
             }),
             player_stats,
             track_cache: Some(track_cache.clone()),
+            sessions: Some(gateway_sessions),
         };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));
         Ok(Self { addr, health, track_cache, shutdown, gateway, http })
@@ -220,19 +222,26 @@ struct Backends {
     settings: Arc<dyn SettingsStore>,
     allowlist_store: Arc<dyn AllowlistStore>,
     track_cache: Arc<dyn TrackCache>,
+    gateway_sessions: Arc<dyn GatewaySessionStore>,
     bus: Arc<dyn CommandBus>,
 }
 
 async fn backends(config: &Config) -> anyhow::Result<Backends> {
-    type Stores = (Arc<dyn PlayerStore>, Arc<dyn SettingsStore>, Arc<dyn AllowlistStore>, Arc<dyn TrackCache>);
-    let (players, settings, allowlist_store, track_cache): Stores = match &config.store {
+    type Stores = (
+        Arc<dyn PlayerStore>,
+        Arc<dyn SettingsStore>,
+        Arc<dyn AllowlistStore>,
+        Arc<dyn TrackCache>,
+        Arc<dyn GatewaySessionStore>,
+    );
+    let (players, settings, allowlist_store, track_cache, gateway_sessions): Stores = match &config.store {
         StoreBackend::Sqlite => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
             let path = config.data_dir.join("timmybot.db");
             let store = timmybot_embedded::SqliteStore::open(&path)
                 .with_context(|| format!("could not open {}", path.display()))?;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
         }
         StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table } => {
             let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
@@ -241,14 +250,14 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
                 track_cache: track_cache_table.clone(),
             })
             .await;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
         }
     };
     let bus: Arc<dyn CommandBus> = match &config.bus {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { players, settings, allowlist_store, track_cache, bus })
+    Ok(Backends { players, settings, allowlist_store, track_cache, gateway_sessions, bus })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord

@@ -117,6 +117,8 @@ pub struct SandboxOptions {
     /// to the secrets file). Always off without the fake sources, so the
     /// sandbox never reaches the real services.
     pub service_links: bool,
+    /// How many shards the fake Discord asks for (default 1).
+    pub shards: u32,
 }
 
 impl SandboxOptions {
@@ -139,6 +141,7 @@ impl SandboxOptions {
             member_roles: Vec::new(),
             fake_sources: true,
             service_links: true,
+            shards: 1,
         }
     }
 
@@ -216,6 +219,17 @@ impl Sandbox {
     /// # Errors
     /// A fake or the platform fails to start.
     pub async fn start(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
+        let mut sandbox = Self::start_stopped(ca, options).await?;
+        sandbox.start_platform().await?;
+        Ok(sandbox)
+    }
+
+    /// Starts the fakes but not the platform: a test can set the fakes up
+    /// first, then call [`Self::start_platform`].
+    ///
+    /// # Errors
+    /// A fake fails to start.
+    pub async fn start_stopped(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
         let voice = FakeVoiceServer::start(ca).await.context("fake voice server")?;
         let discord = FakeDiscord::start(FakeDiscordConfig {
             guilds: vec![
@@ -240,6 +254,7 @@ impl Sandbox {
             dm_closed_users: if options.member_dms_closed { vec![MEMBER_ID] } else { vec![] },
             voice_endpoint: voice.endpoint(),
             member_roles: options.member_roles.iter().map(|(user, role)| (GUILD_ID, *user, *role)).collect(),
+            shards: options.shards.max(1),
             ..FakeDiscordConfig::default()
         })
         .await
@@ -297,6 +312,7 @@ impl Sandbox {
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
             max_live_session: options.players.max_live_session,
+            identify: timmybot_gateway::IdentifySettings::default(),
             soundcloud: options.soundcloud,
             sources: sources_config,
             spotify_secrets: crate::config::SpotifySecrets::File,
@@ -305,27 +321,64 @@ impl Sandbox {
             metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>),
             players: options.players,
         };
-        let mut platform = Platform::start_with(config, extras).await?;
-        platform.wait_ready(Duration::from_secs(20)).await?;
         Ok(Self {
             discord,
             voice,
             sources,
-            platform,
+            platform: None,
+            config,
+            extras,
             signer,
             http: reqwest::Client::new(),
             sent: Mutex::new(Vec::new()),
         })
     }
 
+    /// Starts the platform (again, after [`Self::stop_platform`]: on the
+    /// same store, against the same fakes, as a new task would) and waits
+    /// until the bot is connected.
+    ///
+    /// # Errors
+    /// The platform fails to start or to connect, e.g. its gateway service
+    /// refused to start; it is not kept then.
+    pub async fn start_platform(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.platform.is_none(), "the platform is already running");
+        let mut platform = Platform::start_with(self.config.clone(), self.extras.clone()).await?;
+        platform.wait_ready(Duration::from_secs(20)).await?;
+        self.platform = Some(platform);
+        Ok(())
+    }
+
+    /// Shuts the platform down gracefully (leaves voice, saves the gateway
+    /// sessions, closes the shards); the fakes keep running.
+    ///
+    /// # Errors
+    /// The platform failed while running.
+    pub async fn stop_platform(&mut self) -> anyhow::Result<()> {
+        match self.platform.take() {
+            Some(platform) => platform.shutdown().await,
+            None => Ok(()),
+        }
+    }
+
+    fn platform(&self) -> &Platform {
+        self.platform.as_ref().expect("the sandbox's platform is running")
+    }
+
     /// The platform's HTTP address.
+    ///
+    /// # Panics
+    /// When the platform is stopped.
     pub fn addr(&self) -> std::net::SocketAddr {
-        self.platform.addr()
+        self.platform().addr()
     }
 
     /// The platform's track cache ([`Platform::track_cache`]).
+    ///
+    /// # Panics
+    /// When the platform is stopped.
     pub fn track_cache(&self) -> std::sync::Arc<dyn timmybot_core::TrackCache> {
-        self.platform.track_cache()
+        self.platform().track_cache()
     }
 
     /// Sends `line` (e.g. `/play ./tone.wav`) as a signed HTTP interaction.
@@ -623,7 +676,10 @@ impl Sandbox {
     /// # Errors
     /// The platform failed while running.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        let result = self.platform.shutdown().await;
+        let result = match self.platform {
+            Some(platform) => platform.shutdown().await,
+            None => Ok(()),
+        };
         self.discord.shutdown();
         result
     }

@@ -3,7 +3,8 @@
 //! - [`DynamoStore`] implements the store ports (`PlayerStore` in
 //!   `player_dynamodb.rs`, with its page layout in `player_pages.rs`;
 //!   `SettingsStore` in `settings_dynamodb.rs`; `AllowlistStore` in
-//!   `allowlist_dynamodb.rs`; `TrackCache` in `track_cache_dynamodb.rs`)
+//!   `allowlist_dynamodb.rs`; `TrackCache` in `track_cache_dynamodb.rs`;
+//!   `GatewaySessionStore` in `gateway_session_dynamodb.rs`)
 //!   over the tables named by [`DynamoTables`].
 //! - [`SecretsManagerStore`] implements `SecretStore`.
 //! - [`SqsBus`] implements `CommandBus` on a FIFO queue.
@@ -18,6 +19,7 @@ pub mod bus_sqs;
 mod dynamo_store;
 mod dynamo_tables;
 mod error;
+mod gateway_session_dynamodb;
 mod player_dynamodb;
 mod player_pages;
 mod sdk_config;

@@ -3,7 +3,8 @@
 //! - [`SqliteStore`] implements the store ports (`PlayerStore` in
 //!   `player_sqlite.rs`, `SettingsStore` in `settings_sqlite.rs`,
 //!   `AllowlistStore` in `allowlist_sqlite.rs`, `TrackCache` in
-//!   `track_cache_sqlite.rs`) over one SQLite file.
+//!   `track_cache_sqlite.rs`, `GatewaySessionStore` in
+//!   `gateway_session_sqlite.rs`) over one SQLite file.
 //! - [`FileSecretStore`] implements `SecretStore` over a 0600 file.
 //! - [`InProcessBus`] implements `CommandBus` with in-memory queues that keep
 //!   SQS FIFO's semantics.
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod allowlist_sqlite;
+mod gateway_session_sqlite;
 pub mod bus_in_process;
 mod player_sqlite;
 pub mod secrets_file;

@@ -83,6 +83,17 @@ CREATE TABLE IF NOT EXISTS track_cache (
     expires_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS track_cache_by_expiry ON track_cache (expires_at);
+-- One row at most (id 1): the gateway sessions a stopping task left, as
+-- one JSON item (SavedGatewaySessions).
+CREATE TABLE IF NOT EXISTS gateway_sessions (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    schema_version INTEGER NOT NULL,
+    item           TEXT NOT NULL
+) STRICT;
+-- When shards identified (Unix milliseconds), the newest few hundred.
+CREATE TABLE IF NOT EXISTS gateway_identifies (
+    at_ms INTEGER NOT NULL
+) STRICT;
 ";
 
 /// Serves `active_guilds`: only active rows are in it, so the lookup reads

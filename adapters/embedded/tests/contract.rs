@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tempfile::TempDir;
 use timmybot_core::{
-    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, PlayerStore,
+    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, GatewaySessionStore, PlayerStore,
     SettingsStore, SlotEffect, SlotUsage, TrackCache,
 };
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
@@ -31,6 +31,11 @@ mod allowlist_sqlite {
 mod track_cache_sqlite {
     use super::*;
     timmybot_test_support::track_cache_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
+mod gateway_session_sqlite {
+    use super::*;
+    timmybot_test_support::gateway_session_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
 mod secrets_file {
@@ -85,6 +90,7 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     contract::run_all_settings_store(&store).await;
     contract::run_all_allowlist_store(Arc::new(store.clone())).await;
     contract::run_all_track_cache(&store).await;
+    contract::run_all_gateway_session_store(&store).await;
 
     let guild = contract::random_guild();
     let player = contract::player_store::full_state(guild, contract::player_store::LONG_QUEUE);
@@ -100,6 +106,8 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     let cache_key = contract::track_cache::random_key("https://example.com/persisted");
     let now = contract::track_cache::now_ms();
     TrackCache::put(&store, &cache_key, "{\"title\":\"kept\"}", now + 60_000).await.unwrap();
+    let sessions = contract::gateway_session_store::two_shard_sessions(now);
+    store.save_sessions(&sessions).await.unwrap();
     drop(store);
     // Opening again runs the schema again: it must keep what is there.
     let reopened = SqliteStore::open(&path).unwrap();
@@ -120,6 +128,7 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     assert!(listed.records.iter().any(|r| r.guild_id == record.guild_id));
     let cached = TrackCache::get(&reopened, &cache_key, now).await.unwrap();
     assert_eq!(cached.as_deref(), Some("{\"title\":\"kept\"}"), "cache entry persisted");
+    assert_eq!(reopened.take_sessions().await.unwrap(), Some(sessions), "gateway sessions persisted");
 }
 
 /// A first, forced approval of `guild` and its event.

@@ -860,15 +860,21 @@ async fn identify_then_close(fake: &FakeDiscord, code: u16) -> (String, u64) {
     (session_id, seq)
 }
 
-/// The first frame the fake answers a RESUME of `session_id` at `seq` with.
+/// What the fake answers a RESUME of `session_id` at `seq` with: op 9, or
+/// RESUMED (after any replayed dispatches).
 async fn resume_reply(fake: &FakeDiscord, session_id: &str, seq: u64) -> Value {
     let uri = format!("{}/resume/?v=10&encoding=json", fake.gateway_url());
     let (mut socket, _) = ClientBuilder::new().uri(&uri).unwrap().connect().await.unwrap();
     socket.next().await.unwrap().unwrap();
     let resume = json!({ "op": 6, "d": { "token": "Bot t", "session_id": session_id, "seq": seq } });
     socket.send(Message::text(resume.to_string())).await.unwrap();
-    let reply = tokio::time::timeout(EVENT_WAIT, socket.next()).await.unwrap().unwrap().unwrap();
-    serde_json::from_str(reply.as_text().unwrap()).unwrap()
+    loop {
+        let reply = tokio::time::timeout(EVENT_WAIT, socket.next()).await.unwrap().unwrap().unwrap();
+        let reply: Value = serde_json::from_str(reply.as_text().unwrap()).unwrap();
+        if reply["op"] == 9 || reply["t"] == "RESUMED" {
+            return reply;
+        }
+    }
 }
 
 #[tokio::test]

@@ -207,7 +207,10 @@ pub struct Sandbox {
     pub voice: FakeVoiceServer,
     /// The fake directory, catalog and streams, when on.
     pub sources: Option<SandboxSources>,
-    platform: Platform,
+    /// `None` between [`Sandbox::stop_platform`] and [`Sandbox::start_platform`].
+    platform: Option<Platform>,
+    config: Config,
+    extras: PlatformExtras,
     signer: InteractionSigner,
     http: reqwest::Client,
     sent: Mutex<Vec<SentCommand>>,

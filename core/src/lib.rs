@@ -35,10 +35,10 @@ pub use discord_rest::{
     Button, ButtonStyle, DiscordError, DiscordErrorKind, DiscordRest, GuildInfo, MAX_BUTTONS, MessageId, MessageRef,
     OutgoingMessage, Webhook, WebhookError, components_json,
 };
+pub use error::{BusError, BusErrorKind, SecretError, StoreError, StoreErrorKind};
 pub use gateway_session::{
     GatewaySession, GatewaySessionStore, IDENTIFY_HISTORY_LIMIT, SavedGatewaySessions, SavedVoiceState,
 };
-pub use error::{BusError, BusErrorKind, SecretError, StoreError, StoreErrorKind};
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
 pub use markdown::escape_markdown;
 pub use replies::{DiscordReplies, ReplyError};

@@ -121,7 +121,8 @@ pub fn usable_sessions(
         );
         return (HashMap::new(), None);
     }
-    let sessions = saved.sessions.iter().filter(|s| s.shard_id < shard_count).map(|s| (s.shard_id, s.clone())).collect();
+    let sessions =
+        saved.sessions.iter().filter(|s| s.shard_id < shard_count).map(|s| (s.shard_id, s.clone())).collect();
     (sessions, Some(saved))
 }
 

@@ -25,8 +25,8 @@ use twilight_gateway::queue::InMemoryQueue;
 use twilight_gateway::{ConfigBuilder, Intents, Session};
 
 use crate::access_watch::{self, AccessWatchSettings};
-use crate::gateway_start::{self, IDENTIFY_WINDOW, IdentifySettings, StartLimit};
 use crate::gateway_interactions::GatewayInteractions;
+use crate::gateway_start::{self, IDENTIFY_WINDOW, IdentifySettings, StartLimit};
 use crate::shard_runner::{self, ShardContext};
 use crate::{CommandProcessor, Health, PlayerStats, TwilightReplies, VoiceStateCache, consumer, metrics};
 
@@ -202,16 +202,17 @@ async fn plan_shards(
         config = config.proxy_url(url.clone());
     }
     let resumed_ids: Vec<u32> = sessions.keys().copied().collect();
-    let shards: Vec<_> = twilight_gateway::create_iterator(0..shard_count, shard_count, config.build(), |id, builder| {
-        match sessions.get(&id.number()) {
-            Some(saved) => builder
-                .session(Session::new(saved.sequence, saved.session_id.clone()))
-                .resume_url(saved.resume_url.clone())
-                .build(),
-            None => builder.build(),
-        }
-    })
-    .collect();
+    let shards: Vec<_> =
+        twilight_gateway::create_iterator(0..shard_count, shard_count, config.build(), |id, builder| {
+            match sessions.get(&id.number()) {
+                Some(saved) => builder
+                    .session(Session::new(saved.sequence, saved.session_id.clone()))
+                    .resume_url(saved.resume_url.clone())
+                    .build(),
+                None => builder.build(),
+            }
+        })
+        .collect();
     Ok(ShardPlan { shards, shard_count, resuming: resumed_ids.len(), resumed_ids, restored })
 }
 
@@ -241,8 +242,7 @@ async fn save_sessions(
         return;
     }
     let (guilds, voice_states) = voice_states.snapshot();
-    let saved =
-        SavedGatewaySessions { saved_at_ms: clock.now_unix_millis(), sessions, guilds, voice_states };
+    let saved = SavedGatewaySessions { saved_at_ms: clock.now_unix_millis(), sessions, guilds, voice_states };
     match store.save_sessions(&saved).await {
         Ok(()) => info!(shards = saved.sessions.len(), "gateway sessions saved for the next task"),
         Err(error) => warn!(%error, "could not save the gateway sessions: the next task identifies"),

@@ -403,15 +403,15 @@ impl Config {
                 v.parse::<u32>().map_err(|_| invalid("TIMMYBOT_IDENTIFY_RESERVE", "is not a number of identifies"))?,
             ),
         };
-        let identify_hourly = match get("TIMMYBOT_IDENTIFY_HOURLY_LIMIT") {
-            None => timmybot_gateway::IdentifySettings::default().hourly_per_shard,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid("TIMMYBOT_IDENTIFY_HOURLY_LIMIT", "is not a positive number of identifies"))?,
-        };
-        let identify = timmybot_gateway::IdentifySettings { reserve: identify_reserve, hourly_per_shard: identify_hourly };
+        let identify_hourly =
+            match get("TIMMYBOT_IDENTIFY_HOURLY_LIMIT") {
+                None => timmybot_gateway::IdentifySettings::default().hourly_per_shard,
+                Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    invalid("TIMMYBOT_IDENTIFY_HOURLY_LIMIT", "is not a positive number of identifies")
+                })?,
+            };
+        let identify =
+            timmybot_gateway::IdentifySettings { reserve: identify_reserve, hourly_per_shard: identify_hourly };
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,

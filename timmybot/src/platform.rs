@@ -13,8 +13,8 @@ use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    AllowlistStore, CommandBus, DiscordRest, GatewaySessionStore, PlayerStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
-    TrackCache,
+    AllowlistStore, CommandBus, DiscordRest, GatewaySessionStore, PlayerStore, Secret, SecretError, SecretStore,
+    SettingsStore, SystemClock, TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
@@ -241,7 +241,13 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
             let path = config.data_dir.join("timmybot.db");
             let store = timmybot_embedded::SqliteStore::open(&path)
                 .with_context(|| format!("could not open {}", path.display()))?;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store),
+            )
         }
         StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table } => {
             let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
@@ -250,7 +256,13 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
                 track_cache: track_cache_table.clone(),
             })
             .await;
-            (Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store))
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store),
+            )
         }
     };
     let bus: Arc<dyn CommandBus> = match &config.bus {

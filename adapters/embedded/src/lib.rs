@@ -14,8 +14,8 @@
 #![warn(missing_docs)]
 
 mod allowlist_sqlite;
-mod gateway_session_sqlite;
 pub mod bus_in_process;
+mod gateway_session_sqlite;
 mod player_sqlite;
 pub mod secrets_file;
 mod settings_sqlite;

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tempfile::TempDir;
 use timmybot_core::{
-    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, GatewaySessionStore, PlayerStore,
-    SettingsStore, SlotEffect, SlotUsage, TrackCache,
+    Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, GatewaySessionStore,
+    PlayerStore, SettingsStore, SlotEffect, SlotUsage, TrackCache,
 };
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
 use timmybot_test_support::contract::{self, SecretSeeder};

@@ -155,7 +155,7 @@ fn a_stale_saved_session_is_not_tried_and_the_new_task_identifies() {
 
 /// Moves the saved sessions' time `by` into the past, in the SQLite file.
 async fn age_saved_sessions(data: &Path, by: Duration) {
-    let store = timmybot_embedded::SqliteStore::open(&data.join("timmybot.db")).expect("the store opens");
+    let store = timmybot_embedded::SqliteStore::open(data.join("timmybot.db")).expect("the store opens");
     let mut saved = store.take_sessions().await.unwrap().expect("the first task saved its sessions");
     saved.saved_at_ms -= by.as_millis() as u64;
     store.save_sessions(&saved).await.unwrap();

@@ -3,7 +3,7 @@
 //! This crate is the centre of the hexagon: it knows nothing of AWS, Discord
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
 //! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
-//! `TrackCache`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
+//! `TrackCache`, `GatewaySessionStore`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
 //! `Webhook`, `MetricsRecorder`, `GatewayScaler`, `GatewayPresence`), and each adapter crate implements them for one technology.
 //! The queue engine ([`player`]) is here too: pure, so the interactions
 //! handler (views) and the gateway's players (transitions) share it.
@@ -15,6 +15,7 @@ mod clock;
 mod command;
 mod discord_rest;
 mod error;
+mod gateway_session;
 mod ids;
 mod markdown;
 pub mod metrics;
@@ -36,6 +37,9 @@ pub use discord_rest::{
     OutgoingMessage, Webhook, WebhookError, components_json,
 };
 pub use error::{BusError, BusErrorKind, SecretError, StoreError, StoreErrorKind};
+pub use gateway_session::{
+    GatewaySession, GatewaySessionStore, IDENTIFY_HISTORY_LIMIT, SavedGatewaySessions, SavedVoiceState,
+};
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
 pub use markdown::escape_markdown;
 pub use replies::{DiscordReplies, ReplyError};

@@ -1,8 +1,8 @@
 //! The health endpoint (the service is healthy when every shard is
-//! connected) and the players' frame statistics beside it.
+//! ready) and the players' frame statistics beside it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Json;
 use axum::extract::State;
@@ -11,55 +11,99 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use timmybot_voice::{FrameStats, GuildPlayers, PlayerFrameStats, playback_meter};
 
-/// Shared health counters. Cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct Health {
-    inner: Arc<Counters>,
+/// Where one gateway shard stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardState {
+    /// Opening a socket and identifying (no session yet, or it was refused).
+    Connecting,
+    /// READY or RESUMED arrived: events flow.
+    Ready,
+    /// The socket closed and the shard is resuming its session.
+    Resuming,
+    /// Closed and not coming back by itself (shutdown, or a close code
+    /// twilight does not reconnect after).
+    Disconnected,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    shards: AtomicU32,
-    shards_ready: AtomicU32,
+impl ShardState {
+    /// The state's name in `GET /health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Ready => "ready",
+            Self::Resuming => "resuming",
+            Self::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// Each shard's state, shared with the health endpoint. Cheap to clone.
+///
+/// A state per shard id, not a count of READY events: a shard that sends
+/// READY twice (it identified again) is still one shard.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    shards: Arc<Mutex<BTreeMap<u32, ShardState>>>,
 }
 
 impl Health {
-    /// Counters with no shards yet.
+    /// No shards yet (unhealthy).
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub(crate) fn set_shards(&self, count: u32) {
-        self.inner.shards.store(count, Ordering::SeqCst);
+    /// Starts tracking shards `ids`, each connecting; forgets any others.
+    pub(crate) fn set_shards(&self, ids: impl IntoIterator<Item = u32>) {
+        let mut shards = self.lock();
+        shards.clear();
+        shards.extend(ids.into_iter().map(|id| (id, ShardState::Connecting)));
     }
 
-    pub(crate) fn shard_ready(&self) {
-        self.inner.shards_ready.fetch_add(1, Ordering::SeqCst);
+    /// Records where shard `id` stands now.
+    pub(crate) fn set_state(&self, id: u32, state: ShardState) {
+        self.lock().insert(id, state);
     }
 
-    pub(crate) fn shard_lost(&self) {
-        let _ = self.inner.shards_ready.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    /// Every shard with its state, by id.
+    pub fn shards(&self) -> Vec<(u32, ShardState)> {
+        self.lock().iter().map(|(id, state)| (*id, *state)).collect()
     }
 
-    /// Whether every shard is connected.
+    /// Whether there are shards and every one is ready.
     pub fn is_healthy(&self) -> bool {
-        let shards = self.inner.shards.load(Ordering::SeqCst);
-        shards > 0 && self.inner.shards_ready.load(Ordering::SeqCst) >= shards
+        let shards = self.lock();
+        !shards.is_empty() && shards.values().all(|state| *state == ShardState::Ready)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u32, ShardState>> {
+        self.shards.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-/// `GET /health`: 200 with shard counts when healthy, 503 otherwise.
+/// The body of `GET /health`: each shard with its state, and the counts.
+///
+/// ```json
+/// {"shards":[{"id":0,"state":"ready"},{"id":1,"state":"resuming"}],"shard_count":2,"shards_ready":1}
+/// ```
+pub fn health_json(health: &Health) -> Value {
+    let shards = health.shards();
+    let ready = shards.iter().filter(|(_, state)| *state == ShardState::Ready).count();
+    json!({
+        "shards": shards.iter().map(|(id, state)| json!({"id": id, "state": state.as_str()})).collect::<Vec<_>>(),
+        "shard_count": shards.len(),
+        "shards_ready": ready,
+    })
+}
+
+/// `GET /health`: 200 when every shard is ready, 503 otherwise; the body
+/// ([`health_json`]) names each shard's state either way.
 pub fn health_router(health: Health) -> axum::Router {
     axum::Router::new().route("/health", get(health_get)).with_state(health)
 }
 
-async fn health_get(State(health): State<Health>) -> (StatusCode, Json<serde_json::Value>) {
-    let body = serde_json::json!({
-        "shards": health.inner.shards.load(Ordering::SeqCst),
-        "shards_ready": health.inner.shards_ready.load(Ordering::SeqCst),
-    });
+async fn health_get(State(health): State<Health>) -> (StatusCode, Json<Value>) {
     let status = if health.is_healthy() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(body))
+    (status, Json(health_json(&health)))
 }
 
 /// Where `GET /metrics` reads the players from: empty until the gateway
@@ -141,6 +185,30 @@ mod tests {
     use timmybot_core::GuildId;
 
     use super::*;
+
+    #[test]
+    fn a_duplicate_ready_does_not_make_two_shards_healthy() {
+        let health = Health::new();
+        assert!(!health.is_healthy(), "no shards yet");
+        health.set_shards([0, 1]);
+        health.set_state(0, ShardState::Ready);
+        // Shard 0 identified again: a second READY on the same shard.
+        health.set_state(0, ShardState::Ready);
+        assert!(!health.is_healthy(), "shard 1 never got ready");
+        assert_eq!(health_json(&health)["shards"][1], json!({"id": 1, "state": "connecting"}));
+        health.set_state(1, ShardState::Ready);
+        assert!(health.is_healthy());
+        health.set_state(1, ShardState::Resuming);
+        assert!(!health.is_healthy());
+        assert_eq!(
+            health_json(&health),
+            json!({
+                "shards": [{"id": 0, "state": "ready"}, {"id": 1, "state": "resuming"}],
+                "shard_count": 2,
+                "shards_ready": 1,
+            })
+        );
+    }
 
     #[test]
     fn the_metrics_body_lists_each_player_with_string_ids() {

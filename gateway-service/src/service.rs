@@ -13,18 +13,20 @@ use songbird::shards::TwilightMap;
 use timmybot_allowlist::Allowlist;
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    ApplicationId, Clock, CommandBus, CommandLedger, DiscordReplies, DiscordRest, PlayerStore, Secret, SettingsStore,
-    SystemClock, TrackCache,
+    ApplicationId, Clock, CommandBus, CommandLedger, DiscordReplies, DiscordRest, GatewaySessionStore, PlayerStore,
+    SavedGatewaySessions, Secret, SettingsStore, SystemClock, TrackCache,
 };
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 use timmybot_voice::{GuildPlayers, PlayersConfig, PlayersDeps, SourceResolver};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
-use twilight_gateway::{ConfigBuilder, Intents};
+use tracing::{error, info, warn};
+use twilight_gateway::queue::InMemoryQueue;
+use twilight_gateway::{ConfigBuilder, Intents, Session};
 
 use crate::access_watch::{self, AccessWatchSettings};
 use crate::gateway_interactions::GatewayInteractions;
+use crate::gateway_start::{self, IDENTIFY_WINDOW, IdentifySettings, StartLimit};
 use crate::idle_stop::{IdleStop, ScaleToZero};
 use crate::shard_runner::{self, ShardContext};
 use crate::{CommandProcessor, Health, PlayerStats, TwilightReplies, VoiceStateCache, consumer, metrics};
@@ -67,6 +69,8 @@ pub struct GatewaySettings {
     pub players: PlayersConfig,
     /// The enabled directory and catalog clients (default: none).
     pub sources: EnabledSources,
+    /// The guards on Discord's daily identify allowance.
+    pub identify: IdentifySettings,
 }
 
 /// The ports the gateway service runs on.
@@ -104,6 +108,9 @@ pub struct GatewayDeps {
     /// serve`, a gateway always up) writes no heartbeat and never stops
     /// by itself.
     pub scale_to_zero: Option<ScaleToZero>,
+    /// Where the shards' sessions are left for the next task and identifies
+    /// are counted; `None` always identifies and counts nothing.
+    pub sessions: Option<Arc<dyn GatewaySessionStore>>,
 }
 
 /// Resumes the stored players once every shard is connected (joining
@@ -117,6 +124,136 @@ async fn resume_when_ready(players: GuildPlayers, health: Health, stop: Cancella
     }
     if let Err(e) = players.resume_active().await {
         warn!(error = %e, "could not read which players to resume");
+    }
+}
+
+/// The shards to run, and how they start.
+struct ShardPlan {
+    shards: Vec<twilight_gateway::Shard>,
+    shard_count: u32,
+    /// How many shards resume a saved session.
+    resuming: usize,
+    /// Which shards resume.
+    resumed_ids: Vec<u32>,
+    /// The saved sessions resumed from (for their voice states).
+    restored: Option<SavedGatewaySessions>,
+}
+
+/// Asks Discord how many shards to run and how many identifies are left,
+/// takes the saved sessions, and builds the shards: those with a fresh
+/// saved session resume it, the others identify, if the identify budget
+/// allows (see [`gateway_start`]).
+async fn plan_shards(
+    http: &twilight_http::Client,
+    settings: &GatewaySettings,
+    deps: &GatewayDeps,
+    clock: &dyn Clock,
+) -> anyhow::Result<ShardPlan> {
+    let info = http
+        .gateway()
+        .authed()
+        .await
+        .context("could not ask Discord how many shards to run (GET /gateway/bot)")?
+        .model()
+        .await
+        .context("Discord answered GET /gateway/bot with something unexpected")?;
+    let shard_count = info.shards.max(1);
+    let limit = info.session_start_limit;
+    let now_ms = clock.now_unix_millis();
+    let saved = match &deps.sessions {
+        Some(store) => store.take_sessions().await.unwrap_or_else(|error| {
+            warn!(%error, "could not read the saved gateway sessions: identifying");
+            None
+        }),
+        None => None,
+    };
+    let (sessions, restored) = gateway_start::usable_sessions(saved, shard_count, now_ms);
+    let identifies = (0..shard_count).filter(|id| !sessions.contains_key(id)).count() as u32;
+    let recent = match (&deps.sessions, identifies) {
+        (Some(store), 1..) => {
+            let since = now_ms.saturating_sub(IDENTIFY_WINDOW.as_millis() as u64);
+            store.identifies_since(since).await.unwrap_or_else(|error| {
+                warn!(%error, "could not read this deployment's recent identifies");
+                0
+            })
+        }
+        _ => 0,
+    };
+    let start_limit = StartLimit {
+        total: limit.total,
+        remaining: limit.remaining,
+        reset_after: Duration::from_millis(limit.reset_after),
+    };
+    info!(
+        shards = shard_count,
+        identifies,
+        remaining = limit.remaining,
+        total = limit.total,
+        recent_identifies = recent,
+        "identify budget"
+    );
+    if let Some(refusal) = settings.identify.refusal(shard_count, identifies, &start_limit, recent) {
+        error!(remaining = limit.remaining, total = limit.total, "{refusal}");
+        anyhow::bail!(refusal);
+    }
+
+    let intents = Intents::GUILDS | Intents::GUILD_VOICE_STATES;
+    // The queue spaces IDENTIFYs as Discord asks (max_concurrency per 5 s).
+    let queue = InMemoryQueue::new(
+        limit.max_concurrency.max(1),
+        limit.remaining,
+        Duration::from_millis(limit.reset_after),
+        limit.total,
+    );
+    let mut config = ConfigBuilder::new(settings.token.expose().to_owned(), intents).queue(queue);
+    if let Some(url) = &settings.endpoints.gateway_url {
+        config = config.proxy_url(url.clone());
+    }
+    let resumed_ids: Vec<u32> = sessions.keys().copied().collect();
+    let shards: Vec<_> =
+        twilight_gateway::create_iterator(0..shard_count, shard_count, config.build(), |id, builder| {
+            match sessions.get(&id.number()) {
+                Some(saved) => builder
+                    .session(Session::new(saved.sequence, saved.session_id.clone()))
+                    .resume_url(saved.resume_url.clone())
+                    .build(),
+                None => builder.build(),
+            }
+        })
+        .collect();
+    Ok(ShardPlan { shards, shard_count, resuming: resumed_ids.len(), resumed_ids, restored })
+}
+
+/// Saves the sessions of the shards that closed resumable, with the voice
+/// states behind them, for the next task.
+async fn save_sessions(
+    store: &dyn GatewaySessionStore,
+    ends: Vec<crate::shard_runner::ShardEnd>,
+    shard_count: u32,
+    voice_states: &VoiceStateCache,
+    clock: &dyn Clock,
+) {
+    let sessions: Vec<_> = ends
+        .into_iter()
+        .filter_map(|end| {
+            let (session, resume_url) = end.session?;
+            Some(timmybot_core::GatewaySession {
+                shard_id: end.shard_id,
+                shard_count,
+                session_id: session.id().to_owned(),
+                sequence: session.sequence(),
+                resume_url,
+            })
+        })
+        .collect();
+    if sessions.is_empty() {
+        return;
+    }
+    let (guilds, voice_states) = voice_states.snapshot();
+    let saved = SavedGatewaySessions { saved_at_ms: clock.now_unix_millis(), sessions, guilds, voice_states };
+    match store.save_sessions(&saved).await {
+        Ok(()) => info!(shards = saved.sessions.len(), "gateway sessions saved for the next task"),
+        Err(error) => warn!(%error, "could not save the gateway sessions: the next task identifies"),
     }
 }
 
@@ -145,22 +282,24 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         .await
         .context("Discord answered /users/@me with something unexpected")?;
 
-    let intents = Intents::GUILDS | Intents::GUILD_VOICE_STATES;
-    let mut config = ConfigBuilder::new(settings.token.expose().to_owned(), intents);
-    if let Some(url) = &settings.endpoints.gateway_url {
-        config = config.proxy_url(url.clone());
-    }
-    let shards: Vec<_> = twilight_gateway::create_recommended(&http, config.build(), |_, builder| builder.build())
-        .await
-        .context("could not ask Discord how many shards to run (GET /gateway/bot)")?
-        .collect();
-    deps.health.set_shards(shards.len() as u32);
-    info!(shards = shards.len(), user_id = %bot.id, "starting gateway shards");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let plan = plan_shards(&http, &settings, &deps, clock.as_ref()).await?;
+    let shards = plan.shards;
+    deps.health.set_shards(shards.iter().map(|s| s.id().number()));
+    info!(shards = shards.len(), resuming = plan.resuming, user_id = %bot.id, "starting gateway shards");
 
     let senders: HashMap<u32, _> = shards.iter().map(|s| (s.id().number(), s.sender())).collect();
     let songbird = Arc::new(Songbird::twilight(Arc::new(TwilightMap::new(senders)), bot.id));
 
     let voice_states = VoiceStateCache::new();
+    if let Some(saved) = &plan.restored {
+        // Resumed shards get no GUILD_CREATE: start from what the old task knew.
+        let count = saved.sessions.first().map_or(1, |s| s.shard_count).max(1);
+        let resumed = &plan.resumed_ids;
+        voice_states.restore(&saved.guilds, &saved.voice_states, |guild| {
+            resumed.contains(&(((guild >> 22) % u64::from(count)) as u32))
+        });
+    }
     let mut resolver = SourceResolver::new(SafeHttpClient::new(settings.outbound.clone()), settings.media_dir.clone())
         .with_ytdlp(settings.ytdlp.clone())
         .with_soundcloud(settings.soundcloud);
@@ -213,7 +352,6 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
              stream its tracks; docs/sources.md explains why it is off by default"
         );
     }
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // Cancelled by `shutdown`, or by the idle stop.
     let stopping = shutdown.child_token();
     let players_stop = CancellationToken::new();
@@ -257,6 +395,8 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         interactions: deps.gateway_interactions.clone(),
         players: players.clone(),
         bot_user,
+        sessions: deps.sessions.clone(),
+        clock: clock.clone(),
     };
     for shard in shards {
         shard_tasks.spawn(shard_runner::run(shard, ctx.clone(), shards_stop.clone()));
@@ -288,8 +428,13 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     });
 
     let consumer_stop = stopping.child_token();
-    let consumer =
-        tokio::spawn(consumer::run(deps.bus.clone(), Arc::new(processor), deps.ledger.clone(), clock, consumer_stop));
+    let consumer = tokio::spawn(consumer::run(
+        deps.bus.clone(),
+        Arc::new(processor),
+        deps.ledger.clone(),
+        clock.clone(),
+        consumer_stop,
+    ));
     stopping.cancelled().await;
 
     info!("shutting down: no new commands");
@@ -318,7 +463,13 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         idle_stop.stand_down().await;
     }
     shards_stop.cancel();
-    while shard_tasks.join_next().await.is_some() {}
+    let mut ends = Vec::new();
+    while let Some(end) = shard_tasks.join_next().await {
+        ends.extend(end.ok());
+    }
+    if let Some(store) = &deps.sessions {
+        save_sessions(store.as_ref(), ends, plan.shard_count, &voice_states, clock.as_ref()).await;
+    }
     info!("gateway service stopped");
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use timmybot_core::{ChannelId, GuildId, UserId};
+use timmybot_core::{ChannelId, GuildId, SavedVoiceState, UserId};
 use twilight_model::gateway::event::Event;
 use twilight_model::gateway::payload::incoming::GuildCreate;
 use twilight_model::voice::VoiceState;
@@ -123,6 +123,51 @@ impl VoiceStateCache {
         }
     }
 
+    /// Every known guild and everyone in voice, for the next task: a
+    /// resumed session replays events, never the GUILD_CREATEs this cache
+    /// is filled from.
+    pub(crate) fn snapshot(&self) -> (Vec<u64>, Vec<SavedVoiceState>) {
+        let guilds = self.guilds.read().expect("voice state lock poisoned");
+        let mut ids: Vec<u64> = guilds.keys().map(|g| g.get()).collect();
+        ids.sort_unstable();
+        let mut states: Vec<SavedVoiceState> = guilds
+            .iter()
+            .flat_map(|(guild, voice)| {
+                voice.members.iter().map(move |(user, channel)| SavedVoiceState {
+                    guild_id: guild.get(),
+                    user_id: user.get(),
+                    channel_id: channel.get(),
+                    bot: voice.bots.contains(user),
+                })
+            })
+            .collect();
+        states.sort_unstable_by_key(|s| (s.guild_id, s.user_id));
+        (ids, states)
+    }
+
+    /// Fills the cache from a [`Self::snapshot`] of the task whose sessions
+    /// this one resumed, for the guilds `keep` accepts (those of the shards
+    /// that resume); events replayed after RESUME bring it up to date.
+    pub(crate) fn restore(&self, guilds: &[u64], states: &[SavedVoiceState], keep: impl Fn(u64) -> bool) {
+        let mut cache = self.guilds.write().expect("voice state lock poisoned");
+        for id in guilds.iter().copied().filter(|id| keep(*id)) {
+            let Some(guild) = GuildId::new(id) else { continue };
+            let mut voice = GuildVoice::default();
+            for state in states.iter().filter(|s| s.guild_id == id) {
+                let (Some(user), Some(channel)) = (UserId::new(state.user_id), ChannelId::new(state.channel_id)) else {
+                    continue;
+                };
+                voice.members.insert(user, channel);
+                if state.bot {
+                    voice.bots.insert(user);
+                }
+            }
+            cache.insert(guild, voice);
+        }
+        drop(cache);
+        self.guild_arrived.notify_waiters();
+    }
+
     fn apply_state(&self, state: &VoiceState) {
         let Some(guild) = state.guild_id else { return };
         self.set_user(
@@ -178,6 +223,33 @@ mod tests {
         cache.set_user(g, UserId::new(4).unwrap(), Some(c), true);
         assert_eq!(cache.listeners(g, c, bot_user), vec![UserId::new(1).unwrap(), UserId::new(2).unwrap()]);
         assert!(cache.listeners(GuildId::new(77).unwrap(), c, bot_user).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_restores_the_kept_guilds_with_their_listeners_and_bots() {
+        let cache = VoiceStateCache::new();
+        let (g, u, c) = (GuildId::new(10).unwrap(), UserId::new(20).unwrap(), ChannelId::new(30).unwrap());
+        let empty_guild = GuildId::new(11).unwrap();
+        let other_shard = GuildId::new(12).unwrap();
+        cache.set(g, u, Some(c));
+        cache.set_user(g, UserId::new(21).unwrap(), Some(c), true);
+        cache.set(empty_guild, u, None);
+        cache.set(other_shard, u, Some(c));
+        let (guilds, states) = cache.snapshot();
+        assert_eq!(guilds, vec![10, 11, 12]);
+
+        let restored = VoiceStateCache::new();
+        restored.restore(&guilds, &states, |id| id != 12);
+        assert!(restored.knows_guild(g) && restored.knows_guild(empty_guild), "nobody in voice, still known");
+        assert!(!restored.knows_guild(other_shard), "not kept");
+        let bot_user = UserId::new(99).unwrap();
+        assert_eq!(restored.listeners(g, c, bot_user), vec![u], "the bot in voice is no listener");
+        assert_eq!(restored.channel_of(g, UserId::new(21).unwrap()), Some(c));
     }
 }
 

@@ -835,3 +835,78 @@ async fn out_of_band_interaction_response_allows_webhook_edits() {
         .unwrap();
     assert_eq!(fake.original_message(token).as_deref(), Some("done"));
 }
+
+/// A raw client that identifies, reads READY (session id and sequence),
+/// then closes with `code`; returns the session id and the last sequence.
+async fn identify_then_close(fake: &FakeDiscord, code: u16) -> (String, u64) {
+    let uri = format!("{}/?v=10&encoding=json", fake.gateway_url());
+    let (mut socket, _) = ClientBuilder::new().uri(&uri).unwrap().connect().await.unwrap();
+    socket.next().await.unwrap().unwrap();
+    let identify = r#"{"op":2,"d":{"token":"Bot t","intents":1,"properties":{}}}"#;
+    socket.send(Message::text(identify.to_owned())).await.unwrap();
+    let ready = socket.next().await.unwrap().unwrap();
+    let ready: Value = serde_json::from_str(ready.as_text().unwrap()).unwrap();
+    assert_eq!(ready["t"], "READY");
+    let session_id = ready["d"]["session_id"].as_str().unwrap().to_owned();
+    let seq = ready["s"].as_u64().unwrap();
+    let close = tokio_websockets::CloseCode::try_from(code).unwrap();
+    socket.send(Message::close(Some(close), "bye")).await.unwrap();
+    // Read until the fake's close reply, so it has seen ours.
+    while let Some(Ok(message)) = socket.next().await {
+        if message.is_close() {
+            break;
+        }
+    }
+    (session_id, seq)
+}
+
+/// What the fake answers a RESUME of `session_id` at `seq` with: op 9, or
+/// RESUMED (after any replayed dispatches).
+async fn resume_reply(fake: &FakeDiscord, session_id: &str, seq: u64) -> Value {
+    let uri = format!("{}/resume/?v=10&encoding=json", fake.gateway_url());
+    let (mut socket, _) = ClientBuilder::new().uri(&uri).unwrap().connect().await.unwrap();
+    socket.next().await.unwrap().unwrap();
+    let resume = json!({ "op": 6, "d": { "token": "Bot t", "session_id": session_id, "seq": seq } });
+    socket.send(Message::text(resume.to_string())).await.unwrap();
+    loop {
+        let reply = tokio::time::timeout(EVENT_WAIT, socket.next()).await.unwrap().unwrap().unwrap();
+        let reply: Value = serde_json::from_str(reply.as_text().unwrap()).unwrap();
+        if reply["op"] == 9 || reply["t"] == "RESUMED" {
+            return reply;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_close_with_1000_or_1001_ends_the_session_and_4000_keeps_it() {
+    let fake = start(config()).await;
+    for code in [1000, 1001] {
+        let (session_id, seq) = identify_then_close(&fake, code).await;
+        let reply = resume_reply(&fake, &session_id, seq).await;
+        assert_eq!((reply["op"].clone(), reply["d"].clone()), (json!(9), json!(false)), "after {code}: {reply}");
+    }
+    assert_eq!(fake.sessions_ended(), 2);
+    let (session_id, seq) = identify_then_close(&fake, 4000).await;
+    let reply = resume_reply(&fake, &session_id, seq).await;
+    assert_eq!(reply["t"], "RESUMED", "after 4000: {reply}");
+    assert_eq!(fake.resume_count(), 1);
+    assert_eq!(fake.sessions_ended(), 2, "4000 ended nothing");
+}
+
+#[tokio::test]
+async fn each_identify_uses_one_session_start_and_the_limit_is_settable() {
+    use timmybot_test_support::fake_discord::SessionStartLimit;
+    let fake = start(FakeDiscordConfig {
+        session_start_limit: SessionStartLimit { total: 40, remaining: 30, reset_after_ms: 60_000, max_concurrency: 2 },
+        ..config()
+    })
+    .await;
+    let client = http(&fake);
+    let limit = client.gateway().authed().await.unwrap().model().await.unwrap().session_start_limit;
+    assert_eq!((limit.total, limit.remaining, limit.reset_after, limit.max_concurrency), (40, 30, 60_000, 2));
+    identify_then_close(&fake, 4000).await;
+    let limit = client.gateway().authed().await.unwrap().model().await.unwrap().session_start_limit;
+    assert_eq!(limit.remaining, 29, "one identify, one session start");
+    fake.set_identifies_remaining(3);
+    assert_eq!(fake.session_start_limit().remaining, 3);
+}

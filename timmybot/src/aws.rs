@@ -5,9 +5,7 @@
 
 use std::sync::Arc;
 
-use timmybot_aws::{
-    AppSecretStore, DynamoStore, DynamoTables, EcsScaler, SqsBus, load_sdk_config, service_timeouts,
-};
+use timmybot_aws::{AppSecretStore, DynamoStore, DynamoTables, EcsScaler, SqsBus, load_sdk_config, service_timeouts};
 use timmybot_core::{CommandBus, GatewayScaler};
 
 async fn sdk_config() -> aws_config::SdkConfig {

@@ -111,7 +111,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 35] = [
+pub const OPTIONAL_VARS: [&str; 37] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -136,6 +136,8 @@ pub const OPTIONAL_VARS: [&str; 35] = [
     "TIMMYBOT_YTDLP",
     "TIMMYBOT_MAX_LIVE_SECS",
     "TIMMYBOT_SOUNDCLOUD",
+    "TIMMYBOT_IDENTIFY_RESERVE",
+    "TIMMYBOT_IDENTIFY_HOURLY_LIMIT",
     timmybot_sources::config::VARS[0],
     timmybot_sources::config::VARS[1],
     timmybot_sources::config::VARS[2],
@@ -273,6 +275,12 @@ pub struct Config {
     /// stream (a radio) plays before the queue moves on; a stream has no
     /// end of its own.
     pub max_live_session: Duration,
+    /// The guards on Discord's daily identify allowance:
+    /// `TIMMYBOT_IDENTIFY_RESERVE` (default: unset, `max(2 × shards, 5 % of
+    /// the daily total)`), the session starts that must be left for a start
+    /// to identify; `TIMMYBOT_IDENTIFY_HOURLY_LIMIT` (default 12), the
+    /// identifies per shard this deployment may make in an hour.
+    pub identify: timmybot_gateway::IdentifySettings,
     /// `TIMMYBOT_SOUNDCLOUD` = `off` (default) | `on`: SoundCloud track
     /// links played through yt-dlp (needs `TIMMYBOT_YTDLP`). Off, they are
     /// refused.
@@ -313,6 +321,7 @@ impl fmt::Debug for Config {
             .field("metrics", &self.metrics)
             .field("ytdlp", &self.ytdlp)
             .field("max_live_session", &self.max_live_session)
+            .field("identify", &self.identify)
             .field("soundcloud", &self.soundcloud)
             .field("sources", &self.sources)
             .field("spotify_secrets", &self.spotify_secrets)
@@ -423,6 +432,21 @@ impl Config {
                 return Err(invalid(GATEWAY_CLUSTER_VAR, &format!("is missing while {GATEWAY_SERVICE_VAR} is set")));
             }
         };
+        let identify_reserve = match get("TIMMYBOT_IDENTIFY_RESERVE") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u32>().map_err(|_| invalid("TIMMYBOT_IDENTIFY_RESERVE", "is not a number of identifies"))?,
+            ),
+        };
+        let identify_hourly =
+            match get("TIMMYBOT_IDENTIFY_HOURLY_LIMIT") {
+                None => timmybot_gateway::IdentifySettings::default().hourly_per_shard,
+                Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    invalid("TIMMYBOT_IDENTIFY_HOURLY_LIMIT", "is not a positive number of identifies")
+                })?,
+            };
+        let identify =
+            timmybot_gateway::IdentifySettings { reserve: identify_reserve, hourly_per_shard: identify_hourly };
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
@@ -444,6 +468,7 @@ impl Config {
             metrics,
             ytdlp,
             max_live_session,
+            identify,
             soundcloud,
             sources,
             spotify_secrets,
@@ -625,6 +650,22 @@ mod tests {
         let mut pairs = minimal();
         pairs.push(("TIMMYBOT_METRICS", "statsd"));
         assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_METRICS");
+    }
+
+    #[test]
+    fn the_identify_guards_are_read_with_their_defaults() {
+        let defaults = Config::from_lookup(env(&minimal())).unwrap().identify;
+        assert_eq!(defaults, timmybot_gateway::IdentifySettings { reserve: None, hourly_per_shard: 12 });
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_IDENTIFY_RESERVE", "20"));
+        pairs.push(("TIMMYBOT_IDENTIFY_HOURLY_LIMIT", "4"));
+        let identify = Config::from_lookup(env(&pairs)).unwrap().identify;
+        assert_eq!(identify, timmybot_gateway::IdentifySettings { reserve: Some(20), hourly_per_shard: 4 });
+        for (var, bad) in [("TIMMYBOT_IDENTIFY_RESERVE", "-1"), ("TIMMYBOT_IDENTIFY_HOURLY_LIMIT", "0")] {
+            let mut pairs = minimal();
+            pairs.push((var, bad));
+            assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, var, "{bad}");
+        }
     }
 
     #[test]

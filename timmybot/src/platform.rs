@@ -13,9 +13,8 @@ use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    AllowlistStore, CommandBus, CommandLedger, DiscordRest, GatewayPresence, PlayerStore, Secret, SecretError,
-    SecretStore,
-    SettingsStore, SystemClock, TrackCache,
+    AllowlistStore, CommandBus, CommandLedger, DiscordRest, GatewayPresence, GatewaySessionStore, PlayerStore, Secret,
+    SecretError, SecretStore, SettingsStore, SystemClock, TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
@@ -67,8 +66,16 @@ impl Platform {
     /// # Errors
     /// A store, bus or listener that cannot be opened.
     pub async fn start_with(config: Config, extras: PlatformExtras) -> anyhow::Result<Self> {
-        let Backends { players, settings: settings_store, allowlist_store, track_cache, presence, ledger, bus } =
-            backends(&config).await?;
+        let Backends {
+            players,
+            settings: settings_store,
+            allowlist_store,
+            track_cache,
+            presence,
+            ledger,
+            gateway_sessions,
+            bus,
+        } = backends(&config).await?;
         let key =
             PublicKey::from_hex(&config.public_key).context("config: DISCORD_PUBLIC_KEY is not a valid Ed25519 key")?;
         let discord = discord_rest(&config)?;
@@ -127,6 +134,7 @@ impl Platform {
                 ..extras.players.clone()
             },
             sources,
+            identify: config.identify,
         };
         let deps = GatewayDeps {
             bus,
@@ -153,6 +161,7 @@ impl Platform {
                 }),
                 None => None,
             },
+            sessions: Some(gateway_sessions),
         };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));
         Ok(Self { addr, health, track_cache, shutdown, gateway, http })
@@ -239,6 +248,7 @@ struct Backends {
     /// The gateway's heartbeat and starting marker, in the same store.
     presence: Arc<dyn GatewayPresence>,
     ledger: Arc<dyn CommandLedger>,
+    gateway_sessions: Arc<dyn GatewaySessionStore>,
     bus: Arc<dyn CommandBus>,
 }
 
@@ -250,45 +260,49 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
         Arc<dyn TrackCache>,
         Arc<dyn GatewayPresence>,
         Arc<dyn CommandLedger>,
+        Arc<dyn GatewaySessionStore>,
     );
-    let (players, settings, allowlist_store, track_cache, presence, ledger): Stores = match &config.store {
-        StoreBackend::Sqlite => {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
-            let path = config.data_dir.join("timmybot.db");
-            let store = timmybot_embedded::SqliteStore::open(&path)
-                .with_context(|| format!("could not open {}", path.display()))?;
-            (
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store),
-            )
-        }
-        StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table } => {
-            let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
-                guilds: guilds_table.clone(),
-                guild_queues: queues_table.clone(),
-                track_cache: track_cache_table.clone(),
-            })
-            .await;
-            (
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store),
-            )
-        }
-    };
+    let (players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions): Stores =
+        match &config.store {
+            StoreBackend::Sqlite => {
+                std::fs::create_dir_all(&config.data_dir)
+                    .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
+                let path = config.data_dir.join("timmybot.db");
+                let store = timmybot_embedded::SqliteStore::open(&path)
+                    .with_context(|| format!("could not open {}", path.display()))?;
+                (
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store),
+                )
+            }
+            StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table } => {
+                let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
+                    guilds: guilds_table.clone(),
+                    guild_queues: queues_table.clone(),
+                    track_cache: track_cache_table.clone(),
+                })
+                .await;
+                (
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                    Arc::new(store),
+                )
+            }
+        };
     let bus: Arc<dyn CommandBus> = match &config.bus {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { players, settings, allowlist_store, track_cache, presence, ledger, bus })
+    Ok(Backends { players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions, bus })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord

@@ -117,6 +117,8 @@ pub struct SandboxOptions {
     /// to the secrets file). Always off without the fake sources, so the
     /// sandbox never reaches the real services.
     pub service_links: bool,
+    /// How many shards the fake Discord asks for (default 1).
+    pub shards: u32,
     /// Scale to zero on (the ECS service named, reached the default AWS way;
     /// default: off).
     pub scale_to_zero: Option<crate::config::ScaleToZeroConfig>,
@@ -142,6 +144,7 @@ impl SandboxOptions {
             member_roles: Vec::new(),
             fake_sources: true,
             service_links: true,
+            shards: 1,
             scale_to_zero: None,
         }
     }
@@ -200,23 +203,40 @@ impl SentCommand {
     }
 }
 
-/// The sandbox's fake Discord, fake voice server and interaction signer,
-/// before the platform runs.
-pub struct SandboxFakes {
-    /// The fake voice server.
-    pub voice: FakeVoiceServer,
+/// The platform wired to a fake Discord and a fake voice server.
+pub struct Sandbox {
     /// The fake Discord (REST + gateway).
     pub discord: FakeDiscord,
-    /// Signs interactions with the key the platform is given.
-    pub signer: InteractionSigner,
+    /// The fake voice server.
+    pub voice: FakeVoiceServer,
+    /// The fake directory, catalog and streams, when on.
+    pub sources: Option<SandboxSources>,
+    /// `None` between [`Sandbox::stop_platform`] and [`Sandbox::start_platform`].
+    platform: Option<Platform>,
+    config: Config,
+    extras: PlatformExtras,
+    signer: InteractionSigner,
+    http: reqwest::Client,
+    sent: Mutex<Vec<SentCommand>>,
 }
 
-impl SandboxFakes {
-    /// Starts the fakes `options` call for.
+impl Sandbox {
+    /// Starts the fakes and the platform, and waits until the bot is connected.
+    ///
+    /// # Errors
+    /// A fake or the platform fails to start.
+    pub async fn start(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
+        let mut sandbox = Self::start_stopped(ca, options).await?;
+        sandbox.start_platform().await?;
+        Ok(sandbox)
+    }
+
+    /// Starts the fakes but not the platform: a test can set the fakes up
+    /// first, then call [`Self::start_platform`].
     ///
     /// # Errors
     /// A fake fails to start.
-    pub async fn start(ca: &TestCa, options: &SandboxOptions) -> anyhow::Result<Self> {
+    pub async fn start_stopped(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
         let voice = FakeVoiceServer::start(ca).await.context("fake voice server")?;
         let discord = FakeDiscord::start(FakeDiscordConfig {
             guilds: vec![
@@ -241,46 +261,12 @@ impl SandboxFakes {
             dm_closed_users: if options.member_dms_closed { vec![MEMBER_ID] } else { vec![] },
             voice_endpoint: voice.endpoint(),
             member_roles: options.member_roles.iter().map(|(user, role)| (GUILD_ID, *user, *role)).collect(),
+            shards: options.shards.max(1),
             ..FakeDiscordConfig::default()
         })
         .await
         .context("fake discord")?;
-        Ok(Self { voice, discord, signer: InteractionSigner::from_seed(rand_seed()) })
-    }
-}
-
-/// The platform wired to a fake Discord and a fake voice server.
-pub struct Sandbox {
-    /// The fake Discord (REST + gateway).
-    pub discord: FakeDiscord,
-    /// The fake voice server.
-    pub voice: FakeVoiceServer,
-    /// The fake directory, catalog and streams, when on.
-    pub sources: Option<SandboxSources>,
-    platform: Platform,
-    signer: InteractionSigner,
-    http: reqwest::Client,
-    sent: Mutex<Vec<SentCommand>>,
-}
-
-impl Sandbox {
-    /// Starts the fakes and the platform, and waits until the bot is connected.
-    ///
-    /// # Errors
-    /// A fake or the platform fails to start.
-    pub async fn start(ca: &TestCa, options: SandboxOptions) -> anyhow::Result<Self> {
-        let fakes = SandboxFakes::start(ca, &options).await?;
-        Self::start_on(fakes, options).await
-    }
-
-    /// Starts the platform on fakes started before (a test that talks to
-    /// the fake Discord before the bot runs), and waits until the bot is
-    /// connected.
-    ///
-    /// # Errors
-    /// The platform fails to start.
-    pub async fn start_on(fakes: SandboxFakes, options: SandboxOptions) -> anyhow::Result<Self> {
-        let SandboxFakes { voice, discord, signer } = fakes;
+        let signer = InteractionSigner::from_seed(rand_seed());
         let sources = if options.fake_sources { Some(SandboxSources::start().await?) } else { None };
         let mut outbound_allow = options.outbound_allow;
         let sources_config = match &sources {
@@ -333,6 +319,7 @@ impl Sandbox {
             metrics: options.metrics.is_some(),
             ytdlp: options.ytdlp,
             max_live_session: options.players.max_live_session,
+            identify: timmybot_gateway::IdentifySettings::default(),
             soundcloud: options.soundcloud,
             sources: sources_config,
             spotify_secrets: crate::config::SpotifySecrets::File,
@@ -342,27 +329,73 @@ impl Sandbox {
             metrics_sink: options.metrics.map(|sink| Arc::new(sink) as Arc<dyn MetricsSink>),
             players: options.players,
         };
-        let mut platform = Platform::start_with(config, extras).await?;
-        platform.wait_ready(Duration::from_secs(20)).await?;
         Ok(Self {
             discord,
             voice,
             sources,
-            platform,
+            platform: None,
+            config,
+            extras,
             signer,
             http: reqwest::Client::new(),
             sent: Mutex::new(Vec::new()),
         })
     }
 
+    /// Starts the platform (again, after [`Self::stop_platform`]: on the
+    /// same store, against the same fakes, as a new task would) and waits
+    /// until the bot is connected.
+    ///
+    /// # Errors
+    /// The platform fails to start or to connect, e.g. its gateway service
+    /// refused to start; it is not kept then.
+    pub async fn start_platform(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.platform.is_none(), "the platform is already running");
+        let mut platform = Platform::start_with(self.config.clone(), self.extras.clone()).await?;
+        platform.wait_ready(Duration::from_secs(20)).await?;
+        self.platform = Some(platform);
+        Ok(())
+    }
+
+    /// Shuts the platform down gracefully (leaves voice, saves the gateway
+    /// sessions, closes the shards); the fakes keep running.
+    ///
+    /// # Errors
+    /// The platform failed while running.
+    pub async fn stop_platform(&mut self) -> anyhow::Result<()> {
+        match self.platform.take() {
+            Some(platform) => platform.shutdown().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the platform's gateway service ended by itself (the idle
+    /// stop of scale to zero).
+    ///
+    /// # Panics
+    /// When the platform is stopped.
+    pub fn gateway_finished(&self) -> bool {
+        self.platform().gateway_finished()
+    }
+
+    fn platform(&self) -> &Platform {
+        self.platform.as_ref().expect("the sandbox's platform is running")
+    }
+
     /// The platform's HTTP address.
+    ///
+    /// # Panics
+    /// When the platform is stopped.
     pub fn addr(&self) -> std::net::SocketAddr {
-        self.platform.addr()
+        self.platform().addr()
     }
 
     /// The platform's track cache ([`Platform::track_cache`]).
+    ///
+    /// # Panics
+    /// When the platform is stopped.
     pub fn track_cache(&self) -> std::sync::Arc<dyn timmybot_core::TrackCache> {
-        self.platform.track_cache()
+        self.platform().track_cache()
     }
 
     /// Sends `line` (e.g. `/play ./tone.wav`) as a signed HTTP interaction.
@@ -655,18 +688,15 @@ impl Sandbox {
         heard_line(GUILD_ID, &self.heard())
     }
 
-    /// Whether the platform's gateway service ended by itself (the idle
-    /// stop of scale to zero).
-    pub fn gateway_finished(&self) -> bool {
-        self.platform.gateway_finished()
-    }
-
     /// Shuts the platform down (leaves voice, closes shards) and the fakes.
     ///
     /// # Errors
     /// The platform failed while running.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        let result = self.platform.shutdown().await;
+        let result = match self.platform {
+            Some(platform) => platform.shutdown().await,
+            None => Ok(()),
+        };
         self.discord.shutdown();
         result
     }

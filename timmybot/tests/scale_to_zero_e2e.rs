@@ -17,9 +17,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use timmybot::config::{BusBackend, ScaleToZeroConfig, StoreBackend};
-use timmybot::sandbox::{
-    GUILD_ID, MEMBER_ID, Sandbox, SandboxFakes, SandboxOptions, TEXT_CHANNEL_ID, trust_sandbox_ca,
-};
+use timmybot::sandbox::{GUILD_ID, MEMBER_ID, Sandbox, SandboxOptions, TEXT_CHANNEL_ID, trust_sandbox_ca};
 use timmybot_aws::{DynamoStore, DynamoTables, EcsScaler, SqsBus};
 use timmybot_core::{CommandBus, GatewayPresence, SystemClock};
 use timmybot_interactions::{InteractionHandler, PublicKey, STARTING_REPLY};
@@ -146,7 +144,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
         let aws = Aws::create(&emulators, 0).await;
         // A stop asks for 10 minutes idle: the platform never stops in this test.
         let options = aws.options(data.path(), media.path(), Duration::from_secs(600));
-        let fakes = SandboxFakes::start(&ca, &options).await.unwrap();
+        let mut sandbox = Sandbox::start_stopped(&ca, options).await.unwrap();
 
         // The interactions Lambda's handler, with the gateway stopped.
         let store = Arc::new(aws.store());
@@ -154,14 +152,14 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
             InteractionHandler::new(
                 Arc::new(aws.bus()),
                 Arc::new(SystemClock),
-                PublicKey::from_hex(&fakes.signer.public_key_hex()).unwrap(),
-                timmybot_core::ApplicationId::new(fakes.discord.config().application_id).unwrap(),
+                PublicKey::from_hex(&sandbox.signer().public_key_hex()).unwrap(),
+                timmybot_core::ApplicationId::new(sandbox.discord.config().application_id).unwrap(),
             )
             .with_scale_to_zero(Arc::new(aws.scaler(&proxy.url())), store.clone()),
         );
         let mut posts = Vec::new();
         for _ in 0..COMMANDS {
-            let interaction = fakes.discord.slash_command(
+            let interaction = sandbox.discord.slash_command(
                 GUILD_ID,
                 TEXT_CHANNEL_ID,
                 MEMBER_ID,
@@ -170,7 +168,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
             );
             let token = interaction["token"].as_str().unwrap().to_owned();
             let body = serde_json::to_vec(&interaction).unwrap();
-            let headers = fakes.signer.signed_headers(&body, unix_now());
+            let headers = sandbox.signer().signed_headers(&body, unix_now());
             let handler = handler.clone();
             posts.push(tokio::spawn(async move {
                 let headers: http::HeaderMap = headers
@@ -189,7 +187,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
             assert_eq!(response["data"]["flags"], 64);
             assert_eq!(response["data"]["content"], STARTING_REPLY);
             // What Discord does with the endpoint's answer.
-            assert!(fakes.discord.accept_interaction_response(&token, response));
+            assert!(sandbox.discord.accept_interaction_response(&token, response));
             tokens.push(token);
         }
         assert_eq!(desired_counts(&proxy), [1], "one UpdateService call for {COMMANDS} commands");
@@ -198,7 +196,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
         assert!(store.start_deadline().await.unwrap().is_some(), "the starting marker is claimed");
 
         // The task is up: moto launches nothing, so the test starts the platform.
-        let sandbox = Sandbox::start_on(fakes, options).await.expect("the platform starts");
+        sandbox.start_platform().await.expect("the platform starts");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         let replies = loop {
             let replies: Vec<String> =

@@ -4,7 +4,8 @@
 //!   `player_dynamodb.rs`, with its page layout in `player_pages.rs`;
 //!   `SettingsStore` in `settings_dynamodb.rs`; `AllowlistStore` in
 //!   `allowlist_dynamodb.rs`; `TrackCache` in `track_cache_dynamodb.rs`;
-//!   `CommandLedger` in `ledger_dynamodb.rs`)
+//!   `CommandLedger` in `ledger_dynamodb.rs`; `GatewaySessionStore` in
+//!   `gateway_session_dynamodb.rs`)
 //!   over the tables named by [`DynamoTables`].
 //! - [`SecretsManagerStore`] implements `SecretStore`, one Secrets Manager
 //!   secret per name; [`AppSecretStore`] implements it over the entries of
@@ -26,6 +27,7 @@ mod dynamo_store;
 mod dynamo_tables;
 mod ecs_scaler;
 mod error;
+mod gateway_session_dynamodb;
 mod ledger_dynamodb;
 mod player_dynamodb;
 mod player_pages;

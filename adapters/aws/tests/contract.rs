@@ -71,6 +71,11 @@ mod ledger_dynamodb {
     timmybot_test_support::command_ledger_contract!(dynamo_store().await);
 }
 
+mod gateway_session_dynamodb {
+    use super::*;
+    timmybot_test_support::gateway_session_store_contract!(dynamo_store().await);
+}
+
 mod secrets_manager {
     use super::*;
     timmybot_test_support::secret_store_contract!(secrets());

@@ -4,7 +4,8 @@
 //!   `player_sqlite.rs`, `SettingsStore` in `settings_sqlite.rs`,
 //!   `AllowlistStore` in `allowlist_sqlite.rs`, `TrackCache` in
 //!   `track_cache_sqlite.rs`, `GatewayPresence` in `presence_sqlite.rs`,
-//!   `CommandLedger` in `ledger_sqlite.rs`) over one SQLite file.
+//!   `CommandLedger` in `ledger_sqlite.rs`, `GatewaySessionStore` in
+//!   `gateway_session_sqlite.rs`) over one SQLite file.
 //! - [`FileSecretStore`] implements `SecretStore` over a 0600 file.
 //! - [`InProcessBus`] implements `CommandBus` with in-memory queues that keep
 //!   SQS FIFO's semantics.
@@ -15,6 +16,7 @@
 
 mod allowlist_sqlite;
 pub mod bus_in_process;
+mod gateway_session_sqlite;
 mod ledger_sqlite;
 mod player_sqlite;
 mod presence_sqlite;

@@ -101,6 +101,17 @@ CREATE TABLE IF NOT EXISTS command_ledger (
     PRIMARY KEY (guild_id, interaction_id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS command_ledger_by_expiry ON command_ledger (expires_at);
+-- One row at most (id 1): the gateway sessions a stopping task left, as
+-- one JSON item (SavedGatewaySessions).
+CREATE TABLE IF NOT EXISTS gateway_sessions (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    schema_version INTEGER NOT NULL,
+    item           TEXT NOT NULL
+) STRICT;
+-- When shards identified (Unix milliseconds), the newest few hundred.
+CREATE TABLE IF NOT EXISTS gateway_identifies (
+    at_ms INTEGER NOT NULL
+) STRICT;
 ";
 
 /// Serves `active_guilds`: only active rows are in it, so the lookup reads

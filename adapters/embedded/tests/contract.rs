@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tempfile::TempDir;
 use timmybot_core::{
     Actor, AllowlistChange, AllowlistEvent, AllowlistRecord, AllowlistState, AllowlistStore, CommandLedger,
-    PlayerStore, SettingsStore, SlotEffect, SlotUsage, TrackCache,
+    GatewaySessionStore, PlayerStore, SettingsStore, SlotEffect, SlotUsage, TrackCache,
 };
 use timmybot_embedded::{FileSecretStore, InProcessBus, SqliteStore};
 use timmybot_test_support::contract::{self, SecretSeeder};
@@ -41,6 +41,11 @@ mod presence_sqlite {
 mod ledger_sqlite {
     use super::*;
     timmybot_test_support::command_ledger_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
+mod gateway_session_sqlite {
+    use super::*;
+    timmybot_test_support::gateway_session_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
 mod secrets_file {
@@ -96,6 +101,7 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     contract::run_all_allowlist_store(Arc::new(store.clone())).await;
     contract::run_all_track_cache(&store).await;
     contract::run_all_command_ledger(Arc::new(store.clone())).await;
+    contract::run_all_gateway_session_store(&store).await;
 
     let guild = contract::random_guild();
     let player = contract::player_store::full_state(guild, contract::player_store::LONG_QUEUE);
@@ -113,6 +119,8 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     TrackCache::put(&store, &cache_key, "{\"title\":\"kept\"}", now + 60_000).await.unwrap();
     let ran = contract::random_interaction();
     assert!(store.record_ran(guild, ran, now, now + 60_000).await.unwrap());
+    let sessions = contract::gateway_session_store::two_shard_sessions(now);
+    store.save_sessions(&sessions).await.unwrap();
     drop(store);
     // Opening again runs the schema again: it must keep what is there.
     let reopened = SqliteStore::open(&path).unwrap();
@@ -134,6 +142,7 @@ async fn store_suites_pass_on_a_sqlite_file_and_data_survives_reopening() {
     let cached = TrackCache::get(&reopened, &cache_key, now).await.unwrap();
     assert_eq!(cached.as_deref(), Some("{\"title\":\"kept\"}"), "cache entry persisted");
     assert!(reopened.already_ran(guild, ran, now).await.unwrap(), "ledger entry persisted");
+    assert_eq!(reopened.take_sessions().await.unwrap(), Some(sessions), "gateway sessions persisted");
 }
 
 /// A first, forced approval of `guild` and its event.

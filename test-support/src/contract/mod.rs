@@ -12,8 +12,9 @@
 
 pub mod allowlist_store;
 pub mod command_bus;
-pub mod gateway_presence;
 pub mod command_ledger;
+pub mod gateway_presence;
+pub mod gateway_session_store;
 pub mod player_store;
 pub mod secret_store;
 pub mod settings_store;
@@ -22,6 +23,7 @@ pub mod track_cache;
 pub use allowlist_store::run_all_allowlist_store;
 pub use command_bus::{RawPublisher, run_all_command_bus};
 pub use command_ledger::run_all_command_ledger;
+pub use gateway_session_store::run_all_gateway_session_store;
 pub use player_store::run_all_player_store;
 pub use secret_store::{SecretSeeder, run_all_secret_store};
 pub use settings_store::run_all_settings_store;
@@ -137,6 +139,23 @@ macro_rules! track_cache_contract {
             long_keys_are_distinct,
             unicode_keys_and_values_round_trip,
             oversize_entries_are_refused,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`gateway_session_store`]
+/// behaviour. The argument yields a fresh, isolated store in each test
+/// (see [`player_store_contract!`]): the items are deployment-wide.
+#[macro_export]
+macro_rules! gateway_session_store_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(gateway_session_store, GatewaySessionStore, $store;
+            take_without_save_is_none,
+            saved_sessions_are_taken_exactly_once,
+            a_save_replaces_the_last_one,
+            identifies_are_counted_since_a_time,
+            the_identify_record_is_bounded,
+            sessions_and_identifies_are_independent,
         );
     };
 }

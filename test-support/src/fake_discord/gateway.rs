@@ -67,17 +67,32 @@ async fn run_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    // A held gateway ([`super::FakeDiscord::hold_gateway`]) keeps new
+    // sockets waiting for HELLO, so a test can look at a client between
+    // losing its socket and getting back in.
+    let mut held = shared.held.subscribe();
+    let mut shutdown = shared.shutdown.subscribe();
+    // The `Ref`s of `wait_for` are not Send: drop them inside the blocks.
+    tokio::select! {
+        released = async { held.wait_for(|held| !*held).await.is_ok() } => if !released { return },
+        _ = async { shutdown.wait_for(|stopped| *stopped).await.is_ok() } => return,
+    }
     let hello = json!({ "heartbeat_interval": shared.config.heartbeat_interval.as_millis() });
     if socket.send(Message::text(payloads::gateway_frame(10, &hello))).await.is_err() {
         return;
     }
-    let mut shutdown = shared.shutdown.subscribe();
     loop {
         tokio::select! {
             inbound = socket.next() => match inbound {
                 Some(Ok(message)) => {
                     if let Some(text) = message.as_text() {
                         shared.update(|state| handle_frame(state, shared, id, text));
+                    } else if let Some((code, _)) = message.as_close() {
+                        // Like Discord: a client closing with 1000 or 1001
+                        // ends its session; any other code (4000) keeps it
+                        // resumable. tokio-websockets replies to the close.
+                        let code = u16::from(code);
+                        shared.update(|state| state.client_closed(id, code));
                     } else if message.is_binary() {
                         // We never offer compression or ETF, so binary is garbage.
                         tracing::warn!(connection_id = id, "binary gateway frame");
@@ -241,6 +256,8 @@ fn identify(state: &mut State, shared: &Shared, id: u64, data: &Value) {
         connection.session = Some(session_id.clone());
     }
     state.identifies.push(RecordedIdentify { shard_id, shard_count, intents });
+    // Each IDENTIFY uses one session start of the day's allowance.
+    state.session_start_limit.remaining = state.session_start_limit.remaining.saturating_sub(1);
     tracing::info!(shard_id, shard_count, intents, "shard identified");
 
     // A guild the bot left is gone from READY, like on Discord.

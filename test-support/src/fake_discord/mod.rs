@@ -144,6 +144,29 @@ pub struct FakeDiscordConfig {
     /// [`FakeDiscord::move_member`], carry `member.user.bot = true`.
     /// Default none.
     pub bot_users: Vec<u64>,
+    /// The session start limit `GET /gateway/bot` reports at first; each
+    /// IDENTIFY lowers `remaining` by one, as on Discord. Default: 1000 of
+    /// 1000, reset in 4 h, concurrency 1.
+    pub session_start_limit: SessionStartLimit,
+}
+
+/// Discord's `session_start_limit`: how many IDENTIFYs are left today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStartLimit {
+    /// Session starts allowed per reset period.
+    pub total: u32,
+    /// Session starts left.
+    pub remaining: u32,
+    /// Milliseconds until `remaining` resets to `total`.
+    pub reset_after_ms: u64,
+    /// IDENTIFYs allowed per 5 s.
+    pub max_concurrency: u32,
+}
+
+impl Default for SessionStartLimit {
+    fn default() -> Self {
+        Self { total: 1000, remaining: 1000, reset_after_ms: 14_400_000, max_concurrency: 1 }
+    }
 }
 
 impl Default for FakeDiscordConfig {
@@ -159,6 +182,7 @@ impl Default for FakeDiscordConfig {
             guild_managers: Vec::new(),
             member_roles: Vec::new(),
             bot_users: Vec::new(),
+            session_start_limit: SessionStartLimit::default(),
         }
     }
 }
@@ -744,6 +768,51 @@ impl FakeDiscord {
             .await
             .context("gateway connections did not close")?;
         Ok(ids.len())
+    }
+
+    /// The session start limit `GET /gateway/bot` reports now.
+    pub fn session_start_limit(&self) -> SessionStartLimit {
+        self.shared.read(|state| state.session_start_limit)
+    }
+
+    /// Sets how many session starts (IDENTIFYs) are left today.
+    pub fn set_identifies_remaining(&self, remaining: u32) {
+        self.shared.update(|state| state.session_start_limit.remaining = remaining);
+    }
+
+    /// How many sessions clients ended by closing with 1000 or 1001.
+    pub fn sessions_ended(&self) -> usize {
+        self.shared.read(|state| state.sessions_ended)
+    }
+
+    /// While `held`, new gateway sockets get no HELLO (they wait); sockets
+    /// already open are unaffected. Releasing lets the waiting ones on.
+    pub fn hold_gateway(&self, held: bool) {
+        self.shared.held.send_replace(held);
+    }
+
+    /// Close the socket of `shard_id`'s session with `code` (4000 leaves
+    /// the session resumable) and wait until it is detached. Returns
+    /// whether the shard had a socket.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the socket is still attached after 5 s.
+    pub async fn close_shard(&self, shard_id: u32, code: u16) -> anyhow::Result<bool> {
+        let id = self.shared.read(|state| {
+            let id = state.shard_session(shard_id).and_then(|session| session.connection)?;
+            if let Some(connection) = state.connections.get(&id) {
+                connection.send(Outbound::Close(code, "fake discord closed the shard"));
+            }
+            Some(id)
+        });
+        let Some(id) = id else { return Ok(false) };
+        tracing::info!(shard_id, code, "closing a shard's gateway connection");
+        self.shared
+            .wait_until(DROP_WAIT, |state| (!state.connections.contains_key(&id)).then_some(()))
+            .await
+            .context("the shard's gateway connection did not close")?;
+        Ok(true)
     }
 
     /// Stop both servers and end every gateway socket. Also done on drop.

@@ -238,12 +238,15 @@ async fn gateway_bot_get(AxumState(shared): SharedState, headers: HeaderMap) -> 
     json_response(json!({
         "url": shared.gateway_url(),
         "shards": shared.config.shards,
-        "session_start_limit": {
-            "total": 1000,
-            "remaining": 1000,
-            "reset_after": 14_400_000,
-            "max_concurrency": 1,
-        },
+        "session_start_limit": shared.read(|state| {
+            let limit = state.session_start_limit;
+            json!({
+                "total": limit.total,
+                "remaining": limit.remaining,
+                "reset_after": limit.reset_after_ms,
+                "max_concurrency": limit.max_concurrency,
+            })
+        }),
     }))
 }
 

@@ -5,7 +5,7 @@
 //! connections and test controls see one consistent order of events.
 
 use super::payloads::{self, Snowflakes, StoredMessage};
-use super::{FakeDiscordConfig, FakeGuild, RecordedCall, RecordedIdentify, SentMessage};
+use super::{FakeDiscordConfig, FakeGuild, RecordedCall, RecordedIdentify, SentMessage, SessionStartLimit};
 use serde_json::Value;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     changes: watch::Sender<u64>,
     /// Set to true once by `shutdown`; connection tasks end when they see it.
     pub(crate) shutdown: watch::Sender<bool>,
+    /// While true, new gateway sockets wait before HELLO.
+    pub(crate) held: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -46,6 +48,7 @@ impl Shared {
             state: Mutex::new(state),
             changes: watch::Sender::new(0),
             shutdown: watch::Sender::new(false),
+            held: watch::Sender::new(false),
         }
     }
 
@@ -219,6 +222,10 @@ pub(crate) struct State {
     pub(crate) voice_endpoints: HashMap<u64, String>,
     pub(crate) identifies: Vec<RecordedIdentify>,
     pub(crate) resume_count: usize,
+    /// What `GET /gateway/bot` reports; IDENTIFY lowers `remaining`.
+    pub(crate) session_start_limit: SessionStartLimit,
+    /// Sessions ended by the client closing with 1000 or 1001.
+    pub(crate) sessions_ended: usize,
     pub(crate) heartbeat_count: usize,
     pub(crate) gateway_connections: Vec<String>,
     pub(crate) ids: Snowflakes,
@@ -246,6 +253,8 @@ impl State {
             voice_endpoints: HashMap::new(),
             identifies: Vec::new(),
             resume_count: 0,
+            session_start_limit: config.session_start_limit,
+            sessions_ended: 0,
             heartbeat_count: 0,
             gateway_connections: Vec::new(),
             ids: Snowflakes::default(),
@@ -276,6 +285,21 @@ impl State {
             && session.connection == Some(id)
         {
             session.connection = None;
+        }
+    }
+
+    /// The client closed socket `id` with `code`: 1000 and 1001 end the
+    /// session behind it (a later RESUME gets INVALID_SESSION), like on
+    /// Discord; other codes leave it resumable.
+    pub(crate) fn client_closed(&mut self, id: u64, code: u16) {
+        let Some(session_id) = self.connections.get(&id).and_then(|connection| connection.session.clone()) else {
+            return;
+        };
+        if matches!(code, 1000 | 1001) && self.sessions.remove(&session_id).is_some() {
+            self.sessions_ended += 1;
+            tracing::info!(connection_id = id, code, "client closed: session ended");
+        } else {
+            tracing::info!(connection_id = id, code, "client closed: session kept for resuming");
         }
     }
 

@@ -27,6 +27,8 @@ export interface MonitoringProps {
   readonly scaleToZero: boolean;
   /** Where the interactions Lambda logs: the "start overdue" line is counted there. */
   readonly interactionsLogGroup: logs.ILogGroup;
+  /** Where the gateway task logs: the "identify budget exhausted" line is counted there. */
+  readonly gatewayLogGroup: logs.ILogGroup;
   readonly alarmEmail?: string;
 }
 
@@ -54,6 +56,13 @@ export const COMMAND_WAIT_ALARM_SECONDS = 240;
  * deadline (interactions/src/handler.rs); a metric filter counts it.
  */
 export const START_OVERDUE_LOG_TERM = 'GatewayStartOverdue';
+/**
+ * The phrase the gateway logs at error level when it refuses to start so as
+ * not to spend Discord's daily session starts (gateway-service/src/gateway_start.rs).
+ */
+export const IDENTIFY_BUDGET_LOG_PHRASE = 'identify budget exhausted';
+/** The metric its filter counts. */
+export const IDENTIFY_BUDGET_METRIC = 'IdentifyBudgetExhausted';
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -128,6 +137,22 @@ export class Monitoring extends Construct {
           'task did not start (ECS UpdateService from the interactions Lambda); the command waits on the bus.',
       );
     }
+
+    // A crash loop must not spend the day's session starts: the gateway
+    // refuses to start when few are left, and says so in one log line.
+    const budget = new logs.MetricFilter(this, 'IdentifyBudgetFilter', {
+      logGroup: props.gatewayLogGroup,
+      filterPattern: logs.FilterPattern.literal(`"${IDENTIFY_BUDGET_LOG_PHRASE}"`),
+      metricNamespace: m.namespace,
+      metricName: IDENTIFY_BUDGET_METRIC,
+      metricValue: '1',
+    });
+    alarm(
+      'IdentifyBudgetExhausted',
+      budget.metric({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      'The gateway refused to start: few of Discord\'s daily session starts (identifies) are left, or it ' +
+        'identified too often in the last hour (a crash loop). Its log line says how many are left and when they reset.',
+    );
 
     // A stopped task has no metric of its own to alarm on without Container
     // Insights; ECS emits an event for every task state change instead.

@@ -220,6 +220,7 @@ export class TimmybotStack extends Stack {
       cluster: this.gateway.cluster,
       scaleToZero: options.scaleToZero,
       interactionsLogGroup: this.interactions.logGroup,
+      gatewayLogGroup: this.gateway.logGroup,
       alarmEmail: options.alarmEmail,
     });
 

@@ -719,7 +719,8 @@ describe('options change the template', () => {
 describe('observability', () => {
   it('alarms on each Lambda error and on dead letters, to the topic', () => {
     const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm').filter(
-      ([, a]) => !['ApproximateAgeOfOldestMessage', 'GatewayStartOverdue'].includes(String(a.Properties?.MetricName)),
+      ([, a]) =>
+        !['ApproximateAgeOfOldestMessage', 'GatewayStartOverdue', 'IdentifyBudgetExhausted'].includes(String(a.Properties?.MetricName)),
     );
     assert.equal(alarms.length, 3);
     const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
@@ -731,6 +732,21 @@ describe('observability', () => {
     }
     const metrics = alarms.map(([, a]) => a.Properties?.MetricName).sort();
     assert.deepEqual(metrics, ['ApproximateNumberOfMessagesVisible', 'Errors', 'Errors']);
+  });
+
+  it('a gateway that refuses to start for its identify budget alarms through a metric filter', () => {
+    const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
+    const logsId = logicalId(base.stack, base.stack.gateway.logGroup.node.defaultChild);
+    base.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logsId },
+      FilterPattern: '"identify budget exhausted"',
+      MetricTransformations: [Match.objectLike({ MetricName: 'IdentifyBudgetExhausted', MetricValue: '1' })],
+    });
+    base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IdentifyBudgetExhausted',
+      Threshold: 1,
+      AlarmActions: [{ Ref: topicId }],
+    });
   });
 
   it('a gateway task that stops on its own notifies the topic', () => {

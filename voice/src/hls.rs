@@ -234,12 +234,18 @@ impl Feeder {
         let mut chunk = Some(start).filter(|start| !start.is_empty());
         loop {
             if let Some(bytes) = chunk.take() {
+                // The decoder gets every byte up to the limit, however the
+                // body was cut into chunks (one chunk may hold a whole
+                // segment), then the error.
+                let room = self.max_bytes.saturating_sub(self.sent);
+                let over = bytes.len() as u64 > room;
+                let bytes = if over { bytes.slice(..room as usize) } else { bytes };
                 self.sent = self.sent.saturating_add(bytes.len() as u64);
-                if self.sent > self.max_bytes {
-                    return Err(io::Error::other(TooLarge { limit: self.max_bytes }));
-                }
-                if self.tx.send(Ok(bytes)).await.is_err() {
+                if !bytes.is_empty() && self.tx.send(Ok(bytes)).await.is_err() {
                     return Ok(Flow::Stop);
+                }
+                if over {
+                    return Err(io::Error::other(TooLarge { limit: self.max_bytes }));
                 }
             }
             match response.chunk().await.map_err(io::Error::other)? {

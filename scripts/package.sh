@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # The Lambda binaries, named as in infra-cdk/deploy-contract.json (artifacts.lambdas).
-lambdas=(interactions-lambda allowlist-admin-lambda)
+lambdas=(interactions-lambda allowlist-admin-lambda start-check-lambda)
 image=true
 for arg in "$@"; do
   case "$arg" in

@@ -44,8 +44,8 @@ pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, Ro
 pub use markdown::escape_markdown;
 pub use replies::{DiscordReplies, ReplyError};
 pub use scale::{
-    GatewayPresence, GatewayScaler, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, START_DEADLINE, ScaleError,
-    heartbeat_is_fresh,
+    GatewayPresence, GatewayScaler, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, INTERACTION_TOKEN_LIFETIME,
+    START_DEADLINE, ScaleError, StartCheckTimer, StartWaiter, heartbeat_is_fresh,
 };
 pub use secret::Secret;
 pub use settings::{

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::StoreError;
+use crate::{ApplicationId, InteractionId, Secret, StoreError};
 
 /// How often the gateway writes its heartbeat.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
@@ -27,6 +27,10 @@ pub const HEARTBEAT_STALE_AFTER: Duration = Duration::from_secs(45);
 /// is late and the start is asked again (a Fargate task is usually up in
 /// about a minute).
 pub const START_DEADLINE: Duration = Duration::from_secs(180);
+
+/// How long Discord lets a reply be edited after the interaction: a
+/// waiting member's entry is useless after this.
+pub const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// Whether a heartbeat at `last_beat_ms` (Unix milliseconds) says the
 /// gateway runs at `now_ms`.
@@ -76,6 +80,41 @@ pub trait GatewayPresence: Send + Sync + 'static {
 
     /// Removes the starting marker (the gateway is up).
     async fn clear_start(&self) -> Result<(), StoreError>;
+
+    /// Records a member whose reply says the player is starting, so the
+    /// start check can tell them when the start is late. Adding the same
+    /// interaction twice keeps one entry.
+    async fn add_waiter(&self, waiter: &StartWaiter) -> Result<(), StoreError>;
+
+    /// Removes every waiting member and returns those whose reply can
+    /// still be edited at `now_ms` (not past [`StartWaiter::expires_ms`]).
+    async fn take_waiters(&self, now_ms: u64) -> Result<Vec<StartWaiter>, StoreError>;
+}
+
+/// A member waiting on a start: the interaction whose reply said "Starting
+/// the player…". Kept until the gateway is up or the start check told them
+/// it is late; the token edits that one reply and dies with it
+/// ([`INTERACTION_TOKEN_LIFETIME`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartWaiter {
+    /// The interaction (one entry per interaction).
+    pub interaction: InteractionId,
+    /// The application the interaction was sent to.
+    pub application: ApplicationId,
+    /// The interaction's token (edits its `@original` reply).
+    pub token: Secret,
+    /// When the token stops working, Unix milliseconds.
+    pub expires_ms: u64,
+}
+
+/// Runs the start check once, after a delay: the timer a claimed start
+/// sets so that members are told when the gateway is late even if nobody
+/// sends another command (on AWS: a delayed message on the start-check
+/// queue, which invokes the start-check Lambda).
+#[async_trait]
+pub trait StartCheckTimer: Send + Sync + 'static {
+    /// Asks for one start check `delay` from now.
+    async fn check_after(&self, delay: Duration) -> Result<(), ScaleError>;
 }
 
 /// Starting or stopping the gateway service failed.
@@ -93,7 +132,7 @@ impl ScaleError {
 
 impl fmt::Display for ScaleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("could not change the gateway service's desired count")
+        f.write_str("could not reach the gateway service's scaling")
     }
 }
 

@@ -125,7 +125,9 @@ async fn last_look(bus: &dyn CommandBus) -> Result<u64, timmybot_core::BusError>
 const LAST_LOOK_WAIT: Duration = Duration::from_secs(1);
 
 /// Beats every [`HEARTBEAT_INTERVAL`] from the moment every shard is
-/// connected, clearing the starting marker at the first beat.
+/// connected, clearing the starting marker and the waiting members at the
+/// first beat (their commands run now and their replies are edited with
+/// the outcome: a later start's check must not tell them it is late).
 async fn heartbeat(presence: Arc<dyn GatewayPresence>, health: Health, clock: Arc<dyn Clock>, stop: CancellationToken) {
     while !health.is_healthy() {
         tokio::select! {
@@ -135,10 +137,11 @@ async fn heartbeat(presence: Arc<dyn GatewayPresence>, health: Health, clock: Ar
     }
     let mut marker_cleared = false;
     loop {
-        match presence.beat(clock.now_unix_millis()).await {
-            Ok(()) if !marker_cleared => match presence.clear_start().await {
-                Ok(()) => {
-                    info!("gateway up: heartbeat written, starting marker cleared");
+        let now = clock.now_unix_millis();
+        match presence.beat(now).await {
+            Ok(()) if !marker_cleared => match clear_start(presence.as_ref(), now).await {
+                Ok(waiters) => {
+                    info!(waiters, "gateway up: heartbeat written, starting marker cleared");
                     marker_cleared = true;
                 }
                 Err(e) => warn!(error = %e, "could not clear the gateway's starting marker"),
@@ -151,6 +154,13 @@ async fn heartbeat(presence: Arc<dyn GatewayPresence>, health: Health, clock: Ar
             () = tokio::time::sleep(HEARTBEAT_INTERVAL) => {}
         }
     }
+}
+
+/// Removes the starting marker and the members waiting on it; returns how
+/// many were waiting.
+async fn clear_start(presence: &dyn GatewayPresence, now_ms: u64) -> Result<usize, timmybot_core::StoreError> {
+    presence.clear_start().await?;
+    Ok(presence.take_waiters(now_ms).await?.len())
 }
 
 /// How often the idle watch looks: often enough that the stop comes within

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 export const CONTRACT_PATH = path.join(__dirname, '..', 'deploy-contract.json');
 
 /** The components whose environment the contract lists. */
-export const COMPONENTS = ['gateway', 'interactions', 'allowlistAdmin'] as const;
+export const COMPONENTS = ['gateway', 'interactions', 'allowlistAdmin', 'startCheck'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 /** Environment variables one component reads. */
@@ -105,6 +105,7 @@ export interface DeployContract {
     readonly lambdas: {
       readonly interactions: string;
       readonly allowlistAdmin: string;
+      readonly startCheck: string;
     };
     /** argv of the gateway service, binary name first. */
     readonly gatewayCommand: readonly string[];
@@ -240,6 +241,7 @@ export function parseContract(raw: unknown): DeployContract {
       gateway: componentEnv(components.gateway, 'components.gateway'),
       interactions: componentEnv(components.interactions, 'components.interactions'),
       allowlistAdmin: componentEnv(components.allowlistAdmin, 'components.allowlistAdmin'),
+      startCheck: componentEnv(components.startCheck, 'components.startCheck'),
     },
     tables: {
       guilds: tableContract(tables.guilds, 'tables.guilds'),
@@ -283,6 +285,7 @@ export function parseContract(raw: unknown): DeployContract {
       lambdas: {
         interactions: str(lambdas.interactions, 'artifacts.lambdas.interactions'),
         allowlistAdmin: str(lambdas.allowlistAdmin, 'artifacts.lambdas.allowlistAdmin'),
+        startCheck: str(lambdas.startCheck, 'artifacts.lambdas.startCheck'),
       },
       gatewayCommand: nonEmptyStrList(artifacts.gatewayCommand, 'artifacts.gatewayCommand'),
       gatewayHealthCommand: nonEmptyStrList(artifacts.gatewayHealthCommand, 'artifacts.gatewayHealthCommand'),
@@ -345,6 +348,7 @@ export interface EnvNames {
   readonly maintainersChannelId: string;
   readonly gatewayCluster: string;
   readonly gatewayService: string;
+  readonly startCheckQueueUrl: string;
   readonly idleStopMinutes: string;
 }
 
@@ -367,6 +371,7 @@ const ENV_ROLES: EnvNames = {
   maintainersChannelId: 'TIMMYBOT_MAINTAINERS_CHANNEL_ID',
   gatewayCluster: 'TIMMYBOT_GATEWAY_CLUSTER',
   gatewayService: 'TIMMYBOT_GATEWAY_SERVICE',
+  startCheckQueueUrl: 'TIMMYBOT_START_CHECK_QUEUE_URL',
   idleStopMinutes: 'TIMMYBOT_IDLE_STOP_MINUTES',
 };
 

@@ -27,6 +27,8 @@ export interface MonitoringProps {
   readonly scaleToZero: boolean;
   /** Where the interactions Lambda logs: the "start overdue" line is counted there. */
   readonly interactionsLogGroup: logs.ILogGroup;
+  /** The start-check Lambda's logs, which say when a start is late (scale to zero). */
+  readonly startCheckLogGroup?: logs.ILogGroup;
   /** Where the gateway task logs: the "identify budget exhausted" line is counted there. */
   readonly gatewayLogGroup: logs.ILogGroup;
   readonly alarmEmail?: string;
@@ -51,9 +53,10 @@ export const HEALTH_CHECK_STOP_REASON = 'Task failed container health checks';
  */
 export const COMMAND_WAIT_ALARM_SECONDS = 240;
 /**
- * The term the interactions Lambda logs (as `alarm="GatewayStartOverdue"`)
- * when a voice command finds the gateway still not up past the start
- * deadline (interactions/src/handler.rs); a metric filter counts it.
+ * The term the interactions and start-check Lambdas log (as
+ * `alarm="GatewayStartOverdue"`) when the gateway is still not up past a
+ * start's deadline (interactions/src/scale_to_zero.rs); metric filters on
+ * both log groups count it.
  */
 export const START_OVERDUE_LOG_TERM = 'GatewayStartOverdue';
 /**
@@ -130,11 +133,22 @@ export class Monitoring extends Construct {
         metricName: START_OVERDUE_LOG_TERM,
         metricValue: '1',
       });
+      if (props.startCheckLogGroup) {
+        // The same metric: the check logs the line at the deadline even
+        // when no member sends another command.
+        new logs.MetricFilter(this, 'GatewayStartOverdueCheckFilter', {
+          logGroup: props.startCheckLogGroup,
+          filterPattern: logs.FilterPattern.anyTerm(START_OVERDUE_LOG_TERM),
+          metricNamespace: m.namespace,
+          metricName: START_OVERDUE_LOG_TERM,
+          metricValue: '1',
+        });
+      }
       alarm(
         'GatewayStartOverdue',
         overdue.metric({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        'A member\'s voice command found the gateway still not running after the start deadline (3 minutes): the ' +
-          'task did not start (ECS UpdateService from the interactions Lambda); the command waits on the bus.',
+        'The gateway was still not running at a start\'s deadline (3 minutes), found by the start check or by a ' +
+          'member\'s next command: the task did not start (ECS UpdateService); the commands wait on the bus.',
       );
     }
 

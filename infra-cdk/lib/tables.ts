@@ -141,6 +141,20 @@ export class ContractTable extends Construct {
     });
   }
 
+  /**
+   * GetItem, Query, PutItem and DeleteItem on the deployment's own items
+   * only: the start check reads the gateway's heartbeat and starting marker,
+   * takes the members waiting on a start and claims the start again.
+   */
+  grantDeploymentItems(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [DEPLOYMENT_PARTITION] } },
+    });
+  }
+
   /** GetItem, PutItem and DeleteItem on the table itself: what the track cache needs. */
   grantCacheReadWrite(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: [...CACHE_ACTIONS], resourceArns: [this.table.tableArn] });

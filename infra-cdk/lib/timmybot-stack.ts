@@ -15,6 +15,7 @@ import type { TimmybotOptions } from './options';
 import { RustFunction } from './rust-function';
 import { APP_SECRET_ENTRIES, BotSecrets } from './secrets';
 import { SlotLimitSetting } from './slot-limit';
+import { StartCheck } from './start-check';
 import { Tables } from './tables';
 
 export interface TimmybotStackProps extends StackProps {
@@ -31,6 +32,8 @@ export class TimmybotStack extends Stack {
   readonly commands: CommandQueue;
   readonly interactions: RustFunction;
   readonly allowlistAdmin: RustFunction;
+  /** Scale to zero's start check (absent when scale-to-zero is off). */
+  readonly startCheck?: StartCheck;
   readonly gateway: GatewayService;
   readonly monitoring: Monitoring;
   readonly slotLimit?: SlotLimitSetting;
@@ -65,6 +68,22 @@ export class TimmybotStack extends Stack {
     const scale = options.scaleToZero
       ? { [env.gatewayCluster]: gatewayClusterName, [env.gatewayService]: gatewayServiceName }
       : {};
+    // Each start sets a check at its deadline; the check tells the members
+    // still waiting when the task is late.
+    this.startCheck = options.scaleToZero
+      ? new StartCheck(this, 'StartCheck', {
+          assetsDir: options.lambdaAssetsDir,
+          binaryName: artifacts.lambdas.startCheck,
+          logRetention: options.logRetentionDays,
+          reservedConcurrentExecutions: options.lambdaReservedConcurrency,
+          environment: (queue) =>
+            componentEnvironment(contract, 'startCheck', {
+              [env.tableGuildQueues]: guildQueues.table.tableName,
+              ...scale,
+              [env.startCheckQueueUrl]: queue.queueUrl,
+            }),
+        })
+      : undefined;
 
     // --- interactions Lambda: Discord POSTs every slash command here --------
     this.interactions = new RustFunction(this, 'Interactions', {
@@ -88,6 +107,7 @@ export class TimmybotStack extends Stack {
         [env.tableTrackCache]: trackCache.table.tableName,
         ...allowlist,
         ...scale,
+        [env.startCheckQueueUrl]: this.startCheck?.queue.queueUrl,
       }),
     });
     // Public: Discord signs each request with Ed25519 and the code verifies it.
@@ -198,6 +218,13 @@ export class TimmybotStack extends Stack {
       // a hundred commands start the task once) and releases it when the
       // start failed; only in the deployment's partition, no guild's items.
       guildQueues.grantDeploymentItemWrites(this.interactions.role);
+      if (this.startCheck) {
+        // The interactions Lambda sets a start's check; the check reads the
+        // gateway's presence, takes the waiting members, asks again.
+        this.startCheck.queue.grantSendMessages(this.interactions.role);
+        this.startCheck.fn.role.addToPrincipalPolicy(scaleThisService);
+        guildQueues.grantDeploymentItems(this.startCheck.fn.role);
+      }
     }
 
     // --- deploy-time slot limit --------------------------------------------
@@ -214,12 +241,17 @@ export class TimmybotStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       contract,
       dashboardName: this.stackName,
-      functions: { Interactions: this.interactions.function, AllowlistAdmin: this.allowlistAdmin.function },
+      functions: {
+        Interactions: this.interactions.function,
+        AllowlistAdmin: this.allowlistAdmin.function,
+        ...(this.startCheck ? { StartCheck: this.startCheck.function } : {}),
+      },
       commandQueue: this.commands.queue,
       deadLetterQueue: this.commands.deadLetterQueue,
       cluster: this.gateway.cluster,
       scaleToZero: options.scaleToZero,
       interactionsLogGroup: this.interactions.logGroup,
+      startCheckLogGroup: this.startCheck?.fn.logGroup,
       gatewayLogGroup: this.gateway.logGroup,
       alarmEmail: options.alarmEmail,
     });

@@ -32,6 +32,7 @@ function componentVariables(s: Synthesized): Record<ComponentName, string[]> {
     gateway: [...names(asArray(container.Environment)), ...names(asArray(container.Secrets))],
     interactions: lambdaVars(s.stack.interactions.function.node.defaultChild),
     allowlistAdmin: lambdaVars(s.stack.allowlistAdmin.function.node.defaultChild),
+    startCheck: s.stack.startCheck ? lambdaVars(s.stack.startCheck.function.node.defaultChild) : [],
   };
 }
 
@@ -49,7 +50,7 @@ describe('environment variables match the deploy contract', () => {
         vars = componentVariables(synth(fixture, ctx));
       });
 
-      for (const component of ['gateway', 'interactions', 'allowlistAdmin'] as const) {
+      for (const component of ['gateway', 'interactions', 'allowlistAdmin', 'startCheck'] as const) {
         const spec = contract.components[component];
         it(`${component}: sets only variables the Rust side reads`, () => {
           const known = new Set([...spec.required, ...spec.oneOf.flat(), ...spec.optional]);

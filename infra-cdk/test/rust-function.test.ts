@@ -58,7 +58,7 @@ describe('RustFunction', () => {
       (e: unknown) => {
         assert.ok(e instanceof MissingLambdaAssetError);
         assert.match(e.message, /scripts\/package\.sh/);
-        assert.match(e.message, new RegExp(contract.artifacts.lambdas.interactions));
+        assert.match(e.message, new RegExp(Object.values(contract.artifacts.lambdas).join('|')));
         assert.match(e.message, /lambdaAssetsDir/);
         return true;
       },

@@ -153,8 +153,10 @@ describe('DynamoDB tables', () => {
 
 describe('command bus', () => {
   it('is FIFO with a FIFO dead-letter queue and the contract attributes', () => {
+    // The command bus and its dead letters, the start check's two.
     const queues = ofType(base.resources, 'AWS::SQS::Queue');
-    assert.equal(queues.length, 2);
+    assert.equal(queues.length, 4);
+    assert.equal(queues.filter(([, q]) => q.Properties?.FifoQueue === true).length, 2);
     const dlqId = logicalId(base.stack, base.stack.commands.deadLetterQueue.node.defaultChild);
     base.template.hasResourceProperties('AWS::SQS::Queue', {
       FifoQueue: true,
@@ -171,9 +173,9 @@ describe('command bus', () => {
     assert.equal(dlq?.Properties?.MessageRetentionPeriod, 14 * 24 * 3600);
   });
 
-  it('both queues deny non-TLS access', () => {
+  it('every queue denies non-TLS access', () => {
     const policies = ofType(base.resources, 'AWS::SQS::QueuePolicy');
-    assert.equal(policies.length, 2);
+    assert.equal(policies.length, 4);
     for (const [, p] of policies) {
       assert.match(JSON.stringify(p.Properties), /"aws:SecureTransport":"false"/);
     }
@@ -182,7 +184,9 @@ describe('command bus', () => {
 
 describe('Lambdas', () => {
   it('run provided.al2023 on arm64 from bootstrap', () => {
-    const fns = [base.stack.interactions.function, base.stack.allowlistAdmin.function];
+    const check = base.stack.startCheck;
+    assert.ok(check);
+    const fns = [base.stack.interactions.function, base.stack.allowlistAdmin.function, check.function];
     for (const fn of fns) {
       const props = base.resources[logicalId(base.stack, fn.node.defaultChild)]?.Properties;
       assert.deepEqual(props?.Architectures, ['arm64']);
@@ -211,10 +215,10 @@ describe('Lambdas', () => {
     assert.equal(props?.ReservedConcurrentExecutions, undefined);
   });
 
-  it('lambdaReservedConcurrency applies to both functions', () => {
+  it('lambdaReservedConcurrency applies to every function', () => {
     const s = synth(fixture, { lambdaReservedConcurrency: '3' });
     const fns = ofType(s.resources, 'AWS::Lambda::Function').filter(([, f]) => f.Properties?.Handler === 'bootstrap');
-    assert.equal(fns.length, 2);
+    assert.equal(fns.length, 3);
     for (const [, f] of fns) assert.equal(f.Properties?.ReservedConcurrentExecutions, 3);
   });
 });
@@ -517,6 +521,7 @@ describe('IAM least privilege', () => {
       assert.deepEqual(grants[0]?.resources, [{ 'Fn::GetAtt': [cacheId, 'Arn'] }], `${who}: the table itself`);
     }
     assert.deepEqual(onCache(base.stack.allowlistAdmin.role.node.defaultChild), [], 'the admin API never reads the cache');
+    assert.deepEqual(onCache(base.stack.startCheck?.fn.role.node.defaultChild), [], 'the start check never reads the cache');
 
     const fnEnv = (fn: unknown) => {
       const env = base.resources[logicalId(base.stack, fn)]?.Properties?.Environment;
@@ -579,6 +584,7 @@ describe('scale to zero', () => {
     for (const [who, role] of [
       ['interactions', base.stack.interactions.role.node.defaultChild],
       ['gateway task', base.stack.gateway.taskDefinition.taskRole.node.defaultChild],
+      ['start check', base.stack.startCheck?.fn.role.node.defaultChild],
     ] as const) {
       const grants = scaling(base, role);
       assert.equal(grants.length, 1, `${who}: ${JSON.stringify(grants)}`);
@@ -590,6 +596,9 @@ describe('scale to zero', () => {
 
   it('scaleToZero=false: no names handed out, no ECS permission, no start alarm', () => {
     const s = synth(fixture, { scaleToZero: 'false' });
+    assert.equal(s.stack.startCheck, undefined, 'no start check');
+    assert.equal(fnEnv(s)[envNames.startCheckQueueUrl], undefined);
+    assert.equal(ofType(s.resources, 'AWS::Lambda::EventSourceMapping').length, 0);
     assert.equal(fnEnv(s)[envNames.gatewayService], undefined);
     assert.equal(containerEnv(s).has(envNames.idleStopMinutes), false);
     assert.equal(containerEnv(s).has(envNames.gatewayService), false);
@@ -615,6 +624,59 @@ describe('scale to zero', () => {
       .flatMap(([, p]) => asArray(isObject(p.Properties?.PolicyDocument) ? p.Properties.PolicyDocument.Statement : []))
       .filter((st) => isObject(st) && asArray(st.Action).includes('dynamodb:PutItem') && JSON.stringify(st.Condition ?? {}).includes('LeadingKeys'));
     assert.equal(offWrites.length, 0);
+  });
+
+  it('each start sets its check on a standard queue, which invokes the start-check Lambda one message at a time', () => {
+    const check = base.stack.startCheck;
+    assert.ok(check, 'scale to zero has a start check');
+    const queueId = logicalId(base.stack, check.queue.node.defaultChild);
+    const fnId = logicalId(base.stack, check.function.node.defaultChild);
+    const queue = base.resources[queueId]?.Properties ?? {};
+    assert.equal(queue.FifoQueue, undefined, 'a standard queue: FIFO queues refuse per-message delays');
+    assert.equal(queue.SqsManagedSseEnabled, true);
+    assert.ok(isObject(queue.RedrivePolicy), 'a dead-letter queue');
+    base.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: fnId },
+      BatchSize: 1,
+    });
+    const timeout = base.resources[fnId]?.Properties?.Timeout;
+    assert.ok(typeof timeout === 'number' && Number(queue.VisibilityTimeout) >= 6 * timeout, 'visibility ≥ 6× the timeout');
+    assert.deepEqual(fnEnv(base)[envNames.startCheckQueueUrl], { Ref: queueId }, 'the interactions Lambda sets checks there');
+    const checkProps = base.resources[fnId]?.Properties?.Environment;
+    const checkEnv = isObject(checkProps) && isObject(checkProps.Variables) ? checkProps.Variables : {};
+    assert.deepEqual(checkEnv[envNames.startCheckQueueUrl], { Ref: queueId });
+    assert.equal(checkEnv[envNames.gatewayService], 'Timmybot-gateway');
+  });
+
+  it('the start check may touch only the deployment\'s items and send only to its own queue', () => {
+    const check = base.stack.startCheck;
+    assert.ok(check);
+    const queuesId = logicalId(base.stack, base.stack.tables.guildQueues.table.node.defaultChild);
+    const roleId = logicalId(base.stack, check.fn.role.node.defaultChild);
+    const statements = ofType(base.resources, 'AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties?.Roles ?? []).includes(`"${roleId}"`))
+      .flatMap(([, p]) => asArray(isObject(p.Properties?.PolicyDocument) ? p.Properties.PolicyDocument.Statement : []))
+      .filter((st): st is JsonObject => isObject(st));
+    const onTable = statements.filter((st) => JSON.stringify(st.Resource).includes(`"${queuesId}"`));
+    assert.equal(onTable.length, 1, JSON.stringify(onTable));
+    assert.deepEqual([...asArray(onTable[0]?.Action)].sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    assert.deepEqual(onTable[0]?.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['deployment'] } });
+    const sends = statements.filter((st) => asArray(st.Action).includes('sqs:SendMessage'));
+    const checkQueueId = logicalId(base.stack, check.queue.node.defaultChild);
+    assert.ok(sends.length >= 1 && sends.every((st) => JSON.stringify(st.Resource).includes(`"${checkQueueId}"`)), JSON.stringify(sends));
+    assert.ok(!JSON.stringify(statements).includes('secretsmanager'), 'no secret: replies are edited with their own tokens');
+  });
+
+  it('a late start found by the start check alarms through the same metric', () => {
+    const check = base.stack.startCheck;
+    assert.ok(check);
+    const logGroupId = logicalId(base.stack, check.fn.logGroup.node.defaultChild);
+    base.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logGroupId },
+      FilterPattern: '"GatewayStartOverdue"',
+      MetricTransformations: [Match.objectLike({ MetricName: 'GatewayStartOverdue', MetricValue: '1' })],
+    });
   });
 
   it('a start that is overdue (logged by the interactions Lambda) alarms through a metric filter', () => {
@@ -722,7 +784,7 @@ describe('observability', () => {
       ([, a]) =>
         !['ApproximateAgeOfOldestMessage', 'GatewayStartOverdue', 'IdentifyBudgetExhausted'].includes(String(a.Properties?.MetricName)),
     );
-    assert.equal(alarms.length, 3);
+    assert.equal(alarms.length, 4);
     const topicId = logicalId(base.stack, base.stack.monitoring.topic.node.defaultChild);
     for (const [, a] of alarms) {
       assert.deepEqual(a.Properties?.AlarmActions, [{ Ref: topicId }]);
@@ -731,7 +793,7 @@ describe('observability', () => {
       assert.equal(a.Properties?.Period, 300);
     }
     const metrics = alarms.map(([, a]) => a.Properties?.MetricName).sort();
-    assert.deepEqual(metrics, ['ApproximateNumberOfMessagesVisible', 'Errors', 'Errors']);
+    assert.deepEqual(metrics, ['ApproximateNumberOfMessagesVisible', 'Errors', 'Errors', 'Errors']);
   });
 
   it('a gateway that refuses to start for its identify budget alarms through a metric filter', () => {

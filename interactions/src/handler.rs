@@ -11,8 +11,8 @@ use http::HeaderMap;
 use timmybot_allowlist::{Access, AccessRequest, Allowlist, AllowlistMode, ButtonOutcome, messages};
 use timmybot_core::player::{PlayerState, messages as player_messages};
 use timmybot_core::{
-    ApplicationId, BusMessage, Clock, CommandBus, CommandOrigin, GatewayPresence, GatewayScaler, GuildId,
-    GuildSettings, PlayerStore, START_DEADLINE, SettingsStore, StoreErrorKind, VoiceCommand, heartbeat_is_fresh,
+    ApplicationId, BusMessage, Clock, CommandBus, CommandOrigin, GuildId, GuildSettings, PlayerStore, SettingsStore,
+    StoreErrorKind, VoiceCommand,
 };
 use timmybot_sources::{SourceSearch, TrackMeta};
 use tracing::Instrument;
@@ -22,6 +22,7 @@ use crate::commands::{
     self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, NOW_PLAYING, QUEUE, REQUEST_ACCESS, SEARCH, SETTINGS,
 };
 use crate::model::{Interaction, InteractionData, InteractionType, check_body_size};
+use crate::scale_to_zero::{ScaleToZero, Waiting};
 use crate::settings_command;
 use crate::verify::{PublicKey, verify_request};
 use crate::{CommandError, HttpReply, InteractionResponse, RequestError};
@@ -41,24 +42,6 @@ pub struct InteractionHandler {
     search: Option<SourceSearch>,
     scale_to_zero: Option<ScaleToZero>,
 }
-
-/// What starts a stopped gateway: its scaler and its presence.
-struct ScaleToZero {
-    scaler: Arc<dyn GatewayScaler>,
-    presence: Arc<dyn GatewayPresence>,
-}
-
-/// The member's answer to a voice command while the gateway starts.
-pub const STARTING_REPLY: &str =
-    "Starting the player, about a minute… Your command is queued and runs as soon as the player is up.";
-
-/// The member's answer when a start is later than [`START_DEADLINE`].
-pub const START_OVERDUE_REPLY: &str = "The player has not started yet. Your command is kept and runs once it is \
-    up; the start was asked again. If this goes on, tell the bot's maintainers.";
-
-/// The `alarm` field of the log line written when a start is overdue (the
-/// deployment's metric filter counts these lines).
-pub const START_OVERDUE_ALARM: &str = "GatewayStartOverdue";
 
 impl std::fmt::Debug for InteractionHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,14 +71,14 @@ impl InteractionHandler {
     }
 
     /// Starts the gateway service when a voice command arrives while its
-    /// heartbeat in `presence` is missing or stale: the command goes on the
-    /// bus first, then the one command that claims the starting marker
-    /// asks `scaler` to run the service, and the member is told the player
-    /// is starting. Without it (`timmybot serve`, a gateway always up) a
-    /// command is only published.
+    /// heartbeat is missing or stale: the command goes on the bus first,
+    /// then the one command that claims the starting marker asks for the
+    /// service to run and sets the start check, and the member is told the
+    /// player is starting ([`crate::scale_to_zero`]). Without it (`timmybot
+    /// serve`, a gateway always up) a command is only published.
     #[must_use]
-    pub fn with_scale_to_zero(mut self, scaler: Arc<dyn GatewayScaler>, presence: Arc<dyn GatewayPresence>) -> Self {
-        self.scale_to_zero = Some(ScaleToZero { scaler, presence });
+    pub fn with_scale_to_zero(mut self, scale: ScaleToZero) -> Self {
+        self.scale_to_zero = Some(scale);
         self
     }
 
@@ -256,59 +239,14 @@ impl InteractionHandler {
         };
         self.bus.publish(&message).await.map_err(CommandError::BusUnavailable)?;
         tracing::info!(user_id = %user_id, command = label, "voice command published");
-        if let Some(answer) = self.start_gateway_if_stopped().await {
-            return Ok(answer);
+        if let Some(scale) = &self.scale_to_zero {
+            let waiting =
+                Waiting { interaction: interaction.id, application: self.application_id, token: &interaction.token };
+            if let Some(answer) = scale.start_if_stopped(self.clock.now_unix_millis(), waiting).await {
+                return Ok(answer);
+            }
         }
         Ok(InteractionResponse::DeferredMessage { ephemeral: true })
-    }
-
-    /// After a command is on the bus: when the gateway's heartbeat is
-    /// missing or stale, claims the starting marker and (the one claimer)
-    /// asks for the service to run; returns the member's answer then
-    /// (an ephemeral message the gateway later edits, since a Lambda cannot
-    /// edit after it answered). `None`: the gateway runs (or its heartbeat
-    /// cannot be read), so the deferred reply stands.
-    async fn start_gateway_if_stopped(&self) -> Option<InteractionResponse> {
-        let ScaleToZero { scaler, presence } = self.scale_to_zero.as_ref()?;
-        let now = self.clock.now_unix_millis();
-        match presence.last_beat().await {
-            Ok(beat) if heartbeat_is_fresh(beat, now) => return None,
-            Ok(_) => {}
-            Err(e) => {
-                // The command is on the bus; a running gateway takes it.
-                tracing::warn!(error = %error_chain(&e), "could not read the gateway's heartbeat");
-                return None;
-            }
-        }
-        let previous_deadline = presence.start_deadline().await.unwrap_or_else(|e| {
-            tracing::warn!(error = %error_chain(&e), "could not read the gateway's starting marker");
-            None
-        });
-        let overdue = previous_deadline.is_some_and(|deadline| deadline < now);
-        let deadline = now + START_DEADLINE.as_millis() as u64;
-        match presence.claim_start(now, deadline).await {
-            Ok(true) => {
-                tracing::info!(overdue, "gateway not running: asking it to start");
-                if let Err(e) = scaler.ensure_running().await {
-                    tracing::warn!(error = %error_chain(&e), "could not start the gateway service");
-                    // The next command claims again and retries.
-                    if let Err(e) = presence.clear_start().await {
-                        tracing::warn!(error = %error_chain(&e), "could not clear the gateway's starting marker");
-                    }
-                }
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %error_chain(&e), "could not claim the gateway's starting marker"),
-        }
-        if overdue {
-            tracing::warn!(
-                alarm = START_OVERDUE_ALARM,
-                late_ms = now.saturating_sub(previous_deadline.unwrap_or(now)),
-                "the gateway did not start within its deadline"
-            );
-            return Some(InteractionResponse::ephemeral(START_OVERDUE_REPLY));
-        }
-        Some(InteractionResponse::ephemeral(STARTING_REPLY))
     }
 
     /// The guild's stored player (an empty one when it has none).
@@ -650,7 +588,7 @@ fn log_command_error(error: &CommandError) {
 
 /// `error: cause: cause`, each level's Display (never Debug, which may carry
 /// request details).
-fn error_chain(error: &dyn StdError) -> String {
+pub(crate) fn error_chain(error: &dyn StdError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

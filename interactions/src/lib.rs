@@ -20,12 +20,16 @@ mod handler;
 mod http_reply;
 pub mod model;
 mod response;
+pub mod scale_to_zero;
 pub mod settings_command;
 pub mod verify;
 
 pub use error::{CommandError, KeyError, RequestError, VerifyError};
-pub use handler::{InteractionHandler, START_OVERDUE_ALARM, START_OVERDUE_REPLY, STARTING_REPLY};
+pub use handler::InteractionHandler;
 pub use http_reply::HttpReply;
 pub use model::{Interaction, MAX_BODY_BYTES};
 pub use response::{EPHEMERAL, InteractionResponse};
+pub use scale_to_zero::{
+    START_OVERDUE_ALARM, START_OVERDUE_REPLY, STARTING_REPLY, ScaleToZero, StartCheck, StartCheckOutcome,
+};
 pub use verify::PublicKey;

@@ -7,38 +7,14 @@
 
 mod common;
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
+use timmybot_test_support::logs::CapturedLogs;
 use timmybot_test_support::signer::SlashCommand;
 
 use common::{Harness, NOW, RecordingBus, TOKEN, command, play};
 
-/// A `MakeWriter` that appends every log line to a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn logs_name_the_interaction_but_never_the_token_or_body() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = CapturedLogs::install(tracing::Level::TRACE);
 
     let query = "https://example.com/very-distinctive-query.mp3";
     let ok = Harness::new();
@@ -49,7 +25,7 @@ async fn logs_name_the_interaction_but_never_the_token_or_body() {
     let failing = Harness::with_bus(RecordingBus::failing());
     failing.post(&play(query)).await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let sample = SlashCommand::default();
     assert!(logs.contains(&format!("interaction_id={}", sample.id)), "{logs}");
     assert!(logs.contains(&format!("guild_id={}", sample.guild_id.unwrap())), "{logs}");

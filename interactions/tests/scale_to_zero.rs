@@ -9,13 +9,17 @@ mod common;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use timmybot_core::{ApplicationId, GatewayPresence, GatewayScaler, ManualClock, START_DEADLINE, ScaleError};
+use timmybot_core::{
+    ApplicationId, GatewayPresence, GatewayScaler, ManualClock, START_DEADLINE, ScaleError, StartCheckTimer,
+};
 use timmybot_embedded::SqliteStore;
 use timmybot_interactions::{
-    HttpReply, InteractionHandler, PublicKey, START_OVERDUE_ALARM, START_OVERDUE_REPLY, STARTING_REPLY,
+    HttpReply, InteractionHandler, PublicKey, START_OVERDUE_ALARM, START_OVERDUE_REPLY, STARTING_REPLY, ScaleToZero,
 };
+use timmybot_test_support::logs::CapturedLogs;
 use timmybot_test_support::signer::{InteractionSigner, SAMPLE_APPLICATION_ID, SlashCommand, slash_command};
 
 use common::{NOW, RecordingBus, header_map, json_of, play};
@@ -42,11 +46,26 @@ impl GatewayScaler for CountingScaler {
     }
 }
 
+/// Records the start checks asked for.
+#[derive(Default)]
+struct RecordingTimer {
+    delays: Mutex<Vec<Duration>>,
+}
+
+#[async_trait]
+impl StartCheckTimer for RecordingTimer {
+    async fn check_after(&self, delay: Duration) -> Result<(), ScaleError> {
+        self.delays.lock().unwrap().push(delay);
+        Ok(())
+    }
+}
+
 struct World {
     signer: InteractionSigner,
     bus: Arc<RecordingBus>,
     clock: ManualClock,
     scaler: Arc<CountingScaler>,
+    timer: Arc<RecordingTimer>,
     presence: SqliteStore,
     handler: InteractionHandler,
 }
@@ -58,14 +77,15 @@ impl World {
         let clock = ManualClock::at(NOW);
         let scaler = Arc::new(CountingScaler::default());
         let presence = SqliteStore::in_memory().unwrap();
+        let timer = Arc::new(RecordingTimer::default());
         let handler = InteractionHandler::new(
             bus.clone(),
             Arc::new(clock.clone()),
             PublicKey::from_hex(&signer.public_key_hex()).unwrap(),
             ApplicationId::new(SAMPLE_APPLICATION_ID).unwrap(),
         )
-        .with_scale_to_zero(scaler.clone(), Arc::new(presence.clone()));
-        Self { signer, bus, clock, scaler, presence, handler }
+        .with_scale_to_zero(ScaleToZero::new(scaler.clone(), Arc::new(presence.clone()), timer.clone()));
+        Self { signer, bus, clock, scaler, timer, presence, handler }
     }
 
     async fn post(&self, interaction: &serde_json::Value) -> HttpReply {
@@ -117,6 +137,8 @@ async fn a_fresh_heartbeat_leaves_the_deferred_reply_and_starts_nothing() {
     assert_eq!(world.published(), 1);
     assert_eq!(world.starts(), 0);
     assert_eq!(world.presence.start_deadline().await.unwrap(), None, "no marker claimed");
+    assert!(world.timer.delays.lock().unwrap().is_empty(), "no start check");
+    assert_eq!(world.presence.take_waiters(world.now_ms()).await.unwrap(), [], "nobody waits");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,6 +159,12 @@ async fn a_hundred_commands_to_a_stopped_gateway_are_all_published_and_start_it_
     assert_eq!(world.starts(), 1, "one start for all of them");
     let deadline = world.presence.start_deadline().await.unwrap();
     assert_eq!(deadline, Some(world.now_ms() + START_DEADLINE.as_millis() as u64));
+    assert_eq!(*world.timer.delays.lock().unwrap(), [START_DEADLINE], "one start check, at the deadline");
+    let waiters = world.presence.take_waiters(world.now_ms()).await.unwrap();
+    assert_eq!(waiters.len(), 100, "every member waits on the start");
+    assert_eq!(waiters[0].application, ApplicationId::new(SAMPLE_APPLICATION_ID).unwrap());
+    let expires = world.now_ms() + timmybot_core::INTERACTION_TOKEN_LIFETIME.as_millis() as u64;
+    assert!(waiters.iter().all(|w| w.expires_ms == expires), "each kept as long as its token lives");
 }
 
 #[tokio::test]
@@ -155,6 +183,7 @@ async fn a_failed_start_is_asked_again_by_the_next_command() {
     world.scaler.failing.store(true, Ordering::SeqCst);
     assert_eq!(content(&world.post(&play_with_id(1)).await), STARTING_REPLY);
     assert_eq!(world.presence.start_deadline().await.unwrap(), None, "the failed claim is released");
+    assert!(world.timer.delays.lock().unwrap().is_empty(), "no check for a start that was not asked");
     world.scaler.failing.store(false, Ordering::SeqCst);
     assert_eq!(content(&world.post(&play_with_id(2)).await), STARTING_REPLY);
     assert_eq!(world.starts(), 2);
@@ -174,31 +203,9 @@ async fn once_the_gateway_beats_commands_are_deferred_again() {
     assert_eq!(world.starts(), 1);
 }
 
-/// A `MakeWriter` that appends every log line to a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_start_past_its_deadline_keeps_the_command_asks_again_and_raises_the_alarm() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = CapturedLogs::install(tracing::Level::INFO);
 
     let world = World::new(RecordingBus::default());
     assert_eq!(content(&world.post(&play_with_id(1)).await), STARTING_REPLY);
@@ -206,7 +213,7 @@ async fn a_start_past_its_deadline_keeps_the_command_asks_again_and_raises_the_a
     world.clock.advance(START_DEADLINE.as_secs());
     assert_eq!(content(&world.post(&play_with_id(2)).await), STARTING_REPLY);
     assert_eq!(world.starts(), 1);
-    let before = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let before = captured.text();
     assert!(!before.contains(START_OVERDUE_ALARM), "no alarm within the deadline: {before}");
     // Past it, with still no heartbeat.
     world.clock.advance(1);
@@ -216,7 +223,7 @@ async fn a_start_past_its_deadline_keeps_the_command_asks_again_and_raises_the_a
     // The new claim has a new deadline: the next command is "starting" again.
     assert_eq!(content(&world.post(&play_with_id(4)).await), STARTING_REPLY);
     assert_eq!(world.starts(), 2);
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let alarms: Vec<_> = logs.lines().filter(|l| l.contains(&format!("alarm=\"{START_OVERDUE_ALARM}\""))).collect();
     assert_eq!(alarms.len(), 1, "one alarm line: {logs}");
     assert!(alarms[0].contains("WARN"), "{}", alarms[0]);

@@ -20,6 +20,7 @@ pub mod emulators;
 pub mod fake_apis;
 pub mod fake_discord;
 pub mod fake_voice;
+pub mod logs;
 pub mod runtime;
 pub mod signer;
 pub mod test_ca;

@@ -66,6 +66,15 @@ fn allowlist_admin_lambda_variables_are_its_configs() {
     assert!(one_of(&lambda["oneOf"]).is_empty());
 }
 
+#[test]
+fn start_check_lambda_variables_are_its_configs() {
+    let contract = contract();
+    let lambda = &contract["components"]["startCheck"];
+    assert_eq!(names(&lambda["required"]), set(&[&start_check_lambda::REQUIRED_VARS]));
+    assert_eq!(names(&lambda["optional"]), set(&[&start_check_lambda::OPTIONAL_VARS]));
+    assert!(one_of(&lambda["oneOf"]).is_empty());
+}
+
 /// The track cache table the stack builds is the one the DynamoDB store
 /// reads (its key and TTL attribute), and its name reaches both components
 /// that use it through the variable their configs read: optional with a
@@ -106,6 +115,8 @@ fn lambda_artifact_names_are_the_binaries() {
     let lambdas = &contract["artifacts"]["lambdas"];
     assert_eq!(lambdas["interactions"], interactions_lambda::BIN_NAME);
     assert_eq!(lambdas["allowlistAdmin"], allowlist_admin_lambda::BIN_NAME);
+    assert_eq!(lambdas["startCheck"], start_check_lambda::BIN_NAME);
+    assert_eq!(lambdas.as_object().unwrap().len(), 3, "every Lambda is checked here");
 }
 
 /// The container runs these commands: the binary must know them (`--help`

@@ -1,7 +1,9 @@
 //! Scale to zero end to end, on DynamoDB Local, SQS and ECS in moto: a
 //! cold `/play` (a hundred at once) makes one `UpdateService` call, every
 //! command waits on the bus, the member is told the player starts; the
-//! platform then starts, plays the queued command and edits the reply. And
+//! start check at the deadline (the platform still down) tells every
+//! waiting member it is late and asks again; the platform then starts,
+//! plays the queued command and edits the reply. And
 //! the idle stop: desired count 0, the heartbeat gone, a clean end, and a
 //! command that arrives while stopping left on the bus with the desired
 //! count back at 1.
@@ -18,9 +20,12 @@ use std::time::Duration;
 use serde_json::json;
 use timmybot::config::{BusBackend, ScaleToZeroConfig, StoreBackend};
 use timmybot::sandbox::{GUILD_ID, MEMBER_ID, Sandbox, SandboxOptions, TEXT_CHANNEL_ID, trust_sandbox_ca};
-use timmybot_aws::{DynamoStore, DynamoTables, EcsScaler, SqsBus};
-use timmybot_core::{CommandBus, GatewayPresence, SystemClock};
-use timmybot_interactions::{InteractionHandler, PublicKey, STARTING_REPLY};
+use timmybot_aws::{DynamoStore, DynamoTables, EcsScaler, SqsBus, SqsStartCheckTimer};
+use timmybot_core::{CommandBus, GatewayPresence, ManualClock, START_DEADLINE, SystemClock};
+use timmybot_discord_rest::InteractionReplies;
+use timmybot_interactions::{
+    InteractionHandler, PublicKey, START_OVERDUE_REPLY, STARTING_REPLY, ScaleToZero, StartCheck, StartCheckOutcome,
+};
 use timmybot_test_support::audio::write_tone_wav;
 use timmybot_test_support::aws_proxy::{BeforeForward, BoxFuture, RecordedAwsCall, RecordingProxy};
 use timmybot_test_support::emulators::{Emulators, unique_name};
@@ -126,6 +131,13 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
+/// Messages waiting out their delay on the start-check queue.
+async fn delayed_checks(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed as Delayed;
+    let attributes = sqs.get_queue_attributes().queue_url(url).attribute_names(Delayed).send().await.unwrap();
+    attributes.attributes.unwrap()[&Delayed].parse().unwrap()
+}
+
 fn desired_counts(proxy: &RecordingProxy) -> Vec<i64> {
     proxy.calls_to("UpdateService").iter().map(|body| body["desiredCount"].as_i64().expect("a desired count")).collect()
 }
@@ -148,6 +160,14 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
 
         // The interactions Lambda's handler, with the gateway stopped.
         let store = Arc::new(aws.store());
+        let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
+        let start_checks =
+            sqs.create_queue().queue_name(unique_name("start-check")).send().await.unwrap().queue_url.unwrap();
+        let scale = ScaleToZero::new(
+            Arc::new(aws.scaler(&proxy.url())),
+            store.clone(),
+            Arc::new(SqsStartCheckTimer::new(sqs.clone(), start_checks.clone())),
+        );
         let handler = Arc::new(
             InteractionHandler::new(
                 Arc::new(aws.bus()),
@@ -155,7 +175,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
                 PublicKey::from_hex(&sandbox.signer().public_key_hex()).unwrap(),
                 timmybot_core::ApplicationId::new(sandbox.discord.config().application_id).unwrap(),
             )
-            .with_scale_to_zero(Arc::new(aws.scaler(&proxy.url())), store.clone()),
+            .with_scale_to_zero(scale.clone()),
         );
         let mut posts = Vec::new();
         for _ in 0..COMMANDS {
@@ -195,18 +215,36 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
         assert_eq!(aws.bus().outstanding().await.unwrap(), COMMANDS as u64, "every command waits on the bus");
         assert!(store.start_deadline().await.unwrap().is_some(), "the starting marker is claimed");
 
+        assert_eq!(delayed_checks(&sqs, &start_checks).await, 1, "one start check set for the deadline");
+
+        // The deadline passes with the task still not up: the start check
+        // (the start-check Lambda's library code, on a clock past it) tells
+        // every waiting member, asks for the start again, sets one more check.
+        let api = url::Url::parse(&format!("http://{}/api/v10/", sandbox.discord.rest_addr())).unwrap();
+        let replies = InteractionReplies::new(api, Duration::from_secs(5)).unwrap();
+        let late = ManualClock::at(unix_now() + START_DEADLINE.as_secs() + 1);
+        let check = StartCheck::new(scale, Arc::new(replies), Arc::new(late));
+        let outcome = check.run().await.expect("the check runs");
+        assert_eq!(outcome, StartCheckOutcome::Overdue { told: COMMANDS, asked_again: true });
+        let told =
+            tokens.iter().filter(|t| sandbox.discord.original_message(t).as_deref() == Some(START_OVERDUE_REPLY));
+        assert_eq!(told.count(), COMMANDS, "every waiting member is told the start is late");
+        assert_eq!(desired_counts(&proxy), [1, 1], "the start is asked again, once");
+        assert_eq!(delayed_checks(&sqs, &start_checks).await, 2, "one more check");
+        assert_eq!(aws.bus().outstanding().await.unwrap(), COMMANDS as u64, "no command is lost");
+
         // The task is up: moto launches nothing, so the test starts the platform.
         sandbox.start_platform().await.expect("the platform starts");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         let replies = loop {
             let replies: Vec<String> =
                 tokens.iter().map(|t| sandbox.discord.original_message(t).unwrap_or_default()).collect();
-            if replies.iter().all(|r| r != STARTING_REPLY) || tokio::time::Instant::now() > deadline {
+            if replies.iter().all(|r| r != START_OVERDUE_REPLY) || tokio::time::Instant::now() > deadline {
                 break replies;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        let still_starting = replies.iter().filter(|r| *r == STARTING_REPLY).count();
+        let still_starting = replies.iter().filter(|r| *r == STARTING_REPLY || *r == START_OVERDUE_REPLY).count();
         assert_eq!(still_starting, 0, "every reply was edited");
         let now_playing: Vec<_> = replies.iter().filter(|r| r.starts_with("Now playing")).collect();
         assert_eq!(now_playing.len(), 1, "the first queued /play plays, the rest queue: {replies:?}");
@@ -220,7 +258,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
         }
         assert!(store.last_beat().await.unwrap().is_some(), "the gateway beats");
         sandbox.shutdown().await.expect("clean shutdown");
-        assert_eq!(desired_counts(&proxy), [1], "no more scaling: a shutdown is not an idle stop");
+        assert_eq!(desired_counts(&proxy), [1, 1], "no more scaling: a shutdown is not an idle stop");
         assert_eq!(store.last_beat().await.unwrap(), None, "the heartbeat is cleared at stop");
     });
 }

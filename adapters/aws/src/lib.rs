@@ -35,6 +35,7 @@ mod presence_dynamodb;
 mod sdk_config;
 mod secrets_manager;
 mod settings_dynamodb;
+mod start_check_sqs;
 mod track_cache_dynamodb;
 
 pub use app_secret::{AppSecretError, AppSecretStore};
@@ -48,3 +49,4 @@ pub use ecs_scaler::EcsScaler;
 pub use error::SetupError;
 pub use sdk_config::{interactive_timeouts, load_sdk_config, service_timeouts};
 pub use secrets_manager::SecretsManagerStore;
+pub use start_check_sqs::SqsStartCheckTimer;

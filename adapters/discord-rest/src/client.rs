@@ -20,7 +20,7 @@ use crate::BuildError;
 pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10/";
 
 /// Discord requires this form: `DiscordBot ($url, $versionNumber)`.
-const USER_AGENT_VALUE: &str = "DiscordBot (https://github.com/timmybot/timmybot, 0.1)";
+pub(crate) const USER_AGENT_VALUE: &str = "DiscordBot (https://github.com/timmybot/timmybot, 0.1)";
 
 /// Longest 429 wait honoured inline; longer ones are the caller's problem,
 /// since blocking a command for many seconds is worse than reporting it.
@@ -240,7 +240,7 @@ fn snowflake(value: &Value, key: &str) -> Option<u64> {
 /// The JSON of a create or edit. Mentions never ping (`parse: []`); buttons
 /// go five to a row; an edit always sends `components` so buttons the
 /// message had disappear when the new version has none.
-fn message_body(message: &OutgoingMessage, edit: bool) -> Value {
+pub(crate) fn message_body(message: &OutgoingMessage, edit: bool) -> Value {
     let mut body = json!({
         "content": message.content,
         "allowed_mentions": { "parse": [] },

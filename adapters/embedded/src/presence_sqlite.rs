@@ -1,10 +1,11 @@
 //! [`GatewayPresence`] on SQLite: the two deployment-wide rows of
 //! `gateway_presence`, `heartbeat` (the last beat's time) and `starting`
-//! (the starting marker's deadline).
+//! (the starting marker's deadline); and `start_waiters`, one row per
+//! member waiting on a start.
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
-use timmybot_core::{GatewayPresence, StoreError, StoreErrorKind};
+use timmybot_core::{GatewayPresence, Secret, StartWaiter, StoreError, StoreErrorKind};
 
 use crate::sqlite_store::{SqliteStore, corrupt, unavailable};
 
@@ -81,5 +82,59 @@ impl GatewayPresence for SqliteStore {
 
     async fn clear_start(&self) -> Result<(), StoreError> {
         self.delete_presence_row(STARTING).await
+    }
+
+    async fn add_waiter(&self, waiter: &StartWaiter) -> Result<(), StoreError> {
+        let expires = millis(waiter.expires_ms)?;
+        let (interaction, application) = (waiter.interaction.to_string(), waiter.application.to_string());
+        let token = waiter.token.expose().to_owned();
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO start_waiters (interaction_id, application_id, token, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (interaction_id) DO NOTHING",
+                params![interaction, application, token, expires],
+            )
+            .map(drop)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn take_waiters(&self, now_ms: u64) -> Result<Vec<StartWaiter>, StoreError> {
+        let now = millis(now_ms)?;
+        self.call(move |conn| {
+            // Read and delete in one transaction: two checks never both
+            // take the same member.
+            let tx = conn.transaction().map_err(unavailable)?;
+            let rows: Vec<(String, String, String, i64)> = {
+                let mut select = tx
+                    .prepare(
+                        "SELECT interaction_id, application_id, token, expires_ms FROM start_waiters
+                         ORDER BY interaction_id",
+                    )
+                    .map_err(unavailable)?;
+                select
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?
+            };
+            tx.execute("DELETE FROM start_waiters", []).map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            let mut waiters = Vec::new();
+            for (interaction, application, token, expires) in rows {
+                if expires < now {
+                    continue;
+                }
+                waiters.push(StartWaiter {
+                    interaction: interaction.parse().map_err(corrupt)?,
+                    application: application.parse().map_err(corrupt)?,
+                    token: Secret::new(token),
+                    expires_ms: u64::try_from(expires).map_err(corrupt)?,
+                });
+            }
+            Ok(waiters)
+        })
+        .await
     }
 }

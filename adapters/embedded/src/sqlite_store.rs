@@ -51,6 +51,13 @@ CREATE TABLE IF NOT EXISTS gateway_presence (
     name  TEXT PRIMARY KEY NOT NULL,
     at_ms INTEGER NOT NULL
 ) STRICT;
+-- Members whose reply says the player is starting (presence_sqlite.rs).
+CREATE TABLE IF NOT EXISTS start_waiters (
+    interaction_id TEXT PRIMARY KEY NOT NULL,
+    application_id TEXT NOT NULL,
+    token          TEXT NOT NULL,
+    expires_ms     INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS guild_settings (
     guild_id       TEXT PRIMARY KEY NOT NULL,
     version        INTEGER NOT NULL,

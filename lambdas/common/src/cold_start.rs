@@ -6,7 +6,10 @@ use std::fmt;
 use std::future::Future;
 use std::process::ExitCode;
 
+use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Body, Request, Response, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::ConfigError;
 
@@ -75,10 +78,11 @@ where
     })
 }
 
-/// A Lambda's whole `main`: chooses rustls' crypto provider, starts the
-/// logs (honouring the function's `AWS_LAMBDA_LOG_FORMAT` and
-/// `AWS_LAMBDA_LOG_LEVEL`), runs [`start`], then serves every request with
-/// `handler` over what `build` returned, until the runtime stops.
+/// A Lambda's whole `main` behind a Function URL: chooses rustls' crypto
+/// provider, starts the logs (honouring the function's
+/// `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`), runs [`start`],
+/// then serves every request with `handler` over what `build` returned,
+/// until the runtime stops.
 ///
 /// A failed start logs its one line and exits with failure, so Lambda
 /// reports an init error and retries the cold start on the next request.
@@ -97,20 +101,64 @@ where
     H: Fn(&'static S, Request) -> HF,
     HF: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send + 'static,
 {
+    let state = match prepare(read_config, build).await {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
+    finish(lambda_http::run(service_fn(|request| handler(state, request))).await)
+}
+
+/// [`run`] for a Lambda invoked by events (an SQS queue, a schedule):
+/// `handler` gets each event's payload, deserialized as `Ev`.
+pub async fn run_events<C, S, E, B, BF, H, HF, Ev, R>(
+    read_config: impl FnOnce() -> Result<C, ConfigError>,
+    build: B,
+    handler: H,
+) -> ExitCode
+where
+    B: FnOnce(C) -> BF,
+    BF: Future<Output = Result<S, E>>,
+    E: Into<Box<dyn Error + Send + Sync>>,
+    S: Sync + 'static,
+    H: Fn(&'static S, LambdaEvent<Ev>) -> HF,
+    HF: Future<Output = Result<R, lambda_http::Error>> + Send + 'static,
+    Ev: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+{
+    let state = match prepare(read_config, build).await {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
+    finish(lambda_runtime::run(service_fn(|event| handler(state, event))).await)
+}
+
+/// The crypto provider, the logs, and [`start`]; what it built, kept for
+/// the rest of the process (a `'static` borrow lets each invocation's
+/// future hold it without reference counting).
+async fn prepare<C, S, E, B, BF>(
+    read_config: impl FnOnce() -> Result<C, ConfigError>,
+    build: B,
+) -> Result<&'static S, ExitCode>
+where
+    S: 'static,
+    B: FnOnce(C) -> BF,
+    BF: Future<Output = Result<S, E>>,
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
     install_crypto_provider();
     lambda_http::tracing::init_default_subscriber();
-
-    let state = match start(read_config, build).await {
-        Ok(state) => state,
+    match start(read_config, build).await {
+        Ok(state) => Ok(Box::leak(Box::new(state))),
         Err(failure) => {
             tracing::error!("{failure}");
-            return ExitCode::FAILURE;
+            Err(ExitCode::FAILURE)
         }
-    };
-    // Built once and kept until the process ends: a `'static` borrow lets
-    // each invocation's future hold it without reference counting.
-    let state: &'static S = Box::leak(Box::new(state));
-    match lambda_http::run(service_fn(|request| handler(state, request))).await {
+    }
+}
+
+/// The exit code once the runtime stopped.
+fn finish(ran: Result<(), lambda_http::Error>) -> ExitCode {
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("lambda runtime stopped: {error}");

@@ -17,7 +17,11 @@
 pub mod aws;
 pub mod cold_start;
 pub mod config;
+pub mod gateway_service;
 
 pub use aws::{APP_SECRET_VAR, AppSecretEntryError, app_secret, optional_entry, required_entry, sdk_config};
-pub use cold_start::{StartupFailure, install_crypto_provider, run, start};
+pub use cold_start::{StartupFailure, install_crypto_provider, run, run_events, start};
 pub use config::{ConfigError, Vars, env_lookup};
+pub use gateway_service::{
+    GATEWAY_CLUSTER_VAR, GATEWAY_SERVICE_VAR, GATEWAY_SERVICE_VARS, GatewayService, START_CHECK_QUEUE_URL_VAR,
+};

@@ -27,11 +27,8 @@ pub const TABLE_TRACK_CACHE_VAR: &str = "TIMMYBOT_TABLE_TRACK_CACHE";
 /// Environment variable with the allowlist webhook URL (optional).
 pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
-/// Environment variable naming the gateway service's ECS cluster (scale to
-/// zero; set with [`GATEWAY_SERVICE_VAR`], both or neither).
-pub const GATEWAY_CLUSTER_VAR: &str = "TIMMYBOT_GATEWAY_CLUSTER";
-/// Environment variable naming the gateway's ECS service.
-pub const GATEWAY_SERVICE_VAR: &str = "TIMMYBOT_GATEWAY_SERVICE";
+pub use timmybot_lambda_common::{GATEWAY_CLUSTER_VAR, GATEWAY_SERVICE_VAR, START_CHECK_QUEUE_URL_VAR};
+use timmybot_lambda_common::{GATEWAY_SERVICE_VARS, GatewayService};
 
 /// Variables that must all be set.
 pub const REQUIRED_VARS: [&str; 5] =
@@ -43,7 +40,8 @@ pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, APP_SECRET_VAR];
 /// Variables read when present, besides the allowlist's own
 /// ([`timmybot_allowlist::ALLOWLIST_VARS`]) and the sources'
 /// ([`timmybot_sources::config::VARS`]).
-pub const OPTIONAL_VARS: [&str; 3] = [ALLOWLIST_WEBHOOK_URL_VAR, GATEWAY_CLUSTER_VAR, GATEWAY_SERVICE_VAR];
+pub const OPTIONAL_VARS: [&str; 4] =
+    [ALLOWLIST_WEBHOOK_URL_VAR, GATEWAY_SERVICE_VARS[0], GATEWAY_SERVICE_VARS[1], GATEWAY_SERVICE_VARS[2]];
 
 /// Where the public key comes from.
 #[derive(Debug, Clone)]
@@ -88,11 +86,13 @@ pub struct Config {
     /// What suggestions and `/search` search ([`SourcesConfig`]'s
     /// variables, all optional: Radio Browser and Audius on, discovered).
     pub sources: SourcesConfig,
-    /// The gateway's ECS cluster and service (`TIMMYBOT_GATEWAY_CLUSTER`,
-    /// `TIMMYBOT_GATEWAY_SERVICE`, both or neither; default unset): a voice
-    /// command arriving while the gateway's heartbeat is missing starts the
-    /// service. Unset, commands are only published.
-    pub gateway_service: Option<(String, String)>,
+    /// The gateway's ECS cluster and service and the start-check queue
+    /// (`TIMMYBOT_GATEWAY_CLUSTER`, `TIMMYBOT_GATEWAY_SERVICE`,
+    /// `TIMMYBOT_START_CHECK_QUEUE_URL`, all or none; default unset): a
+    /// voice command arriving while the gateway's heartbeat is missing
+    /// starts the service and sets the start check. Unset, commands are
+    /// only published.
+    pub gateway_service: Option<GatewayService>,
 }
 
 impl Config {
@@ -132,12 +132,7 @@ impl Config {
         let allowlist =
             AllowlistSettings::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
         let sources = SourcesConfig::from_lookup(vars.lookup()).map_err(|e| ConfigError::invalid(e.var, e.problem))?;
-        let gateway_service = match (vars.optional(GATEWAY_CLUSTER_VAR), vars.optional(GATEWAY_SERVICE_VAR)) {
-            (Some(cluster), Some(service)) => Some((cluster, service)),
-            (None, None) => None,
-            (Some(_), None) => return Err(ConfigError::Missing(GATEWAY_SERVICE_VAR)),
-            (None, Some(_)) => return Err(ConfigError::Missing(GATEWAY_CLUSTER_VAR)),
-        };
+        let gateway_service = GatewayService::from_vars(&vars)?;
         Ok(Self {
             public_key,
             app_secret,
@@ -187,7 +182,7 @@ mod tests {
     }
 
     #[test]
-    fn the_gateway_service_needs_both_cluster_and_service() {
+    fn the_gateway_service_needs_cluster_service_and_start_check_queue() {
         let base = [
             (PUBLIC_KEY_VAR, KEY),
             (APPLICATION_ID_VAR, "123"),
@@ -196,16 +191,21 @@ mod tests {
             (TABLE_GUILD_QUEUES_VAR, "q"),
             (TABLE_TRACK_CACHE_VAR, "t"),
         ];
-        let mut both = base.to_vec();
-        both.extend([(GATEWAY_CLUSTER_VAR, "timmybot"), (GATEWAY_SERVICE_VAR, "gateway")]);
-        let config = Config::from_lookup(lookup(&both)).unwrap();
-        assert_eq!(config.gateway_service, Some(("timmybot".into(), "gateway".into())));
-        let mut cluster_only = base.to_vec();
-        cluster_only.push((GATEWAY_CLUSTER_VAR, "timmybot"));
-        assert_eq!(Config::from_lookup(lookup(&cluster_only)).unwrap_err(), ConfigError::Missing(GATEWAY_SERVICE_VAR));
-        let mut service_only = base.to_vec();
-        service_only.push((GATEWAY_SERVICE_VAR, "gateway"));
-        assert_eq!(Config::from_lookup(lookup(&service_only)).unwrap_err(), ConfigError::Missing(GATEWAY_CLUSTER_VAR));
+        let mut all = base.to_vec();
+        all.extend([
+            (GATEWAY_CLUSTER_VAR, "timmybot"),
+            (GATEWAY_SERVICE_VAR, "gateway"),
+            (START_CHECK_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/start-check"),
+        ]);
+        let config = Config::from_lookup(lookup(&all)).unwrap();
+        let gateway = config.gateway_service.unwrap();
+        assert_eq!((gateway.cluster.as_str(), gateway.service.as_str()), ("timmybot", "gateway"));
+        let mut no_queue = base.to_vec();
+        no_queue.extend([(GATEWAY_CLUSTER_VAR, "timmybot"), (GATEWAY_SERVICE_VAR, "gateway")]);
+        assert_eq!(
+            Config::from_lookup(lookup(&no_queue)).unwrap_err(),
+            ConfigError::Missing(START_CHECK_QUEUE_URL_VAR)
+        );
     }
 
     /// Records what `from_lookup` asks for, with the public key inline and

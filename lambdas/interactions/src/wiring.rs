@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use timmybot_allowlist::Allowlist;
 use timmybot_aws::app_secret::{DISCORD_PUBLIC_KEY_ENTRY, DISCORD_TOKEN_ENTRY};
-use timmybot_aws::{DynamoStore, DynamoTables, EcsScaler, SqsBus};
+use timmybot_aws::{DynamoStore, DynamoTables, EcsScaler, SqsBus, SqsStartCheckTimer};
 use timmybot_core::SystemClock;
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_emf::EmfEmitter;
-use timmybot_interactions::{InteractionHandler, PublicKey};
+use timmybot_interactions::{InteractionHandler, PublicKey, ScaleToZero};
 use timmybot_lambda_common::{APP_SECRET_VAR, app_secret, optional_entry, required_entry, sdk_config};
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 
@@ -86,10 +86,11 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         .with_player_store(store.clone())
         .with_settings_store(store.clone())
         .with_search(sources.search());
-    if let Some((cluster, service)) = config.gateway_service {
+    if let Some(gateway) = config.gateway_service {
         // Scale to zero: a command while the gateway is down starts it.
-        let scaler = EcsScaler::new(aws_sdk_ecs::Client::new(&sdk), cluster, service);
-        handler = handler.with_scale_to_zero(Arc::new(scaler), store);
+        let scaler = EcsScaler::new(aws_sdk_ecs::Client::new(&sdk), gateway.cluster, gateway.service);
+        let timer = SqsStartCheckTimer::new(aws_sdk_sqs::Client::new(&sdk), gateway.start_check_queue_url);
+        handler = handler.with_scale_to_zero(ScaleToZero::new(Arc::new(scaler), store, Arc::new(timer)));
     }
     Ok(handler)
 }

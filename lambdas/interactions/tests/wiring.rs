@@ -213,7 +213,14 @@ fn a_cold_play_starts_the_configured_gateway_service() {
             .send()
             .await
             .expect("service");
-        config.gateway_service = Some((cluster.clone(), "gateway".into()));
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let start_checks =
+            sqs.create_queue().queue_name(unique_name("start-check")).send().await.unwrap().queue_url.unwrap();
+        config.gateway_service = Some(timmybot_lambda_common::GatewayService {
+            cluster: cluster.clone(),
+            service: "gateway".into(),
+            start_check_queue_url: start_checks.clone(),
+        });
 
         let handler = build_handler(config).await.expect("handler builds");
         let body = slash_command(SlashCommand {
@@ -228,5 +235,19 @@ fn a_cold_play_starts_the_configured_gateway_service() {
         assert_eq!(scaler.counts().await.unwrap().0, 1, "desired count 1");
         let bus = timmybot_aws::SqsBus::new(aws_sdk_sqs::Client::new(&sdk), queue.url);
         assert_eq!(timmybot_core::CommandBus::outstanding(&bus).await.unwrap(), 1, "the command waits on the bus");
+        let delayed = sqs
+            .get_queue_attributes()
+            .queue_url(&start_checks)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed]
+            .clone();
+        assert_eq!(delayed, "1", "one start check set for the deadline");
+        let store = timmybot_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
+        let waiters = timmybot_core::GatewayPresence::take_waiters(&store, 0).await.unwrap();
+        assert_eq!(waiters.len(), 1, "the member waits on the start");
     });
 }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use timmybot_core::GatewayPresence;
+use timmybot_core::{ApplicationId, GatewayPresence, InteractionId, Secret, StartWaiter};
 
 /// A time well after any the behaviours use as "before".
 const T: u64 = 1_800_000_000_000;
@@ -73,4 +73,53 @@ pub async fn concurrent_claims_one_wins(presence: Arc<dyn GatewayPresence>) {
         wins += usize::from(claim.await.unwrap());
     }
     assert_eq!(wins, 1, "exactly one concurrent claim wins");
+}
+
+fn waiter(interaction: u64, expires_ms: u64) -> StartWaiter {
+    StartWaiter {
+        interaction: InteractionId::new(interaction).unwrap(),
+        application: ApplicationId::new(42).unwrap(),
+        token: Secret::new(format!("token-{interaction}")),
+        expires_ms,
+    }
+}
+
+/// Taking the waiters returns each one added (an interaction added twice
+/// once), drops those whose token expired, and leaves none behind.
+pub async fn waiters_are_taken_once_without_the_expired(presence: &dyn GatewayPresence) {
+    assert_eq!(presence.take_waiters(T).await.unwrap(), []);
+    presence.add_waiter(&waiter(1, T + 900_000)).await.unwrap();
+    presence.add_waiter(&waiter(2, T + 500)).await.unwrap();
+    presence.add_waiter(&waiter(3, T + 2_000)).await.unwrap();
+    presence.add_waiter(&waiter(1, T + 900_000)).await.unwrap();
+    let mut taken = presence.take_waiters(T + 1_000).await.unwrap();
+    taken.sort_by_key(|w| w.interaction);
+    assert_eq!(taken, [waiter(1, T + 900_000), waiter(3, T + 2_000)], "the expired one is dropped");
+    assert_eq!(taken[0].token.expose(), "token-1");
+    assert_eq!(presence.take_waiters(T + 1_000).await.unwrap(), [], "taken means removed");
+    presence.claim_start(T, T + 180_000).await.unwrap();
+    presence.add_waiter(&waiter(4, T + 900_000)).await.unwrap();
+    presence.clear_start().await.unwrap();
+    presence.clear_beat().await.unwrap();
+    assert_eq!(presence.take_waiters(T).await.unwrap().len(), 1, "waiters are apart from the marker and the beat");
+}
+
+/// Two checks taking at once never both get the same member, and together
+/// they get every one.
+pub async fn concurrent_takes_split_the_waiters(presence: Arc<dyn GatewayPresence>) {
+    for n in 1..=12 {
+        presence.add_waiter(&waiter(n, T + 900_000)).await.unwrap();
+    }
+    let takes: Vec<_> = (0..2)
+        .map(|_| {
+            let presence = presence.clone();
+            tokio::spawn(async move { presence.take_waiters(T).await.unwrap() })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for take in takes {
+        all.extend(take.await.unwrap().into_iter().map(|w| w.interaction.get()));
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=12).collect::<Vec<u64>>(), "each waiter taken exactly once");
 }

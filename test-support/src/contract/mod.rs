@@ -101,11 +101,17 @@ macro_rules! gateway_presence_contract {
             claim_wins_once_until_the_deadline,
             claim_after_the_deadline_wins_again,
             cleared_marker_can_be_claimed_and_beats_are_separate,
+            waiters_are_taken_once_without_the_expired,
         );
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_claims_one_wins() {
             let store: ::std::sync::Arc<dyn ::timmybot_core::GatewayPresence> = ::std::sync::Arc::new($store);
             $crate::contract::gateway_presence::concurrent_claims_one_wins(store).await;
+        }
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_takes_split_the_waiters() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::GatewayPresence> = ::std::sync::Arc::new($store);
+            $crate::contract::gateway_presence::concurrent_takes_split_the_waiters(store).await;
         }
     };
 }

@@ -1,0 +1,92 @@
+//! Errors of the accounts crate.
+//!
+//! None of them carries key bytes, key text or a token: each names what was
+//! wrong (a position, a version, a length), never the value. In particular no
+//! base64 decoder error is kept as a source, because it quotes the offending
+//! byte of the input.
+
+/// A provider name that is not `google`, `spotify` or `plex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown provider (expected google, spotify or plex)")]
+pub struct ParseProviderError;
+
+/// The key ring text in the application secret is not valid.
+///
+/// `position` counts the comma-separated entries from 1 (the current key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyRingError {
+    /// No key at all.
+    #[error("key ring is empty")]
+    Empty,
+    /// An entry is not `v<version>:<base64 key>`.
+    #[error("key ring entry {position} is not of the form v<version>:<base64 key>")]
+    MalformedEntry {
+        /// Which entry, from 1.
+        position: usize,
+    },
+    /// An entry's version is not a decimal `u32` without leading zeros.
+    #[error("key ring entry {position} has an invalid version (expected v followed by a number)")]
+    InvalidVersion {
+        /// Which entry, from 1.
+        position: usize,
+    },
+    /// An entry's key is not standard base64.
+    #[error("key ring entry {position} (key v{version}) is not valid base64")]
+    InvalidBase64 {
+        /// Which entry, from 1.
+        position: usize,
+        /// The entry's key version.
+        version: u32,
+    },
+    /// An entry's key does not decode to 32 bytes.
+    #[error("key ring entry {position} (key v{version}) is {length} bytes, expected 32")]
+    WrongLength {
+        /// Which entry, from 1.
+        position: usize,
+        /// The entry's key version.
+        version: u32,
+        /// How many bytes it decoded to.
+        length: usize,
+    },
+    /// Two keys share a version, so a record's version would not say which
+    /// key sealed it.
+    #[error("key ring has key version {version} more than once")]
+    DuplicateVersion {
+        /// The repeated version.
+        version: u32,
+    },
+}
+
+/// A stored token string is not `v<version>.<nonce>.<ciphertext>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("stored token is malformed: {reason}")]
+pub struct MalformedTokenError {
+    reason: &'static str,
+}
+
+impl MalformedTokenError {
+    pub(crate) const fn new(reason: &'static str) -> Self {
+        Self { reason }
+    }
+}
+
+/// A sealed token could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The token was sealed with a key the ring no longer (or not yet) holds:
+    /// the key was retired too early, or the secret is out of date.
+    #[error("token was sealed with key v{version}, which the key ring does not hold")]
+    UnknownKeyVersion {
+        /// The version recorded in the token.
+        version: u32,
+    },
+    /// Authentication failed: the record was altered, or it was sealed for
+    /// another user or provider. Treat the account as unlinked.
+    #[error("token failed authentication: altered, or sealed for another user or provider")]
+    Rejected,
+    /// The stored form could not be parsed.
+    #[error(transparent)]
+    Malformed(#[from] MalformedTokenError),
+}

@@ -1,0 +1,35 @@
+//! Linked accounts ("bring your own library"): a member's own Google, Spotify
+//! or Plex account, and the token vault that keeps their OAuth tokens.
+//!
+//! Why a vault: a linked account means holding a refresh token that acts as
+//! the member on another service. Those tokens rest in the bot's store
+//! (DynamoDB on AWS, SQLite on one machine), and anyone who can read a table
+//! backup, an export or a stray log of items must not be able to use them. So
+//! every token is sealed with AES-256-GCM before it is stored, under a key
+//! that lives only in the application secret (Secrets Manager, or the local
+//! secrets file) and never in the store.
+//!
+//! - [`Provider`]: which service an account belongs to.
+//! - [`KeyRing`] and [`TokenKey`]: the versioned keys, parsed from the
+//!   application secret; one current key seals, older keys still open old
+//!   records, so the key can rotate.
+//! - [`TokenVault`]: [`seal`](TokenVault::seal) and
+//!   [`open`](TokenVault::open). Each sealed value is bound to its user and
+//!   provider, so a record copied to another member's row, or to another
+//!   provider, does not open.
+//! - [`SealedToken`]: the sealed value and its compact stored form.
+//!
+//! This crate does no I/O: no store, no HTTP, no AWS SDK.
+#![warn(missing_docs)]
+
+mod error;
+mod key_ring;
+mod provider;
+mod sealed_token;
+mod vault;
+
+pub use error::{KeyRingError, MalformedTokenError, OpenError, ParseProviderError};
+pub use key_ring::{KeyRing, TokenKey};
+pub use provider::Provider;
+pub use sealed_token::{NONCE_LEN, SealedToken};
+pub use vault::TokenVault;

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-const DOMAIN_CRATES: &[&str] = &["timmybot-core", "timmybot-allowlist", "timmybot-interactions"];
+const DOMAIN_CRATES: &[&str] = &["timmybot-core", "timmybot-allowlist", "timmybot-interactions", "timmybot-accounts"];
 const FORBIDDEN_PREFIXES: &[&str] = &["aws-", "lambda_", "lambda-", "twilight-", "songbird", "axum", "rusqlite"];
 
 #[test]

@@ -14,6 +14,7 @@
 //! - [`runtime`]: the end-to-end tests' runtime, with logs.
 
 pub mod audio;
+pub mod aws_fixtures;
 pub mod aws_proxy;
 pub mod contract;
 pub mod emulators;

@@ -27,6 +27,7 @@ use timmybot_interactions::{
     InteractionHandler, PublicKey, START_OVERDUE_REPLY, STARTING_REPLY, ScaleToZero, StartCheck, StartCheckOutcome,
 };
 use timmybot_test_support::audio::write_tone_wav;
+use timmybot_test_support::aws_fixtures::{GATEWAY_SERVICE, delayed_messages, ecs_gateway_service, standard_queue};
 use timmybot_test_support::aws_proxy::{BeforeForward, BoxFuture, RecordedAwsCall, RecordingProxy};
 use timmybot_test_support::emulators::{Emulators, unique_name};
 use timmybot_test_support::runtime::runtime_with_logs;
@@ -68,26 +69,8 @@ impl Aws {
         let queue = timmybot_aws::create_queue(&aws_sdk_sqs::Client::new(&sdk), &prefix, Duration::from_secs(30))
             .await
             .expect("queue");
-        let ecs = aws_sdk_ecs::Client::new(&sdk);
-        let cluster = unique_name("cluster");
-        ecs.create_cluster().cluster_name(&cluster).send().await.expect("cluster");
-        let family = unique_name("gateway");
-        let container = aws_sdk_ecs::types::ContainerDefinition::builder()
-            .name("gateway")
-            .image("timmybot:test")
-            .memory(512)
-            .build();
-        ecs.register_task_definition().family(&family).container_definitions(container).send().await.expect("task");
-        // Bridge networking: moto answers awsvpc without security groups with a 500.
-        ecs.create_service()
-            .cluster(&cluster)
-            .service_name("gateway")
-            .task_definition(&family)
-            .desired_count(desired)
-            .send()
-            .await
-            .expect("service");
-        Self { sdk, tables, queue_url: queue.url, cluster, service: "gateway".into() }
+        let cluster = ecs_gateway_service(&sdk, desired).await;
+        Self { sdk, tables, queue_url: queue.url, cluster, service: GATEWAY_SERVICE.into() }
     }
 
     fn store(&self) -> DynamoStore {
@@ -131,13 +114,6 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
-/// Messages waiting out their delay on the start-check queue.
-async fn delayed_checks(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
-    use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed as Delayed;
-    let attributes = sqs.get_queue_attributes().queue_url(url).attribute_names(Delayed).send().await.unwrap();
-    attributes.attributes.unwrap()[&Delayed].parse().unwrap()
-}
-
 fn desired_counts(proxy: &RecordingProxy) -> Vec<i64> {
     proxy.calls_to("UpdateService").iter().map(|body| body["desiredCount"].as_i64().expect("a desired count")).collect()
 }
@@ -160,13 +136,11 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
 
         // The interactions Lambda's handler, with the gateway stopped.
         let store = Arc::new(aws.store());
-        let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
-        let start_checks =
-            sqs.create_queue().queue_name(unique_name("start-check")).send().await.unwrap().queue_url.unwrap();
+        let start_checks = standard_queue(&aws.sdk, "start-check").await;
         let scale = ScaleToZero::new(
             Arc::new(aws.scaler(&proxy.url())),
             store.clone(),
-            Arc::new(SqsStartCheckTimer::new(sqs.clone(), start_checks.clone())),
+            Arc::new(SqsStartCheckTimer::new(aws_sdk_sqs::Client::new(&aws.sdk), start_checks.clone())),
         );
         let handler = Arc::new(
             InteractionHandler::new(
@@ -215,7 +189,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
         assert_eq!(aws.bus().outstanding().await.unwrap(), COMMANDS as u64, "every command waits on the bus");
         assert!(store.start_deadline().await.unwrap().is_some(), "the starting marker is claimed");
 
-        assert_eq!(delayed_checks(&sqs, &start_checks).await, 1, "one start check set for the deadline");
+        assert_eq!(delayed_messages(&aws.sdk, &start_checks).await, 1, "one start check set for the deadline");
 
         // The deadline passes with the task still not up: the start check
         // (the start-check Lambda's library code, on a clock past it) tells
@@ -230,7 +204,7 @@ fn a_cold_play_starts_the_gateway_once_and_plays_when_it_is_up() {
             tokens.iter().filter(|t| sandbox.discord.original_message(t).as_deref() == Some(START_OVERDUE_REPLY));
         assert_eq!(told.count(), COMMANDS, "every waiting member is told the start is late");
         assert_eq!(desired_counts(&proxy), [1, 1], "the start is asked again, once");
-        assert_eq!(delayed_checks(&sqs, &start_checks).await, 2, "one more check");
+        assert_eq!(delayed_messages(&aws.sdk, &start_checks).await, 2, "one more check");
         assert_eq!(aws.bus().outstanding().await.unwrap(), COMMANDS as u64, "no command is lost");
 
         // The task is up: moto launches nothing, so the test starts the platform.

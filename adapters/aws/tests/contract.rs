@@ -360,34 +360,18 @@ async fn bus_errors_never_reveal_the_interaction_token() {
 mod start_check_sqs {
     use timmybot_aws::SqsStartCheckTimer;
     use timmybot_core::StartCheckTimer;
+    use timmybot_test_support::aws_fixtures::{delayed_messages, standard_queue};
 
     use super::*;
 
-    async fn standard_queue(client: &aws_sdk_sqs::Client) -> String {
-        let name = unique_name("start-check");
-        client.create_queue().queue_name(&name).send().await.expect("queue").queue_url.expect("url")
-    }
-
-    async fn delayed_count(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
-        let attributes = client
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap_or_default();
-        attributes[&QueueAttributeName::ApproximateNumberOfMessagesDelayed].parse().unwrap()
-    }
-
     #[tokio::test]
     async fn a_check_arrives_after_its_delay_and_not_before() {
-        let client = aws_sdk_sqs::Client::new(&sdk_config());
-        let url = standard_queue(&client).await;
+        let sdk = sdk_config();
+        let client = aws_sdk_sqs::Client::new(&sdk);
+        let url = standard_queue(&sdk, "start-check").await;
         let timer = SqsStartCheckTimer::new(client.clone(), url.clone());
         timer.check_after(Duration::from_secs(2)).await.unwrap();
-        assert_eq!(delayed_count(&client, &url).await, 1);
+        assert_eq!(delayed_messages(&sdk, &url).await, 1);
         let early = client.receive_message().queue_url(&url).wait_time_seconds(1).send().await.unwrap();
         assert!(early.messages().is_empty(), "delivered before its delay");
         tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -398,11 +382,12 @@ mod start_check_sqs {
 
     #[tokio::test]
     async fn the_deadline_check_is_one_delayed_message() {
-        let client = aws_sdk_sqs::Client::new(&sdk_config());
-        let url = standard_queue(&client).await;
+        let sdk = sdk_config();
+        let client = aws_sdk_sqs::Client::new(&sdk);
+        let url = standard_queue(&sdk, "start-check").await;
         let timer = SqsStartCheckTimer::new(client.clone(), url.clone());
         timer.check_after(timmybot_core::START_DEADLINE).await.unwrap();
-        assert_eq!(delayed_count(&client, &url).await, 1);
+        assert_eq!(delayed_messages(&sdk, &url).await, 1);
         let early = client.receive_message().queue_url(&url).send().await.unwrap();
         assert!(early.messages().is_empty());
     }

@@ -60,16 +60,7 @@ impl DiscordRestClient {
     /// `api_base` is not an http(s) URL, the token cannot be a header value,
     /// or the TLS backend cannot start.
     pub fn new(api_base: Url, bot_token: Secret, timeout: Duration) -> Result<Self, BuildError> {
-        if !matches!(api_base.scheme(), "http" | "https") || api_base.cannot_be_a_base() {
-            return Err(BuildError("api base must be an http(s) URL".into()));
-        }
-        // Without the trailing slash, `join` would replace the last segment
-        // (`.../api/v10` + `guilds/1` = `.../api/guilds/1`).
-        let mut api_base = api_base;
-        if !api_base.path().ends_with('/') {
-            let path = format!("{}/", api_base.path());
-            api_base.set_path(&path);
-        }
+        let api_base = crate::api_base(api_base)?;
         let mut auth = HeaderValue::from_str(&format!("Bot {}", bot_token.expose()))
             // Never echo the value: it is the token.
             .map_err(|_| BuildError("bot token contains characters not allowed in a header".into()))?;
@@ -77,13 +68,7 @@ impl DiscordRestClient {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| BuildError(error.without_url().to_string()))?;
+        let http = crate::http_client(headers, timeout)?;
         Ok(Self { http, api_base, bot_token })
     }
 

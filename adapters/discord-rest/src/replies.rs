@@ -32,24 +32,9 @@ impl InteractionReplies {
     /// # Errors
     /// `api_base` is not an http(s) URL, or the TLS backend cannot start.
     pub fn new(api_base: Url, timeout: Duration) -> Result<Self, BuildError> {
-        if !matches!(api_base.scheme(), "http" | "https") || api_base.cannot_be_a_base() {
-            return Err(BuildError("api base must be an http(s) URL".into()));
-        }
-        let mut api_base = api_base;
-        if !api_base.path().ends_with('/') {
-            let path = format!("{}/", api_base.path());
-            api_base.set_path(&path);
-        }
         let mut headers = HeaderMap::new();
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| BuildError(error.without_url().to_string()))?;
-        Ok(Self { http, api_base })
+        Ok(Self { http: crate::http_client(headers, timeout)?, api_base: crate::api_base(api_base)? })
     }
 }
 

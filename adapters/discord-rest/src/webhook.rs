@@ -37,12 +37,7 @@ impl JsonWebhook {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(BuildError("webhook URL must be http(s)".into()));
         }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| BuildError(error.without_url().to_string()))?;
+        let http = crate::http_client(reqwest::header::HeaderMap::new(), timeout)?;
         Ok(Self { http, url })
     }
 }

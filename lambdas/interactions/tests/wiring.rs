@@ -12,6 +12,7 @@ use aws_sdk_secretsmanager::Client as SecretsClient;
 use interactions_lambda::{Config, PublicKeySource, build_handler};
 use timmybot_allowlist::AllowlistSettings;
 use timmybot_core::ApplicationId;
+use timmybot_test_support::aws_fixtures::{GATEWAY_SERVICE, delayed_messages, ecs_gateway_service, standard_queue};
 use timmybot_test_support::emulators::{Emulators, unique_name};
 use timmybot_test_support::signer::{InteractionSigner, SAMPLE_APPLICATION_ID, SlashCommand, ping, slash_command};
 
@@ -196,29 +197,11 @@ fn a_cold_play_starts_the_configured_gateway_service() {
                 .await
                 .expect("queue");
         config.command_queue_url = queue.url.clone();
-        let ecs = aws_sdk_ecs::Client::new(&sdk);
-        let cluster = unique_name("cluster");
-        ecs.create_cluster().cluster_name(&cluster).send().await.expect("cluster");
-        let container = aws_sdk_ecs::types::ContainerDefinition::builder()
-            .name("gateway")
-            .image("timmybot:test")
-            .memory(512)
-            .build();
-        ecs.register_task_definition().family(&cluster).container_definitions(container).send().await.expect("task");
-        ecs.create_service()
-            .cluster(&cluster)
-            .service_name("gateway")
-            .task_definition(&cluster)
-            .desired_count(0)
-            .send()
-            .await
-            .expect("service");
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let start_checks =
-            sqs.create_queue().queue_name(unique_name("start-check")).send().await.unwrap().queue_url.unwrap();
+        let cluster = ecs_gateway_service(&sdk, 0).await;
+        let start_checks = standard_queue(&sdk, "start-check").await;
         config.gateway_service = Some(timmybot_lambda_common::GatewayService {
             cluster: cluster.clone(),
-            service: "gateway".into(),
+            service: GATEWAY_SERVICE.into(),
             start_check_queue_url: start_checks.clone(),
         });
 
@@ -231,21 +214,11 @@ fn a_cold_play_starts_the_configured_gateway_service() {
         let reply = post(&handler, &signer, body.as_bytes()).await;
         let response: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
         assert_eq!(response["data"]["content"], timmybot_interactions::STARTING_REPLY, "{response}");
-        let scaler = timmybot_aws::EcsScaler::new(ecs, &cluster, "gateway");
+        let scaler = timmybot_aws::EcsScaler::new(aws_sdk_ecs::Client::new(&sdk), &cluster, GATEWAY_SERVICE);
         assert_eq!(scaler.counts().await.unwrap().0, 1, "desired count 1");
         let bus = timmybot_aws::SqsBus::new(aws_sdk_sqs::Client::new(&sdk), queue.url);
         assert_eq!(timmybot_core::CommandBus::outstanding(&bus).await.unwrap(), 1, "the command waits on the bus");
-        let delayed = sqs
-            .get_queue_attributes()
-            .queue_url(&start_checks)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed]
-            .clone();
-        assert_eq!(delayed, "1", "one start check set for the deadline");
+        assert_eq!(delayed_messages(&sdk, &start_checks).await, 1, "one start check set for the deadline");
         let store = timmybot_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
         let waiters = timmybot_core::GatewayPresence::take_waiters(&store, 0).await.unwrap();
         assert_eq!(waiters.len(), 1, "the member waits on the start");

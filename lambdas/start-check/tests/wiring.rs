@@ -10,7 +10,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use start_check_lambda::{Config, build_check, function_handler};
@@ -18,6 +17,7 @@ use timmybot_aws::{DynamoStore, DynamoTables, EcsScaler};
 use timmybot_core::{ApplicationId, GatewayPresence, InteractionId, START_DEADLINE, Secret, StartWaiter};
 use timmybot_interactions::{START_OVERDUE_REPLY, STARTING_REPLY};
 use timmybot_lambda_common::GatewayService;
+use timmybot_test_support::aws_fixtures::{GATEWAY_SERVICE, delayed_messages, ecs_gateway_service, standard_queue};
 use timmybot_test_support::emulators::{Emulators, unique_name};
 use timmybot_test_support::fake_discord::{FakeDiscord, FakeDiscordConfig};
 
@@ -41,25 +41,8 @@ fn a_late_start_is_told_to_every_waiting_member_and_asked_again() {
         let sdk = emulators.sdk_config();
         let tables = DynamoTables::with_prefix(&format!("{}-", unique_name("check")));
         timmybot_aws::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await.expect("tables");
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let queue = sqs.create_queue().queue_name(unique_name("start-check")).send().await.unwrap().queue_url.unwrap();
-        let ecs = aws_sdk_ecs::Client::new(&sdk);
-        let cluster = unique_name("cluster");
-        ecs.create_cluster().cluster_name(&cluster).send().await.expect("cluster");
-        let container = aws_sdk_ecs::types::ContainerDefinition::builder()
-            .name("gateway")
-            .image("timmybot:test")
-            .memory(512)
-            .build();
-        ecs.register_task_definition().family(&cluster).container_definitions(container).send().await.unwrap();
-        ecs.create_service()
-            .cluster(&cluster)
-            .service_name("gateway")
-            .task_definition(&cluster)
-            .desired_count(0)
-            .send()
-            .await
-            .expect("service");
+        let queue = standard_queue(&sdk, "start-check").await;
+        let cluster = ecs_gateway_service(&sdk, 0).await;
         let discord = FakeDiscord::start(FakeDiscordConfig::default()).await.unwrap();
 
         // A start claimed 200 s ago (deadline 20 s ago), two members waiting.
@@ -86,7 +69,7 @@ fn a_late_start_is_told_to_every_waiting_member_and_asked_again() {
             queues_table: tables.guild_queues.clone(),
             gateway: GatewayService {
                 cluster: cluster.clone(),
-                service: "gateway".into(),
+                service: GATEWAY_SERVICE.into(),
                 start_check_queue_url: queue.clone(),
             },
             discord_api: url::Url::parse(&format!("http://{}/api/v10/", discord.rest_addr())).unwrap(),
@@ -97,32 +80,14 @@ fn a_late_start_is_told_to_every_waiting_member_and_asked_again() {
         for token in &tokens {
             assert_eq!(discord.original_message(token).as_deref(), Some(START_OVERDUE_REPLY));
         }
-        let scaler = EcsScaler::new(ecs, &cluster, "gateway");
+        let scaler = EcsScaler::new(aws_sdk_ecs::Client::new(&sdk), &cluster, GATEWAY_SERVICE);
         assert_eq!(scaler.counts().await.unwrap().0, 1, "the start is asked again: desired 1");
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&queue)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap();
-        assert_eq!(attributes[&QueueAttributeName::ApproximateNumberOfMessagesDelayed], "1", "one more check");
+        assert_eq!(delayed_messages(&sdk, &queue).await, 1, "one more check");
         assert!(store.start_deadline().await.unwrap().unwrap() > now_ms(), "a new deadline ahead");
 
         // Delivered again (SQS delivers at least once): nobody left to tell,
         // the new deadline is ahead, nothing more happens.
         function_handler(&check, sqs_event()).await.expect("a redelivery is handled");
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&queue)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap();
-        assert_eq!(attributes[&QueueAttributeName::ApproximateNumberOfMessagesDelayed], "1", "no check chain");
+        assert_eq!(delayed_messages(&sdk, &queue).await, 1, "no check chain");
     });
 }

@@ -5,11 +5,6 @@
 //! base64 decoder error is kept as a source, because it quotes the offending
 //! byte of the input.
 
-/// A provider name that is not `google`, `spotify` or `plex`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider (expected google, spotify or plex)")]
-pub struct ParseProviderError;
-
 /// The key ring text in the application secret is not valid.
 ///
 /// `position` counts the comma-separated entries from 1 (the current key).

@@ -24,12 +24,11 @@
 
 mod error;
 mod key_ring;
-mod provider;
 mod sealed_token;
 mod vault;
 
-pub use error::{KeyRingError, MalformedTokenError, OpenError, ParseProviderError};
+pub use error::{KeyRingError, MalformedTokenError, OpenError};
 pub use key_ring::{KeyRing, TokenKey};
-pub use provider::Provider;
 pub use sealed_token::{NONCE_LEN, SealedToken};
+pub use timmybot_core::{ParseProviderError, Provider};
 pub use vault::TokenVault;

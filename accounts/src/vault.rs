@@ -8,8 +8,8 @@ use timmybot_core::{Secret, UserId};
 
 use crate::error::OpenError;
 use crate::key_ring::KeyRing;
-use crate::provider::Provider;
 use crate::sealed_token::{NONCE_LEN, SealedToken};
+use timmybot_core::Provider;
 
 /// Seals tokens for storage and opens them again, with the keys of a
 /// [`KeyRing`].

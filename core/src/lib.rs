@@ -9,6 +9,7 @@
 //! handler (views) and the gateway's players (transitions) share it.
 #![warn(missing_docs)]
 
+mod accounts;
 mod allowlist_record;
 mod bus;
 mod clock;
@@ -20,12 +21,14 @@ mod ids;
 mod markdown;
 pub mod metrics;
 pub mod player;
+mod provider;
 mod replies;
 mod scale;
 mod secret;
 mod settings;
 mod store;
 
+pub use accounts::{AccountStore, LinkState, LinkedAccount};
 pub use allowlist_record::{
     Actor, AllowlistChange, AllowlistEvent, AllowlistPage, AllowlistRecord, AllowlistState, SlotEffect, SlotUsage,
 };
@@ -42,6 +45,7 @@ pub use gateway_session::{
 };
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
 pub use markdown::escape_markdown;
+pub use provider::{ParseProviderError, Provider};
 pub use replies::{DiscordReplies, ReplyError};
 pub use scale::{
     GatewayPresence, GatewayScaler, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, INTERACTION_TOKEN_LIFETIME,

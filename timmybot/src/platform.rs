@@ -285,6 +285,8 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
                     guilds: guilds_table.clone(),
                     guild_queues: queues_table.clone(),
                     track_cache: track_cache_table.clone(),
+                    // Linked accounts are not served yet (issue #14).
+                    users: String::new(),
                 })
                 .await;
                 (

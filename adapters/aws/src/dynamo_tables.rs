@@ -66,6 +66,11 @@ pub struct DynamoTables {
     pub guild_queues: String,
     /// The track cache table. Default: `track-cache`.
     pub track_cache: String,
+    /// The users table (partition key `user_id`, sort key `kind`): members'
+    /// linked accounts (`kind = "link#<provider>"`, `accounts_dynamodb.rs`).
+    /// Default: `users`. Not in the deployed stack yet: the linked-accounts
+    /// Lambdas that use it come with it.
+    pub users: String,
 }
 
 impl Default for DynamoTables {
@@ -82,6 +87,7 @@ impl DynamoTables {
             guilds: format!("{prefix}guilds"),
             guild_queues: format!("{prefix}guild-queues"),
             track_cache: format!("{prefix}track-cache"),
+            users: format!("{prefix}users"),
         }
     }
 }
@@ -132,6 +138,7 @@ pub async fn create_tables(client: &Client, tables: &DynamoTables) -> Result<(),
         TableSpec { name: &tables.guilds, partition_key: "guild_id", sort_key: Some("kind"), index: Some(by_state) },
         TableSpec { name: &tables.guild_queues, partition_key: "guild_id", sort_key: Some("pos"), index: Some(active) },
         TableSpec { name: &tables.track_cache, partition_key: TRACK_CACHE_KEY_ATTRIBUTE, sort_key: None, index: None },
+        TableSpec { name: &tables.users, partition_key: "user_id", sort_key: Some("kind"), index: None },
     ];
     for spec in specs {
         create_table(client, spec).await?;

@@ -20,6 +20,7 @@
 //! [`create_queue`] set resources up for tests and local development.
 #![warn(missing_docs)]
 
+mod accounts_dynamodb;
 mod allowlist_dynamodb;
 pub mod app_secret;
 pub mod bus_sqs;

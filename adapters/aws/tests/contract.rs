@@ -41,6 +41,11 @@ async fn sqs_bus(visibility: Duration) -> SqsBus {
     SqsBus::new(client, queue.url).with_visibility_timeout(visibility)
 }
 
+mod accounts_dynamodb {
+    use super::*;
+    timmybot_test_support::account_store_contract!(dynamo_store().await);
+}
+
 mod player_dynamodb {
     use super::*;
     timmybot_test_support::player_store_contract!(dynamo_store().await);

@@ -14,6 +14,7 @@
 //! over the AWS adapters.
 #![warn(missing_docs)]
 
+mod accounts_sqlite;
 mod allowlist_sqlite;
 pub mod bus_in_process;
 mod gateway_session_sqlite;

@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS gateway_presence (
     name  TEXT PRIMARY KEY NOT NULL,
     at_ms INTEGER NOT NULL
 ) STRICT;
+-- Members' linked accounts, tokens sealed (accounts_sqlite.rs).
+CREATE TABLE IF NOT EXISTS linked_accounts (
+    user_id  TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    item     TEXT NOT NULL,
+    PRIMARY KEY (user_id, provider)
+) STRICT;
 -- Members whose reply says the player is starting (presence_sqlite.rs).
 CREATE TABLE IF NOT EXISTS start_waiters (
     interaction_id TEXT PRIMARY KEY NOT NULL,

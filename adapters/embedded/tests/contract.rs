@@ -33,6 +33,11 @@ mod track_cache_sqlite {
     timmybot_test_support::track_cache_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
+mod accounts_sqlite {
+    use super::*;
+    timmybot_test_support::account_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
 mod presence_sqlite {
     use super::*;
     timmybot_test_support::gateway_presence_contract!(SqliteStore::in_memory().expect("in-memory database"));

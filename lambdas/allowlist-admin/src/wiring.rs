@@ -47,6 +47,7 @@ pub async fn build_api(config: Config) -> Result<AdminApi, WiringError> {
         guilds: config.table_guilds,
         guild_queues: config.table_guild_queues,
         track_cache: String::new(),
+        users: String::new(),
     };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store), Arc::new(SystemClock), config.settings);

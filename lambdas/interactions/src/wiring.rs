@@ -61,6 +61,8 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         guilds: config.guilds_table,
         guild_queues: config.queues_table,
         track_cache: config.track_cache_table,
+        // Linked accounts are not served here yet.
+        users: String::new(),
     };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store.clone()), Arc::new(SystemClock), config.allowlist);

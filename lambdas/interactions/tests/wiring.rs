@@ -190,6 +190,7 @@ fn a_cold_play_starts_the_configured_gateway_service() {
             guilds: config.guilds_table.clone(),
             guild_queues: config.queues_table.clone(),
             track_cache: config.track_cache_table.clone(),
+            users: unique_name("users"),
         };
         timmybot_aws::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await.expect("tables");
         let queue =

@@ -27,7 +27,12 @@ const EDIT_TIMEOUT: Duration = Duration::from_secs(3);
 pub async fn build_check(config: Config) -> anyhow::Result<StartCheck> {
     let sdk = sdk_config().await;
     // Only the guild-queues table's deployment partition is used.
-    let tables = DynamoTables { guilds: String::new(), guild_queues: config.queues_table, track_cache: String::new() };
+    let tables = DynamoTables {
+        guilds: String::new(),
+        guild_queues: config.queues_table,
+        track_cache: String::new(),
+        users: String::new(),
+    };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let gateway = config.gateway;
     let scaler = EcsScaler::new(aws_sdk_ecs::Client::new(&sdk), gateway.cluster, gateway.service);

@@ -10,6 +10,7 @@
 //! cache keys, so they may share one backend (one table, one secrets
 //! namespace) with each other and with tests running in parallel.
 
+pub mod account_store;
 pub mod allowlist_store;
 pub mod command_bus;
 pub mod command_ledger;
@@ -85,6 +86,20 @@ macro_rules! player_store_contract {
             let store: ::std::sync::Arc<dyn ::timmybot_core::PlayerStore> = ::std::sync::Arc::new($store);
             $crate::contract::player_store::concurrent_saves_one_wins(store).await;
         }
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`account_store`] behaviour (see
+/// [`player_store_contract!`] for the argument).
+#[macro_export]
+macro_rules! account_store_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(account_store, AccountStore, $store;
+            account_round_trips,
+            stale_account_save_is_a_conflict,
+            accounts_lists_one_member_by_provider,
+            deleting_leaves_nothing_of_the_member_and_no_one_else_touched,
+        );
     };
 }
 

@@ -1,15 +1,20 @@
-//! The services a member can link.
+//! The services a member can link (issue #14): named in the store's
+//! records and in the associated data of sealed tokens.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::ParseProviderError;
+/// A provider name that is not `google`, `spotify` or `plex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown provider (expected google, spotify or plex)")]
+pub struct ParseProviderError;
 
 /// A service whose account a member can link.
 ///
 /// The names from [`Provider::as_str`] are stored (in records and in the
 /// associated data of sealed tokens), so they never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// Google (YouTube Music, Drive).
     Google,
@@ -51,6 +56,12 @@ impl FromStr for Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_uses_the_stable_names() {
+        assert_eq!(serde_json::to_string(&Provider::Spotify).unwrap(), "\"spotify\"");
+        assert_eq!(serde_json::from_str::<Provider>("\"plex\"").unwrap(), Provider::Plex);
+    }
 
     #[test]
     fn provider_names_are_stable() {

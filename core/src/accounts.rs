@@ -1,0 +1,81 @@
+//! Linked accounts (issue #14): a member's Google, Spotify or Plex account
+//! as the store keeps it, and the store port. The tokens are kept sealed
+//! (`timmybot-accounts`' token vault seals them before they get here): a
+//! store, a backup or a log of items never holds one in the clear.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{Provider, StoreError, UserId};
+
+/// Whether a link still works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// The tokens work (or can be refreshed).
+    Active,
+    /// The provider refused the grant (`invalid_grant`): the tokens are
+    /// gone and the member must link again.
+    NeedsRelink,
+}
+
+/// One member's link to one provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedAccount {
+    /// The member.
+    pub user: UserId,
+    /// The provider.
+    pub provider: Provider,
+    /// The account's display name at the provider, shown by `/links`.
+    pub account_name: Option<String>,
+    /// The sealed access token (the vault's stored form); `None` once the
+    /// link needs relinking.
+    pub access_token: Option<String>,
+    /// The sealed refresh token, when the provider gave one.
+    pub refresh_token: Option<String>,
+    /// When the access token expires, Unix milliseconds.
+    pub access_expires_ms: u64,
+    /// When the grant itself ends (Spotify's Development Mode: six months
+    /// after it was given), Unix milliseconds; `None` when it does not.
+    pub grant_expires_ms: Option<u64>,
+    /// When the member linked it, Unix milliseconds.
+    pub linked_at_ms: u64,
+    /// Whether it still works.
+    pub state: LinkState,
+    /// The stored version this was read at (0: never stored); a save is
+    /// conditional on it.
+    pub version: u64,
+}
+
+/// Keeps members' linked accounts, partitioned by member.
+///
+/// Contract (one suite over every adapter):
+/// - [`Self::save_account`] writes only when the stored version is the one
+///   the account was read at (0 = none stored) and returns the new one;
+///   otherwise [`crate::StoreErrorKind::Conflict`], nothing written;
+/// - [`Self::accounts`] lists a member's links by provider name;
+/// - [`Self::delete_member`] leaves nothing of the member (unlinking all,
+///   as Spotify's policy requires on disconnect) and touches no other
+///   member.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// The member's link to `provider`, if any.
+    async fn load_account(&self, user: UserId, provider: Provider) -> Result<Option<LinkedAccount>, StoreError>;
+
+    /// Stores `account` if nobody saved it since it was read; returns the
+    /// new version.
+    ///
+    /// # Errors
+    /// [`crate::StoreErrorKind::Conflict`] when the stored version moved on.
+    async fn save_account(&self, account: &LinkedAccount) -> Result<u64, StoreError>;
+
+    /// Every link the member has, ordered by provider name.
+    async fn accounts(&self, user: UserId) -> Result<Vec<LinkedAccount>, StoreError>;
+
+    /// Removes the member's link to `provider`; returns whether there was one.
+    async fn delete_account(&self, user: UserId, provider: Provider) -> Result<bool, StoreError>;
+
+    /// Removes everything the store holds of the member; returns how many
+    /// records went.
+    async fn delete_member(&self, user: UserId) -> Result<usize, StoreError>;
+}

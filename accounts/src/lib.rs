@@ -19,16 +19,26 @@
 //!   provider, does not open.
 //! - [`SealedToken`]: the sealed value and its compact stored form.
 //!
+//! And file import, which needs no account: [`parse_spotify_export`] and
+//! [`parse_exportify_csv`] read an uploaded Spotify data export or
+//! Exportify CSV into [`ImportedPlaylist`]s (see the `import` module docs
+//! for the shapes assumed and the limits).
+//!
 //! This crate does no I/O: no store, no HTTP, no AWS SDK.
 #![warn(missing_docs)]
 
 mod error;
+mod import;
 mod key_ring;
 mod provider;
 mod sealed_token;
 mod vault;
 
-pub use error::{KeyRingError, MalformedTokenError, OpenError, ParseProviderError};
+pub use error::{ImportError, KeyRingError, MalformedTokenError, OpenError, ParseProviderError};
+pub use import::{
+    ImportedPlaylist, ImportedTrack, LIKED_SONGS, MAX_IMPORT_BYTES, MAX_IMPORT_TRACKS, UNTITLED_PLAYLIST,
+    parse_exportify_csv, parse_spotify_export,
+};
 pub use key_ring::{KeyRing, TokenKey};
 pub use provider::Provider;
 pub use sealed_token::{NONCE_LEN, SealedToken};

@@ -85,3 +85,47 @@ pub enum OpenError {
     #[error(transparent)]
     Malformed(#[from] MalformedTokenError),
 }
+
+/// An uploaded playlist file that cannot be imported.
+///
+/// Uploaded files are hostile input, so no message repeats their content:
+/// the most any variant names is one of our own column names. In particular
+/// no `serde_json` error is kept as a source, because it quotes the value it
+/// choked on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The file is larger than the import limit.
+    #[error("file is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, [`MAX_IMPORT_BYTES`](crate::MAX_IMPORT_BYTES).
+        limit: usize,
+    },
+    /// One playlist in the file has more entries than the import limit.
+    #[error("a playlist has more than {limit} tracks")]
+    TooManyTracks {
+        /// The limit, [`MAX_IMPORT_TRACKS`](crate::MAX_IMPORT_TRACKS).
+        limit: usize,
+    },
+    /// The file is not valid JSON.
+    #[error("file is not valid JSON")]
+    NotJson,
+    /// The file is JSON, but holds neither `playlists` nor `tracks` as
+    /// Spotify's data export does.
+    #[error("file is not a Spotify data export (expected a playlists or tracks list)")]
+    NotSpotifyExport,
+    /// The file is not CSV: not UTF-8, a quoted field never closes, or a row
+    /// has far more fields than any export writes.
+    #[error("file is not a valid CSV file")]
+    NotCsv,
+    /// The CSV header lacks a column the import needs.
+    #[error("CSV file has no \"{name}\" column")]
+    MissingColumn {
+        /// The column's name, as Exportify writes it.
+        name: &'static str,
+    },
+    /// The file holds no playlist at all (no bytes, no header row, or an
+    /// export whose lists are empty).
+    #[error("file holds no playlist")]
+    Empty,
+}

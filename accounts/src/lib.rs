@@ -19,15 +19,25 @@
 //!   provider, does not open.
 //! - [`SealedToken`]: the sealed value and its compact stored form.
 //!
+//! And file import, which needs no account: [`parse_spotify_export`] and
+//! [`parse_exportify_csv`] read an uploaded Spotify data export or
+//! Exportify CSV into [`ImportedPlaylist`]s (see the `import` module docs
+//! for the shapes assumed and the limits).
+//!
 //! This crate does no I/O: no store, no HTTP, no AWS SDK.
 #![warn(missing_docs)]
 
 mod error;
+mod import;
 mod key_ring;
 mod sealed_token;
 mod vault;
 
-pub use error::{KeyRingError, MalformedTokenError, OpenError};
+pub use error::{ImportError, KeyRingError, MalformedTokenError, OpenError};
+pub use import::{
+    ImportedPlaylist, ImportedTrack, LIKED_SONGS, MAX_IMPORT_BYTES, MAX_IMPORT_TRACKS, UNTITLED_PLAYLIST,
+    parse_exportify_csv, parse_spotify_export,
+};
 pub use key_ring::{KeyRing, TokenKey};
 pub use sealed_token::{NONCE_LEN, SealedToken};
 pub use timmybot_core::{ParseProviderError, Provider};

@@ -4,7 +4,8 @@
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
 //! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
 //! `TrackCache`, `GatewaySessionStore`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
-//! `Webhook`, `MetricsRecorder`, `GatewayScaler`, `GatewayPresence`), and each adapter crate implements them for one technology.
+//! `Webhook`, `MetricsRecorder`, `GatewayScaler`, `GatewayPresence`, `StartCheckTimer`, `AccountStore`), and each
+//! adapter crate implements them for one technology.
 //! The queue engine ([`player`]) is here too: pure, so the interactions
 //! handler (views) and the gateway's players (transitions) share it.
 #![warn(missing_docs)]

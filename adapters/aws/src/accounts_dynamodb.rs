@@ -69,23 +69,26 @@ fn account_of(user: UserId, item: Item) -> Result<LinkedAccount, StoreError> {
 }
 
 impl DynamoStore {
-    /// The keys of every item the member has in the users table.
-    async fn member_keys(&self, user: UserId, prefix: &str) -> Result<Vec<Item>, StoreError> {
+    /// The member's items in the users table whose kind starts with
+    /// `prefix` (all of them with `None`).
+    async fn member_items(&self, user: UserId, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = self
+            let query = self
                 .client()
                 .query()
                 .table_name(&self.tables().users)
-                .key_condition_expression("user_id = :user AND begins_with(kind, :prefix)")
-                .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
+                .expression_attribute_values(":user", AttributeValue::S(user.to_string()));
+            // DynamoDB refuses an empty `begins_with` prefix: no prefix is
+            // the whole partition.
+            let query = match prefix {
+                Some(prefix) => query
+                    .key_condition_expression("user_id = :user AND begins_with(kind, :prefix)")
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
+                None => query.key_condition_expression("user_id = :user"),
+            };
+            let page = query.consistent_read(true).set_exclusive_start_key(start).send().await.map_err(unavailable)?;
             items.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -134,28 +137,19 @@ impl AccountStore for DynamoStore {
 
     async fn accounts(&self, user: UserId) -> Result<Vec<LinkedAccount>, StoreError> {
         // The sort key orders them by provider name.
-        self.member_keys(user, LINK_PREFIX).await?.into_iter().map(|item| account_of(user, item)).collect()
+        self.member_items(user, Some(LINK_PREFIX)).await?.into_iter().map(|item| account_of(user, item)).collect()
     }
 
     async fn delete_account(&self, user: UserId, provider: Provider) -> Result<bool, StoreError> {
-        let removed = self
-            .client()
-            .delete_item()
-            .table_name(&self.tables().users)
-            .set_key(Some(key(user, kind(provider))))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(removed.attributes.is_some())
+        self.delete_user_item(user, kind(provider)).await
     }
 
     async fn delete_member(&self, user: UserId) -> Result<usize, StoreError> {
         // Every item of the member's partition, whatever its kind.
         let mut removed = 0;
-        for item in self.member_keys(user, "").await? {
+        for item in self.member_items(user, None).await? {
             let Some(AttributeValue::S(kind)) = item.get("kind") else { continue };
-            if self.delete_account_kind(user, kind.clone()).await? {
+            if self.delete_user_item(user, kind.clone()).await? {
                 removed += 1;
             }
         }
@@ -164,7 +158,8 @@ impl AccountStore for DynamoStore {
 }
 
 impl DynamoStore {
-    async fn delete_account_kind(&self, user: UserId, kind: String) -> Result<bool, StoreError> {
+    /// Deletes the member's item of `kind`; returns whether there was one.
+    async fn delete_user_item(&self, user: UserId, kind: String) -> Result<bool, StoreError> {
         let removed = self
             .client()
             .delete_item()

@@ -5,6 +5,7 @@ use std::fmt;
 use aes_gcm::{Aes256Gcm, KeyInit};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest as _, Sha256};
 use timmybot_core::Secret;
 
 use crate::error::KeyRingError;
@@ -85,6 +86,12 @@ impl KeyRing {
     /// - `<key>` is 32 random bytes in standard base64 with padding (44
     ///   characters), as `openssl rand -base64 32` prints.
     /// - Whitespace around entries (a trailing newline) is ignored.
+    /// - An entry of exactly 64 letters and digits, without `v<version>:`,
+    ///   is the key the CDK stack generates into the application secret
+    ///   (Secrets Manager can generate characters, not bytes): it is
+    ///   version 1, its key the SHA-256 of [`GENERATED_KEY_CONTEXT`] and the
+    ///   text (64 characters of 62 kinds carry about 381 bits). Rotating
+    ///   from it: `v2:<base64 of 32 bytes>,<the generated text>`.
     ///
     /// # Errors
     ///
@@ -130,7 +137,23 @@ impl fmt::Debug for KeyRing {
     }
 }
 
+/// The version of the stack's generated key (an entry without `v<n>:`).
+pub const GENERATED_KEY_VERSION: u32 = 1;
+
+/// What the generated key's text is hashed with, so the same text used
+/// elsewhere gives another key.
+pub const GENERATED_KEY_CONTEXT: &str = "timmybot-token-key:v1:";
+
+/// The stack's generated key: exactly 64 ASCII letters and digits.
+fn is_generated_key(entry: &str) -> bool {
+    entry.len() == 64 && entry.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 fn parse_entry(position: usize, entry: &str) -> Result<TokenKey, KeyRingError> {
+    if is_generated_key(entry) {
+        let digest = Sha256::new().chain_update(GENERATED_KEY_CONTEXT).chain_update(entry).finalize();
+        return Ok(TokenKey::new(GENERATED_KEY_VERSION, &digest.into()));
+    }
     let (version, key) = entry.split_once(':').ok_or(KeyRingError::MalformedEntry { position })?;
     let version = version.strip_prefix('v').and_then(parse_version).ok_or(KeyRingError::InvalidVersion { position })?;
     // The decoder's error quotes the offending byte of the key: drop it.
@@ -161,6 +184,30 @@ mod tests {
 
     fn parse(text: &str) -> Result<KeyRing, KeyRingError> {
         KeyRing::from_secret(&Secret::new(text))
+    }
+
+    const GENERATED: &str = "Zx8kQ2mN4pR6tV8xB0dF2hJ4lN6pR8tVZx8kQ2mN4pR6tV8xB0dF2hJ4lN6pR8tV";
+
+    #[test]
+    fn the_stacks_generated_key_is_version_one_and_can_be_rotated_from() {
+        assert_eq!(GENERATED.len(), 64);
+        let ring = parse(&format!("{GENERATED}\n")).unwrap();
+        assert_eq!(ring.versions().collect::<Vec<_>>(), [GENERATED_KEY_VERSION]);
+        let rotated = parse(&format!("{},{GENERATED}", entry(2, 2))).unwrap();
+        assert_eq!(rotated.versions().collect::<Vec<_>>(), [2, 1]);
+        // The same text gives the same key: a value sealed under it opens
+        // after a restart, and after a rotation.
+        let user = timmybot_core::UserId::new(9).unwrap();
+        let sealed = crate::TokenVault::new(ring).seal(user, timmybot_core::Provider::Plex, &Secret::new("t"));
+        let reopened = crate::TokenVault::new(rotated).open(user, timmybot_core::Provider::Plex, &sealed).unwrap();
+        assert_eq!(reopened.expose(), "t");
+        assert_eq!(
+            parse(&format!("{GENERATED},{}", entry(1, 1))).unwrap_err(),
+            KeyRingError::DuplicateVersion { version: 1 }
+        );
+        // One character short, or with punctuation, is not the generated form.
+        assert!(parse(&GENERATED[1..]).is_err());
+        assert!(parse(&format!("{}-", &GENERATED[1..])).is_err());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub use import::{
     ImportedPlaylist, ImportedTrack, LIKED_SONGS, MAX_IMPORT_BYTES, MAX_IMPORT_TRACKS, UNTITLED_PLAYLIST,
     parse_exportify_csv, parse_spotify_export,
 };
-pub use key_ring::{KeyRing, TokenKey};
+pub use key_ring::{GENERATED_KEY_CONTEXT, GENERATED_KEY_VERSION, KeyRing, TokenKey};
 pub use sealed_token::{NONCE_LEN, SealedToken};
 pub use timmybot_core::{ParseProviderError, Provider};
 pub use vault::TokenVault;

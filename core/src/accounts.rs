@@ -19,8 +19,9 @@ pub enum LinkState {
     NeedsRelink,
 }
 
-/// One member's link to one provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One member's link to one provider. `Debug` shows whether tokens are
+/// there, never their (sealed) text.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedAccount {
     /// The member.
     pub user: UserId,
@@ -45,6 +46,22 @@ pub struct LinkedAccount {
     /// The stored version this was read at (0: never stored); a save is
     /// conditional on it.
     pub version: u64,
+}
+
+impl std::fmt::Debug for LinkedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sealed = |token: &Option<String>| if token.is_some() { "<sealed>" } else { "none" };
+        f.debug_struct("LinkedAccount")
+            .field("user", &self.user)
+            .field("provider", &self.provider)
+            .field("access_token", &sealed(&self.access_token))
+            .field("refresh_token", &sealed(&self.refresh_token))
+            .field("access_expires_ms", &self.access_expires_ms)
+            .field("grant_expires_ms", &self.grant_expires_ms)
+            .field("state", &self.state)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Keeps members' linked accounts, partitioned by member.
@@ -78,4 +95,28 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Removes everything the store holds of the member; returns how many
     /// records went.
     async fn delete_member(&self, user: UserId) -> Result<usize, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_sealed_tokens() {
+        let account = LinkedAccount {
+            user: UserId::new(1).unwrap(),
+            provider: Provider::Spotify,
+            account_name: None,
+            access_token: Some("v1.c2VhbGVkLWFjY2Vzcw".into()),
+            refresh_token: None,
+            access_expires_ms: 1,
+            grant_expires_ms: None,
+            linked_at_ms: 0,
+            state: LinkState::Active,
+            version: 3,
+        };
+        let shown = format!("{account:?}");
+        assert!(!shown.contains("c2VhbGVkLWFjY2Vzcw"), "{shown}");
+        assert!(shown.contains("access_token: \"<sealed>\"") && shown.contains("refresh_token: \"none\""), "{shown}");
+    }
 }

@@ -61,6 +61,8 @@ export interface DeployContract {
     readonly guildQueues: TableContract;
     /** What links and searches resolved to: global, not keyed by guild. */
     readonly trackCache: TableContract;
+    /** Members' own data (linked accounts), keyed by Discord user. */
+    readonly users: TableContract;
   };
   readonly slotCounter: {
     readonly table: 'guilds' | 'guildQueues';
@@ -247,6 +249,7 @@ export function parseContract(raw: unknown): DeployContract {
       guilds: tableContract(tables.guilds, 'tables.guilds'),
       guildQueues: tableContract(tables.guildQueues, 'tables.guildQueues'),
       trackCache: tableContract(tables.trackCache, 'tables.trackCache'),
+      users: tableContract(tables.users, 'tables.users'),
     },
     slotCounter: {
       table: slotTable,

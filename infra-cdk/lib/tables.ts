@@ -167,6 +167,12 @@ export class Tables extends Construct {
   readonly guildQueues: ContractTable;
   /** Global (not per guild): cached metadata is no guild's data. */
   readonly trackCache: ContractTable;
+  /**
+   * Members' own data, partitioned by Discord user: linked accounts (their
+   * tokens sealed). No component reads it yet: the linked-accounts Lambdas
+   * and their grants come with issue #14.
+   */
+  readonly users: ContractTable;
 
   constructor(scope: Construct, id: string, contract: DeployContract, deletionProtection: boolean) {
     super(scope, id);
@@ -174,5 +180,6 @@ export class Tables extends Construct {
     this.guilds = new ContractTable(this, 'Guilds', contract.tables.guilds, data);
     this.guildQueues = new ContractTable(this, 'GuildQueues', contract.tables.guildQueues, data);
     this.trackCache = new ContractTable(this, 'TrackCache', contract.tables.trackCache, { kind: 'cache' });
+    this.users = new ContractTable(this, 'Users', contract.tables.users, data);
   }
 }

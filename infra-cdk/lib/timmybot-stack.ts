@@ -266,6 +266,7 @@ export class TimmybotStack extends Stack {
     out('GuildsTableName', guilds.table.tableName, 'DynamoDB table: guilds and allowlist');
     out('GuildQueuesTableName', guildQueues.table.tableName, 'DynamoDB table: play queues');
     out('TrackCacheTableName', trackCache.table.tableName, 'DynamoDB table: what links and searches resolved to (a cache)');
+    out('UsersTableName', this.tables.users.table.tableName, 'DynamoDB table: members\' linked accounts, partitioned by user');
     out('CommandQueueUrl', this.commands.queue.queueUrl, 'SQS FIFO command bus');
     out('CommandQueueName', this.commands.queue.queueName, 'SQS FIFO command bus');
     out('DeadLetterQueueName', this.commands.deadLetterQueue.queueName, 'Commands that failed every attempt');

@@ -54,6 +54,7 @@ describe('DynamoDB tables', () => {
   const tables = [
     ['guilds', contract.tables.guilds],
     ['guildQueues', contract.tables.guildQueues],
+    ['users', contract.tables.users],
   ] as const;
 
   for (const [name, spec] of tables) {
@@ -143,7 +144,7 @@ describe('DynamoDB tables', () => {
     const s = synth(fixture, { deletionProtection: 'false' });
     const cacheId = logicalId(s.stack, s.stack.tables.trackCache.table.node.defaultChild);
     const tables = ofType(s.resources, 'AWS::DynamoDB::Table');
-    assert.equal(tables.length, 3);
+    assert.equal(tables.length, 4);
     for (const [id, table] of tables) {
       assert.equal(table.Properties?.DeletionProtectionEnabled, false);
       assert.equal(table.DeletionPolicy, id === cacheId ? 'Delete' : 'Retain', id);
@@ -877,6 +878,7 @@ describe('stack-wide', () => {
       'InteractionsEndpointUrl',
       'ServiceName',
       'TrackCacheTableName',
+      'UsersTableName',
     ]);
   });
 

@@ -68,8 +68,8 @@ pub struct DynamoTables {
     pub track_cache: String,
     /// The users table (partition key `user_id`, sort key `kind`): members'
     /// linked accounts (`kind = "link#<provider>"`, `accounts_dynamodb.rs`).
-    /// Default: `users`. Not in the deployed stack yet: the linked-accounts
-    /// Lambdas that use it come with it.
+    /// Default: `users`. The stack deploys it; the linked-accounts Lambdas
+    /// that read it are still to come (issue #14).
     pub users: String,
 }
 

@@ -35,8 +35,12 @@ async fn tables() -> (Client, DynamoTables) {
 async fn tables_match_the_contract() {
     let contract = contract();
     let (client, tables) = tables().await;
-    let names =
-        [("guilds", &tables.guilds), ("guildQueues", &tables.guild_queues), ("trackCache", &tables.track_cache)];
+    let names = [
+        ("guilds", &tables.guilds),
+        ("guildQueues", &tables.guild_queues),
+        ("trackCache", &tables.track_cache),
+        ("users", &tables.users),
+    ];
     let listed: Vec<&String> = contract["tables"].as_object().unwrap().keys().collect();
     assert_eq!(listed.len(), names.len(), "every table of the contract is checked here: {listed:?}");
     for (contract_name, table) in names {

@@ -4,7 +4,8 @@
 //! libraries, HTTP servers or databases. Business logic elsewhere depends on
 //! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
 //! `TrackCache`, `GatewaySessionStore`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
-//! `Webhook`, `MetricsRecorder`, `GatewayScaler`, `GatewayPresence`, `StartCheckTimer`, `AccountStore`), and each
+//! `Webhook`, `MetricsRecorder`, `GatewayScaler`, `GatewayPresence`, `StartCheckTimer`, `AccountStore`,
+//! `PlaylistStore`), and each
 //! adapter crate implements them for one technology.
 //! The queue engine ([`player`]) is here too: pure, so the interactions
 //! handler (views) and the gateway's players (transitions) share it.
@@ -22,6 +23,7 @@ mod ids;
 mod markdown;
 pub mod metrics;
 pub mod player;
+mod playlists;
 mod provider;
 mod replies;
 mod scale;
@@ -46,6 +48,10 @@ pub use gateway_session::{
 };
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
 pub use markdown::escape_markdown;
+pub use playlists::{
+    MAX_PLAYLIST_NAME_CHARS, MAX_PLAYLIST_TRACKS, MAX_PLAYLISTS_PER_MEMBER, MemberPlaylist, PlaylistEntry,
+    PlaylistName, PlaylistNameError, PlaylistOrigin, PlaylistStore, PlaylistSummary,
+};
 pub use provider::{ParseProviderError, Provider};
 pub use replies::{DiscordReplies, ReplyError};
 pub use scale::{

@@ -42,7 +42,7 @@ fn kind(provider: Provider) -> String {
     format!("{LINK_PREFIX}{provider}")
 }
 
-fn key(user: UserId, kind: String) -> Item {
+pub(crate) fn key(user: UserId, kind: String) -> Item {
     HashMap::from([
         ("user_id".to_owned(), AttributeValue::S(user.to_string())),
         ("kind".to_owned(), AttributeValue::S(kind)),
@@ -71,7 +71,7 @@ fn account_of(user: UserId, item: Item) -> Result<LinkedAccount, StoreError> {
 impl DynamoStore {
     /// The member's items in the users table whose kind starts with
     /// `prefix` (all of them with `None`).
-    async fn member_items(&self, user: UserId, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn member_items(&self, user: UserId, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -159,7 +159,7 @@ impl AccountStore for DynamoStore {
 
 impl DynamoStore {
     /// Deletes the member's item of `kind`; returns whether there was one.
-    async fn delete_user_item(&self, user: UserId, kind: String) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_user_item(&self, user: UserId, kind: String) -> Result<bool, StoreError> {
         let removed = self
             .client()
             .delete_item()

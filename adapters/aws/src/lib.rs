@@ -32,6 +32,7 @@ mod gateway_session_dynamodb;
 mod ledger_dynamodb;
 mod player_dynamodb;
 mod player_pages;
+mod playlists_dynamodb;
 mod presence_dynamodb;
 mod sdk_config;
 mod secrets_manager;

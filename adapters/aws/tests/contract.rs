@@ -46,6 +46,58 @@ mod accounts_dynamodb {
     timmybot_test_support::account_store_contract!(dynamo_store().await);
 }
 
+mod playlists_dynamodb {
+    use super::*;
+    use timmybot_core::{MemberPlaylist, PlaylistEntry, PlaylistName, PlaylistOrigin, PlaylistStore};
+    timmybot_test_support::playlist_store_contract!(dynamo_store().await);
+
+    /// How many items the member's partition holds, heads and pages.
+    async fn partition_items(store: &DynamoStore, owner: timmybot_core::UserId) -> i32 {
+        aws_sdk_dynamodb::Client::new(&sdk_config())
+            .query()
+            .table_name(&store.tables().users)
+            .key_condition_expression("user_id = :user")
+            .expression_attribute_values(":user", AttributeValue::S(owner.to_string()))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap()
+            .count
+    }
+
+    /// A playlist of several pages replaced by a short one, then deleted,
+    /// leaves no page behind: the head swap removes the generation it
+    /// replaced.
+    #[tokio::test]
+    async fn replacing_and_deleting_leave_no_pages_behind() {
+        let store = dynamo_store().await;
+        let owner = timmybot_test_support::contract::random_user();
+        let entry = |i: usize| PlaylistEntry {
+            title: format!("{i} {}", "t".repeat(190)),
+            artist: Some("a".repeat(200)),
+            duration_ms: None,
+            isrc: None,
+            source: Some(format!("https://x.example/{i}/{}", "s".repeat(1500))),
+        };
+        let name = PlaylistName::parse("Pages").unwrap();
+        let mut playlist = MemberPlaylist {
+            owner,
+            name: name.clone(),
+            origin: PlaylistOrigin::Saved,
+            entries: (0..600).map(entry).collect(),
+            updated_at_ms: 1,
+        };
+        store.save_playlist(&playlist).await.unwrap();
+        let pages = partition_items(&store, owner).await - 1;
+        assert!(pages >= 3, "600 wide entries span several pages, saw {pages}");
+        playlist.entries.truncate(1);
+        store.save_playlist(&playlist).await.unwrap();
+        assert_eq!(partition_items(&store, owner).await, 2, "the head and one page");
+        assert!(store.delete_playlist(owner, &name).await.unwrap());
+        assert_eq!(partition_items(&store, owner).await, 0);
+    }
+}
+
 mod player_dynamodb {
     use super::*;
     timmybot_test_support::player_store_contract!(dynamo_store().await);

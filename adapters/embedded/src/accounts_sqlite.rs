@@ -94,8 +94,16 @@ impl AccountStore for SqliteStore {
 
     async fn delete_member(&self, user: UserId) -> Result<usize, StoreError> {
         self.call(move |conn| {
-            conn.execute("DELETE FROM linked_accounts WHERE user_id = ?1", params![user.to_string()])
-                .map_err(unavailable)
+            // Links and playlists in one transaction: all of the member
+            // goes, or nothing does.
+            let tx = conn.transaction().map_err(unavailable)?;
+            let user = user.to_string();
+            let links =
+                tx.execute("DELETE FROM linked_accounts WHERE user_id = ?1", params![user]).map_err(unavailable)?;
+            let playlists =
+                tx.execute("DELETE FROM member_playlists WHERE user_id = ?1", params![user]).map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(links + playlists)
         })
         .await
     }

@@ -20,6 +20,7 @@ pub mod bus_in_process;
 mod gateway_session_sqlite;
 mod ledger_sqlite;
 mod player_sqlite;
+mod playlists_sqlite;
 mod presence_sqlite;
 pub mod secrets_file;
 mod settings_sqlite;

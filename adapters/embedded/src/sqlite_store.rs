@@ -14,7 +14,8 @@
 //! value and an expiry time. The gateway's presence (`presence_sqlite.rs`)
 //! is two named rows of `gateway_presence`.
 //! The command ledger (`ledger_sqlite.rs`) keeps `(guild, interaction id)`
-//! pairs with an expiry.
+//! pairs with an expiry. Members' linked accounts and playlists
+//! (`accounts_sqlite.rs`, `playlists_sqlite.rs`) are keyed by member.
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -58,6 +59,18 @@ CREATE TABLE IF NOT EXISTS linked_accounts (
     version  INTEGER NOT NULL,
     item     TEXT NOT NULL,
     PRIMARY KEY (user_id, provider)
+) STRICT;
+-- Members' playlists, one row each, the entries as one JSON array
+-- (playlists_sqlite.rs); `key` is the name's case-folded key.
+CREATE TABLE IF NOT EXISTS member_playlists (
+    user_id       TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    origin        TEXT NOT NULL,
+    tracks        INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    entries       TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
 ) STRICT;
 -- Members whose reply says the player is starting (presence_sqlite.rs).
 CREATE TABLE IF NOT EXISTS start_waiters (

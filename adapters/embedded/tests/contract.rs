@@ -38,6 +38,11 @@ mod accounts_sqlite {
     timmybot_test_support::account_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
+mod playlists_sqlite {
+    use super::*;
+    timmybot_test_support::playlist_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
 mod presence_sqlite {
     use super::*;
     timmybot_test_support::gateway_presence_contract!(SqliteStore::in_memory().expect("in-memory database"));

@@ -17,6 +17,7 @@ pub mod command_ledger;
 pub mod gateway_presence;
 pub mod gateway_session_store;
 pub mod player_store;
+pub mod playlist_store;
 pub mod secret_store;
 pub mod settings_store;
 pub mod track_cache;
@@ -100,6 +101,34 @@ macro_rules! account_store_contract {
             accounts_lists_one_member_by_provider,
             deleting_leaves_nothing_of_the_member_and_no_one_else_touched,
         );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`playlist_store`] behaviour (see
+/// [`player_store_contract!`] for the argument). The store must keep
+/// accounts too: deleting a member removes their playlists.
+#[macro_export]
+macro_rules! playlist_store_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(playlist_store, PlaylistStore, $store;
+            playlist_round_trips_by_key,
+            save_replaces_the_playlist_of_the_same_key,
+            playlists_list_one_member_by_key,
+            delete_playlist_removes_one,
+            oversize_playlists_are_refused_and_change_nothing,
+            the_largest_playlist_round_trips,
+            the_playlist_cap_refuses_only_new_ones,
+        );
+        #[::tokio::test]
+        async fn deleting_a_member_removes_their_playlists() {
+            let store = $store;
+            $crate::contract::playlist_store::deleting_a_member_removes_their_playlists(&store).await;
+        }
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_replaces_are_never_read_half_done() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::PlaylistStore> = ::std::sync::Arc::new($store);
+            $crate::contract::playlist_store::concurrent_replaces_are_never_read_half_done(store).await;
+        }
     };
 }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::player::{LoopMode, Placement, SeekTarget, TrackId};
-use crate::{ApplicationId, ChannelId, GuildId, InteractionId, RoleId, Secret, UserId};
+use crate::{ApplicationId, ChannelId, GuildId, InteractionId, PlaylistName, RoleId, Secret, UserId};
 
 /// What the member asked the player to do. Positions are 1-based places in
 /// the queue, as `/queue` shows them.
@@ -98,6 +98,16 @@ pub enum VoiceCommand {
         #[serde(default = "first_page")]
         page: usize,
     },
+    /// Queue the sender's own playlist `name` (`/playlist load`, `/play
+    /// playlist:`). Only the name travels: the gateway loads the playlist of
+    /// the member who sent the command, so no one plays another's.
+    PlayPlaylist {
+        /// The playlist's name (compared by key).
+        name: PlaylistName,
+        /// Where its tracks go (`next`, `now`; default the end).
+        #[serde(default)]
+        placement: Placement,
+    },
 }
 
 fn first_page() -> usize {
@@ -129,6 +139,7 @@ impl VoiceCommand {
             Self::VoteSkip => "voteskip",
             Self::Requeue { .. } => "requeue",
             Self::Library { .. } => "library",
+            Self::PlayPlaylist { .. } => "play_playlist",
         }
     }
 }
@@ -276,6 +287,7 @@ mod tests {
             VoiceCommand::VoteSkip,
             VoiceCommand::Library { query: Some("night drive".into()), page: 3 },
             VoiceCommand::Library { query: None, page: 1 },
+            VoiceCommand::PlayPlaylist { name: PlaylistName::parse("Road Trip").unwrap(), placement: Placement::Now },
         ];
         for command in commands {
             let msg = BusMessage { command, origin: CommandOrigin::Button, ..sample() };
@@ -300,6 +312,20 @@ mod tests {
         let msg = BusMessage::from_wire(body).unwrap();
         assert_eq!(msg.command, VoiceCommand::Library { query: None, page: 1 });
         assert_eq!(msg.command.label(), "library");
+    }
+
+    #[test]
+    fn a_playlist_command_with_an_invalid_name_is_malformed() {
+        let body = r#"{"v":1,"guild_id":"1","channel_id":"2","user_id":"3","interaction_id":"4",
+            "application_id":"5","interaction_token":"t","command":{"type":"play_playlist","name":"  "}}"#;
+        assert_eq!(BusMessage::from_wire(body).unwrap_err().kind(), crate::BusErrorKind::Malformed);
+        let ok = body.replace(r#""name":"  ""#, r#""name":"Chill""#);
+        let msg = BusMessage::from_wire(&ok).unwrap();
+        assert_eq!(
+            msg.command,
+            VoiceCommand::PlayPlaylist { name: PlaylistName::parse("Chill").unwrap(), placement: Placement::End }
+        );
+        assert_eq!(msg.command.label(), "play_playlist");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! checked again here with the same numbers.
 
 use serde_json::{Value, json};
-use timmybot_core::VoiceCommand;
+use timmybot_core::{MAX_PLAYLIST_NAME_CHARS, PlaylistName, VoiceCommand};
 use timmybot_core::player::{LoopMode, MAX_QUEUE_LEN, MAX_VOLUME, Placement, SeekTarget};
 
 use crate::CommandError;
@@ -34,6 +34,15 @@ pub const NOW_PLAYING: &str = "nowplaying";
 pub const HISTORY: &str = "history";
 /// `/settings`: the server's player settings.
 pub const SETTINGS: &str = "settings";
+/// `/playlist`: the member's own playlists (subcommands save, load, show,
+/// delete, list).
+pub const PLAYLIST: &str = "playlist";
+/// `/myplaylists`: the member's playlists, as `/playlist list`.
+pub const MY_PLAYLISTS: &str = "myplaylists";
+/// `/play`'s option naming one of the member's playlists.
+pub const PLAYLIST_OPTION: &str = "playlist";
+/// `/playlist`'s subcommands' option naming a playlist.
+pub const NAME_OPTION: &str = "name";
 /// `/request-access`'s one option.
 pub const REASON_OPTION: &str = "reason";
 /// `/play`'s query option.
@@ -68,6 +77,8 @@ const MAX_POSITION: i64 = MAX_QUEUE_LEN as i64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OptionKind {
+    /// A subcommand (1), with its own options.
+    SubCommand,
     /// A string (3).
     String,
     /// An integer (4).
@@ -86,6 +97,7 @@ impl OptionKind {
     /// Discord's numeric code.
     pub const fn code(self) -> u8 {
         match self {
+            Self::SubCommand => 1,
             Self::String => 3,
             Self::Integer => 4,
             Self::Boolean => 5,
@@ -117,6 +129,8 @@ pub struct OptionDef {
     pub autocomplete: bool,
     /// The only values accepted, shown as a list (names equal values).
     pub choices: &'static [&'static str],
+    /// A subcommand's own options.
+    pub options: &'static [OptionDef],
 }
 
 impl OptionDef {
@@ -131,7 +145,14 @@ impl OptionDef {
             max_value: None,
             autocomplete: false,
             choices: &[],
+            options: &[],
         }
+    }
+
+    const fn subcommand(name: &'static str, description: &'static str, options: &'static [OptionDef]) -> Self {
+        let mut option = Self::new(name, description, OptionKind::SubCommand);
+        option.options = options;
+        option
     }
 
     const fn string(name: &'static str, description: &'static str, max_length: usize) -> Self {
@@ -263,6 +284,7 @@ pub const COMMANDS: &[CommandDef] = &[
             OptionDef::string(QUERY_OPTION, "A link, a playlist, or words to search for", MAX_QUERY_LEN)
                 .autocompleted(),
             OptionDef::new(FILE_OPTION, "An audio file to upload and play", OptionKind::Attachment),
+            OptionDef::string(PLAYLIST_OPTION, "One of your playlists", MAX_PLAYLIST_NAME_CHARS).autocompleted(),
             OptionDef::boolean("next", "Put it first in the queue"),
             OptionDef::boolean("now", "Play it at once, skipping the current track"),
         ],
@@ -368,6 +390,52 @@ pub const COMMANDS: &[CommandDef] = &[
     player("voteskip", "/voteskip", "Vote to skip the current track", &[], Audience::Everyone),
     view(HISTORY, "/history", "The last tracks played, to queue again", &[]),
     CommandDef {
+        name: PLAYLIST,
+        route: "/playlist",
+        description: "Your own playlists: save the queue, load, show, delete, list",
+        options: &[
+            OptionDef::subcommand(
+                "save",
+                "Save this server's queue as one of your playlists",
+                &[OptionDef::string(NAME_OPTION, "Its name (an existing one is replaced)", MAX_PLAYLIST_NAME_CHARS)
+                    .autocompleted()
+                    .required()],
+            ),
+            OptionDef::subcommand(
+                "load",
+                "Queue one of your playlists (joins your voice channel)",
+                &[
+                    OptionDef::string(NAME_OPTION, "Which playlist", MAX_PLAYLIST_NAME_CHARS).autocompleted().required(),
+                    OptionDef::boolean("next", "Put it first in the queue"),
+                    OptionDef::boolean("now", "Play it at once, skipping the current track"),
+                ],
+            ),
+            OptionDef::subcommand(
+                "show",
+                "Show the tracks of one of your playlists",
+                &[OptionDef::string(NAME_OPTION, "Which playlist", MAX_PLAYLIST_NAME_CHARS).autocompleted().required()],
+            ),
+            OptionDef::subcommand(
+                "delete",
+                "Delete one of your playlists",
+                &[OptionDef::string(NAME_OPTION, "Which playlist", MAX_PLAYLIST_NAME_CHARS).autocompleted().required()],
+            ),
+            OptionDef::subcommand("list", "List your playlists", &[]),
+        ],
+        default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::Direct,
+    },
+    CommandDef {
+        name: MY_PLAYLISTS,
+        route: "/myplaylists",
+        description: "List your playlists (as /playlist list)",
+        options: &[],
+        default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::Direct,
+    },
+    CommandDef {
         name: SETTINGS,
         route: "/settings",
         description: "Show or change this server's player settings (needs Manage Server)",
@@ -461,6 +529,13 @@ fn command_json(command: &CommandDef) -> Value {
 }
 
 fn option_json(option: &OptionDef) -> Value {
+    if option.kind == OptionKind::SubCommand {
+        let mut value = json!({"type": option.kind.code(), "name": option.name, "description": option.description});
+        if !option.options.is_empty() {
+            value["options"] = option.options.iter().map(option_json).collect();
+        }
+        return value;
+    }
     let mut value = json!({
         "type": option.kind.code(),
         "name": option.name,
@@ -494,6 +569,12 @@ pub fn help_text() -> String {
     for command in COMMANDS {
         text.push_str("• `/");
         text.push_str(command.name);
+        let subcommands: Vec<&str> =
+            command.options.iter().filter(|o| o.kind == OptionKind::SubCommand).map(|o| o.name).collect();
+        if !subcommands.is_empty() {
+            text.push(' ');
+            text.push_str(&subcommands.join("|"));
+        }
         for option in command.options.iter().filter(|o| o.required) {
             text.push(' ');
             text.push_str(option.name);
@@ -584,17 +665,17 @@ pub fn radio_query(raw: &str) -> Result<String, CommandError> {
 pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceCommand>, CommandError> {
     let command = match name {
         PLAY => {
+            let placement = placement(data)?;
+            if let Some(name) = optional_string(data, PLAYLIST_OPTION)? {
+                if data.option(FILE_OPTION).is_some() || data.option(QUERY_OPTION).is_some() {
+                    return Err(CommandError::OneThingToPlay);
+                }
+                return Ok(Some(VoiceCommand::PlayPlaylist { name: playlist_name(&name)?, placement }));
+            }
             let raw = match data.attachment(FILE_OPTION) {
                 Some(file) => attachment_query(file)?,
                 None if data.option(FILE_OPTION).is_some() => return Err(CommandError::MissingData),
                 None => optional_string(data, QUERY_OPTION)?.unwrap_or_default(),
-            };
-            let placement = if optional_bool(data, "now")? == Some(true) {
-                Placement::Now
-            } else if optional_bool(data, "next")? == Some(true) {
-                Placement::Next
-            } else {
-                Placement::End
             };
             VoiceCommand::Play { query: validate_query(&raw)?, placement }
         }
@@ -636,6 +717,61 @@ pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceC
         _ => return Ok(None),
     };
     Ok(Some(command))
+}
+
+/// Where `next` and `now` put what is queued (`now` wins; default the end).
+fn placement(data: &InteractionData) -> Result<Placement, CommandError> {
+    Ok(if optional_bool(data, "now")? == Some(true) {
+        Placement::Now
+    } else if optional_bool(data, "next")? == Some(true) {
+        Placement::Next
+    } else {
+        Placement::End
+    })
+}
+
+/// A playlist name as typed.
+///
+/// # Errors
+/// [`CommandError::InvalidPlaylistName`] saying what is wrong with it.
+pub fn playlist_name(raw: &str) -> Result<PlaylistName, CommandError> {
+    PlaylistName::parse(raw).map_err(CommandError::InvalidPlaylistName)
+}
+
+/// What a `/playlist` subcommand asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaylistAction {
+    /// Save the guild's queue under this name.
+    Save(PlaylistName),
+    /// Queue the playlist: goes over the bus as this command.
+    Load(VoiceCommand),
+    /// Show its tracks.
+    Show(PlaylistName),
+    /// Delete it.
+    Delete(PlaylistName),
+    /// List the member's playlists (`/playlist list`, `/myplaylists`).
+    List,
+}
+
+/// Reads `/playlist`'s subcommand (or `/myplaylists`) from its data.
+///
+/// # Errors
+/// [`CommandError::MissingData`] without a known subcommand; an option's
+/// error otherwise.
+pub fn playlist_action(name: &str, data: &InteractionData) -> Result<PlaylistAction, CommandError> {
+    if name == MY_PLAYLISTS {
+        return Ok(PlaylistAction::List);
+    }
+    let sub = data.subcommand().ok_or(CommandError::MissingData)?;
+    let named = || playlist_name(&required_string(&sub, NAME_OPTION)?);
+    Ok(match sub.name.as_deref().unwrap_or_default() {
+        "save" => PlaylistAction::Save(named()?),
+        "load" => PlaylistAction::Load(VoiceCommand::PlayPlaylist { name: named()?, placement: placement(&sub)? }),
+        "show" => PlaylistAction::Show(named()?),
+        "delete" => PlaylistAction::Delete(named()?),
+        "list" => PlaylistAction::List,
+        _ => return Err(CommandError::MissingData),
+    })
 }
 
 /// `/library [query] [page]`: the words trimmed (none when blank), at most
@@ -751,6 +887,8 @@ mod tests {
             "volume",
             "voteskip",
             "history",
+            "playlist",
+            "myplaylists",
             "settings",
             "help",
             "request-access",
@@ -872,20 +1010,102 @@ mod tests {
             assert!((1..=100).contains(&command.description.chars().count()), "{}", command.name);
             assert_eq!(command.route, format!("/{}", command.name));
             assert!(command.options.len() <= 25);
-            let mut seen_optional = false;
-            for option in command.options {
-                assert!(option.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_'));
-                assert!((1..=32).contains(&option.name.len()));
-                assert!((1..=100).contains(&option.description.chars().count()), "{}", option.name);
-                assert!(option.max_length.is_none_or(|m| (1..=6000).contains(&m)));
-                // Discord wants required options before optional ones.
-                assert!(!(seen_optional && option.required), "{}: required after optional", command.name);
-                seen_optional |= !option.required;
-                assert!(option.choices.len() <= 25);
-                assert!(!option.autocomplete || option.choices.is_empty(), "autocomplete or choices, not both");
+            let subcommands = command.options.iter().filter(|o| o.kind == OptionKind::SubCommand).count();
+            // Discord: a command has subcommands or plain options, not both.
+            assert!(subcommands == 0 || subcommands == command.options.len(), "{}", command.name);
+            check_options(command.name, command.options);
+            for sub in command.options.iter().filter(|o| o.kind == OptionKind::SubCommand) {
+                assert!(sub.options.len() <= 25);
+                assert!(sub.options.iter().all(|o| o.kind != OptionKind::SubCommand), "one level of subcommands");
+                check_options(sub.name, sub.options);
             }
         }
         assert!(help_text().chars().count() < 2000, "help fits one message");
+    }
+
+    fn check_options(command: &str, options: &[OptionDef]) {
+        let mut seen_optional = false;
+        for option in options {
+            assert!(option.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_'));
+            assert!((1..=32).contains(&option.name.len()));
+            assert!((1..=100).contains(&option.description.chars().count()), "{}", option.name);
+            assert!(option.max_length.is_none_or(|m| (1..=6000).contains(&m)));
+            // Discord wants required options before optional ones.
+            assert!(!(seen_optional && option.required), "{command}: required after optional");
+            seen_optional |= !option.required;
+            assert!(option.choices.len() <= 25);
+            assert!(!option.autocomplete || option.choices.is_empty(), "autocomplete or choices, not both");
+        }
+    }
+
+    #[test]
+    fn playlist_is_registered_with_subcommands_and_their_options() {
+        let body = bulk_overwrite_body();
+        let playlist = body.as_array().unwrap().iter().find(|c| c["name"] == PLAYLIST).unwrap().clone();
+        let subs: Vec<&str> = playlist["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+        assert_eq!(subs, ["save", "load", "show", "delete", "list"]);
+        let load = &playlist["options"][1];
+        assert_eq!(load["type"], 1);
+        assert!(load.get("required").is_none(), "a subcommand has no `required`");
+        assert_eq!(
+            load["options"][0],
+            json!({"type": 3, "name": "name", "description": "Which playlist", "required": true,
+                   "max_length": 100, "autocomplete": true})
+        );
+        assert!(playlist["options"][4].get("options").is_none(), "list takes no options");
+        let play = body.as_array().unwrap().iter().find(|c| c["name"] == PLAY).unwrap().clone();
+        assert_eq!(play["options"][2]["name"], "playlist");
+        assert_eq!(play["options"][2]["autocomplete"], true);
+    }
+
+    #[test]
+    fn playlist_subcommands_parse_with_their_names_checked() {
+        let sub = |name: &str, options: Vec<(&str, OptionValue)>| {
+            playlist_action(PLAYLIST, &InteractionData::with_subcommand(PLAYLIST, name, options))
+        };
+        let named = |text: &str| vec![(NAME_OPTION, OptionValue::String(text.into()))];
+        let chill = PlaylistName::parse("Chill").unwrap();
+        assert_eq!(sub("save", named("  Chill ")).unwrap(), PlaylistAction::Save(chill.clone()));
+        assert_eq!(sub("show", named("Chill")).unwrap(), PlaylistAction::Show(chill.clone()));
+        assert_eq!(sub("delete", named("Chill")).unwrap(), PlaylistAction::Delete(chill.clone()));
+        assert_eq!(sub("list", vec![]).unwrap(), PlaylistAction::List);
+        let mut load = named("Chill");
+        load.push(("next", OptionValue::Bool(true)));
+        assert_eq!(
+            sub("load", load).unwrap(),
+            PlaylistAction::Load(VoiceCommand::PlayPlaylist { name: chill, placement: Placement::Next })
+        );
+        assert!(matches!(sub("save", named("   ")), Err(CommandError::InvalidPlaylistName(_))));
+        assert!(matches!(sub("save", named(&"x".repeat(101))), Err(CommandError::InvalidPlaylistName(_))));
+        assert!(matches!(sub("save", vec![]), Err(CommandError::MissingOption(NAME_OPTION))));
+        assert!(matches!(sub("rename", named("x")), Err(CommandError::MissingData)));
+        assert!(matches!(playlist_action(PLAYLIST, &data(PLAYLIST, vec![])), Err(CommandError::MissingData)));
+        assert_eq!(playlist_action(MY_PLAYLISTS, &data(MY_PLAYLISTS, vec![])).unwrap(), PlaylistAction::List);
+        assert_eq!(
+            CommandError::InvalidPlaylistName(timmybot_core::PlaylistNameError::Empty).user_message(),
+            "That name will not do: a playlist needs a name."
+        );
+    }
+
+    #[test]
+    fn play_takes_a_playlist_alone() {
+        let playlist = |extra: Vec<(&str, OptionValue)>| {
+            let mut options = vec![(PLAYLIST_OPTION, OptionValue::String("Road Trip".into()))];
+            options.extend(extra);
+            voice_command(PLAY, &data(PLAY, options))
+        };
+        assert_eq!(
+            playlist(vec![("now", OptionValue::Bool(true))]).unwrap(),
+            Some(VoiceCommand::PlayPlaylist { name: PlaylistName::parse("Road Trip").unwrap(), placement: Placement::Now })
+        );
+        assert!(matches!(
+            playlist(vec![("query", OptionValue::String("x".into()))]),
+            Err(CommandError::OneThingToPlay)
+        ));
+        assert!(matches!(
+            voice_command(PLAY, &data(PLAY, vec![(PLAYLIST_OPTION, OptionValue::String(" ".into()))])),
+            Err(CommandError::InvalidPlaylistName(_))
+        ));
     }
 
     #[test]
@@ -897,6 +1117,7 @@ mod tests {
         assert!(help.contains("/radio station:"), "{help}");
         assert!(help.contains("/play` Play a link, a search"), "{help}");
         assert!(help.contains("/skip` Skip the current track (DJ)"), "{help}");
+        assert!(help.contains("/playlist save|load|show|delete|list` Your own playlists"), "{help}");
     }
 
     #[test]

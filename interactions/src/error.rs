@@ -11,7 +11,7 @@
 //! No message here ever contains a header value, a body or a token.
 
 use timmybot_allowlist::{AllowlistError, messages};
-use timmybot_core::{AllowlistState, BusError, SettingsError, StoreError};
+use timmybot_core::{AllowlistState, BusError, PlaylistNameError, SettingsError, StoreError};
 
 /// The Discord public key given at startup is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,6 +171,12 @@ pub enum CommandError {
     /// The player store is not wired in (a deployment without it).
     #[error("player views unavailable")]
     ViewsUnavailable,
+    /// `/play` was given more than one of a query, a file and a playlist.
+    #[error("more than one thing to play")]
+    OneThingToPlay,
+    /// A playlist name that will not do.
+    #[error("invalid playlist name")]
+    InvalidPlaylistName(#[source] PlaylistNameError),
 }
 
 impl CommandError {
@@ -222,6 +228,8 @@ impl CommandError {
             Self::Store(_) | Self::ViewsUnavailable => {
                 "The player's data is unavailable right now, try again in a moment.".into()
             }
+            Self::OneThingToPlay => "Give me one thing to play: a query, a file or one of your playlists.".into(),
+            Self::InvalidPlaylistName(e) => format!("That name will not do: {e}."),
         }
     }
 

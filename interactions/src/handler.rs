@@ -11,19 +11,20 @@ use http::HeaderMap;
 use timmybot_allowlist::{Access, AccessRequest, Allowlist, AllowlistMode, ButtonOutcome, messages};
 use timmybot_core::player::{PlayerState, messages as player_messages};
 use timmybot_core::{
-    ApplicationId, BusMessage, Clock, CommandBus, CommandOrigin, GuildId, GuildSettings, PlayerStore, SettingsStore,
-    StoreErrorKind, VoiceCommand,
+    ApplicationId, BusMessage, Clock, CommandBus, CommandOrigin, GuildId, GuildSettings, PlayerStore, PlaylistStore,
+    SettingsStore, StoreErrorKind, UserId, VoiceCommand,
 };
 use timmybot_sources::{SourceSearch, TrackMeta};
 use tracing::Instrument;
 use tracing::field::{Empty, display};
 
 use crate::commands::{
-    self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, NOW_PLAYING, QUEUE, REQUEST_ACCESS, SEARCH, SETTINGS,
+    self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, MY_PLAYLISTS, NOW_PLAYING, PLAYLIST, PlaylistAction,
+    QUEUE, REQUEST_ACCESS, SEARCH, SETTINGS,
 };
 use crate::model::{Interaction, InteractionData, InteractionType, check_body_size};
 use crate::scale_to_zero::{ScaleToZero, Waiting};
-use crate::settings_command;
+use crate::{playlist_command, settings_command};
 use crate::verify::{PublicKey, verify_request};
 use crate::{CommandError, HttpReply, InteractionResponse, RequestError};
 
@@ -39,6 +40,7 @@ pub struct InteractionHandler {
     allowlist: Option<Arc<Allowlist>>,
     players: Option<Arc<dyn PlayerStore>>,
     settings: Option<Arc<dyn SettingsStore>>,
+    playlists: Option<Arc<dyn PlaylistStore>>,
     search: Option<SourceSearch>,
     scale_to_zero: Option<ScaleToZero>,
 }
@@ -65,6 +67,7 @@ impl InteractionHandler {
             allowlist: None,
             players: None,
             settings: None,
+            playlists: None,
             search: None,
             scale_to_zero: None,
         }
@@ -95,6 +98,15 @@ impl InteractionHandler {
     #[must_use]
     pub fn with_player_store(mut self, players: Arc<dyn PlayerStore>) -> Self {
         self.players = Some(players);
+        self
+    }
+
+    /// Serves members' playlists from `playlists`: `/playlist save|show|
+    /// delete|list`, `/myplaylists` and the autocomplete of playlist names.
+    /// (Playing one goes over the bus whatever is wired here.)
+    #[must_use]
+    pub fn with_playlist_store(mut self, playlists: Arc<dyn PlaylistStore>) -> Self {
+        self.playlists = Some(playlists);
         self
     }
 
@@ -208,6 +220,9 @@ impl InteractionHandler {
             Handling::View => self.view(name, data, guild_id).await,
             Handling::Direct if name == SETTINGS => self.settings_command(interaction, data, guild_id).await,
             Handling::Direct if name == SEARCH => self.search_command(data).await,
+            Handling::Direct if name == PLAYLIST || name == MY_PLAYLISTS => {
+                self.playlist_command(interaction, name, data, guild_id).await
+            }
             Handling::Direct => Err(CommandError::UnknownCommand(name.to_owned())),
         }
     }
@@ -319,6 +334,57 @@ impl InteractionHandler {
         unreachable!("the loop returns on its second attempt")
     }
 
+    /// `/playlist …`, `/myplaylists`: loading goes over the bus as any
+    /// player command; the rest is answered from the stores, ephemerally.
+    async fn playlist_command(
+        &self,
+        interaction: &Interaction,
+        name: &str,
+        data: &InteractionData,
+        guild: GuildId,
+    ) -> Result<InteractionResponse, CommandError> {
+        let owner = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+        let action = commands::playlist_action(name, data)?;
+        if let PlaylistAction::Load(command) = action {
+            return self.publish(interaction, guild, command, CommandOrigin::SlashCommand).await;
+        }
+        let store = self.playlists.as_deref().ok_or(CommandError::ViewsUnavailable)?;
+        let text = match action {
+            PlaylistAction::Save(name) => {
+                let state = self.player(guild).await?;
+                let saved = playlist_command::save(store, owner, name, &state, self.clock.now_unix_millis()).await?;
+                tracing::info!(user_id = %owner, "playlist saved from the queue");
+                saved
+            }
+            PlaylistAction::Show(name) => match store.load_playlist(owner, &name).await.map_err(CommandError::Store)? {
+                Some(playlist) => playlist_command::show(&playlist),
+                None => playlist_command::missing(&name),
+            },
+            PlaylistAction::Delete(name) => playlist_command::delete(store, owner, &name).await?,
+            PlaylistAction::List => {
+                playlist_command::list(&store.playlists(owner).await.map_err(CommandError::Store)?)
+            }
+            PlaylistAction::Load(_) => unreachable!("published above"),
+        };
+        Ok(InteractionResponse::ephemeral(text))
+    }
+
+    /// The member's playlists matching what they typed; none on any failure
+    /// (Discord shows no suggestions rather than an error).
+    async fn playlist_choices(&self, owner: Option<UserId>, typed: &str) -> Vec<(String, serde_json::Value)> {
+        let (Some(store), Some(owner)) = (&self.playlists, owner) else { return Vec::new() };
+        match store.playlists(owner).await {
+            Ok(mine) => playlist_command::choices(&mine, typed, SUGGESTIONS_MAX)
+                .into_iter()
+                .map(|name| (name.clone(), serde_json::json!(name)))
+                .collect(),
+            Err(e) => {
+                tracing::info!(error = %e, "no playlist suggestions: the store failed");
+                Vec::new()
+            }
+        }
+    }
+
     /// Suggestions for a queue position: the waiting tracks that match what
     /// the member typed. A guild that may not use the bot gets none.
     async fn autocomplete(&self, interaction: &Interaction) -> Result<InteractionResponse, CommandError> {
@@ -334,7 +400,14 @@ impl InteractionHandler {
             Some(crate::model::OptionValue::Integer(n)) => n.to_string(),
             _ => String::new(),
         };
+        let command = data.name.as_deref().unwrap_or_default();
         match focused.name.as_str() {
+            commands::PLAYLIST_OPTION | commands::NAME_OPTION
+                if command == commands::PLAY || command == commands::PLAYLIST =>
+            {
+                let choices = self.playlist_choices(interaction.invoker(), &typed).await;
+                return Ok(InteractionResponse::Autocomplete { choices });
+            }
             commands::QUERY_OPTION | commands::STATION_OPTION => {
                 let stations = focused.name == commands::STATION_OPTION;
                 return Ok(InteractionResponse::Autocomplete { choices: self.suggest(&typed, stations).await });
@@ -520,6 +593,8 @@ impl InteractionHandler {
 
 /// How many suggestions autocomplete offers.
 const SUGGESTIONS: usize = 5;
+/// How many of a member's playlists autocomplete offers (Discord's most).
+const SUGGESTIONS_MAX: usize = 25;
 /// How many results `/search` shows.
 const SEARCH_RESULTS: usize = 10;
 /// Discord's limit for a choice's name and value, in characters.

@@ -2,8 +2,9 @@
 //!
 //! [`InteractionHandler`] verifies a request's Ed25519 signature
 //! ([`verify`]), reads the interaction ([`model`]), answers PING, `/help`,
-//! `/settings` and the data-only views (`/queue`, `/nowplaying`,
-//! `/history`, position autocomplete) itself from the stores, and puts the
+//! `/settings`, members' playlists (`/playlist save|show|delete|list`,
+//! `/myplaylists`, [`playlist_command`]) and the data-only views (`/queue`,
+//! `/nowplaying`, `/history`, position autocomplete) itself from the stores, and puts the
 //! player's commands (and the controller's buttons) on the command bus with
 //! a deferred, ephemeral reply. The Lambda (`lambdas/interactions`) and the single binary's local
 //! server are thin adapters over [`InteractionHandler::handle_http`]; the
@@ -19,6 +20,7 @@ mod error;
 mod handler;
 mod http_reply;
 pub mod model;
+pub mod playlist_command;
 mod response;
 pub mod scale_to_zero;
 pub mod settings_command;

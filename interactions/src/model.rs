@@ -223,6 +223,36 @@ impl InteractionData {
         }
     }
 
+    /// The data of command `name`'s subcommand `sub` with `options` filled
+    /// in (tests build interactions with it).
+    pub fn with_subcommand(name: &str, sub: &str, options: Vec<(&str, OptionValue)>) -> Self {
+        let inner = Self::with_options(sub, options);
+        Self {
+            name: Some(name.into()),
+            options: vec![CommandOption {
+                name: sub.into(),
+                kind: SUB_COMMAND,
+                value: None,
+                options: inner.options,
+                focused: false,
+            }],
+            custom_id: None,
+            resolved: None,
+        }
+    }
+
+    /// The subcommand the member chose, as data of its own: its name and
+    /// options (the resolved objects come along).
+    pub fn subcommand(&self) -> Option<Self> {
+        let sub = self.options.iter().find(|o| o.kind == SUB_COMMAND)?;
+        Some(Self {
+            name: Some(sub.name.clone()),
+            options: sub.options.clone(),
+            custom_id: None,
+            resolved: self.resolved.clone(),
+        })
+    }
+
     /// The top-level option called `name`.
     pub fn option(&self, name: &str) -> Option<&CommandOption> {
         self.options.iter().find(|o| o.name == name)
@@ -238,11 +268,17 @@ impl InteractionData {
         self.resolved.as_ref()?.attachments.get(&id)
     }
 
-    /// In an autocomplete interaction: the option being typed.
+    /// In an autocomplete interaction: the option being typed (at the top
+    /// level or in the subcommand).
     pub fn focused(&self) -> Option<&CommandOption> {
-        self.options.iter().find(|o| o.focused)
+        self.options.iter().find(|o| o.focused).or_else(|| {
+            self.options.iter().filter(|o| o.kind == SUB_COMMAND).flat_map(|o| &o.options).find(|o| o.focused)
+        })
     }
 }
+
+/// Discord's option type of a subcommand.
+const SUB_COMMAND: u8 = 1;
 
 /// One option the member filled in.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

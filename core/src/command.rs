@@ -108,6 +108,18 @@ pub enum VoiceCommand {
         #[serde(default)]
         placement: Placement,
     },
+    /// Save the playlists of an uploaded file (`/playlist import`) as the
+    /// sender's: answered by the gateway, which downloads it through the
+    /// outbound client. Changes no player.
+    ImportPlaylist {
+        /// Discord's link to the upload.
+        url: String,
+        /// The file's name as uploaded (its extension says the format).
+        filename: String,
+        /// The name to save it under; `None`: the file's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<PlaylistName>,
+    },
 }
 
 fn first_page() -> usize {
@@ -140,6 +152,7 @@ impl VoiceCommand {
             Self::Requeue { .. } => "requeue",
             Self::Library { .. } => "library",
             Self::PlayPlaylist { .. } => "play_playlist",
+            Self::ImportPlaylist { .. } => "import_playlist",
         }
     }
 }
@@ -288,6 +301,11 @@ mod tests {
             VoiceCommand::Library { query: Some("night drive".into()), page: 3 },
             VoiceCommand::Library { query: None, page: 1 },
             VoiceCommand::PlayPlaylist { name: PlaylistName::parse("Road Trip").unwrap(), placement: Placement::Now },
+            VoiceCommand::ImportPlaylist {
+                url: "https://cdn.discordapp.com/attachments/1/2/mix.csv".into(),
+                filename: "mix.csv".into(),
+                name: None,
+            },
         ];
         for command in commands {
             let msg = BusMessage { command, origin: CommandOrigin::Button, ..sample() };

@@ -4,14 +4,19 @@
 
 use std::sync::Arc;
 
+use timmybot_core::player::MAX_QUEUE_LEN;
 use timmybot_core::player::{Caller, Command, NewTrack, PlayerError, messages};
-use timmybot_core::{BusMessage, DiscordReplies, GuildSettings, OutgoingMessage, SettingsStore, UserId, VoiceCommand};
+use timmybot_core::{
+    BusMessage, ChannelId, DiscordReplies, GuildSettings, OutgoingMessage, PlaylistStore, SettingsStore, UserId,
+    VoiceCommand, escape_markdown,
+};
 use timmybot_voice::{GuildPlayers, PlayError, PlayerRequest, ResolveNotes};
 use tracing::{info, warn};
 
 use crate::VoiceStateCache;
 use crate::consumer::{CommandHandler, Effect};
 use crate::metrics::CommandCounters;
+use crate::playlist_import::PlaylistImporter;
 
 /// How long a command waits for its guild's GUILD_CREATE after a (re)connect.
 const GUILD_ARRIVAL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -28,6 +33,8 @@ pub struct CommandProcessor {
     voice_states: VoiceStateCache,
     replies: Arc<dyn DiscordReplies>,
     settings: Arc<dyn SettingsStore>,
+    playlists: Option<Arc<dyn PlaylistStore>>,
+    importer: Option<PlaylistImporter>,
     bot_user: UserId,
     counters: CommandCounters,
 }
@@ -43,7 +50,32 @@ impl CommandProcessor {
         settings: Arc<dyn SettingsStore>,
         bot_user: UserId,
     ) -> Self {
-        Self { players, voice_states, replies, settings, bot_user, counters: CommandCounters::new() }
+        Self {
+            players,
+            voice_states,
+            replies,
+            settings,
+            playlists: None,
+            importer: None,
+            bot_user,
+            counters: CommandCounters::new(),
+        }
+    }
+
+    /// Imports uploaded playlist files (`/playlist import`) with
+    /// `importer`; without it they are refused as unavailable.
+    #[must_use]
+    pub fn with_importer(mut self, importer: PlaylistImporter) -> Self {
+        self.importer = Some(importer);
+        self
+    }
+
+    /// Plays members' own playlists (`/playlist load`, `/play playlist:`)
+    /// from `playlists`; without it they are refused as unavailable.
+    #[must_use]
+    pub fn with_playlists(mut self, playlists: Arc<dyn PlaylistStore>) -> Self {
+        self.playlists = Some(playlists);
+        self
     }
 
     /// The commands run and failed so far, for the metrics; clones share them.
@@ -64,10 +96,22 @@ impl CommandProcessor {
             self.counters.record(!replied);
             return;
         }
+        if let VoiceCommand::ImportPlaylist { url, filename, name } = &message.command {
+            let (text, failed) = match &self.importer {
+                Some(importer) => importer.import(message.user_id, url, filename, name.as_ref()).await,
+                None => (PlayError::Unavailable.user_message(None), true),
+            };
+            let replied = self.reply(message, &OutgoingMessage::text(text)).await;
+            self.counters.record(failed || !replied);
+            return;
+        }
         let (content, failed) = match self.load_settings(message).await {
             Ok(settings) => match self.run(message, &settings, effect).await {
                 Ok((outcome, notes)) => {
                     let mut text = messages::outcome(&outcome);
+                    if let VoiceCommand::PlayPlaylist { name, .. } = &message.command {
+                        text = format!("Your playlist **{}**: {text}", escape_markdown(name.as_str()));
+                    }
                     if let Some(note) = notes.message() {
                         text.push('\n');
                         text.push_str(&note);
@@ -150,13 +194,7 @@ impl CommandProcessor {
         let command = match &message.command {
             VoiceCommand::Play { query, placement } => {
                 // Refuse where-you-are mistakes before opening anything.
-                match (bot_channel, member_channel) {
-                    (_, None) => return Err(PlayerError::NotInVoice.into()),
-                    (Some(bot), Some(member)) if bot != member => {
-                        return Err(PlayerError::NotInBotChannel { bot_channel: bot }.into());
-                    }
-                    _ => {}
-                }
+                check_channels(bot_channel, member_channel)?;
                 let mut resolved = self.players.resolver().resolve(query).await?;
                 let first = NewTrack {
                     source: resolved.source.clone(),
@@ -178,6 +216,20 @@ impl CommandProcessor {
                 notes = std::mem::take(&mut resolved.notes);
                 prepared = Some(resolved);
                 Command::Enqueue { tracks, placement: *placement }
+            }
+            VoiceCommand::PlayPlaylist { name, placement } => {
+                let store = self.playlists.as_ref().ok_or(PlayError::Unavailable)?;
+                // The sender's own playlist: the name is all the bus carries.
+                // A name they do not have is said before where they are.
+                let playlist = store
+                    .load_playlist(user, name)
+                    .await?
+                    .ok_or_else(|| PlayError::NoSuchPlaylist { name: name.to_string() })?;
+                check_channels(bot_channel, member_channel)?;
+                let opened = self.players.resolver().open_playlist(&playlist, user, MAX_QUEUE_LEN).await?;
+                notes = opened.notes;
+                prepared = Some(opened.first);
+                Command::Enqueue { tracks: opened.tracks, placement: *placement }
             }
             VoiceCommand::Pause => Command::Pause,
             VoiceCommand::Resume => Command::Resume,
@@ -206,6 +258,16 @@ impl CommandProcessor {
         // must not run it again, whatever becomes of the reply.
         effect.took_effect().await;
         Ok((outcome, notes))
+    }
+}
+
+/// Refuses queueing from outside a voice channel, or from another channel
+/// than the bot's.
+fn check_channels(bot_channel: Option<ChannelId>, member_channel: Option<ChannelId>) -> Result<(), PlayError> {
+    match (bot_channel, member_channel) {
+        (_, None) => Err(PlayerError::NotInVoice.into()),
+        (Some(bot), Some(member)) if bot != member => Err(PlayerError::NotInBotChannel { bot_channel: bot }.into()),
+        _ => Ok(()),
     }
 }
 

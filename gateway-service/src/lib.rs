@@ -18,6 +18,7 @@ pub mod gateway_start;
 mod health;
 pub mod idle_stop;
 pub mod metrics;
+pub mod playlist_import;
 mod replies_twilight;
 mod service;
 mod shard_runner;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use timmybot_sources::{Catalog, EnabledSources};
-use timmybot_voice::{AudiusSource, Library, RadioSource, ServiceLinkSource};
+use timmybot_voice::{AudiusSource, Library, RadioSource, ServiceLinkSource, TrackMatcher};
 
 use anyhow::Context as _;
 use songbird::Songbird;
@@ -14,7 +14,7 @@ use timmybot_allowlist::Allowlist;
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
     ApplicationId, Clock, CommandBus, CommandLedger, DiscordReplies, DiscordRest, GatewaySessionStore, PlayerStore,
-    SavedGatewaySessions, Secret, SettingsStore, SystemClock, TrackCache,
+    PlaylistStore, SavedGatewaySessions, Secret, SettingsStore, SystemClock, TrackCache,
 };
 use timmybot_outbound::{OutboundPolicy, SafeHttpClient};
 use timmybot_voice::{GuildPlayers, PlayersConfig, PlayersDeps, SourceResolver};
@@ -111,6 +111,9 @@ pub struct GatewayDeps {
     /// Where the shards' sessions are left for the next task and identifies
     /// are counted; `None` always identifies and counts nothing.
     pub sessions: Option<Arc<dyn GatewaySessionStore>>,
+    /// Members' own playlists, played by `/playlist load` and `/play
+    /// playlist:`; `None` refuses those as unavailable.
+    pub playlists: Option<Arc<dyn PlaylistStore>>,
 }
 
 /// Resumes the stored players once every shard is connected (joining
@@ -323,6 +326,13 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
         catalogs.push(Arc::new(audius.clone()));
         resolver = resolver.with_source(Arc::new(AudiusSource::new(audius)));
     }
+    // Members' imported playlists are matched to the same catalogs, through
+    // the same cache, whether or not service links are on.
+    let mut matcher = TrackMatcher::new(catalogs.clone());
+    if let Some(cache) = deps.track_cache.clone() {
+        matcher = matcher.with_cache(cache);
+    }
+    resolver = resolver.with_matcher(matcher);
     let service_links = match settings.sources.links.clone() {
         Some(links) => {
             let source = ServiceLinkSource::new(links, catalogs);
@@ -372,8 +382,13 @@ pub async fn run(settings: GatewaySettings, deps: GatewayDeps, shutdown: Cancell
     deps.player_stats.set(players.clone());
     let replies: Arc<dyn DiscordReplies> = Arc::new(TwilightReplies::new(http.clone()));
     let bot_user = crate::discord_ids::user(bot.id);
-    let processor =
+    let mut processor =
         CommandProcessor::new(players.clone(), voice_states.clone(), replies, deps.settings.clone(), bot_user);
+    if let Some(playlists) = deps.playlists.clone() {
+        let importer =
+            crate::playlist_import::PlaylistImporter::new(&settings.outbound, playlists.clone(), clock.clone());
+        processor = processor.with_playlists(playlists).with_importer(importer);
+    }
     let watch_stop = stopping.child_token();
     if let Some(allowlist) = deps.allowlist.clone() {
         tokio::spawn(access_watch::run(

@@ -341,6 +341,7 @@ export interface EnvNames {
   readonly tableGuilds: string;
   readonly tableGuildQueues: string;
   readonly tableTrackCache: string;
+  readonly tableUsers: string;
   readonly bus: string;
   readonly commandQueueUrl: string;
   readonly interactionsEndpoint: string;
@@ -364,6 +365,7 @@ const ENV_ROLES: EnvNames = {
   tableGuilds: 'TIMMYBOT_TABLE_GUILDS',
   tableGuildQueues: 'TIMMYBOT_TABLE_GUILD_QUEUES',
   tableTrackCache: 'TIMMYBOT_TABLE_TRACK_CACHE',
+  tableUsers: 'TIMMYBOT_TABLE_USERS',
   bus: 'TIMMYBOT_BUS',
   commandQueueUrl: 'TIMMYBOT_COMMAND_QUEUE_URL',
   interactionsEndpoint: 'TIMMYBOT_INTERACTIONS_ENDPOINT',

@@ -168,9 +168,10 @@ export class Tables extends Construct {
   /** Global (not per guild): cached metadata is no guild's data. */
   readonly trackCache: ContractTable;
   /**
-   * Members' own data, partitioned by Discord user: linked accounts (their
-   * tokens sealed). No component reads it yet: the linked-accounts Lambdas
-   * and their grants come with issue #14.
+   * Members' own data, partitioned by Discord user: playlists (read and
+   * written by the interactions Lambda, read by the gateway) and linked
+   * accounts (their tokens sealed; the linked-accounts Lambdas come with
+   * issue #14).
    */
   readonly users: ContractTable;
 

@@ -50,6 +50,7 @@ export class TimmybotStack extends Stack {
     const guilds = this.tables.guilds;
     const guildQueues = this.tables.guildQueues;
     const trackCache = this.tables.trackCache;
+    const users = this.tables.users;
 
     // Allowlist settings every component reads the same way.
     const allowlist = {
@@ -105,6 +106,7 @@ export class TimmybotStack extends Stack {
         [env.tableGuilds]: guilds.table.tableName,
         [env.tableGuildQueues]: guildQueues.table.tableName,
         [env.tableTrackCache]: trackCache.table.tableName,
+        [env.tableUsers]: users.table.tableName,
         ...allowlist,
         ...scale,
         [env.startCheckQueueUrl]: this.startCheck?.queue.queueUrl,
@@ -120,6 +122,9 @@ export class TimmybotStack extends Stack {
     guildQueues.grantItemReads(this.interactions.role);
     // Autocomplete caches search results.
     trackCache.grantCacheReadWrite(this.interactions.role);
+    // /playlist save, show, delete, list and name autocomplete: members'
+    // own items, read and written.
+    users.grantData(this.interactions.role);
     this.secrets.app.grantRead(this.interactions.role);
 
     // --- allowlist-admin Lambda: the maintainers' API, SigV4 only -----------
@@ -166,6 +171,7 @@ export class TimmybotStack extends Stack {
         [env.tableGuilds]: guilds.table.tableName,
         [env.tableGuildQueues]: guildQueues.table.tableName,
         [env.tableTrackCache]: trackCache.table.tableName,
+        [env.tableUsers]: users.table.tableName,
         [env.bus]: ENV_VALUES.busSqs,
         [env.commandQueueUrl]: this.commands.queue.queueUrl,
         // Set: Discord delivers interactions over HTTP, not on the gateway.
@@ -194,6 +200,9 @@ export class TimmybotStack extends Stack {
     guildQueues.grantData(taskRole);
     // The players cache what links and searches resolved to.
     trackCache.grantCacheReadWrite(taskRole);
+    // /playlist load reads the sender's playlist; /playlist import saves
+    // the playlists of an uploaded file.
+    users.grantData(taskRole);
     if (this.secrets.spotify) {
       this.secrets.app.grantRead(taskRole);
     }

@@ -534,6 +534,36 @@ describe('IAM least privilege', () => {
     assert.equal(envNames.tableTrackCache, 'TIMMYBOT_TABLE_TRACK_CACHE');
   });
 
+  it('interactions and the gateway task may read and write the users table and get its name', () => {
+    const usersId = logicalId(base.stack, base.stack.tables.users.table.node.defaultChild);
+    const onUsers = (role: unknown) => {
+      const roleId = logicalId(base.stack, role);
+      return statements(base.resources, ['AWS::IAM::Policy']).filter(
+        (st) =>
+          JSON.stringify(base.resources[st.where]?.Properties?.Roles ?? []).includes(`"${roleId}"`) &&
+          JSON.stringify(st.resources).includes(`"${usersId}"`),
+      );
+    };
+    for (const [who, role] of [
+      ['interactions', base.stack.interactions.role.node.defaultChild],
+      ['gateway task', base.stack.gateway.taskDefinition.taskRole.node.defaultChild],
+    ] as const) {
+      const actions = onUsers(role).flatMap((st) => st.actions);
+      for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+        assert.ok(actions.includes(action), `${who}: ${action}`);
+      }
+      assert.ok(!actions.includes('dynamodb:Scan'), `${who}: no scan of every member`);
+    }
+    assert.deepEqual(onUsers(base.stack.allowlistAdmin.role.node.defaultChild), [], 'the admin API never reads members');
+    const fnEnv = (fn: unknown) => {
+      const env = base.resources[logicalId(base.stack, fn)]?.Properties?.Environment;
+      return isObject(env) && isObject(env.Variables) ? env.Variables : {};
+    };
+    assert.deepEqual(fnEnv(base.stack.interactions.function.node.defaultChild)[envNames.tableUsers], { Ref: usersId });
+    assert.deepEqual(containerEnv(base).get(envNames.tableUsers), { Ref: usersId });
+    assert.equal(envNames.tableUsers, 'TIMMYBOT_TABLE_USERS');
+  });
+
   it('the gateway task may consume the bus but not send; interactions may send but not consume', () => {
     const byRole = (role: unknown) => {
       const roleId = logicalId(base.stack, role);

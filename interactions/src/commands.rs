@@ -8,8 +8,8 @@
 //! checked again here with the same numbers.
 
 use serde_json::{Value, json};
-use timmybot_core::{MAX_PLAYLIST_NAME_CHARS, PlaylistName, VoiceCommand};
 use timmybot_core::player::{LoopMode, MAX_QUEUE_LEN, MAX_VOLUME, Placement, SeekTarget};
+use timmybot_core::{MAX_PLAYLIST_NAME_CHARS, PlaylistName, VoiceCommand};
 
 use crate::CommandError;
 use crate::model::InteractionData;
@@ -392,7 +392,7 @@ pub const COMMANDS: &[CommandDef] = &[
     CommandDef {
         name: PLAYLIST,
         route: "/playlist",
-        description: "Your own playlists: save the queue, load, show, delete, list",
+        description: "Your own playlists: save the queue, load, show, delete, list, import a file",
         options: &[
             OptionDef::subcommand(
                 "save",
@@ -405,7 +405,9 @@ pub const COMMANDS: &[CommandDef] = &[
                 "load",
                 "Queue one of your playlists (joins your voice channel)",
                 &[
-                    OptionDef::string(NAME_OPTION, "Which playlist", MAX_PLAYLIST_NAME_CHARS).autocompleted().required(),
+                    OptionDef::string(NAME_OPTION, "Which playlist", MAX_PLAYLIST_NAME_CHARS)
+                        .autocompleted()
+                        .required(),
                     OptionDef::boolean("next", "Put it first in the queue"),
                     OptionDef::boolean("now", "Play it at once, skipping the current track"),
                 ],
@@ -421,6 +423,18 @@ pub const COMMANDS: &[CommandDef] = &[
                 &[OptionDef::string(NAME_OPTION, "Which playlist", MAX_PLAYLIST_NAME_CHARS).autocompleted().required()],
             ),
             OptionDef::subcommand("list", "List your playlists", &[]),
+            OptionDef::subcommand(
+                "import",
+                "Import a playlist file: Spotify's data export (.json) or Exportify (.csv)",
+                &[
+                    OptionDef::new(FILE_OPTION, "The file", OptionKind::Attachment).required(),
+                    OptionDef::string(
+                        NAME_OPTION,
+                        "Save it under this name (default: the file's)",
+                        MAX_PLAYLIST_NAME_CHARS,
+                    ),
+                ],
+            ),
         ],
         default_member_permissions: None,
         audience: Audience::Everyone,
@@ -745,6 +759,8 @@ pub enum PlaylistAction {
     Save(PlaylistName),
     /// Queue the playlist: goes over the bus as this command.
     Load(VoiceCommand),
+    /// Import an uploaded file: goes over the bus as this command.
+    Import(VoiceCommand),
     /// Show its tracks.
     Show(PlaylistName),
     /// Delete it.
@@ -770,8 +786,37 @@ pub fn playlist_action(name: &str, data: &InteractionData) -> Result<PlaylistAct
         "show" => PlaylistAction::Show(named()?),
         "delete" => PlaylistAction::Delete(named()?),
         "list" => PlaylistAction::List,
+        "import" => PlaylistAction::Import(import_command(&sub)?),
         _ => return Err(CommandError::MissingData),
     })
+}
+
+/// The largest playlist file `/playlist import` takes: 5 MiB (the
+/// import's own limit, `timmybot_accounts::MAX_IMPORT_BYTES`).
+pub const MAX_IMPORT_FILE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// `/playlist import file: [name:]`: the upload's link and name once its
+/// name says a format the import reads and its size fits.
+fn import_command(sub: &InteractionData) -> Result<VoiceCommand, CommandError> {
+    let file = match sub.attachment(FILE_OPTION) {
+        Some(file) => file,
+        None if sub.option(FILE_OPTION).is_some() => return Err(CommandError::MissingData),
+        None => return Err(CommandError::MissingOption(FILE_OPTION)),
+    };
+    let extension = file.filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    if !matches!(extension.as_deref(), Some("json" | "csv")) {
+        return Err(CommandError::NotAPlaylistFile);
+    }
+    if file.size > MAX_IMPORT_FILE_BYTES {
+        return Err(CommandError::PlaylistFileTooLarge { max: MAX_IMPORT_FILE_BYTES });
+    }
+    let url = url::Url::parse(&file.url).map_err(|_| CommandError::MissingData)?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(CommandError::MissingData);
+    }
+    let name =
+        optional_string(sub, NAME_OPTION)?.filter(|n| !n.trim().is_empty()).map(|n| playlist_name(&n)).transpose()?;
+    Ok(VoiceCommand::ImportPlaylist { url: url.to_string(), filename: file.filename.clone(), name })
 }
 
 /// `/library [query] [page]`: the words trimmed (none when blank), at most
@@ -1042,8 +1087,11 @@ mod tests {
     fn playlist_is_registered_with_subcommands_and_their_options() {
         let body = bulk_overwrite_body();
         let playlist = body.as_array().unwrap().iter().find(|c| c["name"] == PLAYLIST).unwrap().clone();
-        let subs: Vec<&str> = playlist["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-        assert_eq!(subs, ["save", "load", "show", "delete", "list"]);
+        let subs: Vec<&str> =
+            playlist["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+        assert_eq!(subs, ["save", "load", "show", "delete", "list", "import"]);
+        assert_eq!(playlist["options"][5]["options"][0]["type"], 11, "an attachment");
+        assert_eq!(playlist["options"][5]["options"][0]["required"], true);
         let load = &playlist["options"][1];
         assert_eq!(load["type"], 1);
         assert!(load.get("required").is_none(), "a subcommand has no `required`");
@@ -1087,6 +1135,50 @@ mod tests {
         );
     }
 
+    fn import_with(filename: &str, size: u64, name: Option<&str>) -> Result<PlaylistAction, CommandError> {
+        let mut options = vec![(FILE_OPTION, OptionValue::String("77".into()))];
+        if let Some(name) = name {
+            options.push((NAME_OPTION, OptionValue::String(name.into())));
+        }
+        let mut data = InteractionData::with_subcommand(PLAYLIST, "import", options);
+        let file = crate::model::Attachment {
+            filename: filename.into(),
+            url: format!("https://cdn.discordapp.com/attachments/1/77/{filename}?ex=1"),
+            content_type: Some("text/csv".into()),
+            size,
+        };
+        data.resolved = Some(crate::model::ResolvedData { attachments: [("77".to_owned(), file)].into() });
+        playlist_action(PLAYLIST, &data)
+    }
+
+    #[test]
+    fn import_takes_a_json_or_csv_file_within_the_limit() {
+        let Ok(PlaylistAction::Import(VoiceCommand::ImportPlaylist { url, filename, name })) =
+            import_with("Road Trip.CSV", 10, Some(" Trip "))
+        else {
+            panic!("a CSV imports")
+        };
+        assert!(url.starts_with("https://cdn.discordapp.com/attachments/1/77/"), "{url}");
+        assert_eq!(filename, "Road Trip.CSV");
+        assert_eq!(name, Some(PlaylistName::parse("Trip").unwrap()));
+        assert!(matches!(
+            import_with("Playlist1.json", MAX_IMPORT_FILE_BYTES, None),
+            Ok(PlaylistAction::Import(VoiceCommand::ImportPlaylist { name: None, .. }))
+        ));
+        assert!(matches!(import_with("list.m3u", 10, None), Err(CommandError::NotAPlaylistFile)));
+        assert!(matches!(
+            import_with("big.json", MAX_IMPORT_FILE_BYTES + 1, None),
+            Err(CommandError::PlaylistFileTooLarge { .. })
+        ));
+        assert!(matches!(import_with("x.csv", 1, Some(&"n".repeat(101))), Err(CommandError::InvalidPlaylistName(_))));
+        let none = InteractionData::with_subcommand(PLAYLIST, "import", vec![]);
+        assert!(matches!(playlist_action(PLAYLIST, &none), Err(CommandError::MissingOption(FILE_OPTION))));
+        assert_eq!(
+            CommandError::PlaylistFileTooLarge { max: MAX_IMPORT_FILE_BYTES }.user_message(),
+            "That file is too large: I import files of up to 5 MB."
+        );
+    }
+
     #[test]
     fn play_takes_a_playlist_alone() {
         let playlist = |extra: Vec<(&str, OptionValue)>| {
@@ -1096,7 +1188,10 @@ mod tests {
         };
         assert_eq!(
             playlist(vec![("now", OptionValue::Bool(true))]).unwrap(),
-            Some(VoiceCommand::PlayPlaylist { name: PlaylistName::parse("Road Trip").unwrap(), placement: Placement::Now })
+            Some(VoiceCommand::PlayPlaylist {
+                name: PlaylistName::parse("Road Trip").unwrap(),
+                placement: Placement::Now
+            })
         );
         assert!(matches!(
             playlist(vec![("query", OptionValue::String("x".into()))]),
@@ -1117,7 +1212,7 @@ mod tests {
         assert!(help.contains("/radio station:"), "{help}");
         assert!(help.contains("/play` Play a link, a search"), "{help}");
         assert!(help.contains("/skip` Skip the current track (DJ)"), "{help}");
-        assert!(help.contains("/playlist save|load|show|delete|list` Your own playlists"), "{help}");
+        assert!(help.contains("/playlist save|load|show|delete|list|import` Your own playlists"), "{help}");
     }
 
     #[test]

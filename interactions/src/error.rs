@@ -177,6 +177,15 @@ pub enum CommandError {
     /// A playlist name that will not do.
     #[error("invalid playlist name")]
     InvalidPlaylistName(#[source] PlaylistNameError),
+    /// `/playlist import` was given a file of another kind.
+    #[error("not a playlist file")]
+    NotAPlaylistFile,
+    /// `/playlist import` was given a file over the import's limit.
+    #[error("playlist file too large")]
+    PlaylistFileTooLarge {
+        /// The limit in bytes.
+        max: u64,
+    },
 }
 
 impl CommandError {
@@ -230,6 +239,12 @@ impl CommandError {
             }
             Self::OneThingToPlay => "Give me one thing to play: a query, a file or one of your playlists.".into(),
             Self::InvalidPlaylistName(e) => format!("That name will not do: {e}."),
+            Self::NotAPlaylistFile => "I import Spotify's data export (the `.json` files of \u{201c}Download your \
+                data\u{201d}) or an Exportify `.csv` file."
+                .into(),
+            Self::PlaylistFileTooLarge { max } => {
+                format!("That file is too large: I import files of up to {} MB.", max / (1024 * 1024))
+            }
         }
     }
 

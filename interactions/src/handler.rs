@@ -24,9 +24,9 @@ use crate::commands::{
 };
 use crate::model::{Interaction, InteractionData, InteractionType, check_body_size};
 use crate::scale_to_zero::{ScaleToZero, Waiting};
-use crate::{playlist_command, settings_command};
 use crate::verify::{PublicKey, verify_request};
 use crate::{CommandError, HttpReply, InteractionResponse, RequestError};
+use crate::{playlist_command, settings_command};
 
 /// Handles Discord interactions, from HTTP or from the gateway.
 ///
@@ -345,7 +345,7 @@ impl InteractionHandler {
     ) -> Result<InteractionResponse, CommandError> {
         let owner = interaction.invoker().ok_or(CommandError::UnknownUser)?;
         let action = commands::playlist_action(name, data)?;
-        if let PlaylistAction::Load(command) = action {
+        if let PlaylistAction::Load(command) | PlaylistAction::Import(command) = action {
             return self.publish(interaction, guild, command, CommandOrigin::SlashCommand).await;
         }
         let store = self.playlists.as_deref().ok_or(CommandError::ViewsUnavailable)?;
@@ -361,10 +361,8 @@ impl InteractionHandler {
                 None => playlist_command::missing(&name),
             },
             PlaylistAction::Delete(name) => playlist_command::delete(store, owner, &name).await?,
-            PlaylistAction::List => {
-                playlist_command::list(&store.playlists(owner).await.map_err(CommandError::Store)?)
-            }
-            PlaylistAction::Load(_) => unreachable!("published above"),
+            PlaylistAction::List => playlist_command::list(&store.playlists(owner).await.map_err(CommandError::Store)?),
+            PlaylistAction::Load(_) | PlaylistAction::Import(_) => unreachable!("published above"),
         };
         Ok(InteractionResponse::ephemeral(text))
     }

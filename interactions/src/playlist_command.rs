@@ -49,9 +49,11 @@ pub async fn save(
     if entries.is_empty() {
         return Ok("The queue is empty: there is nothing to save. Queue something with `/play` first.".into());
     }
-    let replaced = store.playlists(owner).await.map_err(CommandError::Store)?.iter().any(|p| p.name.key() == name.key());
+    let replaced =
+        store.playlists(owner).await.map_err(CommandError::Store)?.iter().any(|p| p.name.key() == name.key());
     let count = entries.len();
-    let playlist = MemberPlaylist { owner, name: name.clone(), origin: PlaylistOrigin::Saved, entries, updated_at_ms: now_ms };
+    let playlist =
+        MemberPlaylist { owner, name: name.clone(), origin: PlaylistOrigin::Saved, entries, updated_at_ms: now_ms };
     match store.save_playlist(&playlist).await {
         Ok(()) => {}
         Err(e) if e.kind() == StoreErrorKind::LimitReached => {
@@ -173,7 +175,7 @@ mod tests {
     fn show_lists_the_first_tracks_with_their_artists_and_the_total() {
         let entry = |i: u64| PlaylistEntry {
             title: format!("Song {i}"),
-            artist: (i % 2 == 0).then(|| "Band".to_owned()),
+            artist: i.is_multiple_of(2).then(|| "Band".to_owned()),
             duration_ms: Some(60_000),
             isrc: None,
             source: None,

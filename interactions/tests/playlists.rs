@@ -106,8 +106,12 @@ async fn save_show_list_and_delete_are_answered_from_the_stores() {
     assert!(replaced.starts_with("Replaced your playlist **road trip** (2 tracks)"), "{replaced}");
 
     let listed = ephemeral(&h, &playlist("list", json!([]))).await;
-    assert!(listed.starts_with("Your playlists (1 of 200):\n• **road trip** · 2 tracks · saved from a queue"), "{listed}");
-    let mine = ephemeral(&h, &slash_command(SlashCommand { name: "myplaylists".into(), ..SlashCommand::default() })).await;
+    assert!(
+        listed.starts_with("Your playlists (1 of 200):\n• **road trip** · 2 tracks · saved from a queue"),
+        "{listed}"
+    );
+    let mine =
+        ephemeral(&h, &slash_command(SlashCommand { name: "myplaylists".into(), ..SlashCommand::default() })).await;
     assert_eq!(mine, listed, "/myplaylists is /playlist list");
 
     assert_eq!(ephemeral(&h, &named("delete", "Road Trip")).await, "Deleted your playlist **Road Trip**.");
@@ -160,7 +164,10 @@ async fn loading_goes_over_the_bus_carrying_only_the_name() {
     let store = SqliteStore::in_memory().unwrap();
     let h = harness(&store);
     let mut load = named("load", " Road Trip ");
-    load["data"]["options"][0]["options"].as_array_mut().unwrap().push(json!({"name": "now", "type": 5, "value": true}));
+    load["data"]["options"][0]["options"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "now", "type": 5, "value": true}));
     let reply = json_of(&h.post(&load).await);
     assert_eq!(reply, json!({"type": 5, "data": {"flags": 64}}));
     let play = slash_command(SlashCommand {
@@ -184,10 +191,7 @@ async fn loading_goes_over_the_bus_carrying_only_the_name() {
         options: vec![("playlist".into(), json!("Chill")), ("query".into(), json!("jazz"))],
         ..SlashCommand::default()
     });
-    assert_eq!(
-        ephemeral(&h, &both).await,
-        "Give me one thing to play: a query, a file or one of your playlists."
-    );
+    assert_eq!(ephemeral(&h, &both).await, "Give me one thing to play: a query, a file or one of your playlists.");
     assert_eq!(h.published().len(), 2);
 }
 

@@ -25,6 +25,9 @@ pub enum Origin {
     /// YouTube: metadata through oEmbed; audio only through yt-dlp when the
     /// self-hoster turned it on.
     YouTube,
+    /// An entry of a member's imported playlist: metadata only, matched to a
+    /// playable source.
+    Imported,
 }
 
 impl Origin {
@@ -40,6 +43,7 @@ impl Origin {
             Self::AppleMusic => "Apple Music",
             Self::Deezer => "Deezer",
             Self::YouTube => "YouTube",
+            Self::Imported => "imported playlist",
         }
     }
 }

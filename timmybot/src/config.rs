@@ -46,6 +46,9 @@ pub enum StoreBackend {
         queues_table: String,
         /// Table holding the track cache (global, not per guild).
         track_cache_table: String,
+        /// Table holding members' linked accounts and playlists
+        /// (partitioned by member).
+        users_table: String,
     },
 }
 
@@ -111,7 +114,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 37] = [
+pub const OPTIONAL_VARS: [&str; 38] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -120,6 +123,7 @@ pub const OPTIONAL_VARS: [&str; 37] = [
     "TIMMYBOT_TABLE_GUILDS",
     "TIMMYBOT_TABLE_GUILD_QUEUES",
     "TIMMYBOT_TABLE_TRACK_CACHE",
+    "TIMMYBOT_TABLE_USERS",
     "TIMMYBOT_BUS",
     "TIMMYBOT_COMMAND_QUEUE_URL",
     "TIMMYBOT_DISCORD_REST_PROXY",
@@ -233,8 +237,10 @@ pub struct Config {
     /// `TIMMYBOT_STORE` = `sqlite` (default) | `dynamodb`, with
     /// `TIMMYBOT_TABLE_GUILDS` (default `timmybot-guilds`),
     /// `TIMMYBOT_TABLE_GUILD_QUEUES` (default `timmybot-guild-queues`) and
-    /// `TIMMYBOT_TABLE_TRACK_CACHE` (default `timmybot-track-cache`). The
-    /// store holds the track cache too (SQLite: a table in the same file).
+    /// `TIMMYBOT_TABLE_TRACK_CACHE` (default `timmybot-track-cache`) and
+    /// `TIMMYBOT_TABLE_USERS` (default `timmybot-users`: members'
+    /// playlists). The store holds the track cache too (SQLite: a table in
+    /// the same file).
     pub store: StoreBackend,
     /// `TIMMYBOT_BUS` = `in-process` (default) | `sqs`, with
     /// `TIMMYBOT_COMMAND_QUEUE_URL` (required for `sqs`).
@@ -360,6 +366,7 @@ impl Config {
                 guilds_table: get("TIMMYBOT_TABLE_GUILDS").unwrap_or_else(|| "timmybot-guilds".into()),
                 queues_table: get("TIMMYBOT_TABLE_GUILD_QUEUES").unwrap_or_else(|| "timmybot-guild-queues".into()),
                 track_cache_table: get("TIMMYBOT_TABLE_TRACK_CACHE").unwrap_or_else(|| "timmybot-track-cache".into()),
+                users_table: get("TIMMYBOT_TABLE_USERS").unwrap_or_else(|| "timmybot-users".into()),
             },
             Some(_) => return Err(invalid("TIMMYBOT_STORE", "must be sqlite or dynamodb")),
         };
@@ -615,24 +622,27 @@ mod tests {
     }
 
     #[test]
-    fn dynamodb_store_reads_its_three_tables_with_defaults() {
+    fn dynamodb_store_reads_its_four_tables_with_defaults() {
         let mut pairs = minimal();
         pairs.push(("TIMMYBOT_STORE", "dynamodb"));
         let defaults = StoreBackend::DynamoDb {
             guilds_table: "timmybot-guilds".into(),
             queues_table: "timmybot-guild-queues".into(),
             track_cache_table: "timmybot-track-cache".into(),
+            users_table: "timmybot-users".into(),
         };
         assert_eq!(Config::from_lookup(env(&pairs)).unwrap().store, defaults);
         pairs.extend([
             ("TIMMYBOT_TABLE_GUILDS", "g"),
             ("TIMMYBOT_TABLE_GUILD_QUEUES", "q"),
             ("TIMMYBOT_TABLE_TRACK_CACHE", "Timmybot-TrackCache-1A2B"),
+            ("TIMMYBOT_TABLE_USERS", "Timmybot-Users-3C4D"),
         ]);
         let named = StoreBackend::DynamoDb {
             guilds_table: "g".into(),
             queues_table: "q".into(),
             track_cache_table: "Timmybot-TrackCache-1A2B".into(),
+            users_table: "Timmybot-Users-3C4D".into(),
         };
         assert_eq!(Config::from_lookup(env(&pairs)).unwrap().store, named);
     }

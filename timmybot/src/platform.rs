@@ -13,8 +13,8 @@ use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    AllowlistStore, CommandBus, CommandLedger, DiscordRest, GatewayPresence, GatewaySessionStore, PlayerStore, Secret,
-    SecretError, SecretStore, SettingsStore, SystemClock, TrackCache,
+    AllowlistStore, CommandBus, CommandLedger, DiscordRest, GatewayPresence, GatewaySessionStore, PlayerStore,
+    PlaylistStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock, TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
@@ -74,6 +74,7 @@ impl Platform {
             presence,
             ledger,
             gateway_sessions,
+            playlists,
             bus,
         } = backends(&config).await?;
         let key =
@@ -93,6 +94,7 @@ impl Platform {
                 .with_allowlist(allowlist.clone())
                 .with_player_store(players.clone())
                 .with_settings_store(settings_store.clone())
+                .with_playlist_store(playlists.clone())
                 .with_search(sources.search()),
         );
         let health = Health::new();
@@ -162,6 +164,7 @@ impl Platform {
                 None => None,
             },
             sessions: Some(gateway_sessions),
+            playlists: Some(playlists),
         };
         let gateway = tokio::spawn(timmybot_gateway::run(settings, deps, shutdown.clone()));
         Ok(Self { addr, health, track_cache, shutdown, gateway, http })
@@ -249,6 +252,8 @@ struct Backends {
     presence: Arc<dyn GatewayPresence>,
     ledger: Arc<dyn CommandLedger>,
     gateway_sessions: Arc<dyn GatewaySessionStore>,
+    /// Members' playlists (the SQLite file, or the DynamoDB users table).
+    playlists: Arc<dyn PlaylistStore>,
     bus: Arc<dyn CommandBus>,
 }
 
@@ -261,8 +266,9 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
         Arc<dyn GatewayPresence>,
         Arc<dyn CommandLedger>,
         Arc<dyn GatewaySessionStore>,
+        Arc<dyn PlaylistStore>,
     );
-    let (players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions): Stores =
+    let (players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions, playlists): Stores =
         match &config.store {
             StoreBackend::Sqlite => {
                 std::fs::create_dir_all(&config.data_dir)
@@ -277,19 +283,20 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
                     Arc::new(store.clone()),
                     Arc::new(store.clone()),
                     Arc::new(store.clone()),
+                    Arc::new(store.clone()),
                     Arc::new(store),
                 )
             }
-            StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table } => {
+            StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table, users_table } => {
                 let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
                     guilds: guilds_table.clone(),
                     guild_queues: queues_table.clone(),
                     track_cache: track_cache_table.clone(),
-                    // Linked accounts are not served yet (issue #14).
-                    users: String::new(),
+                    users: users_table.clone(),
                 })
                 .await;
                 (
+                    Arc::new(store.clone()),
                     Arc::new(store.clone()),
                     Arc::new(store.clone()),
                     Arc::new(store.clone()),
@@ -304,7 +311,7 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions, bus })
+    Ok(Backends { players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions, playlists, bus })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord

@@ -450,7 +450,16 @@ impl Sandbox {
     async fn upload_attachments(&self, options: &mut Value) -> anyhow::Result<serde_json::Map<String, Value>> {
         let mut resolved = serde_json::Map::new();
         let Some(options) = options.as_array_mut() else { return Ok(resolved) };
-        for option in options.iter_mut().filter(|o| o["type"] == OptionKind::Attachment.code()) {
+        // A subcommand's own options (`/playlist import file:`).
+        let mut files: Vec<&mut Value> = Vec::new();
+        for option in options.iter_mut() {
+            if option["type"] == OptionKind::SubCommand.code() {
+                files.extend(option["options"].as_array_mut().into_iter().flatten());
+            } else {
+                files.push(option);
+            }
+        }
+        for option in files.into_iter().filter(|o| o["type"] == OptionKind::Attachment.code()) {
             let path = PathBuf::from(option["value"].as_str().unwrap_or_default());
             let body = tokio::fs::read(&path).await.with_context(|| format!("reading {} to upload", path.display()))?;
             let filename = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -733,25 +742,37 @@ pub fn heard_line(guild_id: u64, heard: &Heard) -> String {
 /// array, typed as the command defines them. `option:value` words set that
 /// option; the other words go to the first option when it is a string (all
 /// of them: `/play a b.wav`), else to the options in order (`/move 3 1`).
+/// For a command with subcommands the first word names one, and the rest
+/// fills its options (`/playlist save Road Trip`).
 pub fn parse_command_line(line: &str) -> (String, Value) {
     let line = line.trim().trim_start_matches('/');
     let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let Some(def) = COMMANDS.iter().find(|c| c.name == name) else { return (name.to_owned(), json!([])) };
+    let (first, after) = rest.trim().split_once(char::is_whitespace).unwrap_or((rest.trim(), ""));
+    if let Some(sub) = def.options.iter().find(|o| o.kind == OptionKind::SubCommand && o.name == first) {
+        let options = typed_options(sub.options, after);
+        return (name.to_owned(), json!([{ "name": sub.name, "type": sub.kind.code(), "options": options }]));
+    }
+    (name.to_owned(), typed_options(def.options, rest))
+}
+
+/// `rest` of a command line as values of `defs` (see [`parse_command_line`]).
+fn typed_options(defs: &[timmybot_interactions::commands::OptionDef], rest: &str) -> Value {
     let mut named = Vec::new();
     let mut free = Vec::new();
     for word in rest.split_whitespace() {
         match word.split_once(':') {
-            Some((key, value)) if def.options.iter().any(|o| o.name == key) => named.push((key, value.to_owned())),
+            Some((key, value)) if defs.iter().any(|o| o.name == key) => named.push((key, value.to_owned())),
             _ => free.push(word),
         }
     }
     let mut values: Vec<(&str, String)> = Vec::new();
-    match def.options.first() {
+    match defs.first() {
         Some(first) if first.kind == OptionKind::String && !free.is_empty() => {
             values.push((first.name, free.join(" ")));
         }
         _ => {
-            for (option, word) in def.options.iter().zip(free) {
+            for (option, word) in defs.iter().zip(free) {
                 values.push((option.name, word.to_owned()));
             }
         }
@@ -760,7 +781,7 @@ pub fn parse_command_line(line: &str) -> (String, Value) {
     let options: Vec<Value> = values
         .into_iter()
         .filter_map(|(key, text)| {
-            let option = def.options.iter().find(|o| o.name == key)?;
+            let option = defs.iter().find(|o| o.name == key)?;
             let value = match option.kind {
                 OptionKind::Integer => text.parse::<i64>().map_or_else(|_| json!(text), |n| json!(n)),
                 OptionKind::Boolean => json!(text == "true" || text == "yes"),
@@ -769,7 +790,7 @@ pub fn parse_command_line(line: &str) -> (String, Value) {
             Some(json!({ "name": option.name, "type": option.kind.code(), "value": value }))
         })
         .collect();
-    (name.to_owned(), Value::Array(options))
+    Value::Array(options)
 }
 
 /// The channel id in uploaded files' links.
@@ -815,6 +836,14 @@ mod tests {
         assert_eq!(options, json!([{ "name": "query", "type": 3, "value": "./tone.wav" }]));
         let (name, options) = parse_command_line("/stop");
         assert_eq!((name.as_str(), options), ("stop", json!([])));
+        let (name, options) = parse_command_line("/playlist save Road Trip");
+        assert_eq!(name, "playlist");
+        assert_eq!(
+            options,
+            json!([{ "name": "save", "type": 1, "options": [{ "name": "name", "type": 3, "value": "Road Trip" }] }])
+        );
+        let (_, options) = parse_command_line("/playlist list");
+        assert_eq!(options, json!([{ "name": "list", "type": 1, "options": [] }]));
         let (name, options) = parse_command_line("  /play   https://a.b:8080/c d  next:true");
         assert_eq!(name, "play");
         assert_eq!(options[0]["value"], "https://a.b:8080/c d");

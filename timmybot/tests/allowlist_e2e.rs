@@ -217,6 +217,7 @@ fn allowlist_workflow_end_to_end_on_dynamodb_with_closed_dms() {
                 guilds_table: tables.guilds.clone(),
                 queues_table: tables.guild_queues.clone(),
                 track_cache_table: tables.track_cache.clone(),
+                users_table: tables.users.clone(),
             },
             bus: BusBackend::Sqs { queue_url: queue.url.clone() },
             member_dms_closed: true,

@@ -112,6 +112,7 @@ fn play_and_stop_end_to_end_on_dynamodb_and_sqs() {
                 guilds_table: tables.guilds.clone(),
                 queues_table: tables.guild_queues.clone(),
                 track_cache_table: tables.track_cache.clone(),
+                users_table: tables.users.clone(),
             },
             bus: BusBackend::Sqs { queue_url: queue.url.clone() },
             ..SandboxOptions::embedded(data.path().to_path_buf(), None)

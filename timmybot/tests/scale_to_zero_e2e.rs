@@ -98,6 +98,7 @@ impl Aws {
                 guilds_table: self.tables.guilds.clone(),
                 queues_table: self.tables.guild_queues.clone(),
                 track_cache_table: self.tables.track_cache.clone(),
+                users_table: self.tables.users.clone(),
             },
             bus: BusBackend::Sqs { queue_url: self.queue_url.clone() },
             scale_to_zero: Some(ScaleToZeroConfig {

@@ -187,6 +187,12 @@ pub enum PlayError {
     /// The guild's player is gone (the process is shutting down).
     #[error("player unavailable")]
     Unavailable,
+    /// The member has no playlist of that name.
+    #[error("no such playlist")]
+    NoSuchPlaylist {
+        /// The name as the member gave it (untrusted: escaped when shown).
+        name: String,
+    },
 }
 
 impl PlayError {
@@ -199,6 +205,10 @@ impl PlayError {
             Self::Join(_) => "I could not join your voice channel; check my permissions and try again.".to_owned(),
             Self::Store(_) => "Something went wrong saving the queue; please try again.".to_owned(),
             Self::Unavailable => "The player is restarting; try again in a moment.".to_owned(),
+            Self::NoSuchPlaylist { name } => format!(
+                "You have no playlist called **{}**. `/playlist list` shows yours.",
+                timmybot_core::escape_markdown(name)
+            ),
         }
     }
 

@@ -17,6 +17,7 @@ mod error;
 mod hls;
 mod http_source;
 mod library;
+mod member_playlists;
 pub mod playback_meter;
 mod player_task;
 mod players;
@@ -24,6 +25,7 @@ mod playlist_links;
 mod registry;
 mod service_links;
 mod source;
+mod track_matcher;
 mod ytdlp;
 
 pub use directory_sources::{AudiusSource, RadioSource};
@@ -33,13 +35,15 @@ pub use library::{
     FILES_DISABLED_MESSAGE, LIBRARY_SCHEME, Library, LibraryEntry, LibraryLimits, LibraryPage, LibrarySource,
     MAX_DEPTH, MAX_FILES, PAGE_SIZE, RESCAN_AFTER, ScanStats, path_id,
 };
+pub use member_playlists::{FIRST_TRACK_ATTEMPTS, OpenedPlaylist};
 pub use playback_meter::FrameStats;
 pub use players::{
     GuildPlayers, PlaybackSample, PlayerFrameStats, PlayerRequest, PlayersConfig, PlayersDeps, VoiceUpdate,
 };
 pub use registry::{LOCATOR_SCHEMES, Lookup, Query, Source};
-pub use service_links::{LINK_TTL, MATCH_TTL, MAX_MATCHED_TRACKS, MISS_TTL, ServiceLinkSource, link_key, match_key};
+pub use service_links::{LINK_TTL, MAX_MATCHED_TRACKS, ServiceLinkSource, link_key};
 pub use source::{LinkOpener, ResolveNotes, ResolvedSource, SourceKind, SourceResolver, StreamTitles, classify_query};
+pub use track_matcher::{MATCH_TTL, MISS_TTL, TrackMatcher, match_key};
 pub use ytdlp::{
     SOUNDCLOUD_FORMAT, SoundCloudLink, YTDLP_ARGS, YouTubeLink, YtDlp, YtDlpError, YtDlpTrack, soundcloud_args,
 };

@@ -4,8 +4,8 @@
 //! those services is ever streamed: the queue gets the matched tracks'
 //! locators (`audius:…`), opened by the source that owns them.
 //!
-//! What a link resolved to and what each track matched are kept in the
-//! [`TrackCache`] for a while, so pasting the same playlist twice in a row
+//! What a link resolved to and what each track matched (by the
+//! [`TrackMatcher`]) are kept in the [`TrackCache`] for a while, so pasting the same playlist twice in a row
 //! asks the services once. The cache is a help, never a requirement: a read
 //! or write that fails is logged and the lookup goes on without it.
 
@@ -13,39 +13,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt as _;
-use futures_util::stream;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use timmybot_core::{Clock, SystemClock, TrackCache};
+use timmybot_core::{Clock, TrackCache};
 use timmybot_sources::links::{Collection, LinkKind, LinkResolver, ServiceLink, parse_link};
-use timmybot_sources::matching::{MatchRules, match_collection, normalize};
+use timmybot_sources::matching::MatchRules;
 use timmybot_sources::{Catalog, LookupError, TrackMeta};
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::SourceError;
 use crate::registry::{Lookup, Query, Source};
 use crate::source::{LinkOpener, ResolveNotes, ResolvedSource};
+use crate::track_matcher::{TrackMatcher, to_json};
 
 /// How long what a link holds is kept: playlists change, but not between
 /// two pastes of the same link in an evening.
 pub const LINK_TTL: Duration = Duration::from_secs(6 * 3600);
-/// How long a match is kept: a catalog's track keeps its id.
-pub const MATCH_TTL: Duration = Duration::from_secs(7 * 86_400);
-/// How long "nothing matched" is kept: shorter, since the track may be
-/// uploaded to a catalog any day.
-pub const MISS_TTL: Duration = Duration::from_secs(3600);
 /// The most tracks of one link matched: each costs a catalog search, and
 /// a queue of more is never what a member meant. The rest are counted in
 /// [`ResolveNotes::skipped`].
 pub const MAX_MATCHED_TRACKS: usize = 200;
-/// How many catalog searches run at once for one link.
-const MATCH_CONCURRENCY: usize = 4;
-/// How many cache reads or writes run at once for one link.
-const CACHE_CONCURRENCY: usize = 8;
-/// The width of the duration buckets in match keys: tracks a few seconds
-/// apart share an entry more often than not, far apart ones never.
-const DURATION_BUCKET_MS: u64 = 5_000;
 
 /// What a member is told when no catalog is on to match links against.
 const NO_CATALOG: &str = "Links of music services are played from a catalog such as Audius, and none is on here.";
@@ -61,55 +47,41 @@ const NO_CATALOG: &str = "Links of music services are played from a catalog such
 pub struct ServiceLinkSource {
     /// `None`: service links are turned off, and refused with that said.
     resolver: Option<LinkResolver>,
-    catalogs: Vec<Arc<dyn Catalog>>,
-    cache: Option<Arc<dyn TrackCache>>,
-    clock: Arc<dyn Clock>,
-    rules: MatchRules,
+    /// Matches the links' tracks; its cache keeps what links hold too.
+    matcher: TrackMatcher,
 }
 
 impl ServiceLinkSource {
     /// Links read with `resolver` and matched in `catalogs`, asked in order.
     pub fn new(resolver: LinkResolver, catalogs: Vec<Arc<dyn Catalog>>) -> Self {
-        Self {
-            resolver: Some(resolver),
-            catalogs,
-            cache: None,
-            clock: Arc::new(SystemClock),
-            rules: MatchRules::default(),
-        }
+        Self { resolver: Some(resolver), matcher: TrackMatcher::new(catalogs) }
     }
 
     /// Service links turned off by the deployer: they are still recognised,
     /// and refused with [`LookupError::Disabled`] naming the service, rather
     /// than fetched as if they were audio.
     pub fn disabled() -> Self {
-        Self {
-            resolver: None,
-            catalogs: Vec::new(),
-            cache: None,
-            clock: Arc::new(SystemClock),
-            rules: MatchRules::default(),
-        }
+        Self { resolver: None, matcher: TrackMatcher::new(Vec::new()) }
     }
 
     /// Keeps what links resolved to and what tracks matched in `cache`.
     #[must_use]
     pub fn with_cache(mut self, cache: Arc<dyn TrackCache>) -> Self {
-        self.cache = Some(cache);
+        self.matcher = self.matcher.with_cache(cache);
         self
     }
 
     /// Reads the time for cache entries from `clock` (tests move it on).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.matcher = self.matcher.with_clock(clock);
         self
     }
 
     /// Matches with `rules` instead of [`MatchRules::default`].
     #[must_use]
     pub fn with_rules(mut self, rules: MatchRules) -> Self {
-        self.rules = rules;
+        self.matcher = self.matcher.with_rules(rules);
         self
     }
 
@@ -121,85 +93,14 @@ impl ServiceLinkSource {
     /// What `link` holds, from the cache or its service.
     async fn collection(&self, resolver: &LinkResolver, link: &ServiceLink) -> Result<Collection, SourceError> {
         let key = link_key(link);
-        if let Some(cached) = self.cache_get::<CachedCollection>(&key).await {
+        if let Some(cached) = self.matcher.cache_get::<CachedCollection>(&key).await {
             debug!(service = link.service_name(), "link read from the track cache");
             return Ok(cached.into_collection());
         }
         let collection = resolver.resolve(link).await?;
-        self.cache_put(key, to_json(&CachedCollection::of(&collection)), LINK_TTL).await;
+        self.matcher.cache_put(key, to_json(&CachedCollection::of(&collection)), LINK_TTL).await;
         Ok(collection)
     }
-
-    /// The playable track each of `tracks` matched (`None`: nothing), in
-    /// order, and whether a catalog asked us to slow down.
-    async fn matches(&self, tracks: &[TrackMeta]) -> (Vec<Option<TrackMeta>>, bool) {
-        let keys: Vec<String> = tracks.iter().map(match_key).collect();
-        let cached: Vec<Option<CachedMatch>> = stream::iter(keys.clone())
-            .map(|key| async move { self.cache_get::<CachedMatch>(&key).await })
-            .buffered(CACHE_CONCURRENCY)
-            .collect()
-            .await;
-        let todo: Vec<usize> = (0..tracks.len()).filter(|i| cached[*i].is_none()).collect();
-        let mut results: Vec<Option<TrackMeta>> = cached.into_iter().map(|c| c.and_then(|c| c.found)).collect();
-        if todo.is_empty() {
-            return (results, false);
-        }
-        let wanted: Vec<TrackMeta> = todo.iter().map(|i| tracks[*i].clone()).collect();
-        let catalogs: Vec<&dyn Catalog> = self.catalogs.iter().map(|c| c.as_ref()).collect();
-        let report = match_collection(&wanted, &catalogs, &self.rules, MATCH_CONCURRENCY).await;
-        let mut fresh: Vec<(usize, Option<TrackMeta>)> = Vec::new();
-        for (j, found) in report.matched {
-            results[todo[j]] = Some(found.clone());
-            fresh.push((todo[j], Some(found)));
-        }
-        // A miss is only remembered when every search answered: after a
-        // failure the track may well exist.
-        if report.errors == 0 {
-            fresh.extend(todo.iter().filter(|i| results[**i].is_none()).map(|i| (*i, None)));
-        }
-        stream::iter(fresh)
-            .map(|(i, found)| {
-                let ttl = if found.is_some() { MATCH_TTL } else { MISS_TTL };
-                self.cache_put(keys[i].clone(), to_json(&CachedMatch { found }), ttl)
-            })
-            .buffer_unordered(CACHE_CONCURRENCY)
-            .collect::<Vec<()>>()
-            .await;
-        (results, report.rate_limited)
-    }
-
-    async fn cache_get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let cache = self.cache.as_ref()?;
-        match cache.get(key, self.clock.now_unix_millis()).await {
-            Ok(Some(text)) => match serde_json::from_str(&text) {
-                Ok(value) => Some(value),
-                Err(error) => {
-                    warn!(%error, "a track cache entry does not parse; resolving afresh");
-                    None
-                }
-            },
-            Ok(None) => None,
-            Err(error) => {
-                warn!(%error, "reading the track cache failed; resolving afresh");
-                None
-            }
-        }
-    }
-
-    async fn cache_put(&self, key: String, text: Option<String>, ttl: Duration) {
-        let (Some(cache), Some(text)) = (self.cache.as_ref(), text) else { return };
-        let expires_at =
-            self.clock.now_unix_millis().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-        if let Err(error) = cache.put(&key, &text, expires_at).await {
-            warn!(%error, "writing the track cache failed; the next play resolves afresh");
-        }
-    }
-}
-
-/// `value` as JSON for the cache; `None` (logged) in the unlikely case it
-/// cannot be written.
-fn to_json<T: Serialize>(value: &T) -> Option<String> {
-    serde_json::to_string(value).map_err(|error| warn!(%error, "a track cache entry could not be written as JSON")).ok()
 }
 
 #[async_trait]
@@ -220,7 +121,7 @@ impl Source for ServiceLinkSource {
         let Query::Link(url) = query else { return Err(SourceError::Unsupported) };
         let link = parse_link(url).ok_or(SourceError::Unsupported)?;
         let resolver = self.resolver.as_ref().ok_or(LookupError::Disabled(link.service_name()))?;
-        if self.catalogs.is_empty() {
+        if !self.matcher.has_catalogs() {
             return Err(LookupError::Unsupported(NO_CATALOG).into());
         }
         let collection = self.collection(resolver, &link).await?;
@@ -233,7 +134,7 @@ impl Source for ServiceLinkSource {
         if wanted.is_empty() {
             return Err(SourceError::NotFound);
         }
-        let (found, rate_limited) = self.matches(&wanted).await;
+        let (found, rate_limited) = self.matcher.matches(&wanted).await;
         let unmatched: Vec<String> =
             wanted.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(w, _)| w.display_title()).collect();
         let tracks: Vec<TrackMeta> = found.into_iter().flatten().collect();
@@ -259,8 +160,7 @@ impl std::fmt::Debug for ServiceLinkSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceLinkSource")
             .field("enabled", &self.is_enabled())
-            .field("catalogs", &self.catalogs.iter().map(|c| c.name()).collect::<Vec<_>>())
-            .field("cache", &self.cache.is_some())
+            .field("matcher", &self.matcher)
             .finish_non_exhaustive()
     }
 }
@@ -317,20 +217,6 @@ pub fn link_key(link: &ServiceLink) -> String {
     format!("link:v1:{canonical}")
 }
 
-/// The cache key of what `track` matched: `match:v1:` and its ISRC, or its
-/// normalized artist, title and a duration bucket when it has none.
-pub fn match_key(track: &TrackMeta) -> String {
-    if let Some(isrc) = track.isrc.as_deref().filter(|i| !i.is_empty()) {
-        return format!("match:v1:isrc:{}", isrc.to_ascii_uppercase());
-    }
-    // Titles and artists are bounded by the link clients (300 characters),
-    // so the key stays well inside the store's limit.
-    let artist = normalize(track.artist.as_deref().unwrap_or_default());
-    let title = normalize(&track.title);
-    let bucket = track.duration_ms.map_or_else(|| "-".to_owned(), |ms| (ms / DURATION_BUCKET_MS).to_string());
-    format!("match:v1:{artist}|{title}|{bucket}")
-}
-
 /// A [`Collection`] as the cache keeps it.
 #[derive(Debug, Serialize, Deserialize)]
 struct CachedCollection {
@@ -355,17 +241,12 @@ impl CachedCollection {
     }
 }
 
-/// What a track matched (`None`: nothing), as the cache keeps it.
-#[derive(Debug, Serialize, Deserialize)]
-struct CachedMatch {
-    found: Option<TrackMeta>,
-}
-
 #[cfg(test)]
 mod tests {
     use timmybot_sources::Origin;
 
     use super::*;
+    use crate::track_matcher::match_key;
 
     fn link(s: &str) -> ServiceLink {
         parse_link(&url::Url::parse(s).unwrap()).unwrap()

@@ -159,6 +159,7 @@ pub struct SourceResolver {
     sources: Vec<Arc<dyn Source>>,
     library: Option<Library>,
     soundcloud: bool,
+    matcher: Option<crate::TrackMatcher>,
 }
 
 impl SourceResolver {
@@ -174,7 +175,21 @@ impl SourceResolver {
             sources: Vec::new(),
             library: None,
             soundcloud: false,
+            matcher: None,
         }
+    }
+
+    /// Matches members' imported playlists (entries known by metadata only)
+    /// with `matcher` when they are played.
+    #[must_use]
+    pub fn with_matcher(mut self, matcher: crate::TrackMatcher) -> Self {
+        self.matcher = Some(matcher);
+        self
+    }
+
+    /// The matcher of metadata-only entries, when one is set.
+    pub fn matcher(&self) -> Option<&crate::TrackMatcher> {
+        self.matcher.as_ref()
     }
 
     /// Adds the media folder's index as a source (after those added

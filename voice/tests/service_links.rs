@@ -300,3 +300,80 @@ async fn a_failing_cache_is_passed_over_and_the_link_still_plays() {
     resolver.resolve(&playlist_link()).await.unwrap();
     assert!(world.spotify_api_calls() > calls, "without a cache the link is read again");
 }
+
+// --- members' playlists (`SourceResolver::open_playlist`) ------------------
+
+fn member() -> timmybot_core::UserId {
+    timmybot_core::UserId::new(42).unwrap()
+}
+
+fn member_playlist(entries: Vec<timmybot_core::PlaylistEntry>) -> timmybot_core::MemberPlaylist {
+    timmybot_core::MemberPlaylist {
+        owner: member(),
+        name: timmybot_core::PlaylistName::parse("Mine").unwrap(),
+        origin: timmybot_core::PlaylistOrigin::File,
+        entries,
+        updated_at_ms: 0,
+    }
+}
+
+fn imported(title: &str) -> timmybot_core::PlaylistEntry {
+    timmybot_core::PlaylistEntry::metadata(title, ARTIST, Some(4_000), None)
+}
+
+fn playable(source: &str) -> timmybot_core::PlaylistEntry {
+    timmybot_core::PlaylistEntry { source: Some(source.into()), ..imported(source) }
+}
+
+/// A dead address on this machine (allowed by the test policy): nothing
+/// listens on the port once the listener is dropped.
+fn dead_link() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}/gone.ogg", listener.local_addr().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_playlist_matches_its_imports_skips_a_dead_first_entry_and_keeps_the_order() {
+    let world = World::start().await;
+    let resolver = world
+        .resolver(None)
+        .with_matcher(timmybot_voice::TrackMatcher::new(vec![Arc::new(world.catalog()) as Arc<dyn Catalog>]));
+    let playlist = member_playlist(vec![
+        playable(&dead_link()),
+        imported("Gamma"),
+        imported("Nowhere To Be Found"),
+        playable("audius:A1"),
+        imported("Beta"),
+    ]);
+    let opened = resolver.open_playlist(&playlist, member(), 1000).await.unwrap();
+    let sources: Vec<&str> = opened.tracks.iter().map(|t| t.source.as_str()).collect();
+    assert_eq!(sources, ["audius:C3", "audius:A1", "audius:B2"], "the dead entry left out, the rest in order");
+    assert_eq!(opened.tracks[0].title, format!("{ARTIST} – Gamma"));
+    assert!(opened.tracks.iter().all(|t| t.requested_by == member()));
+    assert_eq!(opened.first.source, "audius:C3", "the first playable entry was opened");
+    assert_eq!(opened.notes.unmatched, [format!("{ARTIST} – Nowhere To Be Found")]);
+    assert_eq!(opened.notes.skipped, 1, "the entry that did not open");
+    assert!(!opened.notes.truncated);
+    assert_eq!(opened.notes.collection.as_deref(), Some("Mine"));
+
+    let cut = resolver.open_playlist(&playlist, member(), 2).await.unwrap();
+    assert_eq!(cut.tracks.len(), 1, "the dead entry and one more fit the room");
+    assert!(cut.notes.truncated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_catalog_imports_are_left_out_and_an_all_import_playlist_is_refused() {
+    let world = World::start().await;
+    // No matcher: the registry opens Audius locators, but nothing matches.
+    let resolver = world.resolver(None);
+    let mixed = member_playlist(vec![imported("Alpha"), playable("audius:B2")]);
+    let opened = resolver.open_playlist(&mixed, member(), 1000).await.unwrap();
+    assert_eq!(opened.tracks.len(), 1);
+    assert_eq!(opened.notes.skipped, 1);
+    assert!(opened.notes.unmatched.is_empty(), "nothing was looked for");
+    assert_eq!(world.audius_searches(), 0);
+    let Err(error) = resolver.open_playlist(&member_playlist(vec![imported("Alpha")]), member(), 1000).await else {
+        panic!("nothing playable")
+    };
+    assert!(matches!(error, SourceError::NotMatched { looked_for: 1, what: "playlist" }), "{error:?}");
+}

@@ -24,6 +24,10 @@ pub const TABLE_GUILD_QUEUES_VAR: &str = "TIMMYBOT_TABLE_GUILD_QUEUES";
 /// and searches resolved to, global, not per guild; autocomplete caches
 /// its searches there).
 pub const TABLE_TRACK_CACHE_VAR: &str = "TIMMYBOT_TABLE_TRACK_CACHE";
+/// Environment variable naming the DynamoDB users table (members'
+/// playlists, partitioned by member; optional: without it the playlist
+/// commands say they are unavailable).
+pub const TABLE_USERS_VAR: &str = "TIMMYBOT_TABLE_USERS";
 /// Environment variable with the allowlist webhook URL (optional).
 pub const ALLOWLIST_WEBHOOK_URL_VAR: &str = "TIMMYBOT_ALLOWLIST_WEBHOOK_URL";
 
@@ -40,8 +44,13 @@ pub const ONE_OF_VARS: [&str; 2] = [PUBLIC_KEY_VAR, APP_SECRET_VAR];
 /// Variables read when present, besides the allowlist's own
 /// ([`timmybot_allowlist::ALLOWLIST_VARS`]) and the sources'
 /// ([`timmybot_sources::config::VARS`]).
-pub const OPTIONAL_VARS: [&str; 4] =
-    [ALLOWLIST_WEBHOOK_URL_VAR, GATEWAY_SERVICE_VARS[0], GATEWAY_SERVICE_VARS[1], GATEWAY_SERVICE_VARS[2]];
+pub const OPTIONAL_VARS: [&str; 5] = [
+    ALLOWLIST_WEBHOOK_URL_VAR,
+    TABLE_USERS_VAR,
+    GATEWAY_SERVICE_VARS[0],
+    GATEWAY_SERVICE_VARS[1],
+    GATEWAY_SERVICE_VARS[2],
+];
 
 /// Where the public key comes from.
 #[derive(Debug, Clone)]
@@ -79,6 +88,9 @@ pub struct Config {
     /// The track cache table (`TIMMYBOT_TABLE_TRACK_CACHE`, required, no
     /// default).
     pub track_cache_table: String,
+    /// The users table holding members' playlists (`TIMMYBOT_TABLE_USERS`,
+    /// optional; unset, the playlist commands are unavailable).
+    pub users_table: Option<String>,
     /// The allowlist's settings (see [`AllowlistSettings::from_lookup`]).
     pub allowlist: AllowlistSettings,
     /// `TIMMYBOT_ALLOWLIST_WEBHOOK_URL` (optional).
@@ -141,6 +153,7 @@ impl Config {
             guilds_table,
             queues_table,
             track_cache_table,
+            users_table: vars.optional(TABLE_USERS_VAR),
             allowlist,
             allowlist_webhook: vars.optional(ALLOWLIST_WEBHOOK_URL_VAR).map(Secret::new),
             sources,
@@ -169,9 +182,11 @@ mod tests {
             (TABLE_GUILDS_VAR, "timmybot-guilds"),
             (TABLE_GUILD_QUEUES_VAR, "timmybot-guild-queues"),
             (TABLE_TRACK_CACHE_VAR, "timmybot-track-cache"),
+            (TABLE_USERS_VAR, "timmybot-users"),
             ("TIMMYBOT_MAINTAINER_IDS", "7"),
         ]))
         .unwrap();
+        assert_eq!(config.users_table.as_deref(), Some("timmybot-users"));
         assert_eq!(config.application_id, ApplicationId::new(123).unwrap());
         assert_eq!(config.guilds_table, "timmybot-guilds");
         assert_eq!(config.queues_table, "timmybot-guild-queues");
@@ -198,6 +213,7 @@ mod tests {
             (START_CHECK_QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/1/start-check"),
         ]);
         let config = Config::from_lookup(lookup(&all)).unwrap();
+        assert_eq!(config.users_table, None, "playlists unavailable unless named");
         let gateway = config.gateway_service.unwrap();
         assert_eq!((gateway.cluster.as_str(), gateway.service.as_str()), ("timmybot", "gateway"));
         let mut no_queue = base.to_vec();

@@ -28,7 +28,8 @@ const SOURCES_DISCOVERY: Duration = Duration::from_millis(1000);
 /// Builds the interactions handler: the SQS command bus, the allowlist, the
 /// players (read for the queue views) and the settings on DynamoDB
 /// (telling people through Discord when the application secret has a
-/// `discord-token` entry), and the real clock. The store also names the
+/// `discord-token` entry), members' playlists in the users table when it is
+/// named, and the real clock. The store also names the
 /// track cache table, where autocomplete is to cache its searches. With the
 /// gateway's ECS service configured, a voice command while the gateway is
 /// stopped starts it (scale to zero). Called once; every invocation shares
@@ -61,8 +62,7 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         guilds: config.guilds_table,
         guild_queues: config.queues_table,
         track_cache: config.track_cache_table,
-        // Linked accounts are not served here yet.
-        users: String::new(),
+        users: config.users_table.clone().unwrap_or_default(),
     };
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let mut allowlist = Allowlist::new(Arc::new(store.clone()), Arc::new(SystemClock), config.allowlist);
@@ -88,6 +88,9 @@ pub async fn build_handler(config: Config) -> anyhow::Result<InteractionHandler>
         .with_player_store(store.clone())
         .with_settings_store(store.clone())
         .with_search(sources.search());
+    if config.users_table.is_some() {
+        handler = handler.with_playlist_store(store.clone());
+    }
     if let Some(gateway) = config.gateway_service {
         // Scale to zero: a command while the gateway is down starts it.
         let scaler = EcsScaler::new(aws_sdk_ecs::Client::new(&sdk), gateway.cluster, gateway.service);

@@ -61,6 +61,7 @@ fn config(public_key: PublicKeySource, app_secret: Option<String>, queue_url: &s
         guilds_table: unique_name("guilds"),
         queues_table: unique_name("guild-queues"),
         track_cache_table: unique_name("track-cache"),
+        users_table: None,
         allowlist: AllowlistSettings::open(),
         allowlist_webhook: None,
         // No internet here: nothing to discover.
@@ -223,5 +224,50 @@ fn a_cold_play_starts_the_configured_gateway_service() {
         let store = timmybot_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
         let waiters = timmybot_core::GatewayPresence::take_waiters(&store, 0).await.unwrap();
         assert_eq!(waiters.len(), 1, "the member waits on the start");
+    });
+}
+
+/// `/playlist list` is answered from the users table when the stack names
+/// it, and says the data is unavailable when it does not.
+#[test]
+fn playlists_are_served_from_the_users_table_when_it_is_named() {
+    let emulators = Emulators::from_env();
+    aws_environment(&emulators, &emulators.moto_endpoint);
+    runtime().block_on(async {
+        let sdk = emulators.sdk_config();
+        let signer = InteractionSigner::from_seed([25; 32]);
+        let mut config = config(interactions_lambda_key(&signer), None, "https://sqs.invalid/1/q.fifo");
+        let tables = timmybot_aws::DynamoTables {
+            guilds: config.guilds_table.clone(),
+            guild_queues: config.queues_table.clone(),
+            track_cache: config.track_cache_table.clone(),
+            users: unique_name("users"),
+        };
+        timmybot_aws::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await.expect("tables");
+        let store = timmybot_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables.clone());
+        let member = SlashCommand::default().user_id;
+        let playlist = timmybot_core::MemberPlaylist {
+            owner: member,
+            name: timmybot_core::PlaylistName::parse("Night Drive").unwrap(),
+            origin: timmybot_core::PlaylistOrigin::File,
+            entries: vec![timmybot_core::PlaylistEntry::metadata("Song", "Band", Some(1_000), None)],
+            updated_at_ms: 1,
+        };
+        timmybot_core::PlaylistStore::save_playlist(&store, &playlist).await.unwrap();
+        let mut list = slash_command(SlashCommand { name: "playlist".into(), ..Default::default() });
+        list["data"]["options"] = serde_json::json!([{"name": "list", "type": 1}]);
+        let body = list.to_string();
+
+        let unnamed = build_handler(config.clone()).await.expect("handler builds");
+        let reply: serde_json::Value =
+            serde_json::from_slice(&post(&unnamed, &signer, body.as_bytes()).await.body).unwrap();
+        assert!(reply["data"]["content"].as_str().unwrap().contains("unavailable"), "{reply}");
+
+        config.users_table = Some(tables.users.clone());
+        let handler = build_handler(config).await.expect("handler builds");
+        let reply: serde_json::Value =
+            serde_json::from_slice(&post(&handler, &signer, body.as_bytes()).await.body).unwrap();
+        let text = reply["data"]["content"].as_str().unwrap();
+        assert!(text.contains("**Night Drive** · 1 track · imported from a file"), "{text}");
     });
 }

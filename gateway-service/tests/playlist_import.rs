@@ -1,6 +1,7 @@
 //! `/playlist import`'s gateway half against a real HTTP server (the fake
 //! CDN) and a real SQLite store: a Spotify data export of several
-//! playlists saved apart, the liked songs among them; a file over the
+//! playlists saved apart, the liked songs among them; an M3U list saved as
+//! playable links; a file over the
 //! limit, a missing upload and a member at the cap told so, nothing of the
 //! file echoed.
 
@@ -76,7 +77,7 @@ async fn oversize_missing_and_malformed_files_are_refused_without_echoing_them()
     let (reply, _) = import.import(member(), &cdn.url("/secret.json"), "secret.json", None).await;
     assert_eq!(reply, "That file is not valid JSON.");
     assert!(!reply.contains("SECRET"));
-    let (reply, _) = import.import(member(), &cdn.url("/big.csv"), "list.m3u", None).await;
+    let (reply, _) = import.import(member(), &cdn.url("/big.csv"), "notes.txt", None).await;
     assert!(reply.starts_with("I import Spotify's data export"), "{reply}");
     assert_eq!(store.playlists(member()).await.unwrap(), []);
 }
@@ -101,4 +102,29 @@ async fn a_member_at_the_cap_is_told_what_was_not_saved() {
     assert!(reply.starts_with("Imported **Road Trip** (1 track"), "{reply}");
     assert!(reply.ends_with("2 more not saved: you have 200 playlists, the most one member keeps."), "{reply}");
     assert_eq!(store.playlists(member()).await.unwrap().len(), MAX_PLAYLISTS_PER_MEMBER);
+}
+
+#[tokio::test]
+async fn an_m3u_list_becomes_a_playlist_of_its_links() {
+    let cdn = FakeStreams::start().await.unwrap();
+    let list =
+        "#EXTM3U\n#EXTINF:4,Tone A\nhttps://media.example/a.ogg\nC:\\Music\\local.mp3\nhttps://media.example/b.ogg\n";
+    cdn.serve("/Night.m3u", "audio/x-mpegurl", list.as_bytes().to_vec());
+    let store = SqliteStore::in_memory().unwrap();
+    let (reply, failed) = importer(&store).import(member(), &cdn.url("/Night.m3u"), "Night.m3u", None).await;
+    assert!(!failed);
+    assert_eq!(
+        reply,
+        "Imported **Night** (2 tracks; 1 left out: episodes, local files or untitled rows). Play it with `/play playlist:`."
+    );
+    let saved = store.load_playlist(member(), &PlaylistName::parse("night").unwrap()).await.unwrap().unwrap();
+    let entries: Vec<(&str, Option<&str>, Option<u64>)> =
+        saved.entries.iter().map(|e| (e.title.as_str(), e.source.as_deref(), e.duration_ms)).collect();
+    assert_eq!(
+        entries,
+        [
+            ("Tone A", Some("https://media.example/a.ogg"), Some(4_000)),
+            ("b.ogg", Some("https://media.example/b.ogg"), None)
+        ]
+    );
 }

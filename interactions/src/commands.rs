@@ -425,7 +425,7 @@ pub const COMMANDS: &[CommandDef] = &[
             OptionDef::subcommand("list", "List your playlists", &[]),
             OptionDef::subcommand(
                 "import",
-                "Import a playlist file: Spotify's data export (.json) or Exportify (.csv)",
+                "Import a playlist file: Spotify's data export (.json), Exportify (.csv), M3U, PLS or XSPF",
                 &[
                     OptionDef::new(FILE_OPTION, "The file", OptionKind::Attachment).required(),
                     OptionDef::string(
@@ -804,7 +804,7 @@ fn import_command(sub: &InteractionData) -> Result<VoiceCommand, CommandError> {
         None => return Err(CommandError::MissingOption(FILE_OPTION)),
     };
     let extension = file.filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    if !matches!(extension.as_deref(), Some("json" | "csv")) {
+    if !matches!(extension.as_deref(), Some("json" | "csv" | "m3u" | "m3u8" | "pls" | "xspf")) {
         return Err(CommandError::NotAPlaylistFile);
     }
     if file.size > MAX_IMPORT_FILE_BYTES {
@@ -1165,7 +1165,8 @@ mod tests {
             import_with("Playlist1.json", MAX_IMPORT_FILE_BYTES, None),
             Ok(PlaylistAction::Import(VoiceCommand::ImportPlaylist { name: None, .. }))
         ));
-        assert!(matches!(import_with("list.m3u", 10, None), Err(CommandError::NotAPlaylistFile)));
+        assert!(matches!(import_with("list.txt", 10, None), Err(CommandError::NotAPlaylistFile)));
+        assert!(matches!(import_with("radio.M3U8", 10, None), Ok(PlaylistAction::Import(_))));
         assert!(matches!(
             import_with("big.json", MAX_IMPORT_FILE_BYTES + 1, None),
             Err(CommandError::PlaylistFileTooLarge { .. })

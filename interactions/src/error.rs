@@ -240,7 +240,7 @@ impl CommandError {
             Self::OneThingToPlay => "Give me one thing to play: a query, a file or one of your playlists.".into(),
             Self::InvalidPlaylistName(e) => format!("That name will not do: {e}."),
             Self::NotAPlaylistFile => "I import Spotify's data export (the `.json` files of \u{201c}Download your \
-                data\u{201d}) or an Exportify `.csv` file."
+                data\u{201d}), an Exportify `.csv` file, or an `.m3u`, `.pls` or `.xspf` list of links."
                 .into(),
             Self::PlaylistFileTooLarge { max } => {
                 format!("That file is too large: I import files of up to {} MB.", max / (1024 * 1024))

@@ -36,7 +36,7 @@ impl UploadFormat {
 
 /// What the member is told about a file that is not one the import reads.
 pub const UNSUPPORTED_FILE: &str = "I import Spotify's data export (the `.json` files of \u{201c}Download your \
-     data\u{201d}) or an Exportify `.csv` file.";
+     data\u{201d}), an Exportify `.csv` file, or an `.m3u`, `.pls` or `.xspf` list of links.";
 
 /// Reads the uploaded `bytes` of `filename`: every playlist it holds (a CSV
 /// holds one, named after the file).

@@ -49,8 +49,8 @@ pub use gateway_session::{
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
 pub use markdown::escape_markdown;
 pub use playlists::{
-    MAX_PLAYLIST_NAME_CHARS, MAX_PLAYLIST_TRACKS, MAX_PLAYLISTS_PER_MEMBER, MemberPlaylist, PlaylistEntry,
-    PlaylistName, PlaylistNameError, PlaylistOrigin, PlaylistStore, PlaylistSummary,
+    LIKED_SONGS_PLAYLIST, MAX_PLAYLIST_NAME_CHARS, MAX_PLAYLIST_TRACKS, MAX_PLAYLISTS_PER_MEMBER, MemberPlaylist,
+    PlaylistEntry, PlaylistName, PlaylistNameError, PlaylistOrigin, PlaylistStore, PlaylistSummary,
 };
 pub use provider::{ParseProviderError, Provider};
 pub use replies::{DiscordReplies, ReplyError};

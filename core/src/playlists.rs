@@ -16,6 +16,9 @@ pub const MAX_PLAYLIST_NAME_CHARS: usize = 100;
 pub const MAX_PLAYLIST_TRACKS: usize = 10_000;
 /// The most playlists one member keeps.
 pub const MAX_PLAYLISTS_PER_MEMBER: usize = 200;
+/// The name of a member's liked tracks (imported from Spotify's data
+/// export, later from a linked account): what `/likes` plays.
+pub const LIKED_SONGS_PLAYLIST: &str = "Liked songs";
 
 /// A playlist's name as the member typed it (trimmed, 1–100 characters, no
 /// control characters). Two names are the same playlist when their

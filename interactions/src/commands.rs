@@ -37,6 +37,8 @@ pub const SETTINGS: &str = "settings";
 /// `/playlist`: the member's own playlists (subcommands save, load, show,
 /// delete, list).
 pub const PLAYLIST: &str = "playlist";
+/// `/likes`: play the member's liked songs (their imported "Liked songs").
+pub const LIKES: &str = "likes";
 /// `/myplaylists`: the member's playlists, as `/playlist list`.
 pub const MY_PLAYLISTS: &str = "myplaylists";
 /// `/play`'s option naming one of the member's playlists.
@@ -440,6 +442,16 @@ pub const COMMANDS: &[CommandDef] = &[
         audience: Audience::Everyone,
         handling: Handling::Direct,
     },
+    player(
+        LIKES,
+        "/likes",
+        "Play your liked songs (imported with /playlist import)",
+        &[
+            OptionDef::boolean("next", "Put them first in the queue"),
+            OptionDef::boolean("now", "Play them at once, skipping the current track"),
+        ],
+        Audience::Everyone,
+    ),
     CommandDef {
         name: MY_PLAYLISTS,
         route: "/myplaylists",
@@ -698,6 +710,10 @@ pub fn voice_command(name: &str, data: &InteractionData) -> Result<Option<VoiceC
             placement: Placement::End,
         },
         LIBRARY => library_command(data)?,
+        LIKES => VoiceCommand::PlayPlaylist {
+            name: PlaylistName::parse(timmybot_core::LIKED_SONGS_PLAYLIST).expect("a valid name"),
+            placement: placement(data)?,
+        },
         "pause" => VoiceCommand::Pause,
         "resume" => VoiceCommand::Resume,
         "skip" => VoiceCommand::Skip,
@@ -933,6 +949,7 @@ mod tests {
             "voteskip",
             "history",
             "playlist",
+            "likes",
             "myplaylists",
             "settings",
             "help",
@@ -1177,6 +1194,17 @@ mod tests {
         assert_eq!(
             CommandError::PlaylistFileTooLarge { max: MAX_IMPORT_FILE_BYTES }.user_message(),
             "That file is too large: I import files of up to 5 MB."
+        );
+    }
+
+    #[test]
+    fn likes_plays_the_liked_songs_playlist() {
+        assert_eq!(
+            voice_command(LIKES, &data(LIKES, vec![("next", OptionValue::Bool(true))])).unwrap(),
+            Some(VoiceCommand::PlayPlaylist {
+                name: PlaylistName::parse("Liked songs").unwrap(),
+                placement: Placement::Next
+            })
         );
     }
 

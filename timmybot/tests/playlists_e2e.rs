@@ -195,3 +195,25 @@ fn an_uploaded_exportify_file_is_imported_and_played_from_the_catalog() {
         sandbox
     });
 }
+
+#[test]
+fn likes_plays_the_liked_songs_of_an_uploaded_spotify_export() {
+    with_sandbox(|sandbox, _| async move {
+        let none = say(&sandbox, "/likes").await;
+        assert!(none.starts_with("You have no liked songs here yet"), "{none}");
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("YourLibrary.json");
+        let tracks: Vec<serde_json::Value> = [TRACKS[2].1, TRACKS[1].1]
+            .iter()
+            .map(|title| serde_json::json!({"artist": ARTIST, "album": "A", "track": title, "uri": "spotify:track:x"}))
+            .collect();
+        std::fs::write(&library, serde_json::json!({"tracks": tracks}).to_string()).unwrap();
+        let imported = say(&sandbox, &format!("/playlist import file:{}", library.display())).await;
+        assert_eq!(imported, "Imported **Liked songs** (2 tracks). Play it with `/play playlist:`.");
+        let played = say(&sandbox, "/likes").await;
+        assert!(played.starts_with("Your playlist **Liked songs**: Now playing"), "{played}");
+        let catalog: Vec<(&'static str, f64)> = TRACKS.iter().map(|(_, title, hz)| (*title, *hz)).collect();
+        assert_eq!(heard_in_order(&sandbox, &catalog, 2).await, [TRACKS[2].1, TRACKS[1].1]);
+        sandbox
+    });
+}

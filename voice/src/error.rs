@@ -205,6 +205,11 @@ impl PlayError {
             Self::Join(_) => "I could not join your voice channel; check my permissions and try again.".to_owned(),
             Self::Store(_) => "Something went wrong saving the queue; please try again.".to_owned(),
             Self::Unavailable => "The player is restarting; try again in a moment.".to_owned(),
+            Self::NoSuchPlaylist { name } if name.eq_ignore_ascii_case(timmybot_core::LIKED_SONGS_PLAYLIST) => {
+                "You have no liked songs here yet: import Spotify's data export (`YourLibrary.json`) with \
+                 `/playlist import`."
+                    .to_owned()
+            }
             Self::NoSuchPlaylist { name } => format!(
                 "You have no playlist called **{}**. `/playlist list` shows yours.",
                 timmybot_core::escape_markdown(name)

@@ -35,8 +35,9 @@ use serde_json::{Map, Value};
 use super::{ImportedPlaylist, ImportedTrack, check_entries, check_size, non_empty, track_uri};
 use crate::ImportError;
 
-/// The name of the playlist made from `YourLibrary.json`'s liked songs.
-pub const LIKED_SONGS: &str = "Liked songs";
+/// The name of the playlist made from `YourLibrary.json`'s liked songs
+/// (the one `/likes` plays).
+pub const LIKED_SONGS: &str = timmybot_core::LIKED_SONGS_PLAYLIST;
 
 /// The name given to a playlist whose export has no name.
 pub const UNTITLED_PLAYLIST: &str = "Untitled playlist";

@@ -22,7 +22,11 @@
 //! And file import, which needs no account: [`parse_spotify_export`] and
 //! [`parse_exportify_csv`] read an uploaded Spotify data export or
 //! Exportify CSV into [`ImportedPlaylist`]s (see the `import` module docs
-//! for the shapes assumed and the limits).
+//! for the shapes assumed and the limits), and [`to_save`] makes
+//! them the member's playlists.
+//!
+//! And [`oauth`], the linking flows' protocol: the link `state`, PKCE, the
+//! device grant's answers and polling rules, token answers classified.
 //!
 //! This crate does no I/O: no store, no HTTP, no AWS SDK.
 #![warn(missing_docs)]
@@ -30,6 +34,7 @@
 mod error;
 mod import;
 mod key_ring;
+pub mod oauth;
 mod sealed_token;
 mod vault;
 

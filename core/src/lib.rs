@@ -5,7 +5,7 @@
 //! the traits here (`PlayerStore`, `SettingsStore`, `AllowlistStore`,
 //! `TrackCache`, `GatewaySessionStore`, `SecretStore`, `CommandBus`, `Clock`, `DiscordReplies`, `DiscordRest`,
 //! `Webhook`, `MetricsRecorder`, `GatewayScaler`, `GatewayPresence`, `StartCheckTimer`, `AccountStore`,
-//! `PlaylistStore`), and each
+//! `PlaylistStore`, `LinkStateStore`), and each
 //! adapter crate implements them for one technology.
 //! The queue engine ([`player`]) is here too: pure, so the interactions
 //! handler (views) and the gateway's players (transitions) share it.
@@ -20,6 +20,7 @@ mod discord_rest;
 mod error;
 mod gateway_session;
 mod ids;
+mod link_state;
 mod markdown;
 pub mod metrics;
 pub mod player;
@@ -47,6 +48,7 @@ pub use gateway_session::{
     GatewaySession, GatewaySessionStore, IDENTIFY_HISTORY_LIMIT, SavedGatewaySessions, SavedVoiceState,
 };
 pub use ids::{ApplicationId, ChannelId, GuildId, InteractionId, ParseIdError, RoleId, UserId};
+pub use link_state::{LINK_STATE_TTL_MS, LinkStateStore, MAX_LINK_STATE_BYTES, PendingLink};
 pub use markdown::escape_markdown;
 pub use playlists::{
     LIKED_SONGS_PLAYLIST, MAX_PLAYLIST_NAME_CHARS, MAX_PLAYLIST_TRACKS, MAX_PLAYLISTS_PER_MEMBER, MemberPlaylist,

@@ -30,6 +30,7 @@ mod ecs_scaler;
 mod error;
 mod gateway_session_dynamodb;
 mod ledger_dynamodb;
+mod link_state_dynamodb;
 mod player_dynamodb;
 mod player_pages;
 mod playlists_dynamodb;

@@ -98,6 +98,11 @@ mod playlists_dynamodb {
     }
 }
 
+mod link_state_dynamodb {
+    use super::*;
+    timmybot_test_support::link_state_store_contract!(dynamo_store().await);
+}
+
 mod player_dynamodb {
     use super::*;
     timmybot_test_support::player_store_contract!(dynamo_store().await);

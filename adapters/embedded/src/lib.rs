@@ -19,6 +19,7 @@ mod allowlist_sqlite;
 pub mod bus_in_process;
 mod gateway_session_sqlite;
 mod ledger_sqlite;
+mod link_state_sqlite;
 mod player_sqlite;
 mod playlists_sqlite;
 mod presence_sqlite;

@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS linked_accounts (
     item     TEXT NOT NULL,
     PRIMARY KEY (user_id, provider)
 ) STRICT;
+-- Pending account links by their OAuth state (link_state_sqlite.rs).
+CREATE TABLE IF NOT EXISTS link_states (
+    state         TEXT PRIMARY KEY NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    item          TEXT NOT NULL
+) STRICT;
 -- Members' playlists, one row each, the entries as one JSON array
 -- (playlists_sqlite.rs); `key` is the name's case-folded key.
 CREATE TABLE IF NOT EXISTS member_playlists (

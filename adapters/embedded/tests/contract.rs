@@ -43,6 +43,11 @@ mod playlists_sqlite {
     timmybot_test_support::playlist_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
 }
 
+mod link_state_sqlite {
+    use super::*;
+    timmybot_test_support::link_state_store_contract!(SqliteStore::in_memory().expect("in-memory database"));
+}
+
 mod presence_sqlite {
     use super::*;
     timmybot_test_support::gateway_presence_contract!(SqliteStore::in_memory().expect("in-memory database"));

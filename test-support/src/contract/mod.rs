@@ -16,6 +16,7 @@ pub mod command_bus;
 pub mod command_ledger;
 pub mod gateway_presence;
 pub mod gateway_session_store;
+pub mod link_state_store;
 pub mod player_store;
 pub mod playlist_store;
 pub mod secret_store;
@@ -128,6 +129,24 @@ macro_rules! playlist_store_contract {
         async fn concurrent_replaces_are_never_read_half_done() {
             let store: ::std::sync::Arc<dyn ::timmybot_core::PlaylistStore> = ::std::sync::Arc::new($store);
             $crate::contract::playlist_store::concurrent_replaces_are_never_read_half_done(store).await;
+        }
+    };
+}
+
+/// Expands to one `#[tokio::test]` per [`link_state_store`] behaviour (see
+/// [`player_store_contract!`] for the argument).
+#[macro_export]
+macro_rules! link_state_store_contract {
+    ($store:expr) => {
+        $crate::__contract_tests!(link_state_store, LinkStateStore, $store;
+            a_state_is_taken_once,
+            expired_and_unknown_states_are_none,
+            a_state_cannot_be_stored_twice,
+        );
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_takes_one_wins() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::LinkStateStore> = ::std::sync::Arc::new($store);
+            $crate::contract::link_state_store::concurrent_takes_one_wins(store).await;
         }
     };
 }

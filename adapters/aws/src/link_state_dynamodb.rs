@@ -1,8 +1,8 @@
 //! [`LinkStateStore`] on DynamoDB: pending links in the users table, in a
 //! partition of their own (`user_id = "link-state"`, never a member's id)
 //! keyed by the state, with the table's TTL attribute so forgotten ones go.
-//! A take is one `DeleteItem` returning the old item, so of two takes only
-//! one gets it; expiry is compared on the exact milliseconds, since TTL
+//! A take is one conditional `DeleteItem` returning the old item, so of
+//! two takes only one gets it; expiry is compared on the exact milliseconds, since TTL
 //! deletion is lazy.
 
 use std::collections::HashMap;
@@ -49,15 +49,25 @@ impl LinkStateStore for DynamoStore {
     }
 
     async fn take_link_state(&self, state: &str, now_ms: u64) -> Result<Option<PendingLink>, StoreError> {
+        // Conditional: an unconditional delete returning the old item is not
+        // enough, as DynamoDB Local answered two concurrent ones with the
+        // item both times; a lost condition is "already taken".
         let removed = self
             .client()
             .delete_item()
             .table_name(&self.tables().users)
             .set_key(Some(key(state)))
+            .condition_expression("attribute_exists(user_id)")
             .return_values(ReturnValue::AllOld)
             .send()
-            .await
-            .map_err(unavailable)?;
+            .await;
+        let removed = match removed {
+            Ok(removed) => removed,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
         let Some(old) = removed.attributes else { return Ok(None) };
         let expires = match old.get("expires_at_ms") {
             Some(AttributeValue::N(n)) => n.parse::<u64>().map_err(corrupt)?,

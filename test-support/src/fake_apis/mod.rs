@@ -11,6 +11,7 @@
 pub mod apple;
 pub mod audius;
 pub mod deezer;
+pub mod google_oauth;
 pub mod radio_browser;
 pub mod spotify;
 pub mod streams;

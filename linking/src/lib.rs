@@ -1,0 +1,11 @@
+//! Linking members' accounts over HTTP (issue #14): the I/O half of the
+//! flows whose protocol `timmybot_accounts::oauth` holds, through the
+//! outbound client so every call is checked against the outbound policy.
+//!
+//! - [`GoogleDeviceFlow`]: Google's device authorization grant ("go to this
+//!   address, enter this code"), polled at the interval Google asks for.
+#![warn(missing_docs)]
+
+mod google;
+
+pub use google::{GOOGLE_SCOPE, GoogleCredentials, GoogleDeviceFlow};

@@ -4,8 +4,12 @@
 //!
 //! - [`GoogleDeviceFlow`]: Google's device authorization grant ("go to this
 //!   address, enter this code"), polled at the interval Google asks for.
+//! - [`SpotifyAuth`]: Spotify's authorization code flow with PKCE: the link
+//!   to approve, the code exchange with the verifier, refresh.
 #![warn(missing_docs)]
 
 mod google;
+mod spotify;
 
 pub use google::{GOOGLE_SCOPE, GoogleCredentials, GoogleDeviceFlow};
+pub use spotify::{SPOTIFY_SCOPES, SpotifyAuth};

@@ -14,6 +14,7 @@ pub mod deezer;
 pub mod google_oauth;
 pub mod radio_browser;
 pub mod spotify;
+pub mod spotify_accounts;
 pub mod streams;
 pub mod youtube_oembed;
 

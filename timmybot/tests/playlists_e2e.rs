@@ -8,21 +8,28 @@
 //! Each test is a plain `#[test]` in its own process (cargo-nextest), as in
 //! `e2e.rs`: the test CA is trusted through a process-wide variable.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use timmybot::sandbox::{GUILD_ID, MEMBER_ID, OTHER_MEMBER_ID, Route, Sandbox, SandboxOptions, trust_sandbox_ca};
+use common::{reply_of, say};
+use timmybot::sandbox::{MEMBER_ID, OTHER_MEMBER_ID, Route, Sandbox, SandboxOptions, trust_sandbox_ca};
 use timmybot::sandbox_sources::{ARTIST, MISSING_TITLE, TRACK_SECS, TRACKS};
 use timmybot_core::{MemberPlaylist, PlaylistEntry, PlaylistName, PlaylistOrigin, PlaylistStore, UserId};
-use timmybot_test_support::audio::{SAMPLE_RATE, dominant_frequency, rms, write_tone_wav};
+use timmybot_test_support::audio::write_tone_wav;
 use timmybot_test_support::runtime::runtime_with_logs;
 
 /// The media folder's tones, by file name.
 const TONES: [(&str, f64); 2] = [("a", 300.0), ("b", 500.0)];
-/// Within this, a measured frequency is the tone.
-const HZ_TOLERANCE: f64 = 12.0;
-/// How long a reply may take.
-const REPLY: Duration = Duration::from_secs(20);
+
+/// The names of the tones of `known` heard from now on, in order (see
+/// [`common::heard_in_order`]).
+async fn heard_in_order(sandbox: &Sandbox, known: &[(&'static str, f64)], count: usize) -> Vec<&'static str> {
+    let tones: Vec<f64> = known.iter().map(|(_, hz)| *hz).collect();
+    let heard = common::heard_in_order(sandbox, &tones, count, Duration::from_secs(40)).await;
+    heard.iter().filter_map(|hz| known.iter().find(|(_, k)| k == hz).map(|(name, _)| *name)).collect()
+}
 
 fn with_sandbox<F, Fut>(test: F)
 where
@@ -45,40 +52,7 @@ where
 
 async fn say_as(sandbox: &Sandbox, user: u64, line: &str) -> String {
     let sent = sandbox.send_as(user, line, Route::Http).await.expect("sent");
-    assert_eq!(sent.status, 200, "{line}");
-    sandbox.wait_for_reply(&sent, REPLY).await.unwrap_or_else(|| panic!("no reply to {line}"))
-}
-
-async fn say(sandbox: &Sandbox, line: &str) -> String {
-    say_as(sandbox, MEMBER_ID, line).await
-}
-
-/// The dominant frequency of the last `secs` of decoded audio.
-fn recent_hz(sandbox: &Sandbox, secs: f64) -> Option<f64> {
-    let audio = sandbox.voice.audio(GUILD_ID);
-    let take = (secs * f64::from(SAMPLE_RATE)) as usize;
-    if audio.len() < take {
-        return None;
-    }
-    let recent = &audio[audio.len() - take..];
-    (rms(recent) > 1e-3).then(|| dominant_frequency(recent, SAMPLE_RATE))
-}
-
-/// The tones of `known` (name, Hz) heard from now on, each once in order,
-/// until `count` were heard (or 40 s pass).
-async fn heard_in_order(sandbox: &Sandbox, known: &[(&'static str, f64)], count: usize) -> Vec<&'static str> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    let mut order: Vec<&'static str> = Vec::new();
-    while order.len() < count && tokio::time::Instant::now() < deadline {
-        if let Some(found) = recent_hz(sandbox, 0.3)
-            && let Some((name, _)) = known.iter().find(|(_, hz)| (found - hz).abs() <= HZ_TOLERANCE)
-            && order.last() != Some(name)
-        {
-            order.push(name);
-        }
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
-    order
+    reply_of(sandbox, &sent).await
 }
 
 /// Waits until nothing is heard for a second (the bot stopped).

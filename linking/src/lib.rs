@@ -6,10 +6,14 @@
 //!   address, enter this code"), polled at the interval Google asks for.
 //! - [`SpotifyAuth`]: Spotify's authorization code flow with PKCE: the link
 //!   to approve, the code exchange with the verifier, refresh.
+//! - [`SpotifyLibrary`]: a linked member's playlists and liked songs, read
+//!   with their token as metadata to match.
 #![warn(missing_docs)]
 
 mod google;
 mod spotify;
+mod spotify_library;
 
 pub use google::{GOOGLE_SCOPE, GoogleCredentials, GoogleDeviceFlow};
 pub use spotify::{SPOTIFY_SCOPES, SpotifyAuth};
+pub use spotify_library::{LibraryError, MAX_RETRY_WAIT, SpotifyLibrary, SpotifyLibraryRead};

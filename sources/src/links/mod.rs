@@ -14,7 +14,7 @@ mod youtube;
 
 pub use apple::AppleClient;
 pub use deezer::DeezerClient;
-pub use spotify::{SpotifyClient, SpotifyCredentials};
+pub use spotify::{SpotifyClient, SpotifyCredentials, playlist_entry as spotify_playlist_entry};
 pub use youtube::YouTubeOembed;
 
 use url::Url;

@@ -433,8 +433,9 @@ impl SpPaging {
 }
 
 /// A playlist entry's track: under `item` (newer) or `track` (older);
-/// `None` for removed tracks (null), local files and episodes.
-fn playlist_entry(entry: &Value) -> Option<TrackMeta> {
+/// `None` for removed tracks (null), local files and episodes. Also reads
+/// a saved track of `/me/tracks` (`{added_at, track}`).
+pub fn playlist_entry(entry: &Value) -> Option<TrackMeta> {
     if entry.get("is_local").and_then(Value::as_bool) == Some(true) {
         return None;
     }

@@ -24,7 +24,9 @@ mod upload;
 
 pub use exportify::parse_exportify_csv;
 pub use spotify_export::{LIKED_SONGS, UNTITLED_PLAYLIST, parse_spotify_export};
-pub use upload::{IMPORTED_PLAYLIST, ImportReport, ToSave, UNSUPPORTED_FILE, UploadFormat, parse_upload, to_save};
+pub use upload::{
+    IMPORTED_PLAYLIST, ImportReport, ToSave, UNSUPPORTED_FILE, UploadFormat, linked_to_save, parse_upload, to_save,
+};
 
 use crate::ImportError;
 

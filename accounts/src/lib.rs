@@ -41,8 +41,8 @@ mod vault;
 pub use error::{ImportError, KeyRingError, MalformedTokenError, OpenError};
 pub use import::{
     IMPORTED_PLAYLIST, ImportReport, ImportedPlaylist, ImportedTrack, LIKED_SONGS, MAX_IMPORT_BYTES, MAX_IMPORT_TRACKS,
-    ToSave, UNSUPPORTED_FILE, UNTITLED_PLAYLIST, UploadFormat, parse_exportify_csv, parse_spotify_export, parse_upload,
-    to_save,
+    ToSave, UNSUPPORTED_FILE, UNTITLED_PLAYLIST, UploadFormat, linked_to_save, parse_exportify_csv,
+    parse_spotify_export, parse_upload, to_save,
 };
 pub use key_ring::{GENERATED_KEY_CONTEXT, GENERATED_KEY_VERSION, KeyRing, TokenKey};
 pub use sealed_token::{NONCE_LEN, SealedToken};

@@ -43,6 +43,12 @@ pub struct LinkedAccount {
     pub linked_at_ms: u64,
     /// Whether it still works.
     pub state: LinkState,
+    /// Until when (Unix milliseconds) one process holds the right to
+    /// refresh these tokens: taken by a conditional save, so of several
+    /// processes wanting a fresh token exactly one asks the provider and the
+    /// others wait for its save. `None` when nobody refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_lease_until_ms: Option<u64>,
     /// The stored version this was read at (0: never stored); a save is
     /// conditional on it.
     pub version: u64,
@@ -59,6 +65,7 @@ impl std::fmt::Debug for LinkedAccount {
             .field("access_expires_ms", &self.access_expires_ms)
             .field("grant_expires_ms", &self.grant_expires_ms)
             .field("state", &self.state)
+            .field("refresh_lease_until_ms", &self.refresh_lease_until_ms)
             .field("version", &self.version)
             .finish_non_exhaustive()
     }
@@ -113,6 +120,7 @@ mod tests {
             grant_expires_ms: None,
             linked_at_ms: 0,
             state: LinkState::Active,
+            refresh_lease_until_ms: None,
             version: 3,
         };
         let shown = format!("{account:?}");

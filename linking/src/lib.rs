@@ -8,12 +8,20 @@
 //!   to approve, the code exchange with the verifier, refresh.
 //! - [`SpotifyLibrary`]: a linked member's playlists and liked songs, read
 //!   with their token as metadata to match.
+//! - [`AccountLinks`]: the service the commands and the callback call:
+//!   begin a link, complete it at the callback, refresh single-flight,
+//!   import, list, unlink.
 #![warn(missing_docs)]
 
 mod google;
+mod links;
 mod spotify;
 mod spotify_library;
 
 pub use google::{GOOGLE_SCOPE, GoogleCredentials, GoogleDeviceFlow};
+pub use links::{
+    AccountLinks, CallbackPage, ImportSummary, LinkError, LinkPrompt, LinkView, REFRESH_JITTER, REFRESH_LEASE,
+    REFRESH_MARGIN, SPOTIFY_DEVELOPMENT_GRANT, SpotifyLinking, revoke_hint, title, unlinked_message,
+};
 pub use spotify::{SPOTIFY_SCOPES, SpotifyAuth};
 pub use spotify_library::{LibraryError, MAX_RETRY_WAIT, SpotifyLibrary, SpotifyLibraryRead};

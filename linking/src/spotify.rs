@@ -23,6 +23,12 @@ pub struct SpotifyAuth {
     accounts: Url,
 }
 
+impl std::fmt::Debug for SpotifyAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpotifyAuth").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
 impl SpotifyAuth {
     /// The flow of the app `client_id` whose callback is `redirect_uri`.
     pub fn new(http: SafeHttpClient, client_id: impl Into<String>, redirect_uri: Url) -> Self {

@@ -74,8 +74,32 @@ pub fn to_save(
     name: Option<&PlaylistName>,
     now_ms: u64,
 ) -> (Vec<ToSave>, usize) {
+    saves(imported, owner, name, PlaylistOrigin::File, Vec::new(), now_ms)
+}
+
+/// `imported`, read from `owner`'s account at `provider`, as their
+/// playlists of origin `Linked(provider)`: as [`to_save`] names them, and
+/// kept apart from the names in `taken` (the keys of the member's other
+/// playlists, which an import never replaces).
+pub fn linked_to_save(
+    imported: Vec<ImportedPlaylist>,
+    owner: UserId,
+    provider: timmybot_core::Provider,
+    taken: Vec<String>,
+    now_ms: u64,
+) -> (Vec<ToSave>, usize) {
+    saves(imported, owner, None, PlaylistOrigin::Linked(provider), taken, now_ms)
+}
+
+fn saves(
+    imported: Vec<ImportedPlaylist>,
+    owner: UserId,
+    name: Option<&PlaylistName>,
+    origin: PlaylistOrigin,
+    mut taken: Vec<String>,
+    now_ms: u64,
+) -> (Vec<ToSave>, usize) {
     let single = imported.len() == 1;
-    let mut taken: Vec<String> = Vec::new();
     let mut empty = 0;
     let mut saves = Vec::new();
     for file_playlist in imported {
@@ -94,7 +118,7 @@ pub fn to_save(
             .iter()
             .map(|t| PlaylistEntry::metadata(&t.title, &t.artist, t.duration_ms, t.isrc.as_deref()))
             .collect();
-        let playlist = MemberPlaylist { owner, name, origin: PlaylistOrigin::File, entries, updated_at_ms: now_ms };
+        let playlist = MemberPlaylist { owner, name, origin, entries, updated_at_ms: now_ms };
         saves.push(ToSave { playlist, skipped: file_playlist.skipped });
     }
     (saves, empty)
@@ -263,6 +287,16 @@ mod tests {
         let long = "n".repeat(100);
         let (cut, _) = to_save(vec![file_playlist(&long, 1), file_playlist(&long, 1)], owner(), None, 0);
         assert_eq!(cut[1].playlist.name.as_str(), format!("{} (2)", "n".repeat(96)));
+    }
+
+    #[test]
+    fn linked_playlists_keep_clear_of_the_members_other_names() {
+        let taken = vec![PlaylistName::parse("Road Trip").unwrap().key()];
+        let read = vec![file_playlist("road trip", 2), file_playlist("Gym", 1)];
+        let (saves, _) = linked_to_save(read, owner(), timmybot_core::Provider::Spotify, taken, 7);
+        let names: Vec<&str> = saves.iter().map(|s| s.playlist.name.as_str()).collect();
+        assert_eq!(names, ["road trip (2)", "Gym"], "a saved playlist's name is never taken over");
+        assert!(saves.iter().all(|s| s.playlist.origin == PlaylistOrigin::Linked(timmybot_core::Provider::Spotify)));
     }
 
     #[test]

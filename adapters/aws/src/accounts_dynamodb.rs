@@ -36,6 +36,8 @@ struct LinkItem {
     grant_expires_ms: Option<u64>,
     linked_at_ms: u64,
     state: LinkState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_lease_until_ms: Option<u64>,
 }
 
 fn kind(provider: Provider) -> String {
@@ -64,6 +66,7 @@ fn account_of(user: UserId, item: Item) -> Result<LinkedAccount, StoreError> {
         grant_expires_ms: item.grant_expires_ms,
         linked_at_ms: item.linked_at_ms,
         state: item.state,
+        refresh_lease_until_ms: item.refresh_lease_until_ms,
         version: item.version,
     })
 }
@@ -123,6 +126,7 @@ impl AccountStore for DynamoStore {
             grant_expires_ms: a.grant_expires_ms,
             linked_at_ms: a.linked_at_ms,
             state: a.state,
+            refresh_lease_until_ms: a.refresh_lease_until_ms,
         })?;
         let put = self.client().put_item().table_name(&self.tables().users).set_item(Some(item));
         let put = if account.version == 0 {

@@ -19,6 +19,7 @@ fn link(user: u64, provider: Provider) -> LinkedAccount {
         grant_expires_ms: Some(1_815_000_000_000),
         linked_at_ms: 1_799_000_000_000,
         state: LinkState::Active,
+        refresh_lease_until_ms: None,
         version: 0,
     }
 }
@@ -26,7 +27,7 @@ fn link(user: u64, provider: Provider) -> LinkedAccount {
 /// A saved link reads back whole at version 1; none is there before.
 pub async fn account_round_trips(store: &dyn AccountStore) {
     assert_eq!(store.load_account(member(1), Provider::Spotify).await.unwrap(), None);
-    let account = link(1, Provider::Spotify);
+    let account = LinkedAccount { refresh_lease_until_ms: Some(1_800_000_030_000), ..link(1, Provider::Spotify) };
     assert_eq!(store.save_account(&account).await.unwrap(), 1);
     let loaded = store.load_account(member(1), Provider::Spotify).await.unwrap().expect("stored");
     assert_eq!(loaded, LinkedAccount { version: 1, ..account });
@@ -80,4 +81,30 @@ pub async fn deleting_leaves_nothing_of_the_member_and_no_one_else_touched(store
     assert_eq!(store.accounts(member(7)).await.unwrap().len(), 1, "another member is untouched");
     // A new link after deleting starts over at version 1.
     assert_eq!(store.save_account(&link(6, Provider::Spotify)).await.unwrap(), 1);
+}
+
+/// Of eight processes claiming the refresh lease from one read, exactly one
+/// gets it, and the stored lease is the winner's (what makes refresh
+/// single-flight across processes).
+pub async fn one_of_concurrent_lease_claims_wins(store: std::sync::Arc<dyn AccountStore>) {
+    store.save_account(&link(9, Provider::Spotify)).await.unwrap();
+    let read = store.load_account(member(9), Provider::Spotify).await.unwrap().unwrap();
+    let claims: Vec<_> = (0..8u64)
+        .map(|n| {
+            let (store, claim) =
+                (store.clone(), LinkedAccount { refresh_lease_until_ms: Some(1_000 + n), ..read.clone() });
+            tokio::spawn(async move { store.save_account(&claim).await.map(|_| 1_000 + n) })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for claim in claims {
+        match claim.await.unwrap() {
+            Ok(lease) => won.push(lease),
+            Err(e) => assert_eq!(e.kind(), StoreErrorKind::Conflict),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one claim wins: {won:?}");
+    let stored = store.load_account(member(9), Provider::Spotify).await.unwrap().unwrap();
+    assert_eq!(stored.refresh_lease_until_ms, Some(won[0]));
+    assert_eq!(stored.version, read.version + 1);
 }

@@ -102,6 +102,11 @@ macro_rules! account_store_contract {
             accounts_lists_one_member_by_provider,
             deleting_leaves_nothing_of_the_member_and_no_one_else_touched,
         );
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn one_of_concurrent_lease_claims_wins() {
+            let store: ::std::sync::Arc<dyn ::timmybot_core::AccountStore> = ::std::sync::Arc::new($store);
+            $crate::contract::account_store::one_of_concurrent_lease_claims_wins(store).await;
+        }
     };
 }
 

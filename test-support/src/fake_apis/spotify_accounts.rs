@@ -122,6 +122,12 @@ impl FakeSpotifyAccounts {
         self.inner.api_requests.load(Ordering::SeqCst)
     }
 
+    /// Revokes every refresh token (the member removed the app): the next
+    /// refresh gets `invalid_grant`.
+    pub fn revoke_refresh_tokens(&self) {
+        self.inner.refresh_tokens.lock().expect("refresh").clear();
+    }
+
     /// Whether `token` is a refresh token this fake would still accept.
     pub fn refresh_token_is_live(&self, token: &str) -> bool {
         self.inner.refresh_tokens.lock().expect("refresh").iter().any(|t| t == token)

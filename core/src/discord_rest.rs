@@ -33,6 +33,9 @@ pub enum ButtonStyle {
     Success,
     /// Red (4).
     Danger,
+    /// A link (5): opens the address held in the button's `custom_id` and
+    /// sends the bot no interaction.
+    Link,
 }
 
 impl ButtonStyle {
@@ -43,14 +46,17 @@ impl ButtonStyle {
             Self::Secondary => 2,
             Self::Success => 3,
             Self::Danger => 4,
+            Self::Link => 5,
         }
     }
 }
 
-/// A button that sends an interaction with `custom_id` when pressed.
+/// A button that sends an interaction with `custom_id` when pressed (or,
+/// [`ButtonStyle::Link`], opens the address in `custom_id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Button {
-    /// Sent back in the component interaction (at most 100 characters).
+    /// Sent back in the component interaction (at most 100 characters); a
+    /// link button's address (at most 512).
     pub custom_id: String,
     /// The text on it.
     pub label: String,
@@ -82,8 +88,13 @@ pub fn components_json(buttons: &[Button]) -> serde_json::Value {
         .map(|row| {
             let row: Vec<serde_json::Value> = row
                 .iter()
-                .map(|b| {
-                    serde_json::json!({"type": 2, "style": b.style.code(), "label": b.label, "custom_id": b.custom_id})
+                .map(|b| match b.style {
+                    ButtonStyle::Link => {
+                        serde_json::json!({"type": 2, "style": b.style.code(), "label": b.label, "url": b.custom_id})
+                    }
+                    _ => {
+                        serde_json::json!({"type": 2, "style": b.style.code(), "label": b.label, "custom_id": b.custom_id})
+                    }
                 })
                 .collect();
             serde_json::json!({"type": 1, "components": row})
@@ -211,6 +222,15 @@ mod tests {
         );
         let thirty: Vec<Button> = (0..30).map(button).collect();
         assert_eq!(components_json(&thirty).as_array().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_link_button_carries_its_address_as_url_not_custom_id() {
+        let link = Button { custom_id: "https://example.com/a".into(), label: "Open".into(), style: ButtonStyle::Link };
+        assert_eq!(
+            components_json(&[link])[0]["components"][0],
+            serde_json::json!({"type": 2, "style": 5, "label": "Open", "url": "https://example.com/a"})
+        );
     }
 }
 

@@ -62,9 +62,10 @@ fn components(message: &OutgoingMessage) -> Vec<Component> {
                 components: row
                     .iter()
                     .map(|b| {
+                        let link = b.style == timmybot_core::ButtonStyle::Link;
                         Component::Button(Button {
                             id: None,
-                            custom_id: Some(b.custom_id.clone()),
+                            custom_id: (!link).then(|| b.custom_id.clone()),
                             disabled: false,
                             emoji: None,
                             label: Some(b.label.clone()),
@@ -73,8 +74,9 @@ fn components(message: &OutgoingMessage) -> Vec<Component> {
                                 timmybot_core::ButtonStyle::Secondary => ButtonStyle::Secondary,
                                 timmybot_core::ButtonStyle::Success => ButtonStyle::Success,
                                 timmybot_core::ButtonStyle::Danger => ButtonStyle::Danger,
+                                timmybot_core::ButtonStyle::Link => ButtonStyle::Link,
                             },
-                            url: None,
+                            url: link.then(|| b.custom_id.clone()),
                             sku_id: None,
                         })
                     })

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 use timmybot_core::player::{LoopMode, MAX_QUEUE_LEN, MAX_VOLUME, Placement, SeekTarget};
-use timmybot_core::{MAX_PLAYLIST_NAME_CHARS, PlaylistName, VoiceCommand};
+use timmybot_core::{MAX_PLAYLIST_NAME_CHARS, PlaylistName, Provider, VoiceCommand};
 
 use crate::CommandError;
 use crate::model::InteractionData;
@@ -43,6 +43,16 @@ pub const LIKES: &str = "likes";
 pub const MY_PLAYLISTS: &str = "myplaylists";
 /// `/play`'s option naming one of the member's playlists.
 pub const PLAYLIST_OPTION: &str = "playlist";
+/// `/link`: link an account (Spotify, YouTube, Plex).
+pub const LINK: &str = "link";
+/// `/links`: the member's linked accounts.
+pub const LINKS: &str = "links";
+/// `/unlink`: remove a link and what it imported (or everything).
+pub const UNLINK: &str = "unlink";
+/// `/link` and `/unlink`'s option naming the provider.
+pub const PROVIDER_OPTION: &str = "provider";
+/// `/unlink provider:everything`: every link and every playlist.
+pub const EVERYTHING: &str = "everything";
 /// `/playlist`'s subcommands' option naming a playlist.
 pub const NAME_OPTION: &str = "name";
 /// `/request-access`'s one option.
@@ -281,7 +291,7 @@ pub const COMMANDS: &[CommandDef] = &[
     player(
         PLAY,
         "/play",
-        "Play a link, a search, a radio station or an uploaded file (joins your voice channel)",
+        "Play a link, a search, a radio station or a file (joins your voice channel)",
         &[
             OptionDef::string(QUERY_OPTION, "A link, a playlist, or words to search for", MAX_QUERY_LEN)
                 .autocompleted(),
@@ -295,7 +305,7 @@ pub const COMMANDS: &[CommandDef] = &[
     player(
         RADIO,
         "/radio",
-        "Play an internet radio station from the Radio Browser directory",
+        "Play an internet radio station (Radio Browser)",
         &[OptionDef::string(STATION_OPTION, "A station's name, a genre or a country", MAX_QUERY_LEN)
             .autocompleted()
             .required()],
@@ -313,7 +323,7 @@ pub const COMMANDS: &[CommandDef] = &[
     player(
         LIBRARY,
         "/library",
-        "Browse and search the bot's media folder, and pick files to queue",
+        "Browse and search the media folder, and queue files",
         &[
             OptionDef::string(QUERY_OPTION, "Words in the title, artist, album or path", MAX_LIBRARY_QUERY_LEN),
             OptionDef::integer("page", "Which page", 1, MAX_LIBRARY_PAGE),
@@ -394,7 +404,7 @@ pub const COMMANDS: &[CommandDef] = &[
     CommandDef {
         name: PLAYLIST,
         route: "/playlist",
-        description: "Your own playlists: save the queue, load, show, delete, list, import a file",
+        description: "Your own playlists: save the queue, play, show, delete, list, import",
         options: &[
             OptionDef::subcommand(
                 "save",
@@ -445,7 +455,7 @@ pub const COMMANDS: &[CommandDef] = &[
     player(
         LIKES,
         "/likes",
-        "Play your liked songs (imported with /playlist import)",
+        "Play your liked songs (from /link or an imported export)",
         &[
             OptionDef::boolean("next", "Put them first in the queue"),
             OptionDef::boolean("now", "Play them at once, skipping the current track"),
@@ -457,6 +467,37 @@ pub const COMMANDS: &[CommandDef] = &[
         route: "/myplaylists",
         description: "List your playlists (as /playlist list)",
         options: &[],
+        default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::Direct,
+    },
+    CommandDef {
+        name: LINK,
+        route: "/link",
+        description: "Link Spotify: its playlists and likes become yours here",
+        options: &[OptionDef::string(PROVIDER_OPTION, "Which account", 16)
+            .choices(&["spotify", "google", "plex"])
+            .required()],
+        default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::Direct,
+    },
+    CommandDef {
+        name: LINKS,
+        route: "/links",
+        description: "Show your linked accounts",
+        options: &[],
+        default_member_permissions: None,
+        audience: Audience::Everyone,
+        handling: Handling::Direct,
+    },
+    CommandDef {
+        name: UNLINK,
+        route: "/unlink",
+        description: "Remove a link and its imports (or everything of yours)",
+        options: &[OptionDef::string(PROVIDER_OPTION, "Which account, or everything", 16)
+            .choices(&["spotify", "google", "plex", EVERYTHING])
+            .required()],
         default_member_permissions: None,
         audience: Audience::Everyone,
         handling: Handling::Direct,
@@ -499,7 +540,7 @@ pub const COMMANDS: &[CommandDef] = &[
     CommandDef {
         name: REQUEST_ACCESS,
         route: "/request-access",
-        description: "Ask the bot's maintainers to approve this server (needs Manage Server)",
+        description: "Ask the maintainers to approve this server (needs Manage Server)",
         options: &[OptionDef::string(
             REASON_OPTION,
             "Why this server wants the bot (shown to the maintainers)",
@@ -617,9 +658,7 @@ pub fn help_text() -> String {
         }
         text.push('\n');
     }
-    text.push_str(
-        "(DJ): members with the server's DJ role, or anyone when none is set; others only for their own tracks.",
-    );
+    text.push_str("(DJ): the DJ role (anyone when none is set); others only for their own tracks.");
     text
 }
 
@@ -805,6 +844,36 @@ pub fn playlist_action(name: &str, data: &InteractionData) -> Result<PlaylistAct
         "import" => PlaylistAction::Import(import_command(&sub)?),
         _ => return Err(CommandError::MissingData),
     })
+}
+
+/// What `/link`, `/links` or `/unlink` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAction {
+    /// Link this provider.
+    Link(Provider),
+    /// Show the member's links.
+    Show,
+    /// Remove this link and its imports.
+    Unlink(Provider),
+    /// Remove every link and every playlist of the member.
+    Forget,
+}
+
+/// Reads `/link`, `/links` or `/unlink`.
+///
+/// # Errors
+/// [`CommandError::MissingOption`] without a provider; an unknown one
+/// (the client offers only the choices) is [`CommandError::MissingData`].
+pub fn link_action(name: &str, data: &InteractionData) -> Result<LinkAction, CommandError> {
+    if name == LINKS {
+        return Ok(LinkAction::Show);
+    }
+    let provider = required_string(data, PROVIDER_OPTION)?;
+    if name == UNLINK && provider == EVERYTHING {
+        return Ok(LinkAction::Forget);
+    }
+    let provider: Provider = provider.parse().map_err(|_| CommandError::MissingData)?;
+    Ok(if name == LINK { LinkAction::Link(provider) } else { LinkAction::Unlink(provider) })
 }
 
 /// The largest playlist file `/playlist import` takes: 5 MiB (the
@@ -1082,7 +1151,8 @@ mod tests {
                 check_options(sub.name, sub.options);
             }
         }
-        assert!(help_text().chars().count() < 2000, "help fits one message");
+        let help = help_text().chars().count();
+        assert!(help < 2000, "help fits one message: {help} characters");
     }
 
     fn check_options(command: &str, options: &[OptionDef]) {

@@ -171,6 +171,9 @@ pub enum CommandError {
     /// The player store is not wired in (a deployment without it).
     #[error("player views unavailable")]
     ViewsUnavailable,
+    /// `/link`, `/links` or `/unlink` on a deployment that links nothing.
+    #[error("linking unavailable")]
+    LinkingUnavailable,
     /// `/play` was given more than one of a query, a file and a playlist.
     #[error("more than one thing to play")]
     OneThingToPlay,
@@ -236,6 +239,11 @@ impl CommandError {
             Self::Settings(_) => "That setting is not valid. Nothing was changed.".into(),
             Self::Store(_) | Self::ViewsUnavailable => {
                 "The player's data is unavailable right now, try again in a moment.".into()
+            }
+            Self::LinkingUnavailable => {
+                "Linking accounts is not set up on this bot. `/playlist import` reads an exported playlist file \
+                 instead."
+                    .into()
             }
             Self::OneThingToPlay => "Give me one thing to play: a query, a file or one of your playlists.".into(),
             Self::InvalidPlaylistName(e) => format!("That name will not do: {e}."),

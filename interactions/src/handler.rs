@@ -19,14 +19,14 @@ use tracing::Instrument;
 use tracing::field::{Empty, display};
 
 use crate::commands::{
-    self, ADMINISTRATOR, HELP, HISTORY, Handling, MANAGE_GUILD, MY_PLAYLISTS, NOW_PLAYING, PLAYLIST, PlaylistAction,
-    QUEUE, REQUEST_ACCESS, SEARCH, SETTINGS,
+    self, ADMINISTRATOR, HELP, HISTORY, Handling, LINK, LINKS, MANAGE_GUILD, MY_PLAYLISTS, NOW_PLAYING, PLAYLIST,
+    PlaylistAction, QUEUE, REQUEST_ACCESS, SEARCH, SETTINGS, UNLINK,
 };
 use crate::model::{Interaction, InteractionData, InteractionType, check_body_size};
 use crate::scale_to_zero::{ScaleToZero, Waiting};
 use crate::verify::{PublicKey, verify_request};
 use crate::{CommandError, HttpReply, InteractionResponse, RequestError};
-use crate::{playlist_command, settings_command};
+use crate::{link_command, playlist_command, settings_command};
 
 /// Handles Discord interactions, from HTTP or from the gateway.
 ///
@@ -41,6 +41,7 @@ pub struct InteractionHandler {
     players: Option<Arc<dyn PlayerStore>>,
     settings: Option<Arc<dyn SettingsStore>>,
     playlists: Option<Arc<dyn PlaylistStore>>,
+    links: Option<Arc<timmybot_linking::AccountLinks>>,
     search: Option<SourceSearch>,
     scale_to_zero: Option<ScaleToZero>,
 }
@@ -68,6 +69,7 @@ impl InteractionHandler {
             players: None,
             settings: None,
             playlists: None,
+            links: None,
             search: None,
             scale_to_zero: None,
         }
@@ -107,6 +109,14 @@ impl InteractionHandler {
     #[must_use]
     pub fn with_playlist_store(mut self, playlists: Arc<dyn PlaylistStore>) -> Self {
         self.playlists = Some(playlists);
+        self
+    }
+
+    /// Serves `/link`, `/links` and `/unlink` through `links`. Without it
+    /// they answer that linking is not set up.
+    #[must_use]
+    pub fn with_links(mut self, links: Arc<timmybot_linking::AccountLinks>) -> Self {
+        self.links = Some(links);
         self
     }
 
@@ -222,6 +232,12 @@ impl InteractionHandler {
             Handling::Direct if name == SEARCH => self.search_command(data).await,
             Handling::Direct if name == PLAYLIST || name == MY_PLAYLISTS => {
                 self.playlist_command(interaction, name, data, guild_id).await
+            }
+            Handling::Direct if name == LINK || name == LINKS || name == UNLINK => {
+                let user = interaction.invoker().ok_or(CommandError::UnknownUser)?;
+                let action = commands::link_action(name, data)?;
+                let links = self.links.as_deref().ok_or(CommandError::LinkingUnavailable)?;
+                Ok(link_command::answer(links, user, action).await)
             }
             Handling::Direct => Err(CommandError::UnknownCommand(name.to_owned())),
         }

@@ -21,7 +21,8 @@ mod spotify_library;
 pub use google::{GOOGLE_SCOPE, GoogleCredentials, GoogleDeviceFlow};
 pub use links::{
     AccountLinks, CallbackPage, ImportSummary, LinkError, LinkPrompt, LinkView, REFRESH_JITTER, REFRESH_LEASE,
-    REFRESH_MARGIN, SPOTIFY_DEVELOPMENT_GRANT, SpotifyLinking, revoke_hint, title, unlinked_message,
+    REFRESH_MARGIN, SPOTIFY_CALLBACK_PATH, SPOTIFY_DEVELOPMENT_GRANT, SpotifyLinking, revoke_hint, title,
+    unlinked_message,
 };
 pub use spotify::{SPOTIFY_SCOPES, SpotifyAuth};
 pub use spotify_library::{LibraryError, MAX_RETRY_WAIT, SpotifyLibrary, SpotifyLibraryRead};

@@ -15,6 +15,7 @@ use timmybot_core::{
     MAX_PLAYLISTS_PER_MEMBER, OutgoingMessage, PendingLink, PlaylistOrigin, PlaylistStore, Provider, Secret,
     StoreError, StoreErrorKind, UserId, escape_markdown,
 };
+use timmybot_outbound::SafeHttpClient;
 use url::Url;
 
 use crate::{LibraryError, SpotifyAuth, SpotifyLibrary};
@@ -179,6 +180,42 @@ impl CallbackPage {
             title = html_escape(self.title),
             message = html_escape(&self.message),
         )
+    }
+}
+
+/// The path of Spotify's callback on the bot's public address (the
+/// `lambdas/oauth` Function URL, or `timmybot serve`): the redirect URI
+/// registered in the Spotify app is `<public address>` + this.
+pub const SPOTIFY_CALLBACK_PATH: &str = "/oauth/spotify/callback";
+
+impl SpotifyLinking {
+    /// Linking through the Spotify app `client_id`, whose callback is at
+    /// `public_base` + [`SPOTIFY_CALLBACK_PATH`]; `development_mode` when
+    /// Spotify has not extended the app (grants end after six months).
+    ///
+    /// # Errors
+    /// When `public_base` cannot take a path (not an http(s) address).
+    pub fn new(
+        http: SafeHttpClient,
+        client_id: impl Into<String>,
+        public_base: &Url,
+        development_mode: bool,
+    ) -> Result<Self, url::ParseError> {
+        let redirect_uri = public_base.join(SPOTIFY_CALLBACK_PATH)?;
+        Ok(Self {
+            auth: SpotifyAuth::new(http.clone(), client_id, redirect_uri),
+            library: SpotifyLibrary::new(http),
+            grant_lifetime: development_mode.then_some(SPOTIFY_DEVELOPMENT_GRANT),
+        })
+    }
+
+    /// Talks to `accounts` and `api` (ending in `/v1/`) instead of Spotify
+    /// (the sandbox's fake).
+    #[must_use]
+    pub fn with_bases(mut self, accounts: Url, api: Url) -> Self {
+        self.auth = self.auth.with_accounts_base(accounts);
+        self.library = self.library.with_api_base(api);
+        self
     }
 }
 

@@ -185,6 +185,31 @@ pub struct ScaleToZeroConfig {
 /// same secret's `discord-token` and `discord-public-key` entries.
 pub const APP_SECRET_VAR: &str = "TIMMYBOT_APP_SECRET";
 
+/// Members linking their own Spotify account. On when the secret store
+/// holds the app's `spotify-client-id` and a `token-encryption-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkingConfig {
+    /// `TIMMYBOT_PUBLIC_URL`: the address members' browsers reach this
+    /// server at (`https://bot.example.org`); the Spotify app's redirect
+    /// URI is it + `/oauth/spotify/callback`. Unset, the loopback address
+    /// the server listens on (`http://127.0.0.1:<port>`, which Spotify
+    /// accepts for a server on the member's own machine).
+    pub public_url: Option<url::Url>,
+    /// `TIMMYBOT_SPOTIFY_DEVELOPMENT_MODE` = `on` (default) | `off`: the
+    /// Spotify app is in Development Mode (5 users, grants end after six
+    /// months; `/links` says when). `off` once Spotify extended it.
+    pub spotify_development_mode: bool,
+    /// Where Spotify's accounts service and Web API (`…/v1/`) are instead
+    /// of Spotify. No variable sets it: the sandbox points it at its fake.
+    pub spotify_bases: Option<(url::Url, url::Url)>,
+}
+
+impl Default for LinkingConfig {
+    fn default() -> Self {
+        Self { public_url: None, spotify_development_mode: true, spotify_bases: None }
+    }
+}
+
 /// Where the Spotify app's credentials are read from: the
 /// `spotify-client-id` and `spotify-client-secret` entries of one of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,6 +324,8 @@ pub struct Config {
     /// the application secret when `TIMMYBOT_APP_SECRET` names it. Without
     /// credentials Spotify links are refused as not set up.
     pub spotify_secrets: SpotifySecrets,
+    /// Members linking their own accounts (`/link`): see [`LinkingConfig`].
+    pub linking: LinkingConfig,
     /// `TIMMYBOT_GATEWAY_CLUSTER` and `TIMMYBOT_GATEWAY_SERVICE` (default:
     /// both unset, off): the gateway writes a heartbeat for the
     /// interactions Lambda and stops its ECS service after
@@ -331,6 +358,7 @@ impl fmt::Debug for Config {
             .field("soundcloud", &self.soundcloud)
             .field("sources", &self.sources)
             .field("spotify_secrets", &self.spotify_secrets)
+            .field("linking", &self.linking)
             .field("scale_to_zero", &self.scale_to_zero)
             .finish()
     }
@@ -454,6 +482,21 @@ impl Config {
             };
         let identify =
             timmybot_gateway::IdentifySettings { reserve: identify_reserve, hourly_per_shard: identify_hourly };
+        let public_url = match get("TIMMYBOT_PUBLIC_URL") {
+            None => None,
+            Some(v) => Some(
+                url::Url::parse(&v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                    .ok_or_else(|| invalid("TIMMYBOT_PUBLIC_URL", "is not an http(s) address"))?,
+            ),
+        };
+        let spotify_development_mode = match get("TIMMYBOT_SPOTIFY_DEVELOPMENT_MODE").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(_) => return Err(invalid("TIMMYBOT_SPOTIFY_DEVELOPMENT_MODE", "must be on or off")),
+        };
+        let linking = LinkingConfig { public_url, spotify_development_mode, spotify_bases: None };
         let data_dir = get("TIMMYBOT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
         Ok(Self {
             discord_token,
@@ -479,6 +522,7 @@ impl Config {
             soundcloud,
             sources,
             spotify_secrets,
+            linking,
             scale_to_zero,
         })
     }
@@ -705,6 +749,26 @@ mod tests {
         let mut pairs = minimal();
         pairs.extend([("TIMMYBOT_SOUNDCLOUD", "yes"), ("TIMMYBOT_YTDLP", "/usr/local/bin/yt-dlp")]);
         assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_SOUNDCLOUD");
+    }
+
+    #[test]
+    fn linking_reads_the_public_address_and_the_development_mode() {
+        assert_eq!(Config::from_lookup(env(&minimal())).unwrap().linking, LinkingConfig::default());
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_PUBLIC_URL", "https://bot.example.org"));
+        pairs.push(("TIMMYBOT_SPOTIFY_DEVELOPMENT_MODE", "off"));
+        let linking = Config::from_lookup(env(&pairs)).unwrap().linking;
+        assert_eq!(linking.public_url.unwrap().as_str(), "https://bot.example.org/");
+        assert!(!linking.spotify_development_mode);
+        for (var, bad) in [("TIMMYBOT_PUBLIC_URL", "ftp://bot.example.org"), ("TIMMYBOT_PUBLIC_URL", "bot.example.org")]
+        {
+            let mut pairs = minimal();
+            pairs.push((var, bad));
+            assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, var, "{bad}");
+        }
+        let mut pairs = minimal();
+        pairs.push(("TIMMYBOT_SPOTIFY_DEVELOPMENT_MODE", "yes"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap_err().var, "TIMMYBOT_SPOTIFY_DEVELOPMENT_MODE");
     }
 
     #[test]

@@ -9,18 +9,21 @@ use std::time::Duration;
 use timmybot_outbound::SafeHttpClient;
 
 use anyhow::Context as _;
+use timmybot_accounts::{KeyRing, TokenVault};
 use timmybot_allowlist::admin_api::AdminApi;
 use timmybot_allowlist::{Allowlist, AllowlistMode};
 use timmybot_core::metrics::MetricsRecorder;
 use timmybot_core::{
-    AllowlistStore, CommandBus, CommandLedger, DiscordRest, GatewayPresence, GatewaySessionStore, PlayerStore,
-    PlaylistStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock, TrackCache,
+    AccountStore, AllowlistStore, CommandBus, CommandLedger, DiscordRest, GatewayPresence, GatewaySessionStore,
+    LinkStateStore, PlayerStore, PlaylistStore, Secret, SecretError, SecretStore, SettingsStore, SystemClock,
+    TrackCache,
 };
 use timmybot_discord_rest::{DiscordRestClient, JsonWebhook};
 use timmybot_embedded::FileSecretStore;
 use timmybot_emf::{EmfEmitter, MetricsSink, StdoutSink};
 use timmybot_gateway::{AccessWatchSettings, GatewayDeps, GatewayInteractions, GatewaySettings, Health, PlayerStats};
 use timmybot_interactions::{InteractionHandler, PublicKey};
+use timmybot_linking::{AccountLinks, SPOTIFY_CALLBACK_PATH, SpotifyLinking};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -75,6 +78,8 @@ impl Platform {
             ledger,
             gateway_sessions,
             playlists,
+            accounts,
+            link_states,
             bus,
         } = backends(&config).await?;
         let key =
@@ -89,25 +94,31 @@ impl Platform {
             let spotify = spotify_credentials(&config).await;
             sources.links = config.sources.link_resolver(&sources_api, spotify);
         }
-        let handler = Arc::new(
-            InteractionHandler::new(bus.clone(), Arc::new(SystemClock), key, config.application_id)
-                .with_allowlist(allowlist.clone())
-                .with_player_store(players.clone())
-                .with_settings_store(settings_store.clone())
-                .with_playlist_store(playlists.clone())
-                .with_search(sources.search()),
-        );
-        let health = Health::new();
-        let player_stats = PlayerStats::new();
-        let admin_token = admin_token(&config).await?;
-
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let stores = LinkStores { link_states, accounts, playlists: playlists.clone() };
+        let links = account_links(&config, addr, stores, discord.clone()).await?;
+        let mut handler = InteractionHandler::new(bus.clone(), Arc::new(SystemClock), key, config.application_id)
+            .with_allowlist(allowlist.clone())
+            .with_player_store(players.clone())
+            .with_settings_store(settings_store.clone())
+            .with_playlist_store(playlists.clone())
+            .with_search(sources.search());
+        if let Some(links) = &links {
+            handler = handler.with_links(links.clone());
+        }
+        let handler = Arc::new(handler);
+        let health = Health::new();
+        let player_stats = PlayerStats::new();
+        let admin_token = admin_token(&config).await?;
+
         let shutdown = CancellationToken::new();
         let admin = crate::admin_http::admin_router(AdminApi::new(allowlist.clone()), admin_token);
-        let app = crate::http_server::router(handler.clone(), health.clone(), player_stats.clone()).merge(admin);
+        let app = crate::http_server::router(handler.clone(), health.clone(), player_stats.clone())
+            .merge(crate::http_server::oauth_router(links))
+            .merge(admin);
         let http_stop = shutdown.clone();
         let http = tokio::spawn(async move {
             axum::serve(listener, app).with_graceful_shutdown(async move { http_stop.cancelled().await }).await
@@ -254,6 +265,9 @@ struct Backends {
     gateway_sessions: Arc<dyn GatewaySessionStore>,
     /// Members' playlists (the SQLite file, or the DynamoDB users table).
     playlists: Arc<dyn PlaylistStore>,
+    /// Members' linked accounts and pending links (the same store).
+    accounts: Arc<dyn AccountStore>,
+    link_states: Arc<dyn LinkStateStore>,
     bus: Arc<dyn CommandBus>,
 }
 
@@ -267,51 +281,79 @@ async fn backends(config: &Config) -> anyhow::Result<Backends> {
         Arc<dyn CommandLedger>,
         Arc<dyn GatewaySessionStore>,
         Arc<dyn PlaylistStore>,
+        Arc<dyn AccountStore>,
+        Arc<dyn LinkStateStore>,
     );
-    let (players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions, playlists): Stores =
-        match &config.store {
-            StoreBackend::Sqlite => {
-                std::fs::create_dir_all(&config.data_dir)
-                    .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
-                let path = config.data_dir.join("timmybot.db");
-                let store = timmybot_embedded::SqliteStore::open(&path)
-                    .with_context(|| format!("could not open {}", path.display()))?;
-                (
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store),
-                )
-            }
-            StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table, users_table } => {
-                let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
-                    guilds: guilds_table.clone(),
-                    guild_queues: queues_table.clone(),
-                    track_cache: track_cache_table.clone(),
-                    users: users_table.clone(),
-                })
-                .await;
-                (
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store.clone()),
-                    Arc::new(store),
-                )
-            }
-        };
+    let (
+        players,
+        settings,
+        allowlist_store,
+        track_cache,
+        presence,
+        ledger,
+        gateway_sessions,
+        playlists,
+        accounts,
+        link_states,
+    ): Stores = match &config.store {
+        StoreBackend::Sqlite => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("could not create data folder {}", config.data_dir.display()))?;
+            let path = config.data_dir.join("timmybot.db");
+            let store = timmybot_embedded::SqliteStore::open(&path)
+                .with_context(|| format!("could not open {}", path.display()))?;
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store),
+            )
+        }
+        StoreBackend::DynamoDb { guilds_table, queues_table, track_cache_table, users_table } => {
+            let store = crate::aws::dynamo_store(timmybot_aws::DynamoTables {
+                guilds: guilds_table.clone(),
+                guild_queues: queues_table.clone(),
+                track_cache: track_cache_table.clone(),
+                users: users_table.clone(),
+            })
+            .await;
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(store),
+            )
+        }
+    };
     let bus: Arc<dyn CommandBus> = match &config.bus {
         BusBackend::InProcess => Arc::new(timmybot_embedded::InProcessBus::new()),
         BusBackend::Sqs { queue_url } => crate::aws::sqs_bus(queue_url).await,
     };
-    Ok(Backends { players, settings, allowlist_store, track_cache, presence, ledger, gateway_sessions, playlists, bus })
+    Ok(Backends {
+        players,
+        settings,
+        allowlist_store,
+        track_cache,
+        presence,
+        ledger,
+        gateway_sessions,
+        playlists,
+        accounts,
+        link_states,
+        bus,
+    })
 }
 
 /// How long one Discord REST call may take: the allowlist calls Discord
@@ -378,36 +420,8 @@ pub const SPOTIFY_CLIENT_SECRET_SECRET: &str = "spotify-client-secret";
 /// A store that cannot be read is logged, not fatal: only Spotify links
 /// depend on it.
 async fn spotify_credentials(config: &Config) -> Option<timmybot_sources::links::SpotifyCredentials> {
-    let store: Arc<dyn SecretStore> = match &config.spotify_secrets {
-        SpotifySecrets::File => {
-            if !config.secrets_file.exists() {
-                info!("no secrets file: Spotify links are not set up");
-                return None;
-            }
-            match FileSecretStore::open(&config.secrets_file) {
-                Ok(store) => Arc::new(store),
-                Err(error) => {
-                    warn!(%error, "the secrets file cannot be read: Spotify links are not set up");
-                    return None;
-                }
-            }
-        }
-        SpotifySecrets::AppSecret { secret_id } => Arc::new(crate::aws::app_secret(secret_id).await),
-    };
-    let read = |name: &'static str| {
-        let store = store.clone();
-        async move {
-            match store.get(name).await {
-                Ok(value) if !value.expose().trim().is_empty() => Some(value.expose().trim().to_owned()),
-                Ok(_) | Err(SecretError::NotFound(_)) => None,
-                Err(error) => {
-                    // The error names the secret, never its value.
-                    warn!(%error, "reading a Spotify credential failed");
-                    None
-                }
-            }
-        }
-    };
+    let store = secret_store(config, "Spotify links").await?;
+    let read = |name: &'static str| read_secret(store.clone(), name);
     match (read(SPOTIFY_CLIENT_ID_SECRET).await, read(SPOTIFY_CLIENT_SECRET_SECRET).await) {
         (Some(id), Some(secret)) => {
             info!("Spotify links on (client credentials found)");
@@ -418,4 +432,98 @@ async fn spotify_credentials(config: &Config) -> Option<timmybot_sources::links:
             None
         }
     }
+}
+
+/// The secret store the configuration names (the secrets file, or the
+/// application secret on AWS); `None`, logged, when there is none, so that
+/// `what` is off.
+async fn secret_store(config: &Config, what: &str) -> Option<Arc<dyn SecretStore>> {
+    match &config.spotify_secrets {
+        SpotifySecrets::File => {
+            if !config.secrets_file.exists() {
+                info!("no secrets file: {what} not set up");
+                return None;
+            }
+            match FileSecretStore::open(&config.secrets_file) {
+                Ok(store) => Some(Arc::new(store)),
+                Err(error) => {
+                    warn!(%error, "the secrets file cannot be read: {what} not set up");
+                    None
+                }
+            }
+        }
+        SpotifySecrets::AppSecret { secret_id } => Some(Arc::new(crate::aws::app_secret(secret_id).await)),
+    }
+}
+
+/// The trimmed entry `name`; `None` when missing, empty or unreadable
+/// (logged by name, never by value).
+async fn read_secret(store: Arc<dyn SecretStore>, name: &'static str) -> Option<String> {
+    match store.get(name).await {
+        Ok(value) if !value.expose().trim().is_empty() => Some(value.expose().trim().to_owned()),
+        Ok(_) | Err(SecretError::NotFound(_)) => None,
+        Err(error) => {
+            // The error names the secret, never its value.
+            warn!(%error, "reading a secret failed");
+            None
+        }
+    }
+}
+
+/// The entry with the key ring that seals members' tokens.
+pub const TOKEN_ENCRYPTION_KEY_SECRET: &str = "token-encryption-key";
+
+/// The stores account links need.
+struct LinkStores {
+    link_states: Arc<dyn LinkStateStore>,
+    accounts: Arc<dyn AccountStore>,
+    playlists: Arc<dyn PlaylistStore>,
+}
+
+/// Members' account links, when the secret store holds the Spotify app's
+/// client id and a token encryption key; `None` (logged) otherwise. The
+/// callback is at the public address, or at `addr` on loopback.
+///
+/// # Errors
+/// A token encryption key that is there but malformed (the error never
+/// quotes it).
+async fn account_links(
+    config: &Config,
+    addr: SocketAddr,
+    stores: LinkStores,
+    discord: Arc<dyn DiscordRest>,
+) -> anyhow::Result<Option<Arc<AccountLinks>>> {
+    let Some(secrets) = secret_store(config, "account links are").await else { return Ok(None) };
+    let (Some(client_id), Some(key)) = (
+        read_secret(secrets.clone(), SPOTIFY_CLIENT_ID_SECRET).await,
+        read_secret(secrets, TOKEN_ENCRYPTION_KEY_SECRET).await,
+    ) else {
+        info!("no spotify-client-id or token-encryption-key in the secret store: account links are not set up");
+        return Ok(None);
+    };
+    let ring = KeyRing::from_secret(&Secret::new(key)).context("the token-encryption-key secret")?;
+    let base = match &config.linking.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let port = addr.port();
+            url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback address parses")
+        }
+    };
+    let http = SafeHttpClient::new(config.outbound.clone());
+    let mut spotify = SpotifyLinking::new(http, client_id, &base, config.linking.spotify_development_mode)
+        .context("TIMMYBOT_PUBLIC_URL cannot take the callback's path")?;
+    if let Some((accounts, api)) = &config.linking.spotify_bases {
+        spotify = spotify.with_bases(accounts.clone(), api.clone());
+    }
+    info!(callback = %base.join(SPOTIFY_CALLBACK_PATH).expect("joins"), "Spotify account links on");
+    let links = AccountLinks::new(
+        stores.link_states,
+        stores.accounts,
+        stores.playlists,
+        TokenVault::new(ring),
+        Arc::new(SystemClock),
+    )
+    .with_spotify(spotify)
+    .with_discord(discord);
+    Ok(Some(Arc::new(links)))
 }

@@ -52,6 +52,10 @@ pub const MAINTAINERS_GUILD_ID: u64 = 800_000_000_000_000_011;
 pub const MAINTAINERS_CHANNEL_ID: u64 = 800_000_000_000_000_012;
 /// The bot token the platform is given; the fake accepts any.
 pub const SANDBOX_TOKEN: &str = "sandbox-bot-token";
+/// The sandbox's token encryption key (64 letters and digits, read as the
+/// ring's `v1` key, as the stack generates one): members' linked tokens are
+/// sealed with it.
+pub const SANDBOX_TOKEN_KEY: &str = "SbxTokenKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
 
 /// Creates a throwaway CA for the fake voice server's TLS and makes this
 /// process trust it (songbird reads `SSL_CERT_FILE` through rustls-native-certs).
@@ -287,6 +291,7 @@ impl Sandbox {
                 [
                     (crate::platform::SPOTIFY_CLIENT_ID_SECRET, crate::sandbox_sources::SPOTIFY_CLIENT_ID),
                     (crate::platform::SPOTIFY_CLIENT_SECRET_SECRET, crate::sandbox_sources::SPOTIFY_CLIENT_SECRET),
+                    (crate::platform::TOKEN_ENCRYPTION_KEY_SECRET, SANDBOX_TOKEN_KEY),
                 ],
             )
             .context("the sandbox's secrets file")?;
@@ -323,6 +328,14 @@ impl Sandbox {
             soundcloud: options.soundcloud,
             sources: sources_config,
             spotify_secrets: crate::config::SpotifySecrets::File,
+            linking: crate::config::LinkingConfig {
+                spotify_bases: sources.as_ref().map(|fakes| {
+                    let base = fakes.spotify_accounts.base_url();
+                    let url = |u: String| url::Url::parse(&u).expect("a fake's base URL parses");
+                    (url(format!("{base}/")), url(format!("{base}/v1/")))
+                }),
+                ..crate::config::LinkingConfig::default()
+            },
             scale_to_zero: options.scale_to_zero,
         };
         let extras = PlatformExtras {

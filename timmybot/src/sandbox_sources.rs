@@ -23,6 +23,7 @@ use timmybot_test_support::fake_apis::audius::{
 use timmybot_test_support::fake_apis::deezer::{self, FakeDeezer};
 use timmybot_test_support::fake_apis::radio_browser::{FakeRadioBrowser, FakeStation};
 use timmybot_test_support::fake_apis::spotify::{self, FakeSpotify};
+use timmybot_test_support::fake_apis::spotify_accounts::FakeSpotifyAccounts;
 use timmybot_test_support::fake_apis::streams::{FakeStreams, Station};
 use timmybot_test_support::fake_apis::youtube_oembed::FakeYouTubeOembed;
 
@@ -60,6 +61,11 @@ pub const SPOTIFY_CLIENT_SECRET: &str = "sandbox-spotify-secret";
 pub const SPOTIFY_PLAYLIST_LINK: &str = "https://open.spotify.com/playlist/SbxSpotifyPlaylist0001";
 /// The Spotify playlist's name.
 pub const SPOTIFY_PLAYLIST_NAME: &str = "Sandbox Road Trip";
+/// The sandbox member's Spotify account, linked with `/link spotify`
+/// against the fake accounts service: its name.
+pub const LINKED_ACCOUNT_NAME: &str = "Sandbox Member";
+/// The linked account's playlist: Evening Swim, then Night Drive.
+pub const LINKED_PLAYLIST_NAME: &str = "Sandbox Favourites";
 /// The playlist's track that no catalog has.
 pub const MISSING_TITLE: &str = "Lost Signal";
 /// A Deezer track: the catalog's "Morning Walk", with its ISRC.
@@ -82,6 +88,9 @@ pub struct SandboxSources {
     pub audius: FakeAudius,
     /// Spotify's accounts service and Web API.
     pub spotify: FakeSpotify,
+    /// Spotify's accounts service and Web API for a member's own account
+    /// (authorization code with PKCE): the sandbox member's library.
+    pub spotify_accounts: FakeSpotifyAccounts,
     /// Deezer's API.
     pub deezer: FakeDeezer,
     /// The iTunes lookup, for Apple Music links.
@@ -134,7 +143,8 @@ impl SandboxSources {
         let audius = FakeAudius::start_on(FAKE_SOURCES_IP, catalog).await.context("fake audius")?;
         audius.set_stream(FakeStream::RedirectEach(streams.url("/audius/{id}.wav")));
         let (spotify, deezer, apple, youtube) = start_service_fakes().await?;
-        Ok(Self { streams, radio, audius, spotify, deezer, apple, youtube })
+        let spotify_accounts = start_member_spotify().await?;
+        Ok(Self { streams, radio, audius, spotify, spotify_accounts, deezer, apple, youtube })
     }
 
     /// The platform's sources configuration pointing at these fakes.
@@ -159,6 +169,22 @@ impl SandboxSources {
     pub fn station_hz(name: &str) -> Option<f64> {
         STATIONS.iter().find(|s| s.1 == name).map(|s| s.4)
     }
+}
+
+/// The linked-account fake: the member's playlist (two of the catalog's
+/// tracks, in an order of their own) and one liked song.
+async fn start_member_spotify() -> anyhow::Result<FakeSpotifyAccounts> {
+    let millis = (TRACK_SECS * 1000.0) as u64;
+    let fake =
+        FakeSpotifyAccounts::start_on(FAKE_SOURCES_IP, SPOTIFY_CLIENT_ID).await.context("fake spotify accounts")?;
+    fake.set_display_name(LINKED_ACCOUNT_NAME);
+    let track = |n: usize, title: &str| {
+        spotify::track_json(&format!("SbxLinkedTrack{n:08}"), title, &[ARTIST], millis, &format!("QZSBX26{n:05}"))
+    };
+    let entries = vec![spotify::item_entry(track(1, TRACKS[2].1)), spotify::item_entry(track(2, TRACKS[0].1))];
+    fake.add_playlist("SbxLinkedPlaylist00001", LINKED_PLAYLIST_NAME, entries);
+    fake.add_liked(track(3, TRACKS[1].1));
+    Ok(fake)
 }
 
 /// The music services whose links name the catalog's tracks, on

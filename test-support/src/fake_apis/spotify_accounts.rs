@@ -74,6 +74,14 @@ impl FakeSpotifyAccounts {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(client_id: &str) -> anyhow::Result<Self> {
+        Self::start_on(super::LOOPBACK, client_id).await
+    }
+
+    /// The same fake on `ip` (the sandbox puts its fakes on `127.0.0.2`).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_on(ip: std::net::IpAddr, client_id: &str) -> anyhow::Result<Self> {
         let inner = Arc::new(Inner { client_id: client_id.to_owned(), ..Inner::default() });
         let router = Router::new()
             .route("/authorize", get(authorize))
@@ -83,7 +91,7 @@ impl FakeSpotifyAccounts {
             .route("/v1/playlists/{id}/items", get(playlist_items))
             .route("/v1/me/tracks", get(liked_tracks))
             .with_state(inner.clone());
-        let served = Served::start("spotify-accounts", router).await?;
+        let served = Served::start_on(ip, "spotify-accounts", router).await?;
         *inner.base_url.lock().expect("base url") = served.base_url();
         Ok(Self { inner, served })
     }

@@ -16,6 +16,8 @@ pub(crate) const MAX_ACTION_ROWS: usize = 5;
 pub(crate) const MAX_ROW_COMPONENTS: usize = 5;
 /// Characters of a component's `custom_id`.
 pub(crate) const MAX_CUSTOM_ID: usize = 100;
+/// Characters of a link button's `url`.
+pub(crate) const MAX_BUTTON_URL: usize = 512;
 /// Characters of a button's `label`.
 pub(crate) const MAX_BUTTON_LABEL: usize = 80;
 /// Choices an autocomplete answer may offer.
@@ -101,7 +103,8 @@ pub(crate) fn check_message(body: &Value) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// One component's own fields: `custom_id`, and a button's `label`.
+/// One component's own fields: `custom_id`, a link's `url`, and a button's
+/// `label`.
 fn check_component(component: &Value, at: &[&str]) -> Result<(), FieldError> {
     let field = |name: &str| {
         let mut keys = path(at);
@@ -112,6 +115,11 @@ fn check_component(component: &Value, at: &[&str]) -> Result<(), FieldError> {
         && chars(custom_id) > MAX_CUSTOM_ID
     {
         return Err(FieldError::too_long(field("custom_id"), MAX_CUSTOM_ID));
+    }
+    if let Some(url) = component.get("url").and_then(Value::as_str)
+        && chars(url) > MAX_BUTTON_URL
+    {
+        return Err(FieldError::too_long(field("url"), MAX_BUTTON_URL));
     }
     let is_button = component.get("type").and_then(Value::as_u64) == Some(BUTTON);
     if is_button

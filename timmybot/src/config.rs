@@ -114,7 +114,7 @@ pub const REQUIRED_VARS: [&str; 3] = ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID",
 /// Every other variable [`Config::from_lookup`] reads. A test records what
 /// `from_lookup` asks for and checks it is exactly these two lists, and the
 /// CDK stack may set nothing outside them (see `infra-cdk/deploy-contract.json`).
-pub const OPTIONAL_VARS: [&str; 38] = [
+pub const OPTIONAL_VARS: [&str; 40] = [
     "TIMMYBOT_INTERACTIONS_ENDPOINT",
     "TIMMYBOT_LISTEN",
     "TIMMYBOT_DATA_DIR",
@@ -140,6 +140,8 @@ pub const OPTIONAL_VARS: [&str; 38] = [
     "TIMMYBOT_YTDLP",
     "TIMMYBOT_MAX_LIVE_SECS",
     "TIMMYBOT_SOUNDCLOUD",
+    "TIMMYBOT_PUBLIC_URL",
+    "TIMMYBOT_SPOTIFY_DEVELOPMENT_MODE",
     "TIMMYBOT_IDENTIFY_RESERVE",
     "TIMMYBOT_IDENTIFY_HOURLY_LIMIT",
     timmybot_sources::config::VARS[0],
